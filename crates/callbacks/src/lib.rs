@@ -1,0 +1,52 @@
+//! Ordered, keyed callback lists and partial application: the done-callback
+//! machinery of Python asyncio's `Future`, with no future or loop attached.
+//!
+//! asyncio keeps, on every future, a list of callbacks that run in the order
+//! they were added once the future completes. This crate holds the pieces of
+//! that design that do not depend on a future or an event loop:
+//!
+//! - [`CallbackList`]: an ordered list that hands out a [`CallbackKey`] for every
+//!   entry (Rust closures cannot be compared, so keys stand in for asyncio's
+//!   removal by equality), removes by key and drains in insertion order.
+//! - [`Callback`]: a boxed one-shot callback that knows its own name, so a
+//!   failure report can say which callback failed.
+//! - [`partial`]: binds an extra argument to a callback, the
+//!   `functools.partial` of the asyncio chapter.
+//!
+//! `asyncio-core` builds `Future::add_done_callback` on these types, and
+//! `asyncio-loop` schedules the callbacks. This crate is what to depend on when
+//! you need ordered, removable callbacks for an event source of your own.
+//!
+//! # What it is not
+//!
+//! It runs nothing by itself and knows no threads: a `CallbackList` is a plain
+//! container (`!Sync` when its callbacks are), and scheduling callbacks on a
+//! loop is the caller's business.
+//!
+//! # Examples
+//!
+//! ```
+//! use asyncio_callbacks::{partial, CallbackList};
+//!
+//! fn report(value: &i32, label: &str) -> String {
+//!     format!("{label}: {value}")
+//! }
+//!
+//! let mut list: CallbackList<Box<dyn FnOnce(&i32) -> String>> = CallbackList::new();
+//! list.push(Box::new(partial(report, "first")));
+//! let second = list.push(Box::new(partial(report, "second")));
+//! list.push(Box::new(|value: &i32| format!("closure: {value}")));
+//! assert!(list.remove(second).is_some());
+//!
+//! let lines: Vec<String> = list.into_iter().map(|callback| callback(&7)).collect();
+//! assert_eq!(lines, ["first: 7", "closure: 7"]);
+//! ```
+#![doc(test(attr(deny(warnings))))]
+
+mod callback;
+mod list;
+mod partial;
+
+pub use crate::callback::{BoxCallback, Callback};
+pub use crate::list::{CallbackKey, CallbackList, IntoIter, Iter};
+pub use crate::partial::partial;

@@ -1,0 +1,256 @@
+//! `FutureError`: every way a future operation can fail.
+
+use std::error::Error;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::Exception;
+
+/// The error of a [`Future`](crate::Future) operation.
+///
+/// One opaque type covers what asyncio raises from the same methods, each
+/// with a query method:
+///
+/// | asyncio | here |
+/// |---|---|
+/// | `CancelledError(msg)` from `result()`, `exception()` or `await` | [`is_cancelled`](Self::is_cancelled), [`cancel_message`](Self::cancel_message) |
+/// | `InvalidStateError` (result twice, result not ready) | [`is_invalid_state`](Self::is_invalid_state) |
+/// | the exception the future finished with | [`exception`](Self::exception) |
+/// | `RuntimeError('Event loop is closed')` when callbacks cannot be scheduled | [`is_loop_closed`](Self::is_loop_closed) |
+/// | (no equivalent: every asyncio future has a loop) | [`is_unbound`](Self::is_unbound) |
+///
+/// `Display` is a lowercase sentence with no trailing period; for an
+/// exception it is the exception's own message, and
+/// [`source`](Error::source) is the exception.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_core::Future;
+///
+/// let future: Future<u8> = Future::new();
+/// let error = future.result().unwrap_err();
+/// assert!(error.is_invalid_state());
+/// assert_eq!(error.to_string(), "invalid state: result is not ready");
+/// ```
+#[derive(Clone)]
+pub struct FutureError {
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Cancelled(Option<Rc<str>>),
+    InvalidState(&'static str),
+    Exception(Exception),
+    LoopClosed,
+    Unbound,
+}
+
+impl FutureError {
+    pub(crate) fn cancelled(message: Option<Rc<str>>) -> Self {
+        FutureError {
+            repr: Repr::Cancelled(message),
+        }
+    }
+
+    pub(crate) fn invalid_state(what: &'static str) -> Self {
+        FutureError {
+            repr: Repr::InvalidState(what),
+        }
+    }
+
+    pub(crate) fn from_exception(exception: Exception) -> Self {
+        FutureError {
+            repr: Repr::Exception(exception),
+        }
+    }
+
+    pub(crate) fn loop_closed() -> Self {
+        FutureError {
+            repr: Repr::LoopClosed,
+        }
+    }
+
+    pub(crate) fn unbound() -> Self {
+        FutureError {
+            repr: Repr::Unbound,
+        }
+    }
+
+    /// Whether the future was cancelled (asyncio's `CancelledError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::Future;
+    ///
+    /// let future: Future<()> = Future::new();
+    /// future.cancel();
+    /// assert!(future.result().unwrap_err().is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled(_))
+    }
+
+    /// The message given to [`cancel_with_message`](crate::Future::cancel_with_message),
+    /// if the future was cancelled with one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::Future;
+    ///
+    /// let future: Future<()> = Future::new();
+    /// future.cancel_with_message("shutting down");
+    /// let error = future.result().unwrap_err();
+    /// assert_eq!(error.cancel_message(), Some("shutting down"));
+    /// assert_eq!(error.to_string(), "future was cancelled: shutting down");
+    /// ```
+    pub fn cancel_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Cancelled(message) => message.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the operation is not allowed in the future's state
+    /// (asyncio's `InvalidStateError`): setting a result or exception twice,
+    /// or reading the result or exception of a pending future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::Future;
+    ///
+    /// let future = Future::new();
+    /// future.set_result(1).unwrap();
+    /// assert!(future.set_result(2).unwrap_err().is_invalid_state());
+    /// ```
+    pub fn is_invalid_state(&self) -> bool {
+        matches!(self.repr, Repr::InvalidState(_))
+    }
+
+    /// The exception the future finished with, if that is what this error is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::{Exception, Future};
+    ///
+    /// let future: Future<()> = Future::new();
+    /// future.set_exception(Exception::msg("boom")).unwrap();
+    /// let error = future.result().unwrap_err();
+    /// assert_eq!(error.exception().unwrap().to_string(), "boom");
+    /// ```
+    pub fn exception(&self) -> Option<&Exception> {
+        match &self.repr {
+            Repr::Exception(exception) => Some(exception),
+            _ => None,
+        }
+    }
+
+    /// Converts into the exception the future finished with, or gives the
+    /// error back when it is something else.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::{Exception, Future};
+    ///
+    /// let future: Future<()> = Future::new();
+    /// future.set_exception(Exception::msg("boom")).unwrap();
+    /// let exception = future.result().unwrap_err().into_exception().unwrap();
+    /// assert_eq!(exception.to_string(), "boom");
+    /// ```
+    pub fn into_exception(self) -> Result<Exception, FutureError> {
+        match self.repr {
+            Repr::Exception(exception) => Ok(exception),
+            repr => Err(FutureError { repr }),
+        }
+    }
+
+    /// Whether done-callbacks could not be scheduled because the future's
+    /// event loop is closed or gone.
+    ///
+    /// As in asyncio, the state change that triggered the scheduling has
+    /// already happened when this error is returned; the callbacks are lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use asyncio_core::{Closed, ExceptionContext, Future, Schedule};
+    ///
+    /// struct ClosedLoop;
+    /// impl Schedule for ClosedLoop {
+    ///     fn schedule(&self, _job: Box<dyn FnOnce()>) -> Result<(), Closed> { Err(Closed) }
+    ///     fn call_exception_handler(&self, _context: ExceptionContext) {}
+    /// }
+    ///
+    /// let scheduler: Rc<dyn Schedule> = Rc::new(ClosedLoop);
+    /// let future = Future::with_scheduler(Rc::downgrade(&scheduler));
+    /// future.add_done_callback(|_| {}).unwrap();
+    /// assert!(future.set_result(1).unwrap_err().is_loop_closed());
+    /// assert!(future.done());
+    /// ```
+    pub fn is_loop_closed(&self) -> bool {
+        matches!(self.repr, Repr::LoopClosed)
+    }
+
+    /// Whether a done-callback was added to a future that has no event loop
+    /// to run it on (one made by [`Future::new`](crate::Future::new)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::Future;
+    ///
+    /// let future: Future<()> = Future::new();
+    /// assert!(future.add_done_callback(|_| {}).unwrap_err().is_unbound());
+    /// ```
+    pub fn is_unbound(&self) -> bool {
+        matches!(self.repr, Repr::Unbound)
+    }
+}
+
+impl fmt::Display for FutureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled(None) => f.write_str("future was cancelled"),
+            Repr::Cancelled(Some(message)) => write!(f, "future was cancelled: {message}"),
+            Repr::InvalidState(what) => write!(f, "invalid state: {what}"),
+            Repr::Exception(exception) => fmt::Display::fmt(exception, f),
+            Repr::LoopClosed => f.write_str("event loop is closed"),
+            Repr::Unbound => f.write_str("future is not bound to an event loop"),
+        }
+    }
+}
+
+impl fmt::Debug for FutureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled(message) => f.debug_tuple("Cancelled").field(message).finish(),
+            Repr::InvalidState(what) => f.debug_tuple("InvalidState").field(what).finish(),
+            Repr::Exception(exception) => f.debug_tuple("Exception").field(exception).finish(),
+            Repr::LoopClosed => f.write_str("LoopClosed"),
+            Repr::Unbound => f.write_str("Unbound"),
+        }
+    }
+}
+
+impl Error for FutureError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match &self.repr {
+            Repr::Exception(exception) => Some(exception.as_error()),
+            _ => None,
+        }
+    }
+}
+
+impl From<Exception> for FutureError {
+    /// An error that is `exception`, as `result()` of a failed future returns.
+    fn from(exception: Exception) -> Self {
+        FutureError::from_exception(exception)
+    }
+}

@@ -1,0 +1,712 @@
+//! `Future<T>`: asyncio's future, a shared handle to one result.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future as StdFuture;
+use std::mem;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use asyncio_callbacks::{BoxCallback, CallbackKey, CallbackList};
+
+use crate::schedule::print_to_stderr;
+use crate::{Exception, ExceptionContext, FutureError, Schedule};
+
+/// The result of work that has not completed yet: asyncio's `Future`.
+///
+/// A `Future<T>` is a handle to shared state; clones are cheap (one reference
+/// count) and all see the same state. It moves through asyncio's states, and
+/// only forward:
+///
+/// ```text
+/// pending ──set_result──────▶ finished (result)
+///    │    ──set_exception───▶ finished (exception)
+///    └────cancel────────────▶ cancelled
+/// ```
+///
+/// - [`set_result`](Self::set_result), [`set_exception`](Self::set_exception)
+///   and [`cancel`](Self::cancel) complete it; [`done`](Self::done) and
+///   [`cancelled`](Self::cancelled) ask where it is.
+/// - [`result`](Self::result) and [`exception`](Self::exception) read the
+///   outcome, which stays in place: `result()` works again and again, even
+///   after the loop is closed.
+/// - Awaiting it (`future.await`, or awaiting a clone) waits for the outcome,
+///   under the loop of `asyncio-loop` or under any other executor.
+/// - [`add_done_callback`](Self::add_done_callback) registers callbacks that
+///   the future's loop runs, in order, on a later iteration after completion.
+///
+/// A future belongs to one thread (it is neither `Send` nor `Sync`), as an
+/// asyncio future belongs to one loop. Make one with [`Future::new`] (no loop:
+/// awaitable anywhere, but it cannot take done-callbacks) or with the loop's
+/// `create_future()`, which binds it to the loop through
+/// [`with_scheduler`](Self::with_scheduler).
+///
+/// A future that finished with an exception nobody retrieved (through
+/// `result`, `exception`, awaiting, or a later `cancel`) reports
+/// `Future exception was never retrieved` when its last handle is dropped:
+/// to its loop's exception handler, or to stderr when it has no loop.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_core::Future;
+///
+/// let future = Future::new();
+/// assert!(!future.done());
+/// future.set_result("the result").unwrap();
+/// assert!(future.done());
+/// assert_eq!(future.result().unwrap(), "the result");
+/// assert_eq!(future.result().unwrap(), "the result");
+///
+/// // Awaitable under any executor.
+/// assert_eq!(futures::executor::block_on(future.clone()).unwrap(), "the result");
+/// ```
+pub struct Future<T> {
+    shared: Rc<Shared<T>>,
+}
+
+struct Shared<T> {
+    /// The loop that runs done-callbacks; `None` for a future made by `Future::new`.
+    /// Weak, so that futures captured by the loop's callbacks never keep the loop alive.
+    scheduler: Option<Weak<dyn Schedule>>,
+    /// Borrowed only for short, non-reentrant steps: never across user code.
+    inner: RefCell<Inner<T>>,
+}
+
+struct Inner<T> {
+    state: State<T>,
+    /// Done-callbacks and wakers in registration order. Always empty once
+    /// the state is not `Pending`: completion takes the whole list.
+    listeners: CallbackList<Listener<T>>,
+    /// asyncio's `__log_traceback`: set by `set_exception`, cleared by
+    /// `result`, `exception` and `cancel`; if still set at drop, the exception
+    /// is reported as never retrieved.
+    unretrieved: bool,
+}
+
+/// The state machine. `Pending` is the only state that can change.
+enum State<T> {
+    /// No outcome yet. Can become `Finished`, `Failed` or `Cancelled`.
+    Pending,
+    /// Finished with a result; `None` once `take_result` has moved it out. Final.
+    Finished(Option<T>),
+    /// Finished with an exception. Final.
+    Failed(Exception),
+    /// Cancelled, with the message given to `cancel_with_message`. Final.
+    Cancelled(Option<Rc<str>>),
+}
+
+enum Listener<T> {
+    Callback(BoxCallback<Future<T>>),
+    Waker(Waker),
+}
+
+impl<T: 'static> Future<T> {
+    /// Creates a pending future that belongs to no loop.
+    ///
+    /// It can be completed, read and awaited under any executor, but
+    /// [`add_done_callback`](Self::add_done_callback) fails on it, since
+    /// nothing would run the callbacks. Use the loop's `create_future()` for a
+    /// future with callbacks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future: asyncio_core::Future<i32> = asyncio_core::Future::new();
+    /// assert!(!future.done());
+    /// assert!(future.scheduler().is_none());
+    /// ```
+    pub fn new() -> Self {
+        Future::from_scheduler(None)
+    }
+
+    /// Creates a pending future whose done-callbacks and error reports go to
+    /// `scheduler` (an event loop, usually through its `create_future()`).
+    ///
+    /// The future holds `scheduler` weakly: once the loop is gone, scheduling
+    /// callbacks fails with [`is_loop_closed`](FutureError::is_loop_closed).
+    ///
+    /// # Examples
+    ///
+    /// See [`Schedule`] for a complete scheduler.
+    pub fn with_scheduler(scheduler: Weak<dyn Schedule>) -> Self {
+        Future::from_scheduler(Some(scheduler))
+    }
+
+    fn from_scheduler(scheduler: Option<Weak<dyn Schedule>>) -> Self {
+        Future {
+            shared: Rc::new(Shared {
+                scheduler,
+                inner: RefCell::new(Inner {
+                    state: State::Pending,
+                    listeners: CallbackList::new(),
+                    unretrieved: false,
+                }),
+            }),
+        }
+    }
+
+    /// The scheduler this future reports to, if it has one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future: asyncio_core::Future<()> = asyncio_core::Future::new();
+    /// assert!(future.scheduler().is_none());
+    /// ```
+    pub fn scheduler(&self) -> Option<&Weak<dyn Schedule>> {
+        self.shared.scheduler.as_ref()
+    }
+
+    /// Whether the future is done: finished with a result or an exception,
+    /// or cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future: asyncio_core::Future<()> = asyncio_core::Future::new();
+    /// assert!(!future.done());
+    /// future.cancel();
+    /// assert!(future.done());
+    /// ```
+    pub fn done(&self) -> bool {
+        !matches!(self.shared.inner.borrow().state, State::Pending)
+    }
+
+    /// Whether the future was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future: asyncio_core::Future<()> = asyncio_core::Future::new();
+    /// assert!(!future.cancelled());
+    /// assert!(future.cancel());
+    /// assert!(future.cancelled());
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        matches!(self.shared.inner.borrow().state, State::Cancelled(_))
+    }
+
+    /// Finishes the future with `value` and schedules its done-callbacks
+    /// (they run on a later loop iteration, never inside this call).
+    ///
+    /// # Errors
+    ///
+    /// - [`is_invalid_state`](FutureError::is_invalid_state) when the future
+    ///   is already done; nothing changes and `value` is dropped.
+    /// - [`is_loop_closed`](FutureError::is_loop_closed) when the future has
+    ///   done-callbacks and its loop is closed or gone. As in asyncio, the
+    ///   future is finished all the same and the callbacks are dropped unrun.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future = asyncio_core::Future::new();
+    /// future.set_result(42).unwrap();
+    /// assert_eq!(future.result().unwrap(), 42);
+    /// assert!(future.set_result(43).unwrap_err().is_invalid_state());
+    /// assert_eq!(future.result().unwrap(), 42);
+    /// ```
+    pub fn set_result(&self, value: T) -> Result<(), FutureError> {
+        self.complete(State::Finished(Some(value)))
+    }
+
+    /// Finishes the future with `exception` and schedules its
+    /// done-callbacks.
+    ///
+    /// Until somebody reads the exception (`result`, `exception`, awaiting)
+    /// or cancels the future, dropping the last handle reports it as never
+    /// retrieved.
+    ///
+    /// # Errors
+    ///
+    /// As for [`set_result`](Self::set_result).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::{Exception, Future};
+    ///
+    /// let future: Future<()> = Future::new();
+    /// future.set_exception(Exception::msg("boom")).unwrap();
+    /// assert!(future.done() && !future.cancelled());
+    /// assert_eq!(future.exception().unwrap().unwrap().to_string(), "boom");
+    /// ```
+    pub fn set_exception(&self, exception: impl Into<Exception>) -> Result<(), FutureError> {
+        self.complete(State::Failed(exception.into()))
+    }
+
+    /// Cancels the future and schedules its done-callbacks; returns whether
+    /// the state changed (`false` when the future was already done).
+    ///
+    /// Cancelling also marks an exception the future holds as retrieved, even
+    /// when it returns `false`, as in asyncio. If the loop is closed, the
+    /// done-callbacks are dropped unrun (asyncio raises `RuntimeError` here;
+    /// this method keeps asyncio's `bool` instead).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future: asyncio_core::Future<()> = asyncio_core::Future::new();
+    /// assert!(future.cancel());
+    /// assert!(!future.cancel());
+    /// assert!(future.result().unwrap_err().is_cancelled());
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.cancel_inner(None)
+    }
+
+    /// Cancels the future with `message`, which the cancellation error
+    /// carries ([`FutureError::cancel_message`]); otherwise as
+    /// [`cancel`](Self::cancel).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future: asyncio_core::Future<()> = asyncio_core::Future::new();
+    /// assert!(future.cancel_with_message("no longer needed"));
+    /// let error = future.exception().unwrap_err();
+    /// assert_eq!(error.cancel_message(), Some("no longer needed"));
+    /// ```
+    pub fn cancel_with_message(&self, message: impl Into<String>) -> bool {
+        self.cancel_inner(Some(Rc::from(message.into())))
+    }
+
+    fn cancel_inner(&self, message: Option<Rc<str>>) -> bool {
+        self.shared.inner.borrow_mut().unretrieved = false;
+        // A closed loop loses the callbacks; `cancel` reports only the state change.
+        match self.complete(State::Cancelled(message)) {
+            Ok(()) => true,
+            Err(error) => !error.is_invalid_state(),
+        }
+    }
+
+    /// The future's result, cloned; the future keeps it.
+    ///
+    /// For results that are not `Clone`, see [`take_result`](Self::take_result).
+    ///
+    /// # Errors
+    ///
+    /// - the exception the future finished with ([`FutureError::exception`]),
+    ///   which counts as retrieving it;
+    /// - [`is_cancelled`](FutureError::is_cancelled) if it was cancelled;
+    /// - [`is_invalid_state`](FutureError::is_invalid_state) while pending, or
+    ///   after `take_result` moved the result out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future = asyncio_core::Future::new();
+    /// assert!(future.result().unwrap_err().is_invalid_state());
+    /// future.set_result(String::from("the result")).unwrap();
+    /// assert_eq!(future.result().unwrap(), "the result");
+    /// ```
+    pub fn result(&self) -> Result<T, FutureError>
+    where
+        T: Clone,
+    {
+        self.read_result(|value| value.clone())
+    }
+
+    /// Moves the result out of the future, for results that are not `Clone`.
+    ///
+    /// This is a Rust addition: asyncio results are shared objects. After it,
+    /// the future is still finished, and `result` and `take_result` fail with
+    /// an invalid-state error (`result was taken`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`result`](Self::result).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future = asyncio_core::Future::new();
+    /// future.set_result(vec![1, 2, 3]).unwrap();
+    /// assert_eq!(future.take_result().unwrap(), [1, 2, 3]);
+    /// assert!(future.take_result().unwrap_err().is_invalid_state());
+    /// ```
+    pub fn take_result(&self) -> Result<T, FutureError> {
+        self.read_result(|value| value.take())
+    }
+
+    /// Reads the outcome: `read` gets the result slot of a finished future.
+    fn read_result<R>(
+        &self,
+        read: impl FnOnce(&mut Option<T>) -> Option<R>,
+    ) -> Result<R, FutureError> {
+        let mut inner = self.shared.inner.borrow_mut();
+        match &mut inner.state {
+            State::Pending => Err(FutureError::invalid_state("result is not ready")),
+            State::Cancelled(message) => Err(FutureError::cancelled(message.clone())),
+            State::Finished(slot) => {
+                read(slot).ok_or_else(|| FutureError::invalid_state("result was taken"))
+            }
+            State::Failed(exception) => {
+                let exception = exception.clone();
+                inner.unretrieved = false;
+                Err(FutureError::from_exception(exception))
+            }
+        }
+    }
+
+    /// The exception the future finished with, or `None` if it finished
+    /// with a result. Reading it marks it as retrieved.
+    ///
+    /// # Errors
+    ///
+    /// [`is_cancelled`](FutureError::is_cancelled) if the future was
+    /// cancelled; [`is_invalid_state`](FutureError::is_invalid_state) while it
+    /// is pending.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future = asyncio_core::Future::new();
+    /// assert!(future.exception().unwrap_err().is_invalid_state());
+    /// future.set_result(1).unwrap();
+    /// assert!(future.exception().unwrap().is_none());
+    /// ```
+    pub fn exception(&self) -> Result<Option<Exception>, FutureError> {
+        let mut inner = self.shared.inner.borrow_mut();
+        match &inner.state {
+            State::Pending => Err(FutureError::invalid_state("exception is not set")),
+            State::Cancelled(message) => Err(FutureError::cancelled(message.clone())),
+            State::Finished(_) => Ok(None),
+            State::Failed(exception) => {
+                let exception = exception.clone();
+                inner.unretrieved = false;
+                Ok(Some(exception))
+            }
+        }
+    }
+
+    /// Adds a callback that the future's loop runs once the future is done,
+    /// and returns the key that [`remove_done_callback`](Self::remove_done_callback)
+    /// takes.
+    ///
+    /// Callbacks run in the order they were added, each with the future as
+    /// its argument, on a loop iteration after the one that completed the
+    /// future (they are queued with the loop's `call_soon` at completion,
+    /// FIFO with every other callback). Added to a future that is already
+    /// done, the callback is queued at once. A panic inside a callback goes to
+    /// the loop's exception handler, and the next callback still runs. To pass
+    /// more data, capture it or bind it with [`partial`](asyncio_callbacks::partial).
+    ///
+    /// # Errors
+    ///
+    /// - [`is_unbound`](FutureError::is_unbound) for a future made by
+    ///   [`Future::new`], which has no loop to run callbacks on;
+    /// - [`is_loop_closed`](FutureError::is_loop_closed) when the future is
+    ///   already done and its loop is closed or gone (the callback is dropped).
+    ///
+    /// # Examples
+    ///
+    /// See [`Schedule`] for a future with a scheduler; with none:
+    ///
+    /// ```
+    /// let future: asyncio_core::Future<()> = asyncio_core::Future::new();
+    /// assert!(future.add_done_callback(|_| {}).unwrap_err().is_unbound());
+    /// ```
+    pub fn add_done_callback(
+        &self,
+        callback: impl FnOnce(&Future<T>) + 'static,
+    ) -> Result<CallbackKey, FutureError> {
+        if self.shared.scheduler.is_none() {
+            return Err(FutureError::unbound());
+        }
+        let listener = Listener::Callback(Box::new(callback));
+        let mut inner = self.shared.inner.borrow_mut();
+        if let State::Pending = inner.state {
+            return Ok(inner.listeners.push(listener));
+        }
+        // Already done: queue it now, behind whatever was queued since completion.
+        let key = inner.listeners.push(listener);
+        let listeners = mem::take(&mut inner.listeners);
+        drop(inner);
+        self.schedule(listeners).map(|()| key)
+    }
+
+    /// Removes the done-callback that `key` names and returns how many
+    /// callbacks it removed: `1`, or `0` if it was already removed or
+    /// already scheduled (a done future has no callbacks left to remove, as in
+    /// asyncio).
+    ///
+    /// The removed callback is dropped before this returns, releasing
+    /// whatever it captured.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use asyncio_core::{Closed, ExceptionContext, Future, Schedule};
+    ///
+    /// struct Never;
+    /// impl Schedule for Never {
+    ///     fn schedule(&self, _job: Box<dyn FnOnce()>) -> Result<(), Closed> { Ok(()) }
+    ///     fn call_exception_handler(&self, _context: ExceptionContext) {}
+    /// }
+    /// let scheduler: Rc<dyn Schedule> = Rc::new(Never);
+    /// let future: Future<()> = Future::with_scheduler(Rc::downgrade(&scheduler));
+    ///
+    /// let key = future.add_done_callback(|_| unreachable!()).unwrap();
+    /// assert_eq!(future.remove_done_callback(key), 1);
+    /// assert_eq!(future.remove_done_callback(key), 0);
+    /// ```
+    pub fn remove_done_callback(&self, key: CallbackKey) -> usize {
+        let removed = self.shared.inner.borrow_mut().listeners.remove(key);
+        // Dropped here, after the borrow: the callback's captures may run user code.
+        usize::from(removed.is_some())
+    }
+
+    /// Whether `self` and `other` are handles to the same future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future: asyncio_core::Future<()> = asyncio_core::Future::new();
+    /// assert!(future.ptr_eq(&future.clone()));
+    /// assert!(!future.ptr_eq(&asyncio_core::Future::new()));
+    /// ```
+    pub fn ptr_eq(&self, other: &Future<T>) -> bool {
+        Rc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Moves the future out of `Pending` and dispatches its listeners.
+    fn complete(&self, outcome: State<T>) -> Result<(), FutureError> {
+        let listeners = {
+            let mut inner = self.shared.inner.borrow_mut();
+            match inner.state {
+                State::Pending => {}
+                State::Finished(_) => {
+                    return Err(FutureError::invalid_state("result is already set"))
+                }
+                State::Failed(_) => {
+                    return Err(FutureError::invalid_state("exception is already set"))
+                }
+                State::Cancelled(_) => {
+                    return Err(FutureError::invalid_state("future is cancelled"))
+                }
+            }
+            inner.unretrieved = matches!(outcome, State::Failed(_));
+            inner.state = outcome;
+            mem::take(&mut inner.listeners)
+        };
+        if listeners.is_empty() {
+            return Ok(());
+        }
+        self.dispatch(listeners)
+    }
+
+    /// Hands the listeners of a just-completed future to the loop, keeping
+    /// registration order between callbacks and wakers: every run of
+    /// consecutive callbacks becomes one loop job, and each waker is woken
+    /// at its place (a task's waker queues the task with `call_soon`, so it
+    /// lands between the callbacks registered around it, as in asyncio).
+    fn dispatch(&self, listeners: CallbackList<Listener<T>>) -> Result<(), FutureError> {
+        let only_callbacks = listeners
+            .iter()
+            .all(|(_, listener)| matches!(listener, Listener::Callback(_)));
+        if only_callbacks {
+            // The common case: the whole list becomes one job, no copying.
+            return self.schedule(listeners);
+        }
+        let mut outcome = Ok(());
+        let mut batch = Vec::new();
+        for listener in listeners {
+            match listener {
+                Listener::Callback(_) => batch.push(listener),
+                Listener::Waker(waker) => {
+                    if !batch.is_empty() {
+                        outcome = outcome.and(self.schedule(mem::take(&mut batch)));
+                    }
+                    waker.wake();
+                }
+            }
+        }
+        if !batch.is_empty() {
+            outcome = outcome.and(self.schedule(batch));
+        }
+        outcome
+    }
+
+    /// Queues one loop job that runs `listeners` in order.
+    fn schedule<I>(&self, listeners: I) -> Result<(), FutureError>
+    where
+        I: IntoIterator<Item = Listener<T>> + 'static,
+    {
+        let scheduler = self
+            .shared
+            .scheduler
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .ok_or_else(FutureError::loop_closed)?;
+        let future = self.clone();
+        scheduler
+            .schedule(Box::new(move || future.run_listeners(listeners)))
+            .map_err(|_| FutureError::loop_closed())
+    }
+
+    /// Runs done-callbacks (inside a loop job), catching each one's panic.
+    fn run_listeners(&self, listeners: impl IntoIterator<Item = Listener<T>>) {
+        for listener in listeners {
+            match listener {
+                Listener::Callback(callback) => {
+                    let name = callback.name();
+                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.call(self))) {
+                        self.shared.report(
+                            ExceptionContext::new(format!("Exception in callback {name}"))
+                                .with_callback(name)
+                                .with_future(self.shared.describe())
+                                .with_exception(Exception::from_panic(payload)),
+                        );
+                    }
+                }
+                Listener::Waker(waker) => waker.wake(),
+            }
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    /// Sends `context` to the loop's exception handler, or to stderr when
+    /// there is no loop.
+    fn report(&self, context: ExceptionContext) {
+        match self.scheduler.as_ref().and_then(Weak::upgrade) {
+            Some(scheduler) => scheduler.call_exception_handler(context),
+            None => print_to_stderr(&context),
+        }
+    }
+
+    /// asyncio's repr without the result value, which needs `T: Debug`.
+    fn describe(&self) -> String {
+        struct Describe<'a, T>(&'a Shared<T>);
+        impl<T> fmt::Display for Describe<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_repr(f, |_, _| Ok(()))
+            }
+        }
+        Describe(self).to_string()
+    }
+
+    /// Writes `<Future STATE ...>`; `result` writes the ` result=...` part.
+    fn write_repr(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        result: impl FnOnce(&T, &mut fmt::Formatter<'_>) -> fmt::Result,
+    ) -> fmt::Result {
+        let Ok(inner) = self.inner.try_borrow() else {
+            return f.write_str("<Future (being updated)>");
+        };
+        match &inner.state {
+            State::Pending => {
+                f.write_str("<Future pending")?;
+                write_callbacks(f, &inner.listeners)?;
+            }
+            State::Cancelled(_) => f.write_str("<Future cancelled")?,
+            State::Finished(Some(value)) => {
+                f.write_str("<Future finished")?;
+                result(value, f)?;
+            }
+            State::Finished(None) => f.write_str("<Future finished result=<taken>")?,
+            State::Failed(exception) => write!(f, "<Future finished exception={exception:?}")?,
+        }
+        f.write_str(">")
+    }
+}
+
+/// asyncio's `cb=[...]`: all names up to two, else first, count, last.
+fn write_callbacks<T>(
+    f: &mut fmt::Formatter<'_>,
+    listeners: &CallbackList<Listener<T>>,
+) -> fmt::Result {
+    fn name<T>(listener: &Listener<T>) -> &'static str {
+        match listener {
+            Listener::Callback(callback) => callback.name(),
+            Listener::Waker(_) => "<waker>",
+        }
+    }
+    let names: Vec<&'static str> = listeners
+        .iter()
+        .map(|(_, listener)| name(listener))
+        .collect();
+    match names.as_slice() {
+        [] => Ok(()),
+        [one] => write!(f, " cb=[{one}]"),
+        [first, second] => write!(f, " cb=[{first}, {second}]"),
+        [first, .., last] => write!(f, " cb=[{first}, <{} more>, {last}]", names.len() - 2),
+    }
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut();
+        let exception = match &inner.state {
+            State::Failed(exception) if inner.unretrieved => exception.clone(),
+            _ => return,
+        };
+        self.report(
+            ExceptionContext::new("Future exception was never retrieved")
+                .with_future(self.describe())
+                .with_exception(exception),
+        );
+    }
+}
+
+impl<T> Clone for Future<T> {
+    fn clone(&self) -> Self {
+        Future {
+            shared: Rc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T: 'static> Default for Future<T> {
+    fn default() -> Self {
+        Future::new()
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Future<T> {
+    /// asyncio's repr: `<Future pending cb=[...]>`, `<Future cancelled>`,
+    /// `<Future finished result="the result">`,
+    /// `<Future finished exception=...>`.
+    ///
+    /// ```
+    /// let future = asyncio_core::Future::new();
+    /// assert_eq!(format!("{future:?}"), "<Future pending>");
+    /// future.set_result("the result").unwrap();
+    /// assert_eq!(format!("{future:?}"), r#"<Future finished result="the result">"#);
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.shared
+            .write_repr(f, |value, f| write!(f, " result={value:?}"))
+    }
+}
+
+impl<T: Clone + 'static> StdFuture for Future<T> {
+    type Output = Result<T, FutureError>;
+
+    /// Ready with [`result`](Future::result) once the future is done;
+    /// otherwise registers the task's waker, in order with the done-callbacks.
+    /// A task that polls again while pending replaces its waker instead of
+    /// adding a second one.
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        {
+            let mut inner = self.shared.inner.borrow_mut();
+            if let State::Pending = inner.state {
+                let waker = context.waker();
+                let registered = inner.listeners.find_mut(
+                    |listener| matches!(listener, Listener::Waker(known) if known.will_wake(waker)),
+                );
+                if registered.is_none() {
+                    inner.listeners.push(Listener::Waker(waker.clone()));
+                }
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(self.result())
+    }
+}

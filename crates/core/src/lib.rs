@@ -1,0 +1,51 @@
+//! asyncio's `Future` for Rust: the state machine of a result that is not
+//! ready yet.
+//!
+//! A [`Future<T>`] starts pending and ends exactly once: finished with a
+//! result ([`Future::set_result`]), finished with an [`Exception`]
+//! ([`Future::set_exception`]), or cancelled ([`Future::cancel`]). Every
+//! misuse asyncio rejects is a [`FutureError`] here, the result stays in
+//! place for later reads, and done-callbacks run in registration order on
+//! the future's event loop, never inside the call that completed it.
+//!
+//! The future is also a `std::future::Future`: `future.await` works inside a
+//! task of `asyncio-loop` and under any other executor.
+//!
+//! ```
+//! use asyncio_core::Future;
+//!
+//! let future = Future::new();
+//! let waiter = future.clone();
+//! future.set_result(String::from("the result")).unwrap();
+//! let result = futures::executor::block_on(async move { waiter.await });
+//! assert_eq!(result.unwrap(), "the result");
+//! ```
+//!
+//! # What it is not
+//!
+//! This crate has no event loop, timers or tasks. It reaches its loop only
+//! through the [`Schedule`] trait, which `asyncio-loop` implements; a future
+//! made by [`Future::new`] has no loop, can be awaited anywhere, and accepts
+//! no done-callbacks. Futures are single-threaded (`!Send`), as asyncio's
+//! are: complete them from another thread through the loop.
+//!
+//! # Map
+//!
+//! - [`Future`]: the handle, its states and its done-callbacks.
+//! - [`FutureError`], [`Exception`], [`Panic`]: what can go wrong.
+//! - [`Schedule`], [`Closed`], [`ExceptionContext`]: the boundary with the loop.
+//! - [`IntoAwaitable`], [`Awaitable`]: what a loop's `run_until_complete` takes.
+#![doc(test(attr(deny(warnings))))]
+
+mod awaitable;
+mod error;
+mod exception;
+mod future;
+mod schedule;
+
+pub use crate::awaitable::{Awaitable, IntoAwaitable};
+pub use crate::error::FutureError;
+pub use crate::exception::{Exception, Panic};
+pub use crate::future::Future;
+pub use crate::schedule::{Closed, ExceptionContext, Schedule};
+pub use asyncio_callbacks::CallbackKey;

@@ -1,0 +1,309 @@
+//! `LoopError`: every way a loop operation can fail.
+
+use std::error::Error;
+use std::fmt;
+
+use asyncio_core::{Exception, FutureError};
+
+/// The error of an [`EventLoop`](crate::EventLoop) operation.
+///
+/// asyncio raises `RuntimeError` with different messages for these; here each
+/// has a query method, and the future's own outcome (its exception, or its
+/// cancellation) comes through as a [`FutureError`].
+///
+/// | asyncio | here |
+/// |---|---|
+/// | `RuntimeError('Event loop is closed')` | [`is_closed`](Self::is_closed) |
+/// | `RuntimeError('This event loop is already running')`, `'Cannot close a running event loop'` | [`is_running`](Self::is_running) |
+/// | `RuntimeError('Cannot run the event loop while another loop is running')` | [`is_another_loop_running`](Self::is_another_loop_running) |
+/// | `RuntimeError('Event loop stopped before Future completed.')` | [`is_stopped`](Self::is_stopped) |
+/// | `ValueError('The future belongs to a different loop ...')` | [`is_foreign_future`](Self::is_foreign_future) |
+/// | `RuntimeError('no running event loop')` | [`is_no_running_loop`](Self::is_no_running_loop) |
+/// | the future's exception or `CancelledError` | [`future_error`](Self::future_error) |
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::EventLoop;
+///
+/// let event_loop = EventLoop::new();
+/// event_loop.close().unwrap();
+/// let error = event_loop.call_soon(|| {}).unwrap_err();
+/// assert!(error.is_closed());
+/// assert_eq!(error.to_string(), "event loop is closed");
+/// ```
+#[derive(Clone)]
+pub struct LoopError {
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Closed,
+    AlreadyRunning,
+    CloseWhileRunning,
+    AnotherLoopRunning,
+    Stopped,
+    ForeignFuture,
+    NoRunningLoop,
+    Future(FutureError),
+}
+
+impl LoopError {
+    pub(crate) fn closed() -> Self {
+        LoopError { repr: Repr::Closed }
+    }
+
+    pub(crate) fn already_running() -> Self {
+        LoopError {
+            repr: Repr::AlreadyRunning,
+        }
+    }
+
+    pub(crate) fn close_while_running() -> Self {
+        LoopError {
+            repr: Repr::CloseWhileRunning,
+        }
+    }
+
+    pub(crate) fn another_loop_running() -> Self {
+        LoopError {
+            repr: Repr::AnotherLoopRunning,
+        }
+    }
+
+    pub(crate) fn stopped() -> Self {
+        LoopError {
+            repr: Repr::Stopped,
+        }
+    }
+
+    pub(crate) fn foreign_future() -> Self {
+        LoopError {
+            repr: Repr::ForeignFuture,
+        }
+    }
+
+    pub(crate) fn no_running_loop() -> Self {
+        LoopError {
+            repr: Repr::NoRunningLoop,
+        }
+    }
+
+    /// Whether the loop is closed (or dropped) and refuses the operation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// event_loop.close().unwrap();
+    /// assert!(event_loop.run_forever().unwrap_err().is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self.repr, Repr::Closed)
+    }
+
+    /// Whether the operation needs a loop that is not running: running it
+    /// again from one of its own callbacks, or closing it while it runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use asyncio_loop::EventLoop;
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let handle = event_loop.handle();
+    /// let seen = Rc::new(RefCell::new(None));
+    /// let sink = seen.clone();
+    /// event_loop
+    ///     .call_soon(move || {
+    ///         *sink.borrow_mut() = handle.close().err();
+    ///         handle.stop();
+    ///     })
+    ///     .unwrap();
+    /// event_loop.run_forever().unwrap();
+    /// let error = seen.borrow_mut().take().unwrap();
+    /// assert!(error.is_running());
+    /// assert_eq!(error.to_string(), "cannot close a running event loop");
+    /// ```
+    pub fn is_running(&self) -> bool {
+        matches!(self.repr, Repr::AlreadyRunning | Repr::CloseWhileRunning)
+    }
+
+    /// Whether another loop is already running on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use asyncio_loop::EventLoop;
+    ///
+    /// let outer = EventLoop::new();
+    /// let refused = Rc::new(Cell::new(false));
+    /// let flag = refused.clone();
+    /// outer
+    ///     .call_soon(move || {
+    ///         let inner = EventLoop::new();
+    ///         flag.set(inner.run_forever().unwrap_err().is_another_loop_running());
+    ///     })
+    ///     .unwrap();
+    /// outer.stop();
+    /// outer.run_forever().unwrap();
+    /// assert!(refused.get());
+    /// ```
+    pub fn is_another_loop_running(&self) -> bool {
+        matches!(self.repr, Repr::AnotherLoopRunning)
+    }
+
+    /// Whether the loop stopped before the future given to
+    /// `run_until_complete` was done. The future stays pending and can be
+    /// run again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::EventLoop;
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let future = event_loop.create_future::<()>();
+    /// event_loop.stop();
+    /// assert!(event_loop.run_until_complete(&future).unwrap_err().is_stopped());
+    /// assert!(!future.done());
+    /// ```
+    pub fn is_stopped(&self) -> bool {
+        matches!(self.repr, Repr::Stopped)
+    }
+
+    /// Whether `run_until_complete` was given a future of another loop (or
+    /// one made by `Future::new`, which has none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::EventLoop;
+    ///
+    /// let first = EventLoop::new();
+    /// let second = EventLoop::new();
+    /// let future = first.create_future::<()>();
+    /// assert!(second.run_until_complete(&future).unwrap_err().is_foreign_future());
+    /// ```
+    pub fn is_foreign_future(&self) -> bool {
+        matches!(self.repr, Repr::ForeignFuture)
+    }
+
+    /// Whether [`get_running_loop`](crate::get_running_loop) found no running loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(asyncio_loop::get_running_loop().unwrap_err().is_no_running_loop());
+    /// ```
+    pub fn is_no_running_loop(&self) -> bool {
+        matches!(self.repr, Repr::NoRunningLoop)
+    }
+
+    /// The future's own failure, when that is what stopped
+    /// `run_until_complete`: its exception, or its cancellation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::EventLoop;
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let future = event_loop.create_future::<()>();
+    /// future.cancel_with_message("not needed");
+    /// let error = event_loop.run_until_complete(&future).unwrap_err();
+    /// assert_eq!(error.future_error().unwrap().cancel_message(), Some("not needed"));
+    /// ```
+    pub fn future_error(&self) -> Option<&FutureError> {
+        match &self.repr {
+            Repr::Future(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether the future run to completion was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::EventLoop;
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let future = event_loop.create_future::<()>();
+    /// future.cancel();
+    /// assert!(event_loop.run_until_complete(&future).unwrap_err().is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        self.future_error().is_some_and(FutureError::is_cancelled)
+    }
+
+    /// The exception the future run to completion finished with (for a
+    /// coroutine, a [`Panic`](asyncio_core::Panic) if it panicked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::Panic;
+    /// use asyncio_loop::EventLoop;
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let error = event_loop.run_until_complete(async { panic!("inside") }).unwrap_err();
+    /// let panic = error.exception().unwrap().downcast_ref::<Panic>().unwrap().clone();
+    /// assert_eq!(panic.message(), "inside");
+    /// ```
+    pub fn exception(&self) -> Option<&Exception> {
+        self.future_error().and_then(FutureError::exception)
+    }
+}
+
+impl From<FutureError> for LoopError {
+    fn from(error: FutureError) -> Self {
+        LoopError {
+            repr: Repr::Future(error),
+        }
+    }
+}
+
+impl fmt::Display for LoopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match &self.repr {
+            Repr::Closed => "event loop is closed",
+            Repr::AlreadyRunning => "this event loop is already running",
+            Repr::CloseWhileRunning => "cannot close a running event loop",
+            Repr::AnotherLoopRunning => "cannot run the event loop while another loop is running",
+            Repr::Stopped => "event loop stopped before future completed",
+            Repr::ForeignFuture => "the future belongs to a different event loop",
+            Repr::NoRunningLoop => "no running event loop",
+            Repr::Future(error) => return fmt::Display::fmt(error, f),
+        })
+    }
+}
+
+impl fmt::Debug for LoopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Closed => f.write_str("Closed"),
+            Repr::AlreadyRunning => f.write_str("AlreadyRunning"),
+            Repr::CloseWhileRunning => f.write_str("CloseWhileRunning"),
+            Repr::AnotherLoopRunning => f.write_str("AnotherLoopRunning"),
+            Repr::Stopped => f.write_str("Stopped"),
+            Repr::ForeignFuture => f.write_str("ForeignFuture"),
+            Repr::NoRunningLoop => f.write_str("NoRunningLoop"),
+            Repr::Future(error) => f.debug_tuple("Future").field(error).finish(),
+        }
+    }
+}
+
+impl Error for LoopError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match &self.repr {
+            Repr::Future(error) => Some(error),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,545 @@
+//! `EventLoop`, the owner, and `LoopHandle`, the reference callbacks keep.
+
+use std::fmt;
+use std::rc::{Rc, Weak};
+
+use asyncio_core::{ExceptionContext, Future, IntoAwaitable};
+
+use crate::registry;
+use crate::shared::Shared;
+use crate::{Handle, LoopError};
+
+/// A single-threaded event loop: asyncio's loop, without I/O (yet).
+///
+/// Callbacks queued with [`call_soon`](Self::call_soon) run in FIFO order,
+/// one iteration at a time: an iteration runs exactly the callbacks that
+/// were queued when it began, and anything queued meanwhile runs in the
+/// next. [`run_until_complete`](Self::run_until_complete) runs iterations
+/// until a future or a coroutine is done and returns its result;
+/// [`run_forever`](Self::run_forever) until [`stop`](Self::stop).
+///
+/// `EventLoop` owns the loop: it is neither `Clone` nor `Send`, and dropping
+/// it drops every queued callback and task without running any. Callbacks and
+/// coroutines that need the loop capture a [`LoopHandle`] (from
+/// [`handle`](Self::handle)), which refers to it weakly, so nothing a callback
+/// captures can keep the loop alive.
+///
+/// A panic inside a callback or a task does not stop the loop: it goes to
+/// the exception handler (see [`set_exception_handler`](Self::set_exception_handler)),
+/// and the loop goes on with the next callback.
+///
+/// # Examples
+///
+/// The chapter's first example:
+///
+/// ```
+/// use asyncio_loop::EventLoop;
+///
+/// let event_loop = EventLoop::new();
+/// let all_done = event_loop.create_future();
+/// let future = all_done.clone();
+/// event_loop.call_soon(move || future.set_result("the result").unwrap()).unwrap();
+/// let result = event_loop.run_until_complete(&all_done).unwrap();
+/// assert_eq!(result, "the result");
+/// event_loop.close().unwrap();
+/// assert_eq!(all_done.result().unwrap(), "the result");
+/// ```
+pub struct EventLoop {
+    shared: Rc<Shared>,
+}
+
+impl EventLoop {
+    /// Creates an event loop for this thread. Several loops may exist on one
+    /// thread, but only one runs at a time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// assert!(!event_loop.is_running());
+    /// assert!(!event_loop.is_closed());
+    /// ```
+    pub fn new() -> Self {
+        EventLoop {
+            shared: Shared::new(),
+        }
+    }
+
+    /// A weak, cloneable reference to this loop, for callbacks and coroutines.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let handle = event_loop.handle();
+    /// handle.call_soon(|| {}).unwrap();
+    /// drop(event_loop);
+    /// assert!(handle.call_soon(|| {}).unwrap_err().is_closed());
+    /// ```
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle {
+            shared: Rc::downgrade(&self.shared),
+        }
+    }
+
+    /// Queues `callback` to run on a later iteration, after everything
+    /// queued before it (asyncio's `call_soon`), and returns a [`Handle`]
+    /// that can cancel it.
+    ///
+    /// Arguments are bound by capture, or with
+    /// [`partial`](asyncio_callbacks::partial); the callback's return value
+    /// is ignored, as in asyncio. Apart from the closure's own box, queueing
+    /// allocates nothing in steady state.
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is closed; the
+    /// callback is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// for n in 1..=3 {
+    ///     let log = log.clone();
+    ///     event_loop.call_soon(move || log.borrow_mut().push(n)).unwrap();
+    /// }
+    /// event_loop.stop();
+    /// event_loop.run_forever().unwrap();
+    /// assert_eq!(*log.borrow(), [1, 2, 3]);
+    /// ```
+    pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<Handle, LoopError> {
+        let (key, seq) = self.shared.call_soon(callback)?;
+        Ok(Handle::new(Rc::downgrade(&self.shared), key, seq))
+    }
+
+    /// Creates a pending future bound to this loop: its done-callbacks run
+    /// here, and its unretrieved exception is reported to this loop's
+    /// exception handler. Works on a closed loop too, as in asyncio.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let future = event_loop.create_future::<u32>();
+    /// assert!(!future.done());
+    /// ```
+    pub fn create_future<T: 'static>(&self) -> Future<T> {
+        self.shared.create_future()
+    }
+
+    /// Runs iterations until `awaitable` is done and returns its result.
+    ///
+    /// `awaitable` is a `&Future<T>` of this loop, or any
+    /// `std::future::Future` (an `async fn` call, an `async` block), which is
+    /// wrapped in a task whose first step is queued behind everything already
+    /// queued, as asyncio wraps a coroutine. Once the future is done, the loop
+    /// finishes the iteration after the one that completed it, so
+    /// done-callbacks queued at completion still run before this returns.
+    ///
+    /// Unlike CPython, a stop queued for a future that completed in a run
+    /// that was stopped early never stops a later run (CPython's "stale stop").
+    ///
+    /// # Errors
+    ///
+    /// - the future's exception or cancellation, as
+    ///   [`future_error`](LoopError::future_error); a coroutine that
+    ///   panicked gives its [`Panic`](asyncio_core::Panic) as the exception;
+    /// - [`is_stopped`](LoopError::is_stopped) when the loop was stopped
+    ///   first (the future stays pending and can be run again);
+    /// - [`is_closed`](LoopError::is_closed), [`is_running`](LoopError::is_running),
+    ///   [`is_another_loop_running`](LoopError::is_another_loop_running);
+    /// - [`is_foreign_future`](LoopError::is_foreign_future) for a future of
+    ///   another loop, or of none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let answer = event_loop.run_until_complete(async { 6 * 7 }).unwrap();
+    /// assert_eq!(answer, 42);
+    /// ```
+    pub fn run_until_complete<A>(&self, awaitable: A) -> Result<A::Output, LoopError>
+    where
+        A: IntoAwaitable,
+        A::Output: 'static,
+    {
+        self.shared.run_until_complete(awaitable)
+    }
+
+    /// Runs iterations until [`stop`](Self::stop) is called. At least one
+    /// iteration always runs: stopping before this call runs exactly one.
+    ///
+    /// When nothing is queued and no stop is pending, the loop blocks until
+    /// another thread wakes one of its tasks (as asyncio blocks in `select`).
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed), [`is_running`](LoopError::is_running)
+    /// (called from one of its own callbacks), or
+    /// [`is_another_loop_running`](LoopError::is_another_loop_running).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let handle = event_loop.handle();
+    /// event_loop.call_soon(move || handle.stop()).unwrap();
+    /// event_loop.run_forever().unwrap();
+    /// assert!(!event_loop.is_running());
+    /// ```
+    pub fn run_forever(&self) -> Result<(), LoopError> {
+        self.shared.run_forever()
+    }
+
+    /// Asks the loop to stop: the current iteration runs to its end, then
+    /// `run_forever` returns. Callbacks queued during that iteration stay
+    /// queued for the next run. Idempotent; before a run, it makes that run
+    /// a single iteration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// event_loop.stop();
+    /// event_loop.run_forever().unwrap();
+    /// ```
+    pub fn stop(&self) {
+        self.shared.stop();
+    }
+
+    /// Whether the loop is running (true inside its callbacks).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let handle = event_loop.handle();
+    /// let seen = Rc::new(Cell::new(false));
+    /// let flag = seen.clone();
+    /// event_loop.call_soon(move || flag.set(handle.is_running())).unwrap();
+    /// event_loop.stop();
+    /// event_loop.run_forever().unwrap();
+    /// assert!(seen.get() && !event_loop.is_running());
+    /// ```
+    pub fn is_running(&self) -> bool {
+        self.shared.is_running()
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// event_loop.close().unwrap();
+    /// assert!(event_loop.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// Closes the loop: queued callbacks and pending tasks are dropped
+    /// without running, and every later `call_soon` and run fails with
+    /// [`is_closed`](LoopError::is_closed). Idempotent. Futures stay
+    /// readable: a future completed before keeps its result.
+    ///
+    /// # Errors
+    ///
+    /// [`is_running`](LoopError::is_running) when called while the loop runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// event_loop.call_soon(|| unreachable!()).unwrap();
+    /// event_loop.close().unwrap();
+    /// event_loop.close().unwrap();
+    /// ```
+    pub fn close(&self) -> Result<(), LoopError> {
+        self.shared.close()
+    }
+
+    /// Sets the function that receives errors no caller can: panics in
+    /// callbacks and tasks, exceptions nobody retrieved. `None` restores the
+    /// default, which prints the context to stderr in asyncio's format. A
+    /// handler that panics is reported by the default handler.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let messages = Rc::new(RefCell::new(Vec::new()));
+    /// let sink = messages.clone();
+    /// event_loop.set_exception_handler(Some(move |context: &asyncio_core::ExceptionContext| {
+    ///     sink.borrow_mut().push(context.exception.as_ref().unwrap().to_string());
+    /// }));
+    /// event_loop.call_soon(|| panic!("boom")).unwrap();
+    /// event_loop.call_soon(|| {}).unwrap();
+    /// event_loop.stop();
+    /// event_loop.run_forever().unwrap();
+    /// assert_eq!(*messages.borrow(), ["panicked: boom"]);
+    /// ```
+    pub fn set_exception_handler<H>(&self, handler: Option<H>)
+    where
+        H: Fn(&ExceptionContext) + 'static,
+    {
+        self.shared
+            .set_exception_handler(handler.map(|handler| Rc::new(handler) as _));
+    }
+
+    /// Sends `context` to the exception handler, as the loop does for a
+    /// panicking callback.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::ExceptionContext;
+    ///
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// event_loop.set_exception_handler(Some(|context: &ExceptionContext| {
+    ///     assert_eq!(context.message, "custom");
+    /// }));
+    /// event_loop.call_exception_handler(ExceptionContext::new("custom"));
+    /// ```
+    pub fn call_exception_handler(&self, context: ExceptionContext) {
+        self.shared.call_exception_handler(context);
+    }
+}
+
+impl Default for EventLoop {
+    fn default() -> Self {
+        EventLoop::new()
+    }
+}
+
+impl Drop for EventLoop {
+    /// Closes the loop and drops everything queued, running nothing.
+    fn drop(&mut self) {
+        // Not running: `run_forever` borrows `self` for as long as it runs.
+        let _ = self.shared.close();
+        registry::deregister(self.shared.id);
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "<EventLoop running={} closed={}>",
+            self.is_running(),
+            self.is_closed()
+        )
+    }
+}
+
+/// A weak, cloneable reference to an [`EventLoop`], for callbacks and
+/// coroutines.
+///
+/// It has the loop's scheduling methods. Once the loop is dropped, the
+/// handle behaves as a handle to a closed loop: `call_soon` fails with
+/// [`is_closed`](LoopError::is_closed), `stop` does nothing.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::EventLoop;
+///
+/// let event_loop = EventLoop::new();
+/// let handle = event_loop.handle();
+/// let result = event_loop
+///     .run_until_complete(async move {
+///         let future = handle.create_future();
+///         let setter = future.clone();
+///         handle.call_soon(move || setter.set_result(7).unwrap()).unwrap();
+///         future.await.unwrap()
+///     })
+///     .unwrap();
+/// assert_eq!(result, 7);
+/// ```
+#[derive(Clone)]
+pub struct LoopHandle {
+    shared: Weak<Shared>,
+}
+
+impl LoopHandle {
+    fn upgrade(&self) -> Result<Rc<Shared>, LoopError> {
+        self.shared.upgrade().ok_or_else(LoopError::closed)
+    }
+
+    /// [`EventLoop::call_soon`] through the handle.
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is closed or dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let handle = event_loop.handle();
+    /// handle.call_soon(|| {}).unwrap().cancel();
+    /// ```
+    pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<Handle, LoopError> {
+        let shared = self.upgrade()?;
+        let (key, seq) = shared.call_soon(callback)?;
+        Ok(Handle::new(self.shared.clone(), key, seq))
+    }
+
+    /// [`EventLoop::create_future`] through the handle. If the loop is gone,
+    /// the future behaves as one of a closed loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let future = event_loop.handle().create_future::<()>();
+    /// assert!(future.add_done_callback(|_| {}).is_ok());
+    /// ```
+    pub fn create_future<T: 'static>(&self) -> Future<T> {
+        let scheduler: Weak<dyn asyncio_core::Schedule> = self.shared.clone();
+        Future::with_scheduler(scheduler)
+    }
+
+    /// [`EventLoop::stop`] through the handle; does nothing once the loop is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// event_loop.handle().stop();
+    /// event_loop.run_forever().unwrap();
+    /// ```
+    pub fn stop(&self) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared.stop();
+        }
+    }
+
+    /// [`EventLoop::close`] through the handle (from a callback it fails,
+    /// since the loop is running).
+    ///
+    /// # Errors
+    ///
+    /// [`is_running`](LoopError::is_running) while the loop runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// event_loop.handle().close().unwrap();
+    /// assert!(event_loop.is_closed());
+    /// ```
+    pub fn close(&self) -> Result<(), LoopError> {
+        match self.shared.upgrade() {
+            Some(shared) => shared.close(),
+            None => Ok(()),
+        }
+    }
+
+    /// [`EventLoop::is_running`] through the handle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// assert!(!event_loop.handle().is_running());
+    /// ```
+    pub fn is_running(&self) -> bool {
+        self.shared
+            .upgrade()
+            .is_some_and(|shared| shared.is_running())
+    }
+
+    /// [`EventLoop::is_closed`] through the handle; true once the loop is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let handle = event_loop.handle();
+    /// assert!(!handle.is_closed());
+    /// drop(event_loop);
+    /// assert!(handle.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared
+            .upgrade()
+            .map_or(true, |shared| shared.is_closed())
+    }
+
+    /// [`EventLoop::call_exception_handler`] through the handle; prints to
+    /// stderr once the loop is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::ExceptionContext;
+    ///
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// event_loop.set_exception_handler(Some(|context: &ExceptionContext| {
+    ///     assert_eq!(context.message, "from a handle");
+    /// }));
+    /// event_loop.handle().call_exception_handler(ExceptionContext::new("from a handle"));
+    /// ```
+    pub fn call_exception_handler(&self, context: ExceptionContext) {
+        match self.shared.upgrade() {
+            Some(shared) => shared.call_exception_handler(context),
+            None => eprintln!("{context}"),
+        }
+    }
+}
+
+impl fmt::Debug for LoopHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.shared.upgrade() {
+            Some(shared) => write!(
+                f,
+                "<LoopHandle running={} closed={}>",
+                shared.is_running(),
+                shared.is_closed()
+            ),
+            None => f.write_str("<LoopHandle dropped>"),
+        }
+    }
+}
+
+/// The loop running on this thread, as asyncio's `get_running_loop()`:
+/// what a callback or coroutine uses to reach its loop without capturing it.
+///
+/// # Errors
+///
+/// [`is_no_running_loop`](LoopError::is_no_running_loop) outside a running loop.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{get_running_loop, EventLoop};
+///
+/// assert!(get_running_loop().is_err());
+/// let event_loop = EventLoop::new();
+/// let running = event_loop
+///     .run_until_complete(async { get_running_loop().unwrap().is_running() })
+///     .unwrap();
+/// assert!(running);
+/// ```
+pub fn get_running_loop() -> Result<LoopHandle, LoopError> {
+    let id = registry::running();
+    if id == 0 {
+        return Err(LoopError::no_running_loop());
+    }
+    let shared = registry::find(id).ok_or_else(LoopError::no_running_loop)?;
+    Ok(LoopHandle {
+        shared: Rc::downgrade(&shared),
+    })
+}

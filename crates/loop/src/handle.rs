@@ -1,0 +1,116 @@
+//! `Handle`: a scheduled callback, which can be cancelled.
+
+use std::cell::Cell;
+use std::fmt;
+use std::rc::Weak;
+
+use crate::shared::Shared;
+
+/// A callback scheduled with [`call_soon`](crate::EventLoop::call_soon):
+/// asyncio's `Handle`.
+///
+/// [`cancel`](Handle::cancel) makes sure the callback never runs (and drops
+/// it, releasing what it captured). The handle holds the loop weakly and
+/// names its callback by slab key plus a sequence number, so a handle whose
+/// callback already ran can never cancel a later callback that reuses the key.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use asyncio_loop::EventLoop;
+///
+/// let event_loop = EventLoop::new();
+/// let ran = Rc::new(Cell::new(false));
+/// let flag = ran.clone();
+/// let handle = event_loop.call_soon(move || flag.set(true)).unwrap();
+/// handle.cancel();
+/// assert!(handle.cancelled());
+/// event_loop.stop();
+/// event_loop.run_forever().unwrap();
+/// assert!(!ran.get());
+/// ```
+pub struct Handle {
+    shared: Weak<Shared>,
+    key: usize,
+    seq: u64,
+    cancelled: Cell<bool>,
+}
+
+impl Handle {
+    pub(crate) fn new(shared: Weak<Shared>, key: usize, seq: u64) -> Self {
+        Handle {
+            shared,
+            key,
+            seq,
+            cancelled: Cell::new(false),
+        }
+    }
+
+    /// Cancels the callback: if it has not run yet, it never will, and it is
+    /// dropped now. Idempotent; cancelling a callback that already ran only
+    /// marks the handle cancelled, as in asyncio.
+    ///
+    /// A callback may cancel another one queued for the same iteration; the
+    /// cancelled one is skipped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let handle = event_loop.call_soon(|| unreachable!()).unwrap();
+    /// handle.cancel();
+    /// handle.cancel();
+    /// event_loop.stop();
+    /// event_loop.run_forever().unwrap();
+    /// ```
+    pub fn cancel(&self) {
+        self.cancelled.set(true);
+        if let Some(shared) = self.shared.upgrade() {
+            shared.cancel(self.key, self.seq);
+        }
+    }
+
+    /// Whether [`cancel`](Handle::cancel) was called on this handle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let handle = event_loop.call_soon(|| {}).unwrap();
+    /// assert!(!handle.cancelled());
+    /// handle.cancel();
+    /// assert!(handle.cancelled());
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        self.cancelled.get()
+    }
+}
+
+impl fmt::Debug for Handle {
+    /// asyncio's repr: `<Handle NAME>` while the callback is queued,
+    /// `<Handle cancelled>` once cancelled, `<Handle done>` once it ran.
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// fn tick() {}
+    /// let handle = event_loop.call_soon(tick).unwrap();
+    /// assert!(format!("{handle:?}").ends_with("tick>"));
+    /// handle.cancel();
+    /// assert_eq!(format!("{handle:?}"), "<Handle cancelled>");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cancelled.get() {
+            return f.write_str("<Handle cancelled>");
+        }
+        let name = self
+            .shared
+            .upgrade()
+            .and_then(|shared| shared.scheduled_name(self.key, self.seq));
+        match name {
+            Some(name) => write!(f, "<Handle {name}>"),
+            None => f.write_str("<Handle done>"),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! asyncio's event loop for Rust: a deterministic, single-threaded loop of
+//! callbacks and futures.
+//!
+//! An [`EventLoop`] runs callbacks queued with [`EventLoop::call_soon`] in
+//! FIFO order, one iteration at a time, with asyncio's rule that an
+//! iteration runs exactly what was queued when it began. It creates futures
+//! bound to it ([`EventLoop::create_future`]), whose done-callbacks it runs,
+//! and drives coroutines (`async` blocks and `async fn` calls) to completion
+//! with [`EventLoop::run_until_complete`].
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use std::rc::Rc;
+//! use asyncio_loop::EventLoop;
+//!
+//! let event_loop = EventLoop::new();
+//! let log = Rc::new(RefCell::new(Vec::new()));
+//! let future = event_loop.create_future::<&str>();
+//!
+//! let sink = log.clone();
+//! future.add_done_callback(move |f| sink.borrow_mut().push(format!("done: {}", f.result().unwrap()))).unwrap();
+//! let (sink, setter) = (log.clone(), future.clone());
+//! event_loop.call_soon(move || {
+//!     sink.borrow_mut().push("setting".to_owned());
+//!     setter.set_result("ok").unwrap();
+//! }).unwrap();
+//!
+//! assert_eq!(event_loop.run_until_complete(&future).unwrap(), "ok");
+//! assert_eq!(*log.borrow(), ["setting", "done: ok"]);
+//! ```
+//!
+//! # What it is not
+//!
+//! Not a multi-threaded runtime: a loop and its futures live on one thread.
+//! There is no I/O yet, and no timers (`call_later`), thread-safe scheduling
+//! (`call_soon_threadsafe`) or public tasks (`create_task`): those come next,
+//! and `ARCHITECTURE.md` says where each goes. A task's waker may be woken
+//! from another thread already; that wake reaches the loop through a
+//! lock-free queue.
+//!
+//! # Differences from asyncio
+//!
+//! - Errors are values ([`LoopError`], [`FutureError`](asyncio_core::FutureError)),
+//!   and a panic in a callback plays the part of an exception.
+//! - A stop queued by `run_until_complete` never outlives the call (CPython
+//!   leaves it queued when the loop was stopped early, and it stops the next run).
+//! - Callbacks are closures; arguments are captured (or bound with
+//!   `asyncio_callbacks::partial`), and removal goes by key.
+#![doc(test(attr(deny(warnings))))]
+
+mod error;
+mod event_loop;
+mod handle;
+mod ready;
+mod registry;
+mod shared;
+mod task;
+
+pub use crate::error::LoopError;
+pub use crate::event_loop::{get_running_loop, EventLoop, LoopHandle};
+pub use crate::handle::Handle;

@@ -1,0 +1,372 @@
+//! The loop's state, shared by `EventLoop`, `LoopHandle`, `Handle` and
+//! futures, and the iteration itself.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future as StdFuture;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::task::Waker;
+
+use asyncio_core::{
+    Awaitable, Closed, Exception, ExceptionContext, Future, IntoAwaitable, Schedule,
+};
+use slab::Slab;
+
+use crate::ready::{Job, Ready};
+use crate::registry;
+use crate::task::{Remote, Task, TaskStep, TaskWaker};
+use crate::LoopError;
+
+/// The exception handler, shared so it can be cloned out before it runs.
+pub(crate) type Handler = Rc<dyn Fn(&ExceptionContext)>;
+
+/// A task's entry in `Shared::tasks`.
+struct TaskEntry {
+    /// Tells the task from a later one that reuses its key.
+    seq: u64,
+    task: Rc<dyn TaskStep>,
+}
+
+/// **Invariant:** no `RefCell` here is borrowed while user code runs
+/// (callbacks, coroutines, exception handlers, or the `Drop` of anything the
+/// user gave us): values are moved out, the borrow ends, then the code runs.
+pub(crate) struct Shared {
+    pub(crate) id: u64,
+    ready: RefCell<Ready>,
+    /// Live tasks by key, for wakers (which name a task, not hold it).
+    tasks: RefCell<Slab<TaskEntry>>,
+    next_task_seq: Cell<u64>,
+    remote: Arc<Remote>,
+    running: Cell<bool>,
+    stopping: Cell<bool>,
+    closed: Cell<bool>,
+    handler: RefCell<Option<Handler>>,
+    /// A weak pointer to this very value, for futures and handles.
+    this: Weak<Shared>,
+}
+
+impl Shared {
+    pub(crate) fn new() -> Rc<Shared> {
+        let id = registry::next_id();
+        let shared = Rc::new_cyclic(|this| Shared {
+            id,
+            ready: RefCell::new(Ready::new()),
+            tasks: RefCell::new(Slab::new()),
+            next_task_seq: Cell::new(0),
+            remote: Arc::new(Remote::new()),
+            running: Cell::new(false),
+            stopping: Cell::new(false),
+            closed: Cell::new(false),
+            handler: RefCell::new(None),
+            this: this.clone(),
+        });
+        registry::register(id, Rc::downgrade(&shared));
+        shared
+    }
+
+    // ---- scheduling -------------------------------------------------------
+
+    pub(crate) fn call_soon<F: FnOnce() + 'static>(
+        &self,
+        callback: F,
+    ) -> Result<(usize, u64), LoopError> {
+        self.push(Job::Callback(Box::new(callback)))
+    }
+
+    /// Queues `job`; on a closed loop it is dropped (after the check, outside
+    /// any borrow) and the error returned.
+    fn push(&self, job: Job) -> Result<(usize, u64), LoopError> {
+        if self.closed.get() {
+            drop(job);
+            return Err(LoopError::closed());
+        }
+        Ok(self.ready.borrow_mut().push(job))
+    }
+
+    pub(crate) fn cancel(&self, key: usize, seq: u64) {
+        let job = self.ready.borrow_mut().cancel(key, seq);
+        drop(job);
+    }
+
+    pub(crate) fn scheduled_name(&self, key: usize, seq: u64) -> Option<&'static str> {
+        self.ready.borrow().name(key, seq)
+    }
+
+    pub(crate) fn create_future<T: 'static>(&self) -> Future<T> {
+        let scheduler: Weak<dyn Schedule> = self.this.clone();
+        Future::with_scheduler(scheduler)
+    }
+
+    // ---- tasks ------------------------------------------------------------
+
+    /// Wraps `coroutine` in a task whose first step is queued now; returns
+    /// the future the task completes.
+    fn spawn<T: 'static>(
+        &self,
+        coroutine: Pin<Box<dyn StdFuture<Output = T>>>,
+    ) -> Result<Future<T>, LoopError> {
+        if self.closed.get() {
+            return Err(LoopError::closed());
+        }
+        let result = self.create_future();
+        let seq = self.next_task_seq.get();
+        self.next_task_seq.set(seq + 1);
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.vacant_entry();
+        let key = entry.key();
+        let waker = Waker::from(Arc::new(TaskWaker {
+            loop_id: self.id,
+            key,
+            seq,
+            remote: Arc::clone(&self.remote),
+        }));
+        let task: Rc<dyn TaskStep> = Rc::new(Task::new(coroutine, result.clone(), waker, key));
+        entry.insert(TaskEntry {
+            seq,
+            task: Rc::clone(&task),
+        });
+        drop(tasks);
+        task.scheduled().set(true);
+        self.push(Job::Task(task))?;
+        Ok(result)
+    }
+
+    /// Forgets a finished task; the caller drops what comes back.
+    pub(crate) fn remove_task(&self, key: usize) -> Option<Rc<dyn TaskStep>> {
+        self.tasks
+            .borrow_mut()
+            .try_remove(key)
+            .map(|entry| entry.task)
+    }
+
+    /// A waker fired for task `(key, seq)`: queue its next step unless one
+    /// is queued already or the task is gone.
+    pub(crate) fn wake_task(&self, key: usize, seq: u64) {
+        let task = match self.tasks.borrow().get(key) {
+            Some(entry) if entry.seq == seq => Rc::clone(&entry.task),
+            _ => return,
+        };
+        if !task.scheduled().replace(true) {
+            // A closed loop refuses the step; the task simply never runs again.
+            let _ = self.push(Job::Task(task));
+        }
+    }
+
+    // ---- running ----------------------------------------------------------
+
+    fn check_can_run(&self) -> Result<(), LoopError> {
+        if self.closed.get() {
+            return Err(LoopError::closed());
+        }
+        if self.running.get() {
+            return Err(LoopError::already_running());
+        }
+        if registry::running() != 0 {
+            return Err(LoopError::another_loop_running());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn run_forever(&self) -> Result<(), LoopError> {
+        self.check_can_run()?;
+        let _running = RunGuard::enter(self);
+        loop {
+            self.run_once();
+            if self.stopping.get() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One iteration (asyncio's `_run_once`): take in remote wake-ups, wait
+    /// for work if there is none and no stop is pending, then run exactly
+    /// the entries that were queued when the iteration began.
+    fn run_once(&self) {
+        self.drain_remote();
+        while self.ready.borrow().len() == 0 && !self.stopping.get() {
+            // Nothing can happen on this thread: only another thread's wake
+            // can bring work. Block until one does, as asyncio blocks in select().
+            std::thread::park();
+            self.drain_remote();
+        }
+        let count = self.ready.borrow().len();
+        for _ in 0..count {
+            let popped = self.ready.borrow_mut().pop();
+            match popped {
+                Some(Some(job)) => self.run_job(job),
+                Some(None) => {}
+                // Only `close` empties the queue, and it refuses a running loop.
+                None => break,
+            }
+        }
+    }
+
+    fn drain_remote(&self) {
+        while let Some((key, seq)) = self.remote.pop() {
+            self.wake_task(key, seq);
+        }
+    }
+
+    fn run_job(&self, job: Job) {
+        match job {
+            Job::Callback(callback) => {
+                let name = callback.name();
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.run())) {
+                    self.report_callback_panic(name, payload);
+                }
+            }
+            Job::Boxed(job) => {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(job)) {
+                    self.report_callback_panic("done-callbacks", payload);
+                }
+            }
+            Job::Task(task) => task.step(self),
+        }
+    }
+
+    fn report_callback_panic(&self, name: &'static str, payload: Box<dyn std::any::Any + Send>) {
+        self.call_exception_handler(
+            ExceptionContext::new(format!("Exception in callback {name}"))
+                .with_callback(name)
+                .with_exception(Exception::from_panic(payload)),
+        );
+    }
+
+    pub(crate) fn run_until_complete<A: IntoAwaitable>(
+        &self,
+        awaitable: A,
+    ) -> Result<A::Output, LoopError>
+    where
+        A::Output: 'static,
+    {
+        self.check_can_run()?;
+        let (future, read) = match awaitable.into_awaitable() {
+            Awaitable::Future { future, read } => {
+                let ours = future.scheduler().is_some_and(|scheduler| {
+                    std::ptr::addr_eq(scheduler.as_ptr(), self.this.as_ptr())
+                });
+                if !ours {
+                    return Err(LoopError::foreign_future());
+                }
+                (future, read)
+            }
+            Awaitable::Coroutine(coroutine) => (
+                self.spawn(coroutine)?,
+                Future::take_result as fn(&Future<_>) -> _,
+            ),
+        };
+        // asyncio's `_run_until_complete_cb`: stop once the future is done.
+        // `wanted` makes a stop that was queued but not run by the time this
+        // call returns a no-op, so it cannot stop a later run (asyncio's
+        // stale stop, which CPython leaves queued).
+        let wanted = Rc::new(Cell::new(true));
+        let stop_when_done = {
+            let wanted = Rc::clone(&wanted);
+            let this = self.this.clone();
+            move |_: &Future<A::Output>| {
+                if let (true, Some(shared)) = (wanted.get(), this.upgrade()) {
+                    shared.stop();
+                }
+            }
+        };
+        let key = future.add_done_callback(stop_when_done)?;
+        let ran = self.run_forever();
+        wanted.set(false);
+        future.remove_done_callback(key);
+        ran?;
+        if !future.done() {
+            return Err(LoopError::stopped());
+        }
+        read(&future).map_err(LoopError::from)
+    }
+
+    pub(crate) fn stop(&self) {
+        self.stopping.set(true);
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.get()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    /// Closes the loop: drops every queued callback and task without running it.
+    pub(crate) fn close(&self) -> Result<(), LoopError> {
+        if self.running.get() {
+            return Err(LoopError::close_while_running());
+        }
+        if !self.closed.replace(true) {
+            self.clear();
+        }
+        Ok(())
+    }
+
+    /// Drops all queued work outside the borrows. Dropping user values can
+    /// run user code that calls back into the loop: it finds it closed.
+    pub(crate) fn clear(&self) {
+        let ready = self.ready.borrow_mut().take();
+        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+        drop(ready);
+        drop(tasks);
+    }
+
+    // ---- errors -----------------------------------------------------------
+
+    pub(crate) fn set_exception_handler(&self, handler: Option<Handler>) {
+        let previous = std::mem::replace(&mut *self.handler.borrow_mut(), handler);
+        drop(previous);
+    }
+
+    pub(crate) fn call_exception_handler(&self, context: ExceptionContext) {
+        let handler = self.handler.borrow().clone();
+        let Some(handler) = handler else {
+            eprintln!("{context}");
+            return;
+        };
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler(&context))) {
+            // asyncio falls back to its default handler, naming both errors.
+            eprintln!(
+                "{}\ncontext: {}",
+                ExceptionContext::new("Unhandled error in exception handler")
+                    .with_exception(Exception::from_panic(payload)),
+                context.to_string().replace('\n', "\n    "),
+            );
+        }
+    }
+}
+
+impl Schedule for Shared {
+    fn schedule(&self, job: Box<dyn FnOnce()>) -> Result<(), Closed> {
+        self.push(Job::Boxed(job)).map(drop).map_err(|_| Closed)
+    }
+
+    fn call_exception_handler(&self, context: ExceptionContext) {
+        Shared::call_exception_handler(self, context);
+    }
+}
+
+/// Marks the loop running for the length of `run_forever`, and undoes it on
+/// every exit path.
+struct RunGuard<'a> {
+    shared: &'a Shared,
+}
+
+impl<'a> RunGuard<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        shared.running.set(true);
+        registry::set_running(shared.id);
+        RunGuard { shared }
+    }
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.shared.running.set(false);
+        self.shared.stopping.set(false);
+        registry::set_running(0);
+    }
+}

@@ -1,0 +1,146 @@
+//! Tasks: a coroutine driven by the loop, one poll per step.
+//!
+//! asyncio wraps a coroutine given to `run_until_complete` in a `Task`
+//! whose first step is queued with `call_soon`, and whose wake-up is queued
+//! the same way when an awaited future completes. Here the wake-up comes
+//! through a [`Waker`]: on the loop's thread it queues the step at once (so it
+//! keeps its place among other callbacks), from another thread it goes
+//! through the loop's [`Remote`] queue.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future as StdFuture;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread, ThreadId};
+
+use asyncio_core::{Exception, Future};
+use crossbeam_queue::SegQueue;
+
+use crate::registry;
+use crate::shared::Shared;
+
+/// What the loop needs from a task, with the output type erased.
+pub(crate) trait TaskStep {
+    /// Polls the coroutine once (the task was popped from the ready queue).
+    fn step(self: Rc<Self>, shared: &Shared);
+
+    /// Set while a step is queued, so that several wakes queue one step.
+    fn scheduled(&self) -> &Cell<bool>;
+}
+
+pub(crate) struct Task<T> {
+    /// `None` while a step is polling it and after it finished.
+    coroutine: RefCell<Option<Pin<Box<dyn StdFuture<Output = T>>>>>,
+    /// Completed with the coroutine's output, or with its panic.
+    result: Future<T>,
+    scheduled: Cell<bool>,
+    /// Made once: wakes this task by its key in the loop's task slab.
+    waker: Waker,
+    /// The task's key in `Shared::tasks`.
+    key: usize,
+}
+
+impl<T: 'static> Task<T> {
+    pub(crate) fn new(
+        coroutine: Pin<Box<dyn StdFuture<Output = T>>>,
+        result: Future<T>,
+        waker: Waker,
+        key: usize,
+    ) -> Self {
+        Task {
+            coroutine: RefCell::new(Some(coroutine)),
+            result,
+            scheduled: Cell::new(false),
+            waker,
+            key,
+        }
+    }
+}
+
+impl<T: 'static> TaskStep for Task<T> {
+    fn step(self: Rc<Self>, shared: &Shared) {
+        self.scheduled.set(false);
+        let Some(mut coroutine) = self.coroutine.borrow_mut().take() else {
+            return;
+        };
+        let mut context = Context::from_waker(&self.waker);
+        let polled = catch_unwind(AssertUnwindSafe(|| coroutine.as_mut().poll(&mut context)));
+        let outcome = match polled {
+            Ok(Poll::Pending) => {
+                *self.coroutine.borrow_mut() = Some(coroutine);
+                return;
+            }
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(Exception::from_panic(payload)),
+        };
+        // Finished: forget the task before anything can wake it again, then
+        // drop the coroutine outside every borrow.
+        drop(shared.remove_task(self.key));
+        drop(coroutine);
+        // The result future is private to the loop until now, so it is pending
+        // and these cannot fail.
+        let _ = match outcome {
+            Ok(output) => self.result.set_result(output),
+            Err(exception) => self.result.set_exception(exception),
+        };
+    }
+
+    fn scheduled(&self) -> &Cell<bool> {
+        &self.scheduled
+    }
+}
+
+/// Wake-ups that arrive from other threads, drained by the loop at the start
+/// of each iteration (asyncio's self-pipe and `_process_events`).
+pub(crate) struct Remote {
+    /// `(task key, task seq)` of each remote wake.
+    queue: SegQueue<(usize, u64)>,
+    /// The loop's thread, unparked after every push.
+    thread: Thread,
+}
+
+impl Remote {
+    pub(crate) fn new() -> Self {
+        Remote {
+            queue: SegQueue::new(),
+            thread: thread::current(),
+        }
+    }
+
+    pub(crate) fn pop(&self) -> Option<(usize, u64)> {
+        self.queue.pop()
+    }
+
+    pub(crate) fn thread_id(&self) -> ThreadId {
+        self.thread.id()
+    }
+}
+
+/// The waker of one task: `Send + Sync`, it names the task by
+/// `(loop, key, seq)` instead of holding it.
+pub(crate) struct TaskWaker {
+    pub(crate) loop_id: u64,
+    pub(crate) key: usize,
+    pub(crate) seq: u64,
+    pub(crate) remote: Arc<Remote>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Some(shared) = registry::find(self.loop_id) {
+            // On the loop's thread: queue the step now, in order.
+            shared.wake_task(self.key, self.seq);
+        } else if thread::current().id() != self.remote.thread_id() {
+            self.remote.queue.push((self.key, self.seq));
+            self.remote.thread.unpark();
+        }
+        // Otherwise the loop is gone: there is nothing left to wake.
+    }
+}

@@ -1,0 +1,7 @@
+//! The examples of the asyncio chapters, ported to this workspace's API.
+//!
+//! Each file in `examples/` is a Rust port of one Python example of "Python 3
+//! Module of the Week" and prints, byte for byte, what the chapter shows for
+//! the original. Run one with `cargo run --example NAME`; `tests/examples.rs`
+//! pins every output with `insta`, and `cargo xtask docs` pastes them into
+//! `docs/`. This library target is empty: the package exists for its examples.
