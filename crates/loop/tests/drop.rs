@@ -1,0 +1,153 @@
+//! Dropping and closing: nothing leaks, nothing runs.
+
+mod support;
+
+use asyncio_loop::EventLoop;
+use support::{check, run_once, Counter, Trace};
+
+#[test]
+fn dropping_the_loop_drops_queued_callbacks_without_running_them() {
+    let counter = Counter::new();
+    let trace = Trace::new();
+    let event_loop = EventLoop::new();
+    for _ in 0..3 {
+        let (token, log) = (counter.token(), trace.clone());
+        event_loop
+            .call_soon(move || {
+                let _token = token;
+                log.log("ran");
+            })
+            .unwrap();
+    }
+    drop(event_loop);
+    assert_eq!(counter.dropped(), 3);
+    check(&trace, &[]);
+}
+
+#[test]
+fn closing_drops_queued_callbacks_and_pending_tasks() {
+    let counter = Counter::new();
+    let event_loop = EventLoop::new();
+    let token = counter.token();
+    event_loop.call_soon(move || drop(token)).unwrap();
+    let future = event_loop.create_future::<()>();
+    let (waiter, token) = (future.clone(), counter.token());
+    let handle = event_loop.handle();
+    event_loop.call_soon(move || handle.stop()).unwrap();
+    let _ = event_loop.run_until_complete(async move {
+        let _token = token;
+        waiter.await.ok();
+    });
+    // One callback ran (dropping its token); the task is suspended on `future`.
+    assert_eq!(counter.dropped(), 1);
+    event_loop.close().unwrap();
+    assert_eq!(counter.dropped(), 2, "close drops the pending task");
+    assert!(event_loop.is_closed());
+}
+
+#[test]
+fn a_callback_capturing_the_loop_handle_does_not_keep_the_loop_alive() {
+    let counter = Counter::new();
+    let event_loop = EventLoop::new();
+    let (handle, token) = (event_loop.handle(), counter.token());
+    event_loop
+        .call_soon(move || {
+            let _token = token;
+            handle.stop();
+        })
+        .unwrap();
+    let weak_probe = event_loop.handle();
+    drop(event_loop);
+    assert_eq!(counter.dropped(), 1);
+    assert!(weak_probe.is_closed());
+}
+
+#[test]
+fn a_done_callback_capturing_its_own_future_is_released_once_it_ran() {
+    // The future's result is a token: it is dropped when the future's state is freed.
+    let results = Counter::new();
+    let callbacks = Counter::new();
+    let event_loop = EventLoop::new();
+    let future = event_loop.create_future();
+    let (itself, handle, token) = (future.clone(), event_loop.handle(), callbacks.token());
+    future
+        .add_done_callback(move |_| {
+            let _keep = (&itself, &handle, &token);
+        })
+        .unwrap();
+    future.set_result(results.token()).unwrap();
+    run_once(&event_loop);
+    assert_eq!(callbacks.dropped(), 1, "the callback ran and was dropped");
+    drop(future);
+    assert_eq!(results.dropped(), 1, "no cycle keeps the future alive");
+    // Nor the loop: the callback held only a weak handle.
+    drop(event_loop);
+}
+
+#[test]
+fn a_removed_done_callback_releases_its_captures_at_once() {
+    let results = Counter::new();
+    let callbacks = Counter::new();
+    let event_loop = EventLoop::new();
+    let future = event_loop.create_future();
+    let (itself, handle, token) = (future.clone(), event_loop.handle(), callbacks.token());
+    let key = future
+        .add_done_callback(move |_| {
+            let _keep = (&itself, &handle, &token);
+        })
+        .unwrap();
+    assert_eq!(future.remove_done_callback(key), 1);
+    assert_eq!(callbacks.dropped(), 1);
+    assert_eq!(future.remove_done_callback(key), 0);
+    future.set_result(results.token()).unwrap();
+    drop(future);
+    assert_eq!(results.dropped(), 1, "no cycle keeps the future alive");
+}
+
+#[test]
+fn a_task_that_finished_releases_its_coroutine_and_result_future() {
+    let captured = Counter::new();
+    let event_loop = EventLoop::new();
+    let token = captured.token();
+    let handle = event_loop.handle();
+    let output = event_loop
+        .run_until_complete(async move {
+            let _token = token;
+            let _handle = handle;
+            "done"
+        })
+        .unwrap();
+    assert_eq!(output, "done");
+    assert_eq!(captured.dropped(), 1);
+}
+
+#[test]
+fn callbacks_dropped_by_close_may_use_the_loop_and_find_it_closed() {
+    struct CallsBack(asyncio_loop::LoopHandle, Trace);
+    impl Drop for CallsBack {
+        fn drop(&mut self) {
+            let refused = self.0.call_soon(|| {}).unwrap_err().is_closed();
+            self.1.log(format!("closed when dropped: {refused}"));
+        }
+    }
+    let trace = Trace::new();
+    let event_loop = EventLoop::new();
+    let guard = CallsBack(event_loop.handle(), trace.clone());
+    event_loop.call_soon(move || drop(guard)).unwrap();
+    event_loop.close().unwrap();
+    check(&trace, &["closed when dropped: true"]);
+}
+
+#[test]
+fn results_survive_the_loop() {
+    let event_loop = EventLoop::new();
+    let future = event_loop.create_future();
+    future.set_result("kept").unwrap();
+    drop(event_loop);
+    assert_eq!(future.result().unwrap(), "kept");
+    // Its loop is gone, so new callbacks cannot be scheduled.
+    assert!(future
+        .add_done_callback(|_| {})
+        .unwrap_err()
+        .is_loop_closed());
+}
