@@ -179,6 +179,19 @@ mod tests {
     }
 
     #[test]
+    fn a_queued_callback_costs_at_most_48_bytes_beyond_its_closure() {
+        // A slot (job, seq, tag) in the slab, whose entry adds a tag of its
+        // own (at most one word), plus one key in the order deque.
+        let per_callback = std::mem::size_of::<Slot>() + std::mem::size_of::<usize>() * 2;
+        assert!(
+            std::mem::size_of::<Slot>() <= 32,
+            "{}",
+            std::mem::size_of::<Slot>()
+        );
+        assert!(per_callback <= 48, "{per_callback}");
+    }
+
+    #[test]
     fn take_leaves_an_empty_queue() {
         let mut ready = Ready::new();
         ready.push(job());
