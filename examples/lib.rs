@@ -5,3 +5,8 @@
 //! the original. Run one with `cargo run --example NAME`; `tests/examples.rs`
 //! pins every output with `insta`, and `cargo xtask docs` pastes them into
 //! `docs/`. This library target is empty: the package exists for its examples.
+
+/// The workspace README's code, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct WorkspaceReadme;

@@ -3,7 +3,10 @@
 //! The alias lives in `.cargo/config.toml`. Each command is a module; this
 //! file only dispatches.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod docs;
 
 const HELP: &str = "\
 cargo xtask: project automation for asyncio-rs
@@ -12,6 +15,7 @@ USAGE:
     cargo xtask <COMMAND> [OPTIONS]
 
 COMMANDS:
+    docs    Regenerate the example sources and outputs embedded in the docs
     help    Print this message
 
 Run `cargo xtask <COMMAND> --help` for a command's options.
@@ -24,9 +28,18 @@ fn main() -> ExitCode {
             print!("{HELP}");
             ExitCode::SUCCESS
         }
+        Some("docs") => docs::main(&workspace_root(), &arguments[1..]),
         Some(other) => {
             eprintln!("error: unknown command `{other}`\n\n{HELP}");
             ExitCode::from(2)
         }
     }
+}
+
+/// The workspace root: the parent of this crate's folder.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_else(|| PathBuf::from("."))
 }

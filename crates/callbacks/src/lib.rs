@@ -50,3 +50,8 @@ mod partial;
 pub use crate::callback::{BoxCallback, Callback};
 pub use crate::list::{CallbackKey, CallbackList, IntoIter, Iter};
 pub use crate::partial::partial;
+
+/// This crate's README code, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct Readme;

@@ -49,3 +49,8 @@ pub use crate::exception::{Exception, Panic};
 pub use crate::future::Future;
 pub use crate::schedule::{Closed, ExceptionContext, Schedule};
 pub use asyncio_callbacks::CallbackKey;
+
+/// This crate's README code, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct Readme;

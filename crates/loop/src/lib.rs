@@ -59,3 +59,8 @@ mod task;
 pub use crate::error::LoopError;
 pub use crate::event_loop::{get_running_loop, EventLoop, LoopHandle};
 pub use crate::handle::Handle;
+
+/// This crate's README code, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct Readme;

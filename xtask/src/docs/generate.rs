@@ -1,0 +1,187 @@
+//! What a block's generated text is, given the example's source or output.
+
+use super::markers::{Block, Options};
+
+/// The line that ends an example's header; the docs show what follows it.
+pub(crate) const HEADER_END: &str = "// end of header";
+
+/// What an example printed, and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RunOutput {
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    /// Whether it exited with status 0.
+    pub(crate) success: bool,
+}
+
+/// The hash the end marker records: FNV-1a (64 bits) of what the block is
+/// generated from: its kind, example, options and the example's source. The
+/// library code an example calls is not part of it, so a matching hash means
+/// "the inputs this block names did not change", not "fresh".
+pub(crate) fn input_hash(block: &Block, source: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [
+        block.kind.name(),
+        &block.example,
+        &block.options.canonical,
+        source,
+    ] {
+        for byte in part.bytes().chain([0xff]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// The source block's body: the example's file from after its header.
+pub(crate) fn source_body(example: &str, source: &str, newline: &str) -> Result<String, String> {
+    let mut lines = source.lines();
+    if !lines.by_ref().any(|line| line.trim() == HEADER_END) {
+        return Err(format!(
+            "example `{example}` has no `{HEADER_END}` line to start the shown source after"
+        ));
+    }
+    let code: Vec<&str> = lines.collect();
+    let first = code
+        .iter()
+        .position(|line| !line.trim().is_empty())
+        .unwrap_or(code.len());
+    let last = code
+        .iter()
+        .rposition(|line| !line.trim().is_empty())
+        .map_or(first, |i| i + 1);
+    let code = &code[first..last];
+    Ok(fenced(
+        &format!("File: `examples/examples/{example}.rs`{newline}{newline}"),
+        "rust",
+        code,
+        newline,
+    ))
+}
+
+/// The output block's body: the command, a blank line, then the output,
+/// as the chapter shows `$ python3 NAME.py`.
+pub(crate) fn output_body(example: &str, output: &str, newline: &str) -> String {
+    let mut lines = vec![format!("$ cargo run --example {example}"), String::new()];
+    lines.extend(output.lines().map(str::to_owned));
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    fenced("", "text", &lines, newline)
+}
+
+/// What an output block shows of a run: stdout (and stderr if asked), with
+/// the block's replacements applied.
+pub(crate) fn shown_output(options: &Options, run: &RunOutput) -> String {
+    let mut shown = run.stdout.clone();
+    if options.stderr {
+        shown.push_str(&run.stderr);
+    }
+    for replacement in &options.replacements {
+        shown = replacement
+            .pattern
+            .replace_all(&shown, replacement.with.as_str())
+            .into_owned();
+    }
+    shown
+}
+
+/// `caption` then `lines` in a fence longer than any backtick run inside them.
+fn fenced(caption: &str, info: &str, lines: &[&str], newline: &str) -> String {
+    let longest_run = lines
+        .iter()
+        .flat_map(|line| line.split(|c| c != '`'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest_run.max(2) + 1);
+    let mut body = format!("{caption}{fence}{info}{newline}");
+    for line in lines {
+        body.push_str(line);
+        body.push_str(newline);
+    }
+    body.push_str(&fence);
+    body.push_str(newline);
+    body
+}
+
+/// The end marker for `hash`, keeping the old marker's indentation and
+/// line ending.
+pub(crate) fn end_marker(old: &str, hash: &str) -> String {
+    let indent = &old[..old.len() - old.trim_start().len()];
+    let ending = if old.ends_with("\r\n") {
+        "\r\n"
+    } else if old.ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
+    format!("{indent}<!-- docs:end hash={hash} -->{ending}")
+}
+
+/// How messages name a block: `output block for `NAME``.
+pub(crate) fn describe(block: &Block) -> String {
+    format!("{} block for `{}`", block.kind.name(), block.example)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docs::markers::parse_options;
+
+    #[test]
+    fn source_starts_after_the_header_without_blank_edges() {
+        let source = "//! Doc.\n// end of header\n\nfn main() {}\n\n";
+        assert_eq!(
+            source_body("demo", source, "\n").unwrap(),
+            "File: `examples/examples/demo.rs`\n\n```rust\nfn main() {}\n```\n"
+        );
+    }
+
+    #[test]
+    fn source_without_a_header_is_an_error() {
+        let error = source_body("demo", "fn main() {}\n", "\n").unwrap_err();
+        assert_eq!(
+            error,
+            "example `demo` has no `// end of header` line to start the shown source after"
+        );
+    }
+
+    #[test]
+    fn output_uses_the_files_line_endings() {
+        assert_eq!(
+            output_body("demo", "a\nb\n", "\r\n"),
+            "```text\r\n$ cargo run --example demo\r\n\r\na\r\nb\r\n```\r\n"
+        );
+    }
+
+    #[test]
+    fn fences_grow_past_backticks_in_the_content() {
+        assert_eq!(
+            output_body("demo", "````\n", "\n"),
+            "`````text\n$ cargo run --example demo\n\n````\n`````\n"
+        );
+    }
+
+    #[test]
+    fn replacements_apply_in_order_to_the_shown_output() {
+        let options = parse_options(r"stderr replace=/\d+ms/Nms/ replace=/N/M/").unwrap();
+        let run = RunOutput {
+            stdout: "took 12ms\n".into(),
+            stderr: "warn 3ms\n".into(),
+            success: true,
+        };
+        assert_eq!(shown_output(&options, &run), "took Mms\nwarn Mms\n");
+    }
+
+    #[test]
+    fn end_marker_keeps_indentation_and_ending() {
+        assert_eq!(
+            end_marker("  <!-- docs:end -->\r\n", "ab"),
+            "  <!-- docs:end hash=ab -->\r\n"
+        );
+        assert_eq!(
+            end_marker("<!-- docs:end -->", "ab"),
+            "<!-- docs:end hash=ab -->"
+        );
+    }
+}

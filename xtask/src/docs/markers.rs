@@ -1,0 +1,549 @@
+//! The marker syntax: parsing a Markdown file into text and generated blocks.
+//!
+//! ```text
+//! <!-- docs:source NAME -->
+//! ...generated: the source of examples/examples/NAME.rs after its header...
+//! <!-- docs:end hash=0123456789abcdef -->
+//!
+//! <!-- docs:output NAME [expect-failure] [stderr] [timeout=SECS] [replace=/REGEX/TEXT/]... -->
+//! ...generated: `$ cargo run --example NAME` and what it printed...
+//! <!-- docs:end hash=0123456789abcdef -->
+//! ```
+//!
+//! A marker is a whole line (surrounding spaces allowed). Lines inside fenced
+//! code blocks of the hand-written text are never markers, so docs can show
+//! the syntax.
+
+use std::fmt;
+use std::time::Duration;
+
+use regex_lite::Regex;
+
+/// What a block generates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The example's source, from after its header.
+    Source,
+    /// What running the example prints.
+    Output,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Source => "source",
+            Kind::Output => "output",
+        }
+    }
+}
+
+/// A regex replacement applied to an example's output.
+#[derive(Clone, Debug)]
+pub(crate) struct Replacement {
+    pub(crate) pattern: Regex,
+    pub(crate) with: String,
+}
+
+/// The options of an output block.
+#[derive(Clone, Debug)]
+pub(crate) struct Options {
+    /// A non-zero exit is expected (and required), as cog's `ignore_error`.
+    pub(crate) expect_failure: bool,
+    /// Show stderr after stdout.
+    pub(crate) stderr: bool,
+    /// How long the example may run.
+    pub(crate) timeout: Duration,
+    /// Normalisations for output that varies between runs, applied in order.
+    pub(crate) replacements: Vec<Replacement>,
+    /// The options as written, whitespace-normalised: part of the block's hash.
+    pub(crate) canonical: String,
+}
+
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            expect_failure: false,
+            stderr: false,
+            timeout: DEFAULT_TIMEOUT,
+            replacements: Vec::new(),
+            canonical: String::new(),
+        }
+    }
+}
+
+/// A generated block and the markers around it.
+#[derive(Clone, Debug)]
+pub(crate) struct Block {
+    pub(crate) kind: Kind,
+    pub(crate) example: String,
+    pub(crate) options: Options,
+    /// 1-based line of the begin marker.
+    pub(crate) line: usize,
+    /// The begin marker line, as written, with its line ending.
+    pub(crate) begin: String,
+    /// The generated text now in the file.
+    pub(crate) body: String,
+    /// The end marker line as written, with its line ending (if any).
+    pub(crate) end: String,
+    /// The hash the end marker records, if any.
+    pub(crate) recorded_hash: Option<String>,
+}
+
+/// A part of a Markdown file.
+#[derive(Clone, Debug)]
+pub(crate) enum Segment {
+    /// Hand-written text, kept byte for byte.
+    Text(String),
+    Block(Block),
+}
+
+/// A parsed Markdown file.
+#[derive(Clone, Debug)]
+pub(crate) struct Document {
+    pub(crate) segments: Vec<Segment>,
+    /// `"\r\n"` if the file's first line ending is one, else `"\n"`: generated
+    /// text uses the file's own line endings.
+    pub(crate) newline: &'static str,
+}
+
+impl Document {
+    pub(crate) fn blocks(&self) -> impl Iterator<Item = &Block> {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::Block(block) => Some(block),
+            Segment::Text(_) => None,
+        })
+    }
+}
+
+/// A parse error: the 1-based line and what is wrong there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ParseError {
+    pub(crate) line: usize,
+    pub(crate) message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.line, self.message)
+    }
+}
+
+enum Marker {
+    Begin {
+        kind: Kind,
+        example: String,
+        options: Options,
+    },
+    End {
+        hash: Option<String>,
+    },
+}
+
+/// Parses `text`; every error found is returned, in line order.
+pub(crate) fn parse(text: &str) -> Result<Document, Vec<ParseError>> {
+    let newline = match text.find('\n') {
+        Some(index) if text[..index].ends_with('\r') => "\r\n",
+        _ => "\n",
+    };
+    let mut segments = Vec::new();
+    let mut errors = Vec::new();
+    let mut text_run = String::new();
+    let mut open: Option<Block> = None;
+    let mut fence: Option<String> = None;
+
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let number = index + 1;
+        if open.is_none() {
+            if let Some(current) = &fence {
+                if closes_fence(line, current) {
+                    fence = None;
+                }
+                text_run.push_str(line);
+                continue;
+            }
+            if let Some(opened) = opens_fence(line) {
+                fence = Some(opened);
+                text_run.push_str(line);
+                continue;
+            }
+        }
+        let marker = match parse_marker(line) {
+            None => {
+                match &mut open {
+                    Some(block) => block.body.push_str(line),
+                    None => text_run.push_str(line),
+                }
+                continue;
+            }
+            Some(Err(message)) => {
+                errors.push(ParseError {
+                    line: number,
+                    message,
+                });
+                continue;
+            }
+            Some(Ok(marker)) => marker,
+        };
+        match (marker, open.take()) {
+            (
+                Marker::Begin {
+                    kind,
+                    example,
+                    options,
+                },
+                None,
+            ) => {
+                if !text_run.is_empty() {
+                    segments.push(Segment::Text(std::mem::take(&mut text_run)));
+                }
+                open = Some(Block {
+                    kind,
+                    example,
+                    options,
+                    line: number,
+                    begin: line.to_owned(),
+                    body: String::new(),
+                    end: String::new(),
+                    recorded_hash: None,
+                });
+            }
+            (Marker::Begin { .. }, Some(outer)) => {
+                errors.push(ParseError {
+                    line: number,
+                    message: format!(
+                        "nested block: the block opened at line {} is not closed yet (add `<!-- docs:end -->` before this marker)",
+                        outer.line
+                    ),
+                });
+                open = Some(outer);
+            }
+            (Marker::End { hash }, Some(mut block)) => {
+                block.end = line.to_owned();
+                block.recorded_hash = hash;
+                segments.push(Segment::Block(block));
+            }
+            (Marker::End { .. }, None) => errors.push(ParseError {
+                line: number,
+                message: "`docs:end` without an open block".to_owned(),
+            }),
+        }
+    }
+    if let Some(block) = open {
+        errors.push(ParseError {
+            line: block.line,
+            message: format!(
+                "unterminated block: `docs:{} {}` has no `<!-- docs:end -->`",
+                block.kind.name(),
+                block.example
+            ),
+        });
+    }
+    if !text_run.is_empty() {
+        segments.push(Segment::Text(text_run));
+    }
+    if errors.is_empty() {
+        Ok(Document { segments, newline })
+    } else {
+        Err(errors)
+    }
+}
+
+/// The fence a line opens (its run of backticks or tildes), if any.
+fn opens_fence(line: &str) -> Option<String> {
+    let trimmed = line.trim_start();
+    let mark = trimmed.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let run: String = trimmed.chars().take_while(|c| *c == mark).collect();
+    (run.len() >= 3).then_some(run)
+}
+
+fn closes_fence(line: &str, fence: &str) -> bool {
+    let trimmed = line.trim();
+    let mark = fence.chars().next().unwrap_or('`');
+    trimmed.len() >= fence.len() && trimmed.chars().all(|c| c == mark)
+}
+
+/// `None` if `line` is not a marker; `Some(Err)` if it is a malformed one.
+fn parse_marker(line: &str) -> Option<Result<Marker, String>> {
+    let inner = line
+        .trim()
+        .strip_prefix("<!--")?
+        .strip_suffix("-->")?
+        .trim();
+    let rest = inner.strip_prefix("docs:")?;
+    let (directive, arguments) = match rest.split_once(char::is_whitespace) {
+        Some((directive, arguments)) => (directive, arguments.trim()),
+        None => (rest, ""),
+    };
+    Some(match directive {
+        "source" | "output" => {
+            let kind = if directive == "source" {
+                Kind::Source
+            } else {
+                Kind::Output
+            };
+            parse_begin(kind, arguments)
+        }
+        "end" => parse_end(arguments),
+        other => Err(format!(
+            "unknown marker `docs:{other}` (expected `docs:source`, `docs:output` or `docs:end`)"
+        )),
+    })
+}
+
+fn parse_begin(kind: Kind, arguments: &str) -> Result<Marker, String> {
+    let (example, options) = match arguments.split_once(char::is_whitespace) {
+        Some((example, options)) => (example, options.trim()),
+        None => (arguments, ""),
+    };
+    if example.is_empty() {
+        return Err(format!("`docs:{}` needs an example name", kind.name()));
+    }
+    if !example
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(format!("`{example}` is not an example name"));
+    }
+    if kind == Kind::Source && !options.is_empty() {
+        return Err(format!("`docs:source` takes no options, found `{options}`"));
+    }
+    Ok(Marker::Begin {
+        kind,
+        example: example.to_owned(),
+        options: parse_options(options)?,
+    })
+}
+
+fn parse_end(arguments: &str) -> Result<Marker, String> {
+    if arguments.is_empty() {
+        return Ok(Marker::End { hash: None });
+    }
+    let hash = arguments
+        .strip_prefix("hash=")
+        .filter(|hash| !hash.is_empty() && hash.chars().all(|c| c.is_ascii_hexdigit()))
+        .ok_or_else(|| format!("`docs:end` takes only `hash=HEX`, found `{arguments}`"))?;
+    Ok(Marker::End {
+        hash: Some(hash.to_owned()),
+    })
+}
+
+/// Parses `expect-failure`, `stderr`, `timeout=SECS` and `replace=/REGEX/TEXT/`.
+pub(crate) fn parse_options(text: &str) -> Result<Options, String> {
+    let mut options = Options::default();
+    let mut canonical = Vec::new();
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let token_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let token;
+        if let Some(body) = rest.strip_prefix("replace=") {
+            let (pattern, with, after) = split_replacement(body)?;
+            let pattern_regex = Regex::new(&pattern)
+                .map_err(|error| format!("bad regex `{pattern}` in `replace`: {error}"))?;
+            options.replacements.push(Replacement {
+                pattern: pattern_regex,
+                with,
+            });
+            token = &rest[..rest.len() - after.len()];
+            rest = after;
+        } else {
+            token = &rest[..token_end];
+            rest = &rest[token_end..];
+            match token.split_once('=') {
+                None if token == "expect-failure" => options.expect_failure = true,
+                None if token == "stderr" => options.stderr = true,
+                Some(("timeout", seconds)) => {
+                    let seconds: u64 = seconds
+                        .parse()
+                        .ok()
+                        .filter(|seconds| *seconds > 0)
+                        .ok_or_else(|| format!("`timeout` takes a whole number of seconds above 0, found `{seconds}`"))?;
+                    options.timeout = Duration::from_secs(seconds);
+                }
+                _ => {
+                    return Err(format!(
+                        "unknown option `{token}` (expected `expect-failure`, `stderr`, `timeout=SECS` or `replace=/REGEX/TEXT/`)"
+                    ))
+                }
+            }
+        }
+        canonical.push(token.to_owned());
+        rest = rest.trim_start();
+    }
+    options.canonical = canonical.join(" ");
+    Ok(options)
+}
+
+/// Splits `/REGEX/TEXT/rest` into its parts; `\/` stands for `/`.
+fn split_replacement(body: &str) -> Result<(String, String, &str), String> {
+    let malformed = || format!("`replace` takes `/REGEX/TEXT/`, found `replace={body}`");
+    let mut chars = body.char_indices();
+    if chars.next().map(|(_, c)| c) != Some('/') {
+        return Err(malformed());
+    }
+    let mut parts = [String::new(), String::new()];
+    let mut part = 0;
+    let mut escaped = false;
+    for (index, c) in chars {
+        match (escaped, c) {
+            (false, '\\') => escaped = true,
+            (true, '/') => {
+                parts[part].push('/');
+                escaped = false;
+            }
+            (true, other) => {
+                parts[part].push('\\');
+                parts[part].push(other);
+                escaped = false;
+            }
+            (false, '/') if part == 0 => part = 1,
+            (false, '/') => {
+                let after = &body[index + 1..];
+                if !after.is_empty() && !after.starts_with(char::is_whitespace) {
+                    return Err(malformed());
+                }
+                let [pattern, with] = parts;
+                return Ok((pattern, with, after));
+            }
+            (false, other) => parts[part].push(other),
+        }
+    }
+    Err(malformed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<String> {
+        parse(text)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn text_without_markers_is_one_segment() {
+        let document = parse("# Title\n\nBody\n").unwrap();
+        assert_eq!(document.segments.len(), 1);
+        assert_eq!(document.blocks().count(), 0);
+    }
+
+    #[test]
+    fn a_block_keeps_its_markers_and_body() {
+        let text =
+            "a\n<!-- docs:output demo stderr timeout=5 -->\nold\n<!-- docs:end hash=00ff -->\nb";
+        let document = parse(text).unwrap();
+        let block = document.blocks().next().unwrap();
+        assert_eq!(block.kind, Kind::Output);
+        assert_eq!(block.example, "demo");
+        assert!(block.options.stderr && !block.options.expect_failure);
+        assert_eq!(block.options.timeout, Duration::from_secs(5));
+        assert_eq!(block.line, 2);
+        assert_eq!(block.body, "old\n");
+        assert_eq!(block.end, "<!-- docs:end hash=00ff -->\n");
+        assert_eq!(block.recorded_hash.as_deref(), Some("00ff"));
+        assert_eq!(document.segments.len(), 3);
+    }
+
+    #[test]
+    fn markers_inside_fenced_code_are_text() {
+        let text = "```\n<!-- docs:source demo -->\n```\n~~~~\n<!-- docs:end -->\n~~~~\n";
+        let document = parse(text).unwrap();
+        assert_eq!(document.blocks().count(), 0);
+    }
+
+    #[test]
+    fn crlf_files_are_detected() {
+        assert_eq!(parse("a\r\nb\r\n").unwrap().newline, "\r\n");
+        assert_eq!(parse("a\nb\r\n").unwrap().newline, "\n");
+    }
+
+    #[test]
+    fn unterminated_block_names_its_begin_line() {
+        assert_eq!(
+            errors("x\n<!-- docs:source demo -->\nbody\n"),
+            ["2: unterminated block: `docs:source demo` has no `<!-- docs:end -->`"]
+        );
+    }
+
+    #[test]
+    fn nested_block_names_both_lines() {
+        let found = errors("<!-- docs:source a -->\n<!-- docs:output b -->\n<!-- docs:end -->\n");
+        assert_eq!(
+            found,
+            ["2: nested block: the block opened at line 1 is not closed yet (add `<!-- docs:end -->` before this marker)"]
+        );
+    }
+
+    #[test]
+    fn end_without_begin_is_an_error() {
+        assert_eq!(
+            errors("text\n<!-- docs:end -->\n"),
+            ["2: `docs:end` without an open block"]
+        );
+    }
+
+    #[test]
+    fn malformed_markers_are_errors() {
+        assert_eq!(
+            errors("<!-- docs:sauce demo -->\n"),
+            ["1: unknown marker `docs:sauce` (expected `docs:source`, `docs:output` or `docs:end`)"]
+        );
+        assert_eq!(
+            errors("<!-- docs:output -->\n"),
+            ["1: `docs:output` needs an example name"]
+        );
+        assert_eq!(
+            errors("<!-- docs:output ../x -->\n"),
+            ["1: `../x` is not an example name"]
+        );
+        assert_eq!(
+            errors("<!-- docs:source demo stderr -->\n"),
+            ["1: `docs:source` takes no options, found `stderr`"]
+        );
+        assert_eq!(
+            errors("<!-- docs:output demo verbose -->\n"),
+            ["1: unknown option `verbose` (expected `expect-failure`, `stderr`, `timeout=SECS` or `replace=/REGEX/TEXT/`)"]
+        );
+        assert_eq!(
+            errors("<!-- docs:output demo timeout=0 -->\n"),
+            ["1: `timeout` takes a whole number of seconds above 0, found `0`"]
+        );
+        assert_eq!(
+            errors("<!-- docs:end hash=xyz -->\n"),
+            ["1: `docs:end` takes only `hash=HEX`, found `hash=xyz`"]
+        );
+    }
+
+    #[test]
+    fn replace_takes_a_regex_and_a_replacement_with_escaped_slashes() {
+        let options =
+            parse_options(r"replace=/0x[0-9a-f]+/0xADDR/ replace=/a\/b/c d/ stderr").unwrap();
+        assert_eq!(options.replacements.len(), 2);
+        assert_eq!(options.replacements[0].pattern.as_str(), "0x[0-9a-f]+");
+        assert_eq!(options.replacements[0].with, "0xADDR");
+        assert_eq!(options.replacements[1].pattern.as_str(), "a/b");
+        assert_eq!(options.replacements[1].with, "c d");
+        assert!(options.stderr);
+        assert_eq!(
+            options.canonical,
+            r"replace=/0x[0-9a-f]+/0xADDR/ replace=/a\/b/c d/ stderr"
+        );
+    }
+
+    #[test]
+    fn malformed_replace_is_an_error() {
+        assert!(parse_options("replace=x")
+            .unwrap_err()
+            .contains("takes `/REGEX/TEXT/`"));
+        assert!(parse_options("replace=/a/b")
+            .unwrap_err()
+            .contains("takes `/REGEX/TEXT/`"));
+        assert!(parse_options("replace=/(/x/")
+            .unwrap_err()
+            .starts_with("bad regex `(`"));
+    }
+}

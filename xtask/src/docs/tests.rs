@@ -1,0 +1,523 @@
+//! Tests of the regenerator against a fake set of examples.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::generate::RunOutput;
+use super::*;
+
+/// Examples with fixed sources and scripted runs.
+#[derive(Default)]
+struct Fake {
+    sources: BTreeMap<String, String>,
+    /// Outputs by example; each run takes the next, the last one repeats.
+    runs: Mutex<BTreeMap<String, Vec<Result<RunOutput, String>>>>,
+    build_failures: BTreeMap<String, String>,
+    log: Mutex<Vec<String>>,
+}
+
+fn printed(stdout: &str) -> Result<RunOutput, String> {
+    Ok(RunOutput {
+        stdout: stdout.to_owned(),
+        stderr: String::new(),
+        success: true,
+    })
+}
+
+impl Fake {
+    fn with(mut self, name: &str, stdout: &str) -> Self {
+        self.sources.insert(
+            name.to_owned(),
+            format!("//! The {name} example.\n// end of header\n\nfn main() {{\n    println!(\"{name}\");\n}}\n"),
+        );
+        self.runs
+            .get_mut()
+            .unwrap()
+            .insert(name.to_owned(), vec![printed(stdout)]);
+        self
+    }
+
+    fn runs_as(self, name: &str, runs: Vec<Result<RunOutput, String>>) -> Self {
+        self.runs.lock().unwrap().insert(name.to_owned(), runs);
+        self
+    }
+
+    fn log(&self) -> Vec<String> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+}
+
+impl Examples for Fake {
+    fn names(&self) -> Vec<String> {
+        self.sources.keys().cloned().collect()
+    }
+
+    fn source(&self, name: &str) -> Option<String> {
+        self.sources.get(name).cloned()
+    }
+
+    fn build(&self, names: &[String]) -> Result<(), Vec<(String, String)>> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("build {}", names.join(" ")));
+        let failures: Vec<(String, String)> = names
+            .iter()
+            .filter_map(|name| Some((name.clone(), self.build_failures.get(name)?.clone())))
+            .collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures)
+        }
+    }
+
+    fn run(&self, name: &str, _timeout: Duration) -> Result<RunOutput, String> {
+        let mut runs = self.runs.lock().unwrap();
+        let queue = runs.get_mut(name).expect("scripted example");
+        if queue.len() > 1 {
+            queue.remove(0)
+        } else {
+            queue[0].clone()
+        }
+    }
+}
+
+/// A folder with `README.md` and `docs/` files, removed when dropped.
+struct Tree(std::path::PathBuf);
+
+impl Tree {
+    fn new(files: &[(&str, &str)]) -> Self {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let root = std::env::temp_dir().join(format!(
+            "xtask-docs-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        for (path, text) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        Tree(root)
+    }
+
+    fn root(&self) -> &Path {
+        &self.0
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.0.join(path)).unwrap()
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        std::fs::write(self.0.join(path), text).unwrap();
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const CHAPTER: &str = "\
+# Chapter
+
+Intro text stays as it is.
+
+<!-- docs:source demo -->
+<!-- docs:end -->
+
+It prints:
+
+<!-- docs:output demo -->
+old output
+<!-- docs:end -->
+
+```markdown
+<!-- docs:output not-a-block -->
+```
+";
+
+fn regenerate_tree(
+    tree: &Tree,
+    examples: &Fake,
+    settings: Settings,
+) -> Result<Outcome, Vec<String>> {
+    regenerate(tree.root(), &doc_files(tree.root()), examples, settings)
+}
+
+fn write_settings() -> Settings {
+    Settings::default()
+}
+
+fn check_settings() -> Settings {
+    Settings {
+        check: true,
+        ..Settings::default()
+    }
+}
+
+#[test]
+fn fills_blocks_from_sources_and_runs() {
+    let tree = Tree::new(&[("docs/chapter.md", CHAPTER)]);
+    let examples = Fake::default().with("demo", "hello\nworld\n");
+    assert_eq!(
+        execute(tree.root(), write_settings(), &examples),
+        ExitCode::SUCCESS
+    );
+    insta::assert_snapshot!(tree.read("docs/chapter.md"), @r#"
+    # Chapter
+
+    Intro text stays as it is.
+
+    <!-- docs:source demo -->
+    File: `examples/examples/demo.rs`
+
+    ```rust
+    fn main() {
+        println!("demo");
+    }
+    ```
+    <!-- docs:end hash=547831796c5ef9c4 -->
+
+    It prints:
+
+    <!-- docs:output demo -->
+    ```text
+    $ cargo run --example demo
+
+    hello
+    world
+    ```
+    <!-- docs:end hash=74a943ebd5f1fd00 -->
+
+    ```markdown
+    <!-- docs:output not-a-block -->
+    ```
+    "#);
+    assert_eq!(examples.log(), ["build demo"], "built once");
+}
+
+#[test]
+fn a_second_run_changes_nothing() {
+    let tree = Tree::new(&[("docs/chapter.md", CHAPTER)]);
+    let examples = Fake::default().with("demo", "hello\n");
+    assert_eq!(
+        execute(tree.root(), write_settings(), &examples),
+        ExitCode::SUCCESS
+    );
+    let first = tree.read("docs/chapter.md");
+    let outcome = regenerate_tree(&tree, &examples, check_settings()).unwrap();
+    assert!(
+        outcome.changes.is_empty() && outcome.stale.is_empty(),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        execute(tree.root(), check_settings(), &examples),
+        ExitCode::SUCCESS
+    );
+    assert_eq!(tree.read("docs/chapter.md"), first);
+}
+
+#[test]
+fn text_outside_markers_is_kept_byte_for_byte() {
+    let text = "Line one\r\n  trailing spaces  \r\n<!-- docs:output demo -->\r\n<!-- docs:end -->\r\nno final newline";
+    let tree = Tree::new(&[("docs/crlf.md", text)]);
+    let examples = Fake::default().with("demo", "out\n");
+    assert_eq!(
+        execute(tree.root(), write_settings(), &examples),
+        ExitCode::SUCCESS
+    );
+    let written = tree.read("docs/crlf.md");
+    assert!(written.starts_with(
+        "Line one\r\n  trailing spaces  \r\n<!-- docs:output demo -->\r\n```text\r\n"
+    ));
+    assert!(written.ends_with(" -->\r\nno final newline"), "{written:?}");
+    assert!(
+        !written.replace("\r\n", "").contains('\n'),
+        "generated lines use the file's CRLF"
+    );
+}
+
+#[test]
+fn check_reports_each_stale_block_and_writes_nothing() {
+    let tree = Tree::new(&[("docs/chapter.md", CHAPTER)]);
+    let examples = Fake::default().with("demo", "hello\n");
+    let outcome = regenerate_tree(&tree, &examples, check_settings()).unwrap();
+    assert_eq!(
+        outcome.stale,
+        [
+            "docs/chapter.md:5: stale source block for `demo`",
+            "docs/chapter.md:10: stale output block for `demo`"
+        ]
+    );
+    assert_eq!(
+        execute(tree.root(), check_settings(), &examples),
+        ExitCode::FAILURE
+    );
+    assert_eq!(tree.read("docs/chapter.md"), CHAPTER);
+    let change = &outcome.changes[0];
+    let diff = unified_diff("a", "b", &change.old, &change.new);
+    assert!(diff.contains("-old output\n"), "{diff}");
+    assert!(diff.contains("+hello\n"), "{diff}");
+}
+
+#[test]
+fn an_error_in_one_file_writes_nothing_anywhere() {
+    let tree = Tree::new(&[
+        (
+            "README.md",
+            "<!-- docs:output demo -->\n<!-- docs:end -->\n",
+        ),
+        (
+            "docs/broken.md",
+            "<!-- docs:output missing -->\n<!-- docs:end -->\n<!-- docs:source demo -->\n",
+        ),
+    ]);
+    let examples = Fake::default().with("demo", "hello\n");
+    let errors = regenerate_tree(&tree, &examples, write_settings()).unwrap_err();
+    assert_eq!(
+        errors,
+        ["docs/broken.md:3: unterminated block: `docs:source demo` has no `<!-- docs:end -->`"]
+    );
+    assert_eq!(
+        execute(tree.root(), write_settings(), &examples),
+        ExitCode::FAILURE
+    );
+    assert_eq!(
+        tree.read("README.md"),
+        "<!-- docs:output demo -->\n<!-- docs:end -->\n"
+    );
+
+    tree.write(
+        "docs/broken.md",
+        "<!-- docs:output missing -->\n<!-- docs:end -->\n",
+    );
+    let errors = regenerate_tree(&tree, &examples, write_settings()).unwrap_err();
+    assert_eq!(
+        errors,
+        ["docs/broken.md:1: unknown example `missing` (there is no examples/examples/missing.rs)"]
+    );
+    assert_eq!(
+        examples.log(),
+        Vec::<String>::new(),
+        "nothing is built when a block is bad"
+    );
+}
+
+#[test]
+fn a_failing_example_is_an_error_unless_expected() {
+    let failure = Ok(RunOutput {
+        stdout: "partial\n".into(),
+        stderr: "boom\n".into(),
+        success: false,
+    });
+    let examples = Fake::default()
+        .with("demo", "")
+        .runs_as("demo", vec![failure]);
+    let tree = Tree::new(&[(
+        "docs/a.md",
+        "x\n<!-- docs:output demo -->\n<!-- docs:end -->\n",
+    )]);
+    let errors = regenerate_tree(&tree, &examples, write_settings()).unwrap_err();
+    assert_eq!(
+        errors,
+        ["docs/a.md:2: example `demo` exited with a failure (mark the block `expect-failure` if the docs should show one); stderr:\n    boom\n"]
+    );
+
+    tree.write(
+        "docs/a.md",
+        "<!-- docs:output demo expect-failure stderr -->\n<!-- docs:end -->\n",
+    );
+    let outcome = regenerate_tree(&tree, &examples, write_settings()).unwrap();
+    assert!(outcome.changes[0].new.contains("partial\nboom\n"));
+
+    let examples = Fake::default().with("demo", "fine\n");
+    let errors = regenerate_tree(&tree, &examples, write_settings()).unwrap_err();
+    assert_eq!(
+        errors,
+        ["docs/a.md:1: example `demo` exited successfully, but the block says `expect-failure`"]
+    );
+}
+
+#[test]
+fn build_failures_and_timeouts_name_every_block_of_the_example() {
+    let mut examples = Fake::default().with("demo", "x\n");
+    examples
+        .build_failures
+        .insert("demo".into(), "error[E0425]: cannot find value".into());
+    let tree = Tree::new(&[(
+        "docs/a.md",
+        "<!-- docs:output demo -->\n<!-- docs:end -->\n<!-- docs:output demo stderr -->\n<!-- docs:end -->\n",
+    )]);
+    let errors = regenerate_tree(&tree, &examples, write_settings()).unwrap_err();
+    assert_eq!(
+        errors,
+        [
+            "docs/a.md:1: example `demo` failed to build:\n    error[E0425]: cannot find value\n",
+            "docs/a.md:3: example `demo` failed to build:\n    error[E0425]: cannot find value\n"
+        ]
+    );
+
+    let examples = Fake::default()
+        .with("demo", "")
+        .runs_as("demo", vec![Err("timed out after 60 s".into())]);
+    let errors = regenerate_tree(&tree, &examples, write_settings()).unwrap_err();
+    assert_eq!(
+        errors[0],
+        "docs/a.md:1: example `demo`: timed out after 60 s"
+    );
+}
+
+#[test]
+fn replace_normalises_output_that_varies() {
+    let examples = Fake::default().with("demo", "").runs_as(
+        "demo",
+        vec![
+            printed("took 13 ms at 0x7ffd12\n"),
+            printed("took 9 ms at 0x55aa00\n"),
+        ],
+    );
+    let tree = Tree::new(&[(
+        "docs/a.md",
+        "<!-- docs:output demo replace=/\\d+ ms/N ms/ replace=/0x[0-9a-f]+/0xADDR/ -->\n<!-- docs:end -->\n",
+    )]);
+    let settings = Settings {
+        verify_stable: true,
+        ..Settings::default()
+    };
+    let outcome = regenerate_tree(&tree, &examples, settings).unwrap();
+    assert!(outcome.changes[0].new.contains("\ntook N ms at 0xADDR\n"));
+}
+
+#[test]
+fn verify_stable_fails_with_a_diff_when_two_runs_differ() {
+    let examples = Fake::default()
+        .with("demo", "")
+        .runs_as("demo", vec![printed("a\n1\n"), printed("a\n2\n")]);
+    let tree = Tree::new(&[(
+        "docs/a.md",
+        "<!-- docs:output demo -->\n<!-- docs:end -->\n",
+    )]);
+    let settings = Settings {
+        verify_stable: true,
+        ..Settings::default()
+    };
+    let errors = regenerate_tree(&tree, &examples, settings).unwrap_err();
+    insta::assert_snapshot!(errors[0], @r"
+    docs/a.md:1: example `demo` printed different output on a second run (normalise it with `replace=`):
+    --- first run
+    +++ second run
+    @@ -1,2 +1,2 @@
+     a
+    -1
+    +2
+    ");
+}
+
+#[test]
+fn examples_that_no_doc_shows_are_reported() {
+    let examples = Fake::default().with("demo", "x\n").with("lonely", "y\n");
+    let tree = Tree::new(&[(
+        "docs/a.md",
+        "<!-- docs:source demo -->\n<!-- docs:end -->\n",
+    )]);
+    let outcome = regenerate_tree(&tree, &examples, write_settings()).unwrap();
+    assert_eq!(
+        outcome.warnings,
+        ["example `lonely` is shown by no docs block"]
+    );
+    assert_eq!(outcome.examples_run, 0, "a source block runs nothing");
+}
+
+#[test]
+fn fast_check_runs_nothing_and_spots_changed_inputs() {
+    let tree = Tree::new(&[("docs/chapter.md", CHAPTER)]);
+    let mut examples = Fake::default().with("demo", "hello\n");
+    assert_eq!(
+        execute(tree.root(), write_settings(), &examples),
+        ExitCode::SUCCESS
+    );
+    examples.log();
+    let fast = Settings {
+        check: true,
+        fast: true,
+        verify_stable: false,
+    };
+    let outcome = regenerate_tree(&tree, &examples, fast).unwrap();
+    assert!(outcome.stale.is_empty(), "{:?}", outcome.stale);
+
+    let source = examples.sources.get_mut("demo").unwrap();
+    *source = source.replace("println", "eprintln");
+    let outcome = regenerate_tree(&tree, &examples, fast).unwrap();
+    assert_eq!(
+        outcome.stale,
+        [
+            "docs/chapter.md:5: stale source block for `demo`",
+            "docs/chapter.md:17: output block for `demo` may be stale: its example or options changed since it was generated"
+        ]
+    );
+    assert_eq!(outcome.examples_run, 0);
+    assert_eq!(
+        examples.log(),
+        Vec::<String>::new(),
+        "fast runs and builds nothing"
+    );
+}
+
+#[test]
+fn settings_reject_unknown_and_contradictory_flags() {
+    let parse = |arguments: &[&str]| {
+        Settings::parse(&arguments.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    };
+    assert_eq!(parse(&["--bogus"]).unwrap_err(), "unknown option `--bogus`");
+    assert!(parse(&["--fast"])
+        .unwrap_err()
+        .starts_with("`--fast` goes with `--check`"));
+    assert!(parse(&["--check", "--fast", "--verify-stable"]).is_err());
+    assert_eq!(parse(&["--help"]).unwrap(), None);
+    assert_eq!(
+        parse(&["--check", "--fast"]).unwrap(),
+        Some(Settings {
+            check: true,
+            fast: true,
+            verify_stable: false
+        })
+    );
+}
+
+#[test]
+fn atomic_write_replaces_the_file_and_leaves_no_temporary() {
+    let tree = Tree::new(&[("docs/a.md", "old")]);
+    let path = tree.root().join("docs/a.md");
+    write_atomically(&path, "new").unwrap();
+    assert_eq!(tree.read("docs/a.md"), "new");
+    let leftovers: Vec<_> = std::fs::read_dir(tree.root().join("docs"))
+        .unwrap()
+        .collect();
+    assert_eq!(leftovers.len(), 1);
+}
+
+/// The repository's own docs: every block's recorded inputs match the
+/// examples now (`cargo xtask docs --check` in CI also runs them).
+#[test]
+fn this_repositorys_docs_are_fresh_by_hash() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let fast = Settings {
+        check: true,
+        fast: true,
+        verify_stable: false,
+    };
+    let outcome = regenerate(root, &doc_files(root), &CargoExamples::new(root), fast).unwrap();
+    assert!(
+        outcome.stale.is_empty(),
+        "run `cargo xtask docs`:\n{}",
+        outcome.stale.join("\n")
+    );
+}
