@@ -1,0 +1,139 @@
+//! Memory per pending callback and per pending future, and allocations per
+//! operation in steady state, measured with a counting global allocator.
+//!
+//! `cargo bench --bench memory` measures at N = 1,000,000 and prints one
+//! `key value` line per figure (`cargo xtask bench` reads them). Under
+//! `cargo test --benches` it runs once at a tiny size as a smoke test.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use asyncio_benches::{w1_asyncio, w1_floor, w2_asyncio, w3_asyncio};
+use asyncio_core::Future;
+use asyncio_loop::EventLoop;
+
+/// Counts allocations and live bytes on top of the system allocator.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged, so `System`'s guarantees hold; the counters are plain atomics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        LIVE_BYTES.fetch_add(layout.size(), Relaxed);
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size(), Relaxed);
+        // SAFETY: `ptr` came from `alloc` above with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        LIVE_BYTES.fetch_add(new_size, Relaxed);
+        LIVE_BYTES.fetch_sub(layout.size(), Relaxed);
+        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.load(Relaxed)
+}
+
+fn live_bytes() -> usize {
+    LIVE_BYTES.load(Relaxed)
+}
+
+/// Peak resident set size in KiB, from `/proc/self/status` (Linux).
+fn peak_rss_kib() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Allocations per operation of `workload(n)` after a warm-up run.
+fn allocations_per_op(n: usize, mut workload: impl FnMut(usize)) -> f64 {
+    workload(n);
+    let before = allocations();
+    workload(n);
+    (allocations() - before) as f64 / n as f64
+}
+
+fn main() {
+    let full = std::env::args().any(|argument| argument == "--bench");
+    let n: usize = if full { 1_000_000 } else { 1_000 };
+    println!("n {n}");
+
+    // Heap bytes per pending callback, beyond the closure's own 8-byte box.
+    let event_loop = EventLoop::new();
+    let before = live_bytes();
+    let handles_dropped: usize = (0..n)
+        .map(|i| {
+            let _ = event_loop.call_soon(move || {
+                std::hint::black_box(i);
+            });
+            1
+        })
+        .sum();
+    let per_callback = (live_bytes() - before) as f64 / handles_dropped as f64 - 8.0;
+    println!("bytes_per_pending_callback {per_callback:.1}");
+    event_loop.close().ok();
+    drop(event_loop);
+
+    let mut floor: VecDeque<Box<dyn FnOnce()>> = VecDeque::new();
+    let before = live_bytes();
+    for i in 0..n {
+        floor.push_back(Box::new(move || {
+            std::hint::black_box(i);
+        }));
+    }
+    let per_floor = (live_bytes() - before) as f64 / n as f64 - 8.0;
+    println!("bytes_per_pending_callback_floor {per_floor:.1}");
+    drop(floor);
+
+    // Heap bytes per pending future.
+    let event_loop = EventLoop::new();
+    let before = live_bytes();
+    let futures: Vec<Future<u64>> = (0..n).map(|_| event_loop.create_future()).collect();
+    let per_future = (live_bytes() - before) as f64 / n as f64 - std::mem::size_of::<Future<u64>>() as f64;
+    println!("bytes_per_pending_future {per_future:.1}");
+    drop(futures);
+
+    if let Some(peak) = peak_rss_kib() {
+        println!("peak_rss_kib {peak}");
+    }
+
+    // Allocations per operation in steady state.
+    let event_loop = EventLoop::new();
+    let steady = n.min(100_000);
+    println!(
+        "allocations_per_call_soon {:.3}",
+        allocations_per_op(steady, |n| w1_asyncio(&event_loop, n))
+    );
+    let mut queue = VecDeque::new();
+    println!(
+        "allocations_per_floor_callback {:.3}",
+        allocations_per_op(steady, |n| w1_floor(&mut queue, n))
+    );
+    println!(
+        "allocations_per_ping_pong {:.3}",
+        allocations_per_op(steady, |n| {
+            w2_asyncio(&event_loop, n);
+        })
+    );
+    println!(
+        "allocations_per_fan_out_callback {:.3}",
+        allocations_per_op(steady, |n| w3_asyncio(&event_loop, n))
+    );
+}
