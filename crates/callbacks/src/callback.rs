@@ -1,69 +1,404 @@
-//! A boxed one-shot callback that knows its name.
+//! `Callback<A>`: a one-shot callback that knows its name, stored inline
+//! when it is small.
+//!
+//! The event loop queues millions of small closures; a `Box` per closure
+//! costs an allocation and a free, more than the rest of `call_soon` put
+//! together (see `docs/benchmarks.md`). A `Callback` keeps a closure of up
+//! to three words (the usual capture: a handle, an index, a future) inside
+//! itself, and boxes larger ones. The same trick as `smallbox` or
+//! `std::task::RawWaker`: a hand-written vtable over untyped storage.
 
 use std::any::type_name;
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::{self, ManuallyDrop, MaybeUninit};
+use std::ptr;
+
+/// Words of inline storage: closures up to this size (and word-aligned)
+/// are stored without allocating.
+const INLINE_WORDS: usize = 3;
+
+type Storage = MaybeUninit<[usize; INLINE_WORDS]>;
+
+/// What a `Callback` does with its storage, for one closure type.
+struct VTable<A: ?Sized> {
+    /// Moves the closure out of the storage and calls it.
+    call: unsafe fn(*mut Storage, &A),
+    /// Drops the closure in the storage.
+    drop: unsafe fn(*mut Storage),
+    name: fn() -> &'static str,
+    inline: bool,
+}
+
+/// A closure with its calling convention: `FnOnce(&A)` as is, or an
+/// `FnOnce()` that ignores the argument. Both have the closure's own size.
+trait Invoke<A: ?Sized>: Sized {
+    fn invoke(self, argument: &A);
+    fn name() -> &'static str;
+}
+
+struct WithArgument<F>(F);
+
+impl<A: ?Sized, F: FnOnce(&A)> Invoke<A> for WithArgument<F> {
+    fn invoke(self, argument: &A) {
+        (self.0)(argument)
+    }
+
+    fn name() -> &'static str {
+        type_name::<F>()
+    }
+}
+
+struct NoArgument<F>(F);
+
+impl<F: FnOnce()> Invoke<()> for NoArgument<F> {
+    fn invoke(self, _: &()) {
+        (self.0)()
+    }
+
+    fn name() -> &'static str {
+        type_name::<F>()
+    }
+}
+
+/// Whether `I` fits in the inline storage.
+const fn fits_inline<I>() -> bool {
+    mem::size_of::<I>() <= mem::size_of::<Storage>()
+        && mem::align_of::<I>() <= mem::align_of::<Storage>()
+}
+
+/// The vtables of `I`, as associated constants so that `&` promotes them to
+/// `'static`.
+struct VTableOf<I, A: ?Sized>(PhantomData<fn(I, &A)>);
+
+impl<I: Invoke<A>, A: ?Sized> VTableOf<I, A> {
+    const INLINE: VTable<A> = VTable {
+        call: call_inline::<I, A>,
+        drop: drop_inline::<I>,
+        name: I::name,
+        inline: true,
+    };
+
+    const BOXED: VTable<A> = VTable {
+        call: call_boxed::<I, A>,
+        drop: drop_boxed::<I>,
+        name: I::name,
+        inline: false,
+    };
+}
+
+/// # Safety
+///
+/// `storage` holds an initialised `I`, written by `Callback::from_invoke`
+/// after checking `fits_inline::<I>()`; the caller never uses it again.
+unsafe fn call_inline<I: Invoke<A>, A: ?Sized>(storage: *mut Storage, argument: &A) {
+    // SAFETY: (1) the caller guarantees an initialised `I` that is read only
+    // here; (2) `I` fits in and is aligned for `Storage`, checked before it
+    // was written.
+    let callback = unsafe { ptr::read(storage.cast::<I>()) };
+    callback.invoke(argument);
+}
+
+/// # Safety
+///
+/// As for `call_inline`.
+unsafe fn drop_inline<I>(storage: *mut Storage) {
+    // SAFETY: as for `call_inline`: an initialised, aligned `I`, dropped once.
+    unsafe { ptr::drop_in_place(storage.cast::<I>()) }
+}
+
+/// # Safety
+///
+/// `storage` starts with a pointer from `Box::<I>::into_raw`, written by
+/// `Callback::from_invoke`; the caller never uses it again.
+unsafe fn call_boxed<I: Invoke<A>, A: ?Sized>(storage: *mut Storage, argument: &A) {
+    // SAFETY: the first word is the `Box<I>` pointer, taken back once.
+    let callback = unsafe { Box::from_raw(ptr::read(storage.cast::<*mut I>())) };
+    callback.invoke(argument);
+}
+
+/// # Safety
+///
+/// As for `call_boxed`.
+unsafe fn drop_boxed<I>(storage: *mut Storage) {
+    // SAFETY: the first word is the `Box<I>` pointer, freed once.
+    drop(unsafe { Box::from_raw(ptr::read(storage.cast::<*mut I>())) });
+}
 
 /// A one-shot callback taking `&A`, that can say what it is.
 ///
-/// Every `FnOnce(&A)` closure or function implements it, so callers never
-/// implement it by hand; boxing it as a [`BoxCallback`] keeps the name
-/// available after the concrete type is erased. The name is the callback's
-/// type name (for a function, its path; for a closure, the path of the
-/// function that defines it followed by `{{closure}}`), which is what an
-/// error report shows as the callback that failed.
+/// It holds any `FnOnce(&A) + 'static`: closures of up to three words are
+/// stored inside the `Callback` itself (no allocation), larger ones in a
+/// `Box`. [`name`](Callback::name) is the closure's type name (for a
+/// function, its path; for a closure, the path of the function that defines
+/// it followed by `{{closure}}`), which error reports show as the callback
+/// that failed. Dropping an uncalled `Callback` drops the closure.
+///
+/// A `Callback` is neither `Send` nor `Sync`: it may hold a closure that is
+/// neither.
 ///
 /// # Examples
 ///
 /// ```
-/// use asyncio_callbacks::BoxCallback;
+/// use asyncio_callbacks::Callback;
 ///
 /// fn double(value: &i32) {
 ///     assert_eq!(*value * 2, 84);
 /// }
 ///
-/// let callback: BoxCallback<i32> = Box::new(double);
+/// let callback = Callback::new(double);
 /// assert!(callback.name().ends_with("double"));
 /// callback.call(&42);
 /// ```
-pub trait Callback<A: ?Sized> {
+pub struct Callback<A: ?Sized + 'static> {
+    vtable: &'static VTable<A>,
+    /// The closure itself, or a `Box` pointer to it, as `vtable.inline` says.
+    storage: Storage,
+    /// Not `Send` or `Sync`: the closure may be neither.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<A: ?Sized + 'static> Callback<A> {
+    /// Wraps `callback`, inline when it fits in three words.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_callbacks::Callback;
+    ///
+    /// let big = [0u64; 16];
+    /// let callback = Callback::new(move |n: &usize| assert_eq!(big.len(), *n));
+    /// assert!(!callback.is_inline());
+    /// callback.call(&16);
+    /// ```
+    pub fn new<F: FnOnce(&A) + 'static>(callback: F) -> Self {
+        Callback::from_invoke(WithArgument(callback))
+    }
+
+    fn from_invoke<I: Invoke<A> + 'static>(callback: I) -> Self {
+        let mut storage = Storage::uninit();
+        let vtable = if fits_inline::<I>() {
+            // SAFETY: `I` fits in `storage` and is aligned for it (checked above).
+            unsafe { ptr::write(storage.as_mut_ptr().cast::<I>(), callback) };
+            &VTableOf::<I, A>::INLINE
+        } else {
+            let boxed = Box::into_raw(Box::new(callback));
+            // SAFETY: a pointer fits in and is aligned for the storage.
+            unsafe { ptr::write(storage.as_mut_ptr().cast::<*mut I>(), boxed) };
+            &VTableOf::<I, A>::BOXED
+        };
+        Callback {
+            vtable,
+            storage,
+            _not_send: PhantomData,
+        }
+    }
+
     /// Consumes the callback and runs it with `argument`.
-    fn call(self: Box<Self>, argument: &A);
-
-    /// The callback's type name, for error reports and `Debug` output.
-    fn name(&self) -> &'static str;
-}
-
-impl<A: ?Sized, F: FnOnce(&A)> Callback<A> for F {
-    fn call(self: Box<Self>, argument: &A) {
-        (*self)(argument)
+    ///
+    /// If the closure panics, the panic propagates; the closure has been
+    /// consumed either way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use asyncio_callbacks::Callback;
+    ///
+    /// let seen = std::rc::Rc::new(Cell::new(0));
+    /// let sink = seen.clone();
+    /// Callback::new(move |value: &i32| sink.set(*value)).call(&5);
+    /// assert_eq!(seen.get(), 5);
+    /// ```
+    pub fn call(self, argument: &A) {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `storage` holds the closure that `vtable` was made for, and
+        // `this` is never dropped, so the closure is used exactly once.
+        unsafe { (this.vtable.call)(&mut this.storage, argument) }
     }
 
-    fn name(&self) -> &'static str {
-        type_name::<F>()
+    /// The closure's type name, for error reports and `Debug` output.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn on_done(_: &u8) {}
+    /// let callback = asyncio_callbacks::Callback::new(on_done);
+    /// assert!(callback.name().ends_with("::on_done"));
+    /// ```
+    pub fn name(&self) -> &'static str {
+        (self.vtable.name)()
+    }
+
+    /// Whether the closure is stored inline (no allocation).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let index = 7_usize;
+    /// let callback = asyncio_callbacks::Callback::new(move |_: &()| assert_eq!(index, 7));
+    /// assert!(callback.is_inline());
+    /// ```
+    pub fn is_inline(&self) -> bool {
+        self.vtable.inline
     }
 }
 
-/// A type-erased [`Callback`], as stored in a done-callback list.
-pub type BoxCallback<A> = Box<dyn Callback<A>>;
+impl Callback<()> {
+    /// Wraps a closure that takes no argument, as `call_soon` gets them;
+    /// [`name`](Callback::name) is the closure's own type name, and it is
+    /// inline under the same rule as [`new`](Callback::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use asyncio_callbacks::Callback;
+    ///
+    /// let ran = std::rc::Rc::new(Cell::new(false));
+    /// let flag = ran.clone();
+    /// let callback = Callback::from_thunk(move || flag.set(true));
+    /// assert!(callback.is_inline());
+    /// callback.call(&());
+    /// assert!(ran.get());
+    /// ```
+    pub fn from_thunk<F: FnOnce() + 'static>(thunk: F) -> Self {
+        Callback::from_invoke(NoArgument(thunk))
+    }
+}
+
+impl<A: ?Sized + 'static> Drop for Callback<A> {
+    fn drop(&mut self) {
+        // SAFETY: `storage` holds the closure `vtable` was made for; `call`
+        // forgets `self`, so this runs only for an uncalled callback.
+        unsafe { (self.vtable.drop)(&mut self.storage) }
+    }
+}
+
+impl<A: ?Sized + 'static> fmt::Debug for Callback<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Callback").field(&self.name()).finish()
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::cell::Cell;
+    use std::rc::Rc;
 
-    #[test]
-    fn closure_runs_once_with_its_argument() {
-        let seen = Cell::new(0);
-        let callback: Box<dyn Callback<i32> + '_> = Box::new(|value: &i32| seen.set(*value));
-        callback.call(&5);
-        assert_eq!(seen.get(), 5);
+    /// Counts its drops.
+    struct Token(Rc<Cell<usize>>);
+
+    impl Drop for Token {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
     }
 
     #[test]
-    fn name_of_a_closure_names_its_defining_function() {
-        let callback: BoxCallback<i32> = Box::new(|_: &i32| {});
+    fn small_closures_are_inline_and_large_ones_boxed() {
+        let small = (1_u64, 2_u64, 3_u64);
+        assert!(Callback::new(move |_: &()| {
+            std::hint::black_box(small);
+        })
+        .is_inline());
+        let large = (1_u64, 2_u64, 3_u64, 4_u64);
+        assert!(!Callback::new(move |_: &()| {
+            std::hint::black_box(large);
+        })
+        .is_inline());
+        #[repr(align(32))]
+        struct Aligned;
+        let aligned = Aligned;
+        assert!(!Callback::new(move |_: &()| {
+            std::hint::black_box(&aligned);
+        })
+        .is_inline());
+        assert_eq!(mem::size_of::<Callback<()>>(), 32);
+    }
+
+    #[test]
+    fn calling_consumes_and_drops_the_captures_once() {
+        for large in [false, true] {
+            let drops = Rc::new(Cell::new(0));
+            let token = Token(drops.clone());
+            let padding = [0_u64; 8];
+            let callback = if large {
+                Callback::new(move |_: &()| drop((token, padding)))
+            } else {
+                Callback::new(move |_: &()| drop(token))
+            };
+            assert_eq!(callback.is_inline(), !large);
+            callback.call(&());
+            assert_eq!(drops.get(), 1);
+        }
+    }
+
+    #[test]
+    fn dropping_uncalled_drops_the_captures_once() {
+        for large in [false, true] {
+            let drops = Rc::new(Cell::new(0));
+            let token = Token(drops.clone());
+            let padding = [0_u64; 8];
+            let callback = if large {
+                Callback::new(move |_: &()| drop((token, padding)))
+            } else {
+                Callback::new(move |_: &()| drop(token))
+            };
+            drop(callback);
+            assert_eq!(drops.get(), 1);
+        }
+    }
+
+    #[test]
+    fn a_panicking_callback_drops_its_captures_once() {
+        let drops = Rc::new(Cell::new(0));
+        let token = Token(drops.clone());
+        let callback = Callback::new(move |_: &()| {
+            let _token = &token;
+            panic!("inside");
+        });
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback.call(&())));
+        assert!(caught.is_err());
+        assert_eq!(drops.get(), 1);
+    }
+
+    #[test]
+    fn callbacks_can_be_moved_after_creation() {
+        let value = Rc::new(5);
+        let callbacks: Vec<Callback<i32>> = (0..4)
+            .map(|n| {
+                let value = value.clone();
+                Callback::new(move |x: &i32| assert_eq!(*x, *value + n))
+            })
+            .collect();
+        for (n, callback) in callbacks.into_iter().enumerate() {
+            callback.call(&(5 + n as i32));
+        }
+        assert_eq!(Rc::strong_count(&value), 1);
+    }
+
+    #[test]
+    fn names_are_the_closure_types() {
+        fn named(_: &()) {}
         assert_eq!(
-            callback.name(),
-            "asyncio_callbacks::callback::tests::name_of_a_closure_names_its_defining_function::{{closure}}"
+            Callback::new(named).name(),
+            "asyncio_callbacks::callback::tests::names_are_the_closure_types::named"
+        );
+        fn thunk() {}
+        assert_eq!(
+            Callback::from_thunk(thunk).name(),
+            "asyncio_callbacks::callback::tests::names_are_the_closure_types::thunk"
+        );
+        let closure = Callback::new(|_: &()| {});
+        assert_eq!(
+            closure.name(),
+            "asyncio_callbacks::callback::tests::names_are_the_closure_types::{{closure}}"
+        );
+        assert_eq!(
+            format!("{closure:?}"),
+            format!("Callback({:?})", closure.name())
         );
     }
 }

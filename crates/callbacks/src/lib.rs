@@ -8,8 +8,9 @@
 //! - [`CallbackList`]: an ordered list that hands out a [`CallbackKey`] for every
 //!   entry (Rust closures cannot be compared, so keys stand in for asyncio's
 //!   removal by equality), removes by key and drains in insertion order.
-//! - [`Callback`]: a boxed one-shot callback that knows its own name, so a
-//!   failure report can say which callback failed.
+//! - [`Callback`]: a one-shot callback that knows its own name, so a failure
+//!   report can say which callback failed, and that stores small closures
+//!   inline instead of boxing them.
 //! - [`partial`]: binds an extra argument to a callback, the
 //!   `functools.partial` of the asyncio chapter.
 //!
@@ -20,8 +21,15 @@
 //! # What it is not
 //!
 //! It runs nothing by itself and knows no threads: a `CallbackList` is a plain
-//! container (`!Sync` when its callbacks are), and scheduling callbacks on a
-//! loop is the caller's business.
+//! container, a `Callback` is `!Send`, and scheduling callbacks on a loop is
+//! the caller's business.
+//!
+//! # Unsafe
+//!
+//! `Callback` stores small closures inline behind a hand-written vtable; that
+//! is this crate's only `unsafe`, each block with its `SAFETY:` argument, and
+//! its tests run under Miri. The benchmarks in `docs/benchmarks.md` show what
+//! it saves over a `Box` per callback.
 //!
 //! # Examples
 //!
@@ -42,12 +50,13 @@
 //! assert_eq!(lines, ["first: 7", "closure: 7"]);
 //! ```
 #![doc(test(attr(deny(warnings))))]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod callback;
 mod list;
 mod partial;
 
-pub use crate::callback::{BoxCallback, Callback};
+pub use crate::callback::Callback;
 pub use crate::list::{CallbackKey, CallbackList, IntoIter, Iter};
 pub use crate::partial::partial;
 

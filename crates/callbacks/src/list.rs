@@ -2,6 +2,16 @@
 
 use std::fmt;
 
+use smallvec::SmallVec;
+
+/// Entries kept without allocating: a future usually has one listener (the
+/// task awaiting it) or none.
+const INLINE_ENTRIES: usize = 1;
+
+/// The capacity taken on the first spill to the heap: fan-outs of a few
+/// callbacks then grow once, not once per doubling from one.
+const FIRST_SPILL: usize = 8;
+
 /// Identifies one entry of a [`CallbackList`], for [`CallbackList::remove`].
 ///
 /// Rust closures cannot be compared, so where asyncio's
@@ -52,7 +62,8 @@ impl fmt::Debug for CallbackKey {
 /// and then appears twice, as in asyncio. Draining the list (through
 /// [`IntoIterator`] or [`std::mem::take`]) yields entries in insertion order.
 ///
-/// The list does not allocate until the first entry is pushed.
+/// The list holds its first entry without allocating, and allocates room
+/// for several at once when a second one arrives.
 ///
 /// # Examples
 ///
@@ -68,13 +79,13 @@ impl fmt::Debug for CallbackKey {
 /// ```
 pub struct CallbackList<C> {
     /// Entries in insertion order; keys are strictly increasing along it.
-    entries: Vec<(CallbackKey, C)>,
+    entries: SmallVec<[(CallbackKey, C); INLINE_ENTRIES]>,
     /// The key the next push hands out; it only grows, so keys are never reused.
     next_key: u64,
 }
 
 impl<C> CallbackList<C> {
-    /// Creates an empty list; it allocates nothing until the first push.
+    /// Creates an empty list; it allocates nothing.
     ///
     /// # Examples
     ///
@@ -86,7 +97,7 @@ impl<C> CallbackList<C> {
     /// ```
     pub const fn new() -> Self {
         CallbackList {
-            entries: Vec::new(),
+            entries: SmallVec::new_const(),
             next_key: 0,
         }
     }
@@ -107,6 +118,9 @@ impl<C> CallbackList<C> {
     pub fn push(&mut self, callback: C) -> CallbackKey {
         let key = CallbackKey(self.next_key);
         self.next_key += 1;
+        if self.entries.len() == self.entries.capacity() && !self.entries.spilled() {
+            self.entries.reserve_exact(FIRST_SPILL - self.entries.len());
+        }
         self.entries.push((key, callback));
         key
     }
@@ -252,9 +266,8 @@ impl<'a, C> IntoIterator for &'a CallbackList<C> {
 /// The callbacks of a [`CallbackList`], by value, in insertion order.
 ///
 /// Dropping the iterator drops the callbacks it has not yielded.
-#[derive(Debug)]
 pub struct IntoIter<C> {
-    inner: std::vec::IntoIter<(CallbackKey, C)>,
+    inner: smallvec::IntoIter<[(CallbackKey, C); INLINE_ENTRIES]>,
 }
 
 impl<C> Iterator for IntoIter<C> {
@@ -270,6 +283,14 @@ impl<C> Iterator for IntoIter<C> {
 }
 
 impl<C> ExactSizeIterator for IntoIter<C> {}
+
+impl<C> fmt::Debug for IntoIter<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntoIter")
+            .field("remaining", &self.inner.len())
+            .finish()
+    }
+}
 
 /// The entries of a [`CallbackList`], by reference, with their keys.
 #[derive(Debug)]

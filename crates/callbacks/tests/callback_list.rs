@@ -3,7 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use asyncio_callbacks::{partial, BoxCallback, CallbackKey, CallbackList};
+use asyncio_callbacks::{partial, Callback, CallbackKey, CallbackList};
 
 /// Counts drops of the values it hands out.
 #[derive(Clone, Default)]
@@ -27,7 +27,7 @@ impl Drops {
     }
 }
 
-fn run_all(list: CallbackList<BoxCallback<u32>>, value: u32) {
+fn run_all(list: CallbackList<Callback<u32>>, value: u32) {
     for callback in list {
         callback.call(&value);
     }
@@ -36,10 +36,10 @@ fn run_all(list: CallbackList<BoxCallback<u32>>, value: u32) {
 #[test]
 fn drained_callbacks_run_in_insertion_order_with_duplicates() {
     let log = Rc::new(RefCell::new(Vec::new()));
-    let mut list: CallbackList<BoxCallback<u32>> = CallbackList::new();
+    let mut list: CallbackList<Callback<u32>> = CallbackList::new();
     for name in ["a", "b", "a"] {
         let log = log.clone();
-        list.push(Box::new(move |value: &u32| {
+        list.push(Callback::new(move |value: &u32| {
             log.borrow_mut().push(format!("{name}{value}"))
         }));
     }
@@ -50,9 +50,9 @@ fn drained_callbacks_run_in_insertion_order_with_duplicates() {
 #[test]
 fn removing_drops_the_callback_and_what_it_captured() {
     let drops = Drops::default();
-    let mut list: CallbackList<BoxCallback<u32>> = CallbackList::new();
+    let mut list: CallbackList<Callback<u32>> = CallbackList::new();
     let token = drops.token();
-    let key = list.push(Box::new(move |_: &u32| drop(token)));
+    let key = list.push(Callback::new(move |_: &u32| drop(token)));
     let removed = list.remove(key);
     assert_eq!(drops.count(), 0, "handed back, not dropped yet");
     drop(removed);
@@ -64,10 +64,10 @@ fn removing_drops_the_callback_and_what_it_captured() {
 fn dropping_a_list_drops_every_callback_without_running_it() {
     let drops = Drops::default();
     let ran = Rc::new(Cell::new(false));
-    let mut list: CallbackList<BoxCallback<u32>> = CallbackList::new();
+    let mut list: CallbackList<Callback<u32>> = CallbackList::new();
     for _ in 0..4 {
         let (token, ran) = (drops.token(), ran.clone());
-        list.push(Box::new(move |_: &u32| {
+        list.push(Callback::new(move |_: &u32| {
             let _token = token;
             ran.set(true);
         }));

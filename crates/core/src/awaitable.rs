@@ -32,14 +32,14 @@ use crate::{Future, FutureError};
 /// ```
 pub trait IntoAwaitable {
     /// What running it to completion produces.
-    type Output;
+    type Output: 'static;
 
     /// Splits `self` into the case the loop must handle.
     fn into_awaitable(self) -> Awaitable<Self::Output>;
 }
 
 /// The two things an event loop can wait for; see [`IntoAwaitable`].
-pub enum Awaitable<T> {
+pub enum Awaitable<T: 'static> {
     /// A future to wait for, and how to read its outcome once it is done
     /// (for a `&Future<T>`, [`Future::result`], which leaves the result in place).
     Future {
@@ -71,7 +71,7 @@ impl<F: StdFuture + 'static> IntoAwaitable for F {
     }
 }
 
-impl<T> fmt::Debug for Awaitable<T> {
+impl<T: 'static> fmt::Debug for Awaitable<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Awaitable::Future { .. } => f.write_str("Awaitable::Future"),

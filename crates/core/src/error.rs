@@ -184,7 +184,7 @@ impl FutureError {
     ///
     /// struct ClosedLoop;
     /// impl Schedule for ClosedLoop {
-    ///     fn schedule(&self, _job: Box<dyn FnOnce()>) -> Result<(), Closed> { Err(Closed) }
+    ///     fn schedule(&self, _job: asyncio_callbacks::Callback<()>) -> Result<(), Closed> { Err(Closed) }
     ///     fn call_exception_handler(&self, _context: ExceptionContext) {}
     /// }
     ///

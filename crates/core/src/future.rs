@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
-use asyncio_callbacks::{BoxCallback, CallbackKey, CallbackList};
+use asyncio_callbacks::{Callback, CallbackKey, CallbackList};
 
 use crate::schedule::print_to_stderr;
 use crate::{Exception, ExceptionContext, FutureError, Schedule};
@@ -63,11 +63,11 @@ use crate::{Exception, ExceptionContext, FutureError, Schedule};
 /// // Awaitable under any executor.
 /// assert_eq!(futures::executor::block_on(future.clone()).unwrap(), "the result");
 /// ```
-pub struct Future<T> {
+pub struct Future<T: 'static> {
     shared: Rc<Shared<T>>,
 }
 
-struct Shared<T> {
+struct Shared<T: 'static> {
     /// The loop that runs done-callbacks; `None` for a future made by `Future::new`.
     /// Weak, so that futures captured by the loop's callbacks never keep the loop alive.
     scheduler: Option<Weak<dyn Schedule>>,
@@ -75,11 +75,15 @@ struct Shared<T> {
     inner: RefCell<Inner<T>>,
 }
 
-struct Inner<T> {
+struct Inner<T: 'static> {
     state: State<T>,
-    /// Done-callbacks and wakers in registration order. Always empty once
-    /// the state is not `Pending`: completion takes the whole list.
+    /// Done-callbacks and wakers in registration order. Once the state is
+    /// not `Pending`, it is empty, or (while `due`) holds the done-callbacks
+    /// that a queued `DueJob` will run.
     listeners: CallbackList<Listener<T>>,
+    /// Set at completion when `listeners` were left in place for a queued
+    /// `DueJob` instead of being moved into a job of their own.
+    due: bool,
     /// asyncio's `__log_traceback`: set by `set_exception`, cleared by
     /// `result`, `exception` and `cancel`; if still set at drop, the exception
     /// is reported as never retrieved.
@@ -98,8 +102,8 @@ enum State<T> {
     Cancelled(Option<Rc<str>>),
 }
 
-enum Listener<T> {
-    Callback(BoxCallback<Future<T>>),
+enum Listener<T: 'static> {
+    Callback(Callback<Future<T>>),
     Waker(Waker),
 }
 
@@ -142,6 +146,7 @@ impl<T: 'static> Future<T> {
                 inner: RefCell::new(Inner {
                     state: State::Pending,
                     listeners: CallbackList::new(),
+                    due: false,
                     unretrieved: false,
                 }),
             }),
@@ -417,16 +422,17 @@ impl<T: 'static> Future<T> {
         if self.shared.scheduler.is_none() {
             return Err(FutureError::unbound());
         }
-        let listener = Listener::Callback(Box::new(callback));
+        let listener = Listener::Callback(Callback::new(callback));
         let mut inner = self.shared.inner.borrow_mut();
         if let State::Pending = inner.state {
             return Ok(inner.listeners.push(listener));
         }
-        // Already done: queue it now, behind whatever was queued since completion.
-        let key = inner.listeners.push(listener);
-        let listeners = mem::take(&mut inner.listeners);
+        // Already done: queue it now, behind whatever was queued since
+        // completion (so not with the callbacks a `DueJob` will run).
+        let mut late = CallbackList::new();
+        let key = late.push(listener);
         drop(inner);
-        self.schedule(listeners).map(|()| key)
+        self.schedule_list(late).map(|()| key)
     }
 
     /// Removes the done-callback that `key` names and returns how many
@@ -445,7 +451,7 @@ impl<T: 'static> Future<T> {
     ///
     /// struct Never;
     /// impl Schedule for Never {
-    ///     fn schedule(&self, _job: Box<dyn FnOnce()>) -> Result<(), Closed> { Ok(()) }
+    ///     fn schedule(&self, _job: asyncio_callbacks::Callback<()>) -> Result<(), Closed> { Ok(()) }
     ///     fn call_exception_handler(&self, _context: ExceptionContext) {}
     /// }
     /// let scheduler: Rc<dyn Schedule> = Rc::new(Never);
@@ -456,7 +462,14 @@ impl<T: 'static> Future<T> {
     /// assert_eq!(future.remove_done_callback(key), 0);
     /// ```
     pub fn remove_done_callback(&self, key: CallbackKey) -> usize {
-        let removed = self.shared.inner.borrow_mut().listeners.remove(key);
+        let removed = {
+            let mut inner = self.shared.inner.borrow_mut();
+            match inner.state {
+                State::Pending => inner.listeners.remove(key),
+                // Done: the callbacks are scheduled, and stay scheduled.
+                _ => None,
+            }
+        };
         // Dropped here, after the borrow: the callback's captures may run user code.
         usize::from(removed.is_some())
     }
@@ -476,7 +489,7 @@ impl<T: 'static> Future<T> {
 
     /// Moves the future out of `Pending` and dispatches its listeners.
     fn complete(&self, outcome: State<T>) -> Result<(), FutureError> {
-        let listeners = {
+        let mixed = {
             let mut inner = self.shared.inner.borrow_mut();
             match inner.state {
                 State::Pending => {}
@@ -492,65 +505,92 @@ impl<T: 'static> Future<T> {
             }
             inner.unretrieved = matches!(outcome, State::Failed(_));
             inner.state = outcome;
-            mem::take(&mut inner.listeners)
+            if inner.listeners.is_empty() {
+                return Ok(());
+            }
+            let only_callbacks = inner
+                .listeners
+                .iter()
+                .all(|(_, listener)| matches!(listener, Listener::Callback(_)));
+            if only_callbacks {
+                // The common case: the callbacks stay where they are and one
+                // small job, holding only this future, will run them.
+                inner.due = true;
+                None
+            } else {
+                Some(mem::take(&mut inner.listeners))
+            }
         };
-        if listeners.is_empty() {
-            return Ok(());
+        match mixed {
+            None => self.schedule_due(),
+            Some(listeners) => self.dispatch_mixed(listeners),
         }
-        self.dispatch(listeners)
+    }
+
+    /// Queues the job that runs the callbacks left in place by `complete`.
+    fn schedule_due(&self) -> Result<(), FutureError> {
+        let job = DueJob(Some(self.clone()));
+        self.schedule(Callback::from_thunk(move || job.run()))
     }
 
     /// Hands the listeners of a just-completed future to the loop, keeping
     /// registration order between callbacks and wakers: every run of
-    /// consecutive callbacks becomes one loop job, and each waker is woken
-    /// at its place (a task's waker queues the task with `call_soon`, so it
-    /// lands between the callbacks registered around it, as in asyncio).
-    fn dispatch(&self, listeners: CallbackList<Listener<T>>) -> Result<(), FutureError> {
-        let only_callbacks = listeners
-            .iter()
-            .all(|(_, listener)| matches!(listener, Listener::Callback(_)));
-        if only_callbacks {
-            // The common case: the whole list becomes one job, no copying.
-            return self.schedule(listeners);
-        }
+    /// consecutive callbacks becomes one loop job, and each waker is woken at
+    /// its place (a task's waker queues the task with `call_soon`, so it lands
+    /// between the callbacks registered around it, as in asyncio).
+    fn dispatch_mixed(&self, listeners: CallbackList<Listener<T>>) -> Result<(), FutureError> {
         let mut outcome = Ok(());
-        let mut batch = Vec::new();
+        let mut batch = CallbackList::new();
         for listener in listeners {
             match listener {
-                Listener::Callback(_) => batch.push(listener),
+                Listener::Callback(_) => {
+                    batch.push(listener);
+                }
                 Listener::Waker(waker) => {
                     if !batch.is_empty() {
-                        outcome = outcome.and(self.schedule(mem::take(&mut batch)));
+                        outcome = outcome.and(self.schedule_list(mem::take(&mut batch)));
                     }
                     waker.wake();
                 }
             }
         }
         if !batch.is_empty() {
-            outcome = outcome.and(self.schedule(batch));
+            outcome = outcome.and(self.schedule_list(batch));
         }
         outcome
     }
 
     /// Queues one loop job that runs `listeners` in order.
-    fn schedule<I>(&self, listeners: I) -> Result<(), FutureError>
-    where
-        I: IntoIterator<Item = Listener<T>> + 'static,
-    {
+    fn schedule_list(&self, listeners: CallbackList<Listener<T>>) -> Result<(), FutureError> {
+        let future = self.clone();
+        self.schedule(Callback::from_thunk(move || {
+            future.run_listeners(listeners)
+        }))
+    }
+
+    fn schedule(&self, job: Callback<()>) -> Result<(), FutureError> {
         let scheduler = self
             .shared
             .scheduler
             .as_ref()
             .and_then(Weak::upgrade)
             .ok_or_else(FutureError::loop_closed)?;
-        let future = self.clone();
         scheduler
-            .schedule(Box::new(move || future.run_listeners(listeners)))
+            .schedule(job)
             .map_err(|_| FutureError::loop_closed())
     }
 
+    /// Takes the callbacks a `DueJob` runs (or drops, if never run).
+    fn take_due(&self) -> CallbackList<Listener<T>> {
+        let mut inner = self.shared.inner.borrow_mut();
+        if !mem::take(&mut inner.due) {
+            return CallbackList::new();
+        }
+        mem::take(&mut inner.listeners)
+    }
+
     /// Runs done-callbacks (inside a loop job), catching each one's panic.
-    fn run_listeners(&self, listeners: impl IntoIterator<Item = Listener<T>>) {
+    fn run_listeners(&self, listeners: CallbackList<Listener<T>>) {
         for listener in listeners {
             match listener {
                 Listener::Callback(callback) => {
@@ -570,7 +610,29 @@ impl<T: 'static> Future<T> {
     }
 }
 
-impl<T> Shared<T> {
+/// The loop job of a completed future whose done-callbacks stayed in its
+/// listener list. Dropped unrun (the loop closed), it drops them, so a
+/// callback holding its own future cannot keep it alive.
+struct DueJob<T: 'static>(Option<Future<T>>);
+
+impl<T: 'static> DueJob<T> {
+    fn run(mut self) {
+        if let Some(future) = self.0.take() {
+            let due = future.take_due();
+            future.run_listeners(due);
+        }
+    }
+}
+
+impl<T: 'static> Drop for DueJob<T> {
+    fn drop(&mut self) {
+        if let Some(future) = self.0.take() {
+            drop(future.take_due());
+        }
+    }
+}
+
+impl<T: 'static> Shared<T> {
     /// Sends `context` to the loop's exception handler, or to stderr when
     /// there is no loop.
     fn report(&self, context: ExceptionContext) {
@@ -582,8 +644,8 @@ impl<T> Shared<T> {
 
     /// asyncio's repr without the result value, which needs `T: Debug`.
     fn describe(&self) -> String {
-        struct Describe<'a, T>(&'a Shared<T>);
-        impl<T> fmt::Display for Describe<'_, T> {
+        struct Describe<'a, T: 'static>(&'a Shared<T>);
+        impl<T: 'static> fmt::Display for Describe<'_, T> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.write_repr(f, |_, _| Ok(()))
             }
@@ -640,7 +702,7 @@ fn write_callbacks<T>(
     }
 }
 
-impl<T> Drop for Shared<T> {
+impl<T: 'static> Drop for Shared<T> {
     fn drop(&mut self) {
         let inner = self.inner.get_mut();
         let exception = match &inner.state {
@@ -655,7 +717,7 @@ impl<T> Drop for Shared<T> {
     }
 }
 
-impl<T> Clone for Future<T> {
+impl<T: 'static> Clone for Future<T> {
     fn clone(&self) -> Self {
         Future {
             shared: Rc::clone(&self.shared),
@@ -669,7 +731,7 @@ impl<T: 'static> Default for Future<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Future<T> {
+impl<T: fmt::Debug + 'static> fmt::Debug for Future<T> {
     /// asyncio's repr: `<Future pending cb=[...]>`, `<Future cancelled>`,
     /// `<Future finished result="the result">`,
     /// `<Future finished exception=...>`.

@@ -4,6 +4,8 @@ use std::borrow::Cow;
 use std::error::Error;
 use std::fmt;
 
+use asyncio_callbacks::Callback;
+
 use crate::Exception;
 
 /// What a future needs from its event loop: a FIFO queue for callbacks, and
@@ -22,13 +24,14 @@ use crate::Exception;
 /// use std::cell::RefCell;
 /// use std::collections::VecDeque;
 /// use std::rc::Rc;
+/// use asyncio_callbacks::Callback;
 /// use asyncio_core::{Closed, ExceptionContext, Future, Schedule};
 ///
 /// #[derive(Default)]
-/// struct Queue(RefCell<VecDeque<Box<dyn FnOnce()>>>);
+/// struct Queue(RefCell<VecDeque<Callback<()>>>);
 ///
 /// impl Schedule for Queue {
-///     fn schedule(&self, job: Box<dyn FnOnce()>) -> Result<(), Closed> {
+///     fn schedule(&self, job: Callback<()>) -> Result<(), Closed> {
 ///         self.0.borrow_mut().push_back(job);
 ///         Ok(())
 ///     }
@@ -47,16 +50,17 @@ use crate::Exception;
 /// future.set_result(7).unwrap();
 /// assert_eq!(*seen.borrow(), None, "callbacks never run inside set_result");
 /// let job = queue.0.borrow_mut().pop_front().unwrap();
-/// job();
+/// job.call(&());
 /// assert_eq!(*seen.borrow(), Some(7));
 /// ```
 pub trait Schedule {
-    /// Queues `job` to run later, after everything queued before it.
+    /// Queues `job` to run later (with `job.call(&())`), after everything
+    /// queued before it.
     ///
     /// # Errors
     ///
     /// [`Closed`] when the loop is closed; the job is dropped.
-    fn schedule(&self, job: Box<dyn FnOnce()>) -> Result<(), Closed>;
+    fn schedule(&self, job: Callback<()>) -> Result<(), Closed>;
 
     /// Reports an error that no caller can receive: a panic in a
     /// done-callback, an exception nobody retrieved.

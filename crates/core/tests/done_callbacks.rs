@@ -238,6 +238,49 @@ fn a_callback_capturing_its_future_is_freed_after_it_runs() {
 }
 
 #[test]
+fn callbacks_whose_job_is_dropped_unrun_release_their_future() {
+    struct Token(Rc<Cell<bool>>);
+    impl Drop for Token {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let harness = Harness::new();
+    let freed = Rc::new(Cell::new(false));
+    let ran = Rc::new(Cell::new(false));
+    let future = harness.future();
+    let (itself, flag) = (future.clone(), ran.clone());
+    future
+        .add_done_callback(move |_| {
+            let _keep = &itself;
+            flag.set(true);
+        })
+        .unwrap();
+    future.set_result(Token(freed.clone())).unwrap();
+    // The loop closes before running the job: the callback never runs, and
+    // nothing it captured outlives the future's last handle.
+    harness.drop_jobs();
+    drop(future);
+    assert!(!ran.get());
+    assert!(freed.get());
+}
+
+#[test]
+fn the_callbacks_of_a_completed_future_can_no_longer_be_removed() {
+    let harness = Harness::new();
+    let trace = Trace::default();
+    let future = harness.future();
+    let first = future.add_done_callback(logger(&trace, "first")).unwrap();
+    let second = future.add_done_callback(logger(&trace, "second")).unwrap();
+    future.set_result(9).unwrap();
+    assert_eq!(future.remove_done_callback(first), 0);
+    assert_eq!(future.remove_done_callback(second), 0);
+    assert_eq!(format!("{future:?}"), "<Future finished result=9>");
+    harness.run();
+    assert_eq!(trace.take(), ["first: Ok(9)", "second: Ok(9)"]);
+}
+
+#[test]
 fn debug_shows_callbacks_while_pending_only() {
     let harness = Harness::new();
     let future = harness.future::<u32>();

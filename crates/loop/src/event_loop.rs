@@ -114,7 +114,7 @@ impl EventLoop {
     /// ```
     pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<Handle, LoopError> {
         let (key, seq) = self.shared.call_soon(callback)?;
-        Ok(Handle::new(Rc::downgrade(&self.shared), key, seq))
+        Ok(Handle::new(self.shared.id, key, seq))
     }
 
     /// Creates a pending future bound to this loop: its done-callbacks run
@@ -393,7 +393,7 @@ impl LoopHandle {
     pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<Handle, LoopError> {
         let shared = self.upgrade()?;
         let (key, seq) = shared.call_soon(callback)?;
-        Ok(Handle::new(self.shared.clone(), key, seq))
+        Ok(Handle::new(shared.id, key, seq))
     }
 
     /// [`EventLoop::create_future`] through the handle. If the loop is gone,

@@ -2,17 +2,20 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::rc::Weak;
+use std::marker::PhantomData;
+use std::rc::Rc;
 
+use crate::registry;
 use crate::shared::Shared;
 
 /// A callback scheduled with [`call_soon`](crate::EventLoop::call_soon):
 /// asyncio's `Handle`.
 ///
 /// [`cancel`](Handle::cancel) makes sure the callback never runs (and drops
-/// it, releasing what it captured). The handle holds the loop weakly and
-/// names its callback by slab key plus a sequence number, so a handle whose
-/// callback already ran can never cancel a later callback that reuses the key.
+/// it, releasing what it captured). The handle names its loop by id and its
+/// callback by slab key plus a sequence number: it keeps nothing alive, costs
+/// no reference count, and a handle whose callback already ran can never
+/// cancel a later callback that reuses the key.
 ///
 /// # Examples
 ///
@@ -32,20 +35,28 @@ use crate::shared::Shared;
 /// assert!(!ran.get());
 /// ```
 pub struct Handle {
-    shared: Weak<Shared>,
+    /// The loop's id in this thread's registry.
+    loop_id: u64,
     key: usize,
     seq: u64,
     cancelled: Cell<bool>,
+    /// Not `Send`: the loop it names lives on this thread.
+    _not_send: PhantomData<*const ()>,
 }
 
 impl Handle {
-    pub(crate) fn new(shared: Weak<Shared>, key: usize, seq: u64) -> Self {
+    pub(crate) fn new(loop_id: u64, key: usize, seq: u64) -> Self {
         Handle {
-            shared,
+            loop_id,
             key,
             seq,
             cancelled: Cell::new(false),
+            _not_send: PhantomData,
         }
+    }
+
+    fn shared(&self) -> Option<Rc<Shared>> {
+        registry::find(self.loop_id)
     }
 
     /// Cancels the callback: if it has not run yet, it never will, and it is
@@ -67,7 +78,7 @@ impl Handle {
     /// ```
     pub fn cancel(&self) {
         self.cancelled.set(true);
-        if let Some(shared) = self.shared.upgrade() {
+        if let Some(shared) = self.shared() {
             shared.cancel(self.key, self.seq);
         }
     }
@@ -105,8 +116,7 @@ impl fmt::Debug for Handle {
             return f.write_str("<Handle cancelled>");
         }
         let name = self
-            .shared
-            .upgrade()
+            .shared()
             .and_then(|shared| shared.scheduled_name(self.key, self.seq));
         match name {
             Some(name) => write!(f, "<Handle {name}>"),

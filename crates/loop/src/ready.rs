@@ -1,36 +1,18 @@
 //! The ready queue: scheduled callbacks in a slab, their order in a deque.
 
-use std::any::type_name;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use asyncio_core::Callback;
 use slab::Slab;
 
 use crate::task::TaskStep;
 
-/// A callback given to `call_soon`, boxed once, that knows its name.
-pub(crate) trait Callback {
-    fn run(self: Box<Self>);
-    fn name(&self) -> &'static str;
-}
-
-impl<F: FnOnce()> Callback for F {
-    fn run(self: Box<Self>) {
-        (*self)()
-    }
-
-    fn name(&self) -> &'static str {
-        type_name::<F>()
-    }
-}
-
 /// One unit of work in the ready queue.
 pub(crate) enum Job {
-    /// A `call_soon` callback.
-    Callback(Box<dyn Callback>),
-    /// A job that arrives already boxed (a future's done-callbacks, through
-    /// `Schedule::schedule`); wrapping it again would cost an allocation.
-    Boxed(Box<dyn FnOnce()>),
+    /// A `call_soon` callback, or a future's done-callbacks job; small
+    /// closures are stored inline, without an allocation.
+    Callback(Callback<()>),
     /// One step of a task: poll its coroutine once.
     Task(Rc<dyn TaskStep>),
 }
@@ -39,7 +21,6 @@ impl Job {
     pub(crate) fn name(&self) -> &'static str {
         match self {
             Job::Callback(callback) => callback.name(),
-            Job::Boxed(_) => "done-callbacks",
             Job::Task(_) => "task step",
         }
     }
@@ -141,7 +122,7 @@ mod tests {
     use super::*;
 
     fn job() -> Job {
-        Job::Callback(Box::new(|| {}))
+        Job::Callback(Callback::from_thunk(|| {}))
     }
 
     #[test]
@@ -179,16 +160,13 @@ mod tests {
     }
 
     #[test]
-    fn a_queued_callback_costs_at_most_48_bytes_beyond_its_closure() {
-        // A slot (job, seq, tag) in the slab, whose entry adds a tag of its
-        // own (at most one word), plus one key in the order deque.
-        let per_callback = std::mem::size_of::<Slot>() + std::mem::size_of::<usize>() * 2;
-        assert!(
-            std::mem::size_of::<Slot>() <= 32,
-            "{}",
-            std::mem::size_of::<Slot>()
-        );
-        assert!(per_callback <= 48, "{per_callback}");
+    fn a_queued_callback_costs_at_most_64_bytes_with_its_inline_closure() {
+        // A slot (seq, job with its three inline words) in the slab, whose
+        // entry adds a tag of its own (at most one word), plus one key in the
+        // order deque.
+        let slot = std::mem::size_of::<Slot>();
+        assert!(slot <= 48, "{slot}");
+        assert!(slot + 2 * std::mem::size_of::<usize>() <= 64);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use asyncio_core::{
-    Awaitable, Closed, Exception, ExceptionContext, Future, IntoAwaitable, Schedule,
+    Awaitable, Callback, Closed, Exception, ExceptionContext, Future, IntoAwaitable, Schedule,
 };
 use slab::Slab;
 
@@ -72,7 +72,7 @@ impl Shared {
         &self,
         callback: F,
     ) -> Result<(usize, u64), LoopError> {
-        self.push(Job::Callback(Box::new(callback)))
+        self.push(Job::Callback(Callback::from_thunk(callback)))
     }
 
     /// Queues `job`; on a closed loop it is dropped (after the check, outside
@@ -213,13 +213,8 @@ impl Shared {
         match job {
             Job::Callback(callback) => {
                 let name = callback.name();
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.run())) {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.call(&()))) {
                     self.report_callback_panic(name, payload);
-                }
-            }
-            Job::Boxed(job) => {
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(job)) {
-                    self.report_callback_panic("done-callbacks", payload);
                 }
             }
             Job::Task(task) => task.step(self),
@@ -340,8 +335,8 @@ impl Shared {
 }
 
 impl Schedule for Shared {
-    fn schedule(&self, job: Box<dyn FnOnce()>) -> Result<(), Closed> {
-        self.push(Job::Boxed(job)).map(drop).map_err(|_| Closed)
+    fn schedule(&self, job: Callback<()>) -> Result<(), Closed> {
+        self.push(Job::Callback(job)).map(drop).map_err(|_| Closed)
     }
 
     fn call_exception_handler(&self, context: ExceptionContext) {

@@ -31,7 +31,7 @@ pub(crate) trait TaskStep {
     fn scheduled(&self) -> &Cell<bool>;
 }
 
-pub(crate) struct Task<T> {
+pub(crate) struct Task<T: 'static> {
     /// `None` while a step is polling it and after it finished.
     coroutine: RefCell<Option<Pin<Box<dyn StdFuture<Output = T>>>>>,
     /// Completed with the coroutine's output, or with its panic.

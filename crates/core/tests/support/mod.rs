@@ -6,17 +6,17 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use asyncio_core::{Closed, ExceptionContext, Future, Schedule};
+use asyncio_core::{Callback, Closed, ExceptionContext, Future, Schedule};
 
 #[derive(Default)]
 pub struct Queue {
-    jobs: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    jobs: RefCell<VecDeque<Callback<()>>>,
     reports: RefCell<Vec<String>>,
     closed: Cell<bool>,
 }
 
 impl Schedule for Queue {
-    fn schedule(&self, job: Box<dyn FnOnce()>) -> Result<(), Closed> {
+    fn schedule(&self, job: Callback<()>) -> Result<(), Closed> {
         if self.closed.get() {
             return Err(Closed);
         }
@@ -59,10 +59,16 @@ impl Harness {
         loop {
             let job = self.queue.jobs.borrow_mut().pop_front();
             match job {
-                Some(job) => job(),
+                Some(job) => job.call(&()),
                 None => break,
             }
         }
+    }
+
+    /// Drops every queued job without running it, as a closing loop does.
+    pub fn drop_jobs(&self) {
+        let jobs = std::mem::take(&mut *self.queue.jobs.borrow_mut());
+        drop(jobs);
     }
 
     pub fn close(&self) {
@@ -75,7 +81,7 @@ impl Harness {
 
     /// Schedules a plain job, as a loop's `call_soon` would.
     pub fn call_soon(&self, job: impl FnOnce() + 'static) {
-        self.scheduler.schedule(Box::new(job)).unwrap();
+        self.scheduler.schedule(Callback::from_thunk(job)).unwrap();
     }
 }
 
