@@ -106,7 +106,8 @@ fn main() {
     let event_loop = EventLoop::new();
     let before = live_bytes();
     let futures: Vec<Future<u64>> = (0..n).map(|_| event_loop.create_future()).collect();
-    let per_future = (live_bytes() - before) as f64 / n as f64 - std::mem::size_of::<Future<u64>>() as f64;
+    let per_future =
+        (live_bytes() - before) as f64 / n as f64 - std::mem::size_of::<Future<u64>>() as f64;
     println!("bytes_per_pending_future {per_future:.1}");
     drop(futures);
 

@@ -6,10 +6,8 @@
 //! (`benches/memory.rs`) and the unit tests all run the same code. Run the
 //! whole comparison with `cargo xtask bench`; it writes `docs/benchmarks.md`.
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::hint::black_box;
-use std::rc::Rc;
 
 use asyncio_core::Future;
 use asyncio_loop::EventLoop;
@@ -77,11 +75,6 @@ pub fn w3_asyncio(event_loop: &EventLoop, n: usize) {
     }
     event_loop.stop();
     let _ = event_loop.run_forever();
-}
-
-/// A counter of completed work, for the peers' tasks to bump.
-pub fn counter() -> Rc<Cell<usize>> {
-    Rc::new(Cell::new(0))
 }
 
 /// The Rust peers, written the way a user of each would write the workloads.
@@ -200,7 +193,9 @@ mod tests {
         let mut pool = futures::executor::LocalPool::new();
         peers::w1_local_pool(&mut pool, 100);
         assert_eq!(peers::w2_local_pool(&mut pool, 100), (0..100).sum());
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         peers::w1_tokio(&runtime, 100);
         assert_eq!(peers::w2_tokio(&runtime, 100), (0..100).sum());
     }

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bench;
 mod docs;
 
 const HELP: &str = "\
@@ -15,6 +16,7 @@ USAGE:
     cargo xtask <COMMAND> [OPTIONS]
 
 COMMANDS:
+    bench   Benchmark against the peers and write docs/benchmarks.md
     docs    Regenerate the example sources and outputs embedded in the docs
     help    Print this message
 
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
             print!("{HELP}");
             ExitCode::SUCCESS
         }
+        Some("bench") => bench::main(&workspace_root(), &arguments[1..]),
         Some("docs") => docs::main(&workspace_root(), &arguments[1..]),
         Some(other) => {
             eprintln!("error: unknown command `{other}`\n\n{HELP}");

@@ -1,0 +1,116 @@
+"""The Python peers of benches/benches/workloads.rs: the same workloads on
+CPython's asyncio loop and on uvloop.
+
+Prints one JSON object per measurement:
+{"peer": ..., "workload": "w1_dispatch", "n": 1000, "median_ns": ..., "low_ns": ..., "high_ns": ...}
+where the values are nanoseconds per operation (median, and the lowest and
+highest of the repeats). `cargo xtask bench` runs it in a virtual
+environment with uvloop installed and folds the results into
+docs/benchmarks.md.
+"""
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+
+FAN_OUT = 10
+
+
+def touch(value):
+    return value
+
+
+def w1_dispatch(loop, n):
+    call_soon = loop.call_soon
+    for i in range(n):
+        call_soon(touch, i)
+    loop.stop()
+    loop.run_forever()
+
+
+def w2_ping_pong(loop, n):
+    async def ping_pong():
+        total = 0
+        for i in range(n):
+            future = loop.create_future()
+            loop.call_soon(future.set_result, i)
+            total += await future
+        return total
+
+    return loop.run_until_complete(ping_pong())
+
+
+def w3_fan_out(loop, n):
+    for _ in range(n // FAN_OUT):
+        future = loop.create_future()
+        for i in range(FAN_OUT):
+            future.add_done_callback(touch)
+        future.set_result(1)
+    loop.stop()
+    loop.run_forever()
+
+
+WORKLOADS = {
+    "w1_dispatch": w1_dispatch,
+    "w2_ping_pong": w2_ping_pong,
+    "w3_fan_out": w3_fan_out,
+}
+
+
+def new_loop(peer):
+    if peer == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def measure(peer, workload, n, repeats):
+    loop = new_loop(peer)
+    try:
+        run = WORKLOADS[workload]
+        run(loop, n)  # warm-up
+        per_op = []
+        for _ in range(repeats):
+            start = time.perf_counter_ns()
+            run(loop, n)
+            per_op.append((time.perf_counter_ns() - start) / n)
+    finally:
+        loop.close()
+    return {
+        "peer": peer,
+        "workload": workload,
+        "n": n,
+        "median_ns": statistics.median(per_op),
+        "low_ns": min(per_op),
+        "high_ns": max(per_op),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peer", action="append", choices=["asyncio", "uvloop"])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--versions", action="store_true", help="print the peers' versions and exit")
+    arguments = parser.parse_args()
+    peers = arguments.peer or ["asyncio"]
+    if arguments.versions:
+        versions = {"python": sys.version.split()[0]}
+        if "uvloop" in peers:
+            import uvloop
+
+            versions["uvloop"] = uvloop.__version__
+        print(json.dumps(versions))
+        return
+    for peer in peers:
+        for workload in WORKLOADS:
+            for n in (int(size) for size in arguments.sizes.split(",")):
+                print(json.dumps(measure(peer, workload, n, arguments.repeats)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,693 @@
+//! `cargo xtask bench`: run the benchmarks and the Python peers, and write
+//! `docs/benchmarks.md`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use regex_lite::Regex;
+
+pub(crate) const HELP: &str = "\
+cargo xtask bench: benchmark asyncio-rs against its peers and write docs/benchmarks.md
+
+USAGE:
+    cargo xtask bench [--quick] [--no-python]
+
+Runs the criterion workloads (benches/benches/workloads.rs), the memory
+bench (benches/benches/memory.rs) and the Python peers (asyncio and uvloop,
+benches/python/bench_asyncio.py, in a virtual environment under target/
+that this command creates), then writes the tables to docs/benchmarks.md.
+The hand-written history section at the end of that file is kept.
+
+OPTIONS:
+    --quick       Shorter measurements (for a first look; noisier)
+    --no-python   Skip the Python peers (the table says so)
+    -h, --help    Print this message
+";
+
+/// Where the hand-written history starts in `docs/benchmarks.md`; the
+/// command keeps everything from this line on.
+const HISTORY_MARKER: &str = "<!-- history: written by hand, kept by cargo xtask bench -->";
+
+const WORKLOADS: [(&str, &str); 3] = [
+    (
+        "w1_dispatch",
+        "W1 dispatch: `call_soon` N trivial callbacks, run until all ran",
+    ),
+    (
+        "w2_ping_pong",
+        "W2 ping-pong: a task awaits a fresh future that a `call_soon` callback completes, N times",
+    ),
+    (
+        "w3_fan_out",
+        "W3 fan-out: N/10 futures with 10 done-callbacks each, completed (ns per callback)",
+    ),
+];
+
+const SIZES: [u64; 3] = [1_000, 10_000, 100_000];
+
+/// One measurement: nanoseconds per operation.
+#[derive(Clone, Copy, Debug)]
+struct Figure {
+    median: f64,
+    /// Median absolute deviation (criterion) or half the low-high range (Python).
+    spread: f64,
+}
+
+#[derive(Default)]
+struct Settings {
+    quick: bool,
+    python: bool,
+}
+
+pub(crate) fn main(root: &Path, arguments: &[String]) -> ExitCode {
+    let mut settings = Settings {
+        python: true,
+        ..Settings::default()
+    };
+    for argument in arguments {
+        match argument.as_str() {
+            "--quick" => settings.quick = true,
+            "--no-python" => settings.python = false,
+            "-h" | "--help" => {
+                print!("{HELP}");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("error: unknown option `{other}`\n\n{HELP}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match run(root, &settings) {
+        Ok(path) => {
+            println!("bench: wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut criterion_arguments = vec![
+        "bench",
+        "--package",
+        "asyncio-benches",
+        "--bench",
+        "workloads",
+        "--",
+    ];
+    if settings.quick {
+        criterion_arguments.extend(["--warm-up-time", "0.2", "--measurement-time", "0.5"]);
+    }
+    eprintln!("bench: running the criterion workloads (a few minutes)");
+    run_status(
+        Command::new(&cargo)
+            .current_dir(root)
+            .args(&criterion_arguments),
+    )?;
+    let rust = read_criterion(&target_dir(root).join("criterion"))?;
+
+    eprintln!("bench: measuring memory");
+    let memory_output = run_output(Command::new(&cargo).current_dir(root).args([
+        "bench",
+        "--package",
+        "asyncio-benches",
+        "--bench",
+        "memory",
+    ]))?;
+    let memory = parse_memory(&memory_output);
+
+    let python = if settings.python {
+        eprintln!("bench: running the Python peers");
+        python_peers(root, settings.quick)
+    } else {
+        Err("skipped (`--no-python`)".to_owned())
+    };
+
+    let machine = machine(root, python.as_ref().ok().map(|(versions, _)| versions));
+    let path = root.join("docs").join("benchmarks.md");
+    let history = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|old| old.find(HISTORY_MARKER).map(|at| old[at..].to_owned()))
+        .unwrap_or_else(|| format!("{HISTORY_MARKER}\n## History\n\n"));
+    let mut figures = rust;
+    let python_note = match python {
+        Ok((_, measured)) => {
+            figures.extend(measured);
+            None
+        }
+        Err(message) => Some(message),
+    };
+    let text = render(
+        &figures,
+        &memory,
+        &machine,
+        python_note.as_deref(),
+        &history,
+    );
+    std::fs::write(&path, text)
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    Ok(path)
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                root.join(dir)
+            }
+        })
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn run_status(command: &mut Command) -> Result<(), String> {
+    let status = command
+        .status()
+        .map_err(|error| format!("cannot run {command:?}: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed: {status}"))
+    }
+}
+
+fn run_output(command: &mut Command) -> Result<String, String> {
+    let output = command
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|error| format!("cannot run {command:?}: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("{command:?} failed: {}", output.status));
+    }
+    String::from_utf8(output.stdout).map_err(|_| format!("{command:?} printed non-UTF-8"))
+}
+
+/// `(workload, contender, n) -> ns per operation`.
+type Figures = BTreeMap<(String, String, u64), Figure>;
+
+/// Reads `criterion/<workload>/<contender>/<n>/new/estimates.json`.
+fn read_criterion(directory: &Path) -> Result<Figures, String> {
+    let median =
+        Regex::new(r#""median":\{"confidence_interval":\{[^}]*\},"point_estimate":([0-9.eE+-]+)"#)
+            .map_err(|error| error.to_string())?;
+    let deviation = Regex::new(
+        r#""median_abs_dev":\{"confidence_interval":\{[^}]*\},"point_estimate":([0-9.eE+-]+)"#,
+    )
+    .map_err(|error| error.to_string())?;
+    let mut figures = Figures::new();
+    for (workload, _) in WORKLOADS {
+        let Ok(contenders) = std::fs::read_dir(directory.join(workload)) else {
+            continue;
+        };
+        for contender in contenders.flatten() {
+            let name = contender.file_name().to_string_lossy().into_owned();
+            for n in SIZES {
+                let path = contender
+                    .path()
+                    .join(n.to_string())
+                    .join("new")
+                    .join("estimates.json");
+                let Ok(json) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let read = |regex: &Regex| -> Option<f64> {
+                    regex.captures(&json)?.get(1)?.as_str().parse().ok()
+                };
+                let (Some(time), Some(spread)) = (read(&median), read(&deviation)) else {
+                    return Err(format!("cannot read the median in {}", path.display()));
+                };
+                figures.insert(
+                    (workload.to_owned(), name.clone(), n),
+                    Figure {
+                        median: time / n as f64,
+                        spread: spread / n as f64,
+                    },
+                );
+            }
+        }
+    }
+    if figures.is_empty() {
+        return Err(format!(
+            "no criterion results under {}",
+            directory.display()
+        ));
+    }
+    Ok(figures)
+}
+
+fn parse_memory(output: &str) -> BTreeMap<String, String> {
+    output
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .map(|(key, value)| (key.to_owned(), value.trim().to_owned()))
+        .collect()
+}
+
+/// Creates `target/bench-venv`, installs uvloop, runs the Python script.
+fn python_peers(root: &Path, quick: bool) -> Result<(BTreeMap<String, String>, Figures), String> {
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|candidate| {
+            Command::new(candidate)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .ok_or("not measured: no Python interpreter on this machine")?;
+    let venv = target_dir(root).join("bench-venv");
+    let venv_python = venv.join("bin").join("python");
+    if !venv_python.exists() {
+        run_status(Command::new(python).args(["-m", "venv"]).arg(&venv)).map_err(|error| {
+            format!("not measured: cannot create a virtual environment: {error}")
+        })?;
+    }
+    let mut peers = vec!["asyncio"];
+    let uvloop = run_status(
+        Command::new(&venv_python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "uvloop",
+            ])
+            .stdout(Stdio::null()),
+    );
+    if uvloop.is_ok() {
+        peers.push("uvloop");
+    }
+    let script = root.join("benches").join("python").join("bench_asyncio.py");
+    let peer_arguments: Vec<String> = peers
+        .iter()
+        .flat_map(|peer| ["--peer".to_owned(), (*peer).to_owned()])
+        .collect();
+    let versions_json = run_output(
+        Command::new(&venv_python)
+            .arg(&script)
+            .args(&peer_arguments)
+            .arg("--versions"),
+    )?;
+    let mut versions = parse_flat_json(&versions_json);
+    if uvloop.is_err() {
+        versions.insert("uvloop".to_owned(), "not installed (pip failed)".to_owned());
+    }
+    let repeats = if quick { "3" } else { "9" };
+    let output = run_output(
+        Command::new(&venv_python)
+            .arg(&script)
+            .args(&peer_arguments)
+            .args(["--repeats", repeats]),
+    )?;
+    let mut figures = Figures::new();
+    for line in output.lines() {
+        let fields = parse_flat_json(line);
+        let number = |key: &str| fields.get(key).and_then(|value| value.parse::<f64>().ok());
+        let (Some(peer), Some(workload), Some(n), Some(median), Some(low), Some(high)) = (
+            fields.get("peer"),
+            fields.get("workload"),
+            number("n"),
+            number("median_ns"),
+            number("low_ns"),
+            number("high_ns"),
+        ) else {
+            return Err(format!("cannot read the Python result `{line}`"));
+        };
+        let name = if peer == "asyncio" {
+            "CPython asyncio"
+        } else {
+            "uvloop"
+        };
+        figures.insert(
+            (workload.clone(), name.to_owned(), n as u64),
+            Figure {
+                median,
+                spread: (high - low) / 2.0,
+            },
+        );
+    }
+    Ok((versions, figures))
+}
+
+/// Reads a one-level JSON object of strings and numbers.
+fn parse_flat_json(line: &str) -> BTreeMap<String, String> {
+    let pair = Regex::new(r#""([^"]+)":\s*(?:"([^"]*)"|([0-9.eE+-]+))"#).expect("a valid regex");
+    pair.captures_iter(line)
+        .map(|captures| {
+            let value = captures
+                .get(2)
+                .or_else(|| captures.get(3))
+                .map_or("", |m| m.as_str());
+            (captures[1].to_owned(), value.to_owned())
+        })
+        .collect()
+}
+
+/// Facts about the machine and the versions compared.
+fn machine(root: &Path, python: Option<&BTreeMap<String, String>>) -> Vec<(String, String)> {
+    let mut facts = Vec::new();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, model)| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    facts.push(("CPU".to_owned(), format!("{cpu}, {cores} cores available")));
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_default();
+    facts.push(("rustc".to_owned(), rustc));
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
+    for package in ["tokio", "async-executor", "futures-executor", "criterion"] {
+        let version = lock
+            .split("[[package]]")
+            .find(|entry| entry.contains(&format!("name = \"{package}\"\n")))
+            .and_then(|entry| entry.lines().find(|line| line.starts_with("version")))
+            .and_then(|line| line.split('"').nth(1))
+            .unwrap_or("?");
+        facts.push((package.to_owned(), version.to_owned()));
+    }
+    match python {
+        Some(versions) => {
+            for (key, value) in versions {
+                facts.push((key.clone(), value.clone()));
+            }
+        }
+        None => facts.push(("Python".to_owned(), "not measured".to_owned())),
+    }
+    facts
+}
+
+fn render(
+    figures: &Figures,
+    memory: &BTreeMap<String, String>,
+    machine: &[(String, String)],
+    python_note: Option<&str>,
+    history: &str,
+) -> String {
+    let mut text = String::new();
+    let ours = "asyncio-rs";
+    let get = |workload: &str, contender: &str, n: u64| {
+        figures
+            .get(&(workload.to_owned(), contender.to_owned(), n))
+            .copied()
+    };
+    let _ = writeln!(
+        text,
+        "# Benchmarks\n\n<!-- Generated by `cargo xtask bench`, do not edit above the history marker. -->\n\n\
+         asyncio-rs against the loops a user would pick instead, and against the floor: a bare\n\
+         `VecDeque<Box<dyn FnOnce()>>`. All figures are nanoseconds per operation, measured in one\n\
+         run on the machine below: the median, ± its spread (criterion's median absolute deviation;\n\
+         for Python, half the range of 9 repeats). \"× ours\" is the contender's median over\n\
+         asyncio-rs's: above 1 means asyncio-rs is faster. The machine is a shared 2-core VM, so\n\
+         compare ratios within this page, not with other runs.\n"
+    );
+    if let Some(note) = python_note {
+        let _ = writeln!(text, "> Python peers: {note}.\n");
+    }
+    for (workload, title) in WORKLOADS {
+        let _ = writeln!(text, "## {title}\n");
+        let mut contenders: Vec<String> = figures
+            .keys()
+            .filter(|(w, _, _)| w == workload)
+            .map(|(_, contender, _)| contender.clone())
+            .collect();
+        contenders.dedup();
+        contenders
+            .sort_by_key(|contender| (contender != ours, contender != "floor", contender.clone()));
+        let _ = write!(text, "| contender |");
+        for n in SIZES {
+            let _ = write!(text, " N = {n} | × ours |");
+        }
+        let _ = writeln!(text, "\n|---|{}", "---:|---:|".repeat(SIZES.len()));
+        for contender in &contenders {
+            let _ = write!(text, "| {contender} |");
+            for n in SIZES {
+                match (get(workload, contender, n), get(workload, ours, n)) {
+                    (Some(figure), Some(base)) => {
+                        let _ = write!(
+                            text,
+                            " {:.1} ± {:.1} | {:.2} |",
+                            figure.median,
+                            figure.spread,
+                            figure.median / base.median
+                        );
+                    }
+                    (Some(figure), None) => {
+                        let _ = write!(text, " {:.1} ± {:.1} | |", figure.median, figure.spread);
+                    }
+                    _ => {
+                        let _ = write!(text, " | |");
+                    }
+                }
+            }
+            let _ = writeln!(text);
+        }
+        if workload == "w3_fan_out" {
+            let _ = writeln!(
+                text,
+                "\nThe Rust peers have no done-callbacks, so W3 compares asyncio-rs with the Python loops only."
+            );
+        }
+        let _ = writeln!(text);
+    }
+
+    let _ = writeln!(text, "## Memory and allocations\n\nMeasured by `benches/benches/memory.rs` with a counting global allocator, at N = {}.\n", memory.get("n").map_or("?", String::as_str));
+    let _ = writeln!(text, "| figure | value |\n|---|---:|");
+    for (key, label) in [
+        (
+            "bytes_per_pending_callback",
+            "heap bytes per pending callback, beyond its 8-byte closure",
+        ),
+        (
+            "bytes_per_pending_callback_floor",
+            "the same for the floor (the closure's box only)",
+        ),
+        (
+            "bytes_per_pending_future",
+            "heap bytes per pending future, beyond its handle",
+        ),
+        ("peak_rss_kib", "peak RSS of the whole memory bench, KiB"),
+        (
+            "allocations_per_call_soon",
+            "allocations per `call_soon` (W1), steady state",
+        ),
+        (
+            "allocations_per_floor_callback",
+            "allocations per floor callback",
+        ),
+        (
+            "allocations_per_ping_pong",
+            "allocations per W2 round trip (the new future)",
+        ),
+        (
+            "allocations_per_fan_out_callback",
+            "allocations per W3 done-callback",
+        ),
+    ] {
+        let _ = writeln!(
+            text,
+            "| {label} | {} |",
+            memory.get(key).map_or("?", String::as_str)
+        );
+    }
+
+    let _ = writeln!(text, "\n## Targets\n\nFrom the benchmarks issue, checked against the figures above (N = 1000 / 10000 / 100000):\n");
+    let ratio_line = |workload: &str, contenders: &[&str]| -> Vec<Option<f64>> {
+        SIZES
+            .iter()
+            .map(|&n| {
+                let base = get(workload, ours, n)?.median;
+                contenders
+                    .iter()
+                    .filter_map(|contender| get(workload, contender, n))
+                    .map(|figure| figure.median / base)
+                    .reduce(f64::min)
+            })
+            .collect()
+    };
+    let show = |ratios: &[Option<f64>], goal: f64| -> String {
+        let values: Vec<String> = ratios
+            .iter()
+            .map(|ratio| ratio.map_or("?".to_owned(), |ratio| format!("{ratio:.2}×")))
+            .collect();
+        let met = ratios
+            .iter()
+            .all(|ratio| ratio.is_some_and(|ratio| ratio >= goal));
+        format!(
+            "{} — {}",
+            values.join(" / "),
+            if met { "met" } else { "not met" }
+        )
+    };
+    let rust_peers = ["async-executor", "LocalPool", "tokio"];
+    let _ = writeln!(
+        text,
+        "- W1 no slower than the floor (floor / ours ≥ 1): {}",
+        show(&ratio_line("w1_dispatch", &["floor"]), 1.0)
+    );
+    let _ = writeln!(
+        text,
+        "- W1 ≥ 3× faster than the fastest Rust peer: {}",
+        show(&ratio_line("w1_dispatch", &rust_peers), 3.0)
+    );
+    let _ = writeln!(
+        text,
+        "- W1 ≥ 15× faster than uvloop: {}",
+        show(&ratio_line("w1_dispatch", &["uvloop"]), 15.0)
+    );
+    let _ = writeln!(
+        text,
+        "- W2 ≥ 2.5× faster than the fastest Rust peer: {}",
+        show(&ratio_line("w2_ping_pong", &rust_peers), 2.5)
+    );
+    let w3_over_w1: Vec<Option<f64>> = SIZES
+        .iter()
+        .map(|&n| Some(get("w1_dispatch", ours, n)?.median / get("w3_fan_out", ours, n)?.median))
+        .collect();
+    let _ = writeln!(
+        text,
+        "- W3 per callback ≤ 1.5× our W1 (W1 / W3 ≥ 0.67): {}",
+        show(&w3_over_w1, 1.0 / 1.5)
+    );
+    let number = |key: &str| memory.get(key).and_then(|value| value.parse::<f64>().ok());
+    let check = |value: Option<f64>, limit: f64| match value {
+        Some(value) if value <= limit => format!("{value} — met"),
+        Some(value) => format!("{value} — not met"),
+        None => "? — not measured".to_owned(),
+    };
+    let _ = writeln!(
+        text,
+        "- ≤ 64 bytes per pending callback beyond its closure: {}",
+        check(number("bytes_per_pending_callback"), 64.0)
+    );
+    let _ = writeln!(
+        text,
+        "- ≤ 128 bytes per pending future: {}",
+        check(number("bytes_per_pending_future"), 128.0)
+    );
+    let _ = writeln!(
+        text,
+        "- no allocation per `call_soon` beyond the closure's box, none for an inline closure: {}",
+        check(number("allocations_per_call_soon"), 0.0)
+    );
+
+    let _ = writeln!(text, "\n## Machine and versions\n\n| | |\n|---|---|");
+    for (key, value) in machine {
+        let _ = writeln!(text, "| {key} | {value} |");
+    }
+    let _ = writeln!(
+        text,
+        "\n## Reproduce\n\n```sh\ncargo xtask bench            # everything above; creates target/bench-venv for uvloop\n\
+         cargo xtask bench --quick    # shorter runs, noisier\n\
+         cargo bench -p asyncio-benches --bench workloads -- w1_dispatch   # one workload\n\
+         cargo bench -p asyncio-benches --bench memory\n```\n"
+    );
+    text.push_str(history);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_json_reads_strings_and_numbers() {
+        let fields = parse_flat_json(r#"{"peer": "uvloop", "n": 1000, "median_ns": 812.5e0}"#);
+        assert_eq!(fields["peer"], "uvloop");
+        assert_eq!(fields["n"], "1000");
+        assert_eq!(fields["median_ns"], "812.5e0");
+    }
+
+    #[test]
+    fn memory_lines_become_a_map() {
+        let memory = parse_memory("n 1000\nbytes_per_pending_future 128.0\n");
+        assert_eq!(memory["n"], "1000");
+        assert_eq!(memory["bytes_per_pending_future"], "128.0");
+    }
+
+    #[test]
+    fn render_computes_ratios_and_keeps_the_history() {
+        let mut figures = Figures::new();
+        for n in SIZES {
+            figures.insert(
+                ("w1_dispatch".into(), "asyncio-rs".into(), n),
+                Figure {
+                    median: 20.0,
+                    spread: 1.0,
+                },
+            );
+            figures.insert(
+                ("w1_dispatch".into(), "floor".into(), n),
+                Figure {
+                    median: 30.0,
+                    spread: 1.0,
+                },
+            );
+            figures.insert(
+                ("w1_dispatch".into(), "LocalPool".into(), n),
+                Figure {
+                    median: 100.0,
+                    spread: 2.0,
+                },
+            );
+        }
+        let history = format!("{HISTORY_MARKER}\n## History\n\n- kept\n");
+        let text = render(&figures, &BTreeMap::new(), &[], Some("skipped"), &history);
+        assert!(
+            text.contains("| asyncio-rs | 20.0 ± 1.0 | 1.00 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| LocalPool | 100.0 ± 2.0 | 5.00 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "- W1 no slower than the floor (floor / ours ≥ 1): 1.50× / 1.50× / 1.50× — met"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "- W1 ≥ 3× faster than the fastest Rust peer: 5.00× / 5.00× / 5.00× — met"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("> Python peers: skipped."));
+        assert!(text.ends_with("- kept\n"));
+    }
+
+    #[test]
+    fn criterion_estimates_are_read_per_operation() {
+        let directory =
+            std::env::temp_dir().join(format!("xtask-bench-test-{}", std::process::id()));
+        let path = directory.join("w1_dispatch/floor/1000/new");
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(
+            path.join("estimates.json"),
+            r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":2.0},"point_estimate":1.5,"standard_error":0.1},"median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":2.0},"point_estimate":35000.0,"standard_error":0.1},"median_abs_dev":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":2.0},"point_estimate":500.0,"standard_error":0.1}}"#,
+        )
+        .unwrap();
+        let figures = read_criterion(&directory).unwrap();
+        let figure = figures[&("w1_dispatch".to_owned(), "floor".to_owned(), 1000)];
+        assert_eq!((figure.median, figure.spread), (35.0, 0.5));
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
+}
