@@ -171,10 +171,12 @@ impl<A: ?Sized + 'static> Callback<A> {
     /// assert!(!callback.is_inline());
     /// callback.call(&16);
     /// ```
+    #[inline]
     pub fn new<F: FnOnce(&A) + 'static>(callback: F) -> Self {
         Callback::from_invoke(WithArgument(callback))
     }
 
+    #[inline]
     fn from_invoke<I: Invoke<A> + 'static>(callback: I) -> Self {
         let mut storage = Storage::uninit();
         let vtable = if fits_inline::<I>() {
@@ -262,6 +264,7 @@ impl Callback<()> {
     /// callback.call(&());
     /// assert!(ran.get());
     /// ```
+    #[inline]
     pub fn from_thunk<F: FnOnce() + 'static>(thunk: F) -> Self {
         Callback::from_invoke(NoArgument(thunk))
     }

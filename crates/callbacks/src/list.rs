@@ -115,6 +115,7 @@ impl<C> CallbackList<C> {
     /// assert_ne!(first, second);
     /// assert_eq!(list.len(), 2);
     /// ```
+    #[inline]
     pub fn push(&mut self, callback: C) -> CallbackKey {
         let key = CallbackKey(self.next_key);
         self.next_key += 1;

@@ -59,6 +59,7 @@ impl Ready {
     }
 
     /// Queues `job` behind everything already queued; returns its key and seq.
+    #[inline]
     pub(crate) fn push(&mut self, job: Job) -> (usize, u64) {
         let seq = self.next_seq;
         self.next_seq += 1;
