@@ -321,18 +321,24 @@ mod tests {
         assert_eq!(mem::size_of::<Callback<()>>(), 32);
     }
 
+    /// A callback holding a `Token`, boxed when `large`, and its drop count.
+    fn holding_a_token(large: bool) -> (Callback<()>, Rc<Cell<usize>>) {
+        let drops = Rc::new(Cell::new(0));
+        let token = Token(drops.clone());
+        let padding = [0_u64; 8];
+        let callback = if large {
+            Callback::new(move |_: &()| drop((token, padding)))
+        } else {
+            Callback::new(move |_: &()| drop(token))
+        };
+        assert_eq!(callback.is_inline(), !large);
+        (callback, drops)
+    }
+
     #[test]
     fn calling_consumes_and_drops_the_captures_once() {
         for large in [false, true] {
-            let drops = Rc::new(Cell::new(0));
-            let token = Token(drops.clone());
-            let padding = [0_u64; 8];
-            let callback = if large {
-                Callback::new(move |_: &()| drop((token, padding)))
-            } else {
-                Callback::new(move |_: &()| drop(token))
-            };
-            assert_eq!(callback.is_inline(), !large);
+            let (callback, drops) = holding_a_token(large);
             callback.call(&());
             assert_eq!(drops.get(), 1);
         }
@@ -341,14 +347,7 @@ mod tests {
     #[test]
     fn dropping_uncalled_drops_the_captures_once() {
         for large in [false, true] {
-            let drops = Rc::new(Cell::new(0));
-            let token = Token(drops.clone());
-            let padding = [0_u64; 8];
-            let callback = if large {
-                Callback::new(move |_: &()| drop((token, padding)))
-            } else {
-                Callback::new(move |_: &()| drop(token))
-            };
+            let (callback, drops) = holding_a_token(large);
             drop(callback);
             assert_eq!(drops.get(), 1);
         }

@@ -10,6 +10,16 @@ use asyncio_callbacks::partial;
 use asyncio_core::{Exception, Future};
 use support::{Harness, Trace};
 
+/// Sets its flag when dropped: a future's result that tells when the
+/// future's state was freed.
+struct Token(Rc<Cell<bool>>);
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
+
 fn logger(trace: &Trace, name: &'static str) -> impl FnOnce(&Future<u32>) + 'static {
     let trace = trace.clone();
     move |future| trace.log(format!("{name}: {:?}", future.result()))
@@ -217,12 +227,6 @@ fn a_future_without_a_loop_refuses_callbacks() {
 
 #[test]
 fn a_callback_capturing_its_future_is_freed_after_it_runs() {
-    struct Token(Rc<Cell<bool>>);
-    impl Drop for Token {
-        fn drop(&mut self) {
-            self.0.set(true);
-        }
-    }
     let harness = Harness::new();
     let freed = Rc::new(Cell::new(false));
     let future = harness.future();
@@ -239,12 +243,6 @@ fn a_callback_capturing_its_future_is_freed_after_it_runs() {
 
 #[test]
 fn callbacks_whose_job_is_dropped_unrun_release_their_future() {
-    struct Token(Rc<Cell<bool>>);
-    impl Drop for Token {
-        fn drop(&mut self) {
-            self.0.set(true);
-        }
-    }
     let harness = Harness::new();
     let freed = Rc::new(Cell::new(false));
     let ran = Rc::new(Cell::new(false));
