@@ -1,9 +1,12 @@
-//! Runs one workload in a loop, for a profiler: `profile w2|w3`.
+//! Runs one workload in a loop, for a profiler: `profile w1|w2|w3 [rounds]`.
 fn main() {
-    let workload = std::env::args().nth(1).unwrap_or_default();
+    let mut arguments = std::env::args().skip(1);
+    let workload = arguments.next().unwrap_or_default();
+    let rounds: usize = arguments.next().and_then(|r| r.parse().ok()).unwrap_or(200);
     let event_loop = asyncio_loop::EventLoop::new();
-    for _ in 0..200 {
+    for _ in 0..rounds {
         match workload.as_str() {
+            "w1" => asyncio_benches::w1_asyncio(&event_loop, 10_000),
             "w2" => {
                 asyncio_benches::w2_asyncio(&event_loop, 10_000);
             }

@@ -153,6 +153,23 @@ impl<C> CallbackList<C> {
         Some(self.entries.remove(index).1)
     }
 
+    /// Removes the last entry and returns it, or `None` if the list is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_callbacks::CallbackList;
+    ///
+    /// let mut list = CallbackList::new();
+    /// list.push('a');
+    /// list.push('b');
+    /// assert_eq!(list.pop(), Some('b'));
+    /// assert_eq!(list.len(), 1);
+    /// ```
+    pub fn pop(&mut self) -> Option<C> {
+        self.entries.pop().map(|(_, callback)| callback)
+    }
+
     /// The number of callbacks in the list.
     ///
     /// # Examples

@@ -508,6 +508,18 @@ impl<T: 'static> Future<T> {
             if inner.listeners.is_empty() {
                 return Ok(());
             }
+            if let (1, Some((_, Listener::Waker(_)))) =
+                (inner.listeners.len(), inner.listeners.iter().next())
+            {
+                // One task awaits this future and nothing else listens: wake
+                // it, with no job and no list to build.
+                let waker = inner.listeners.pop();
+                drop(inner);
+                if let Some(Listener::Waker(waker)) = waker {
+                    waker.wake();
+                }
+                return Ok(());
+            }
             let only_callbacks = inner
                 .listeners
                 .iter()

@@ -204,6 +204,9 @@ impl Shared {
     }
 
     fn drain_remote(&self) {
+        if !self.remote.take_pending() {
+            return;
+        }
         while let Some((key, seq)) = self.remote.pop() {
             self.wake_task(key, seq);
         }

@@ -12,6 +12,7 @@ use std::future::Future as StdFuture;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread, ThreadId};
@@ -98,6 +99,9 @@ impl<T: 'static> TaskStep for Task<T> {
 pub(crate) struct Remote {
     /// `(task key, task seq)` of each remote wake.
     queue: SegQueue<(usize, u64)>,
+    /// Set after every push, so the loop checks one flag, not the queue, on
+    /// each iteration.
+    pending: AtomicBool,
     /// The loop's thread, unparked after every push.
     thread: Thread,
 }
@@ -106,8 +110,15 @@ impl Remote {
     pub(crate) fn new() -> Self {
         Remote {
             queue: SegQueue::new(),
+            pending: AtomicBool::new(false),
             thread: thread::current(),
         }
+    }
+
+    /// Whether wakes may be waiting; clears the flag. A wake pushed after
+    /// this returns sets it again, so none is missed.
+    pub(crate) fn take_pending(&self) -> bool {
+        self.pending.swap(false, Ordering::Acquire)
     }
 
     pub(crate) fn pop(&self) -> Option<(usize, u64)> {
@@ -139,6 +150,7 @@ impl Wake for TaskWaker {
             shared.wake_task(self.key, self.seq);
         } else if thread::current().id() != self.remote.thread_id() {
             self.remote.queue.push((self.key, self.seq));
+            self.remote.pending.store(true, Ordering::Release);
             self.remote.thread.unpark();
         }
         // Otherwise the loop is gone: there is nothing left to wake.
