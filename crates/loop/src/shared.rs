@@ -43,7 +43,8 @@ pub(crate) struct Shared {
     stopping: Cell<bool>,
     closed: Cell<bool>,
     handler: RefCell<Option<Handler>>,
-    /// A weak pointer to this very value, for futures and handles.
+    /// A weak pointer to this very value, for the futures it creates and the
+    /// stop callback of `run_until_complete`.
     this: Weak<Shared>,
 }
 
