@@ -87,9 +87,10 @@ impl EventLoop {
     /// that can cancel it.
     ///
     /// Arguments are bound by capture, or with
-    /// [`partial`](asyncio_callbacks::partial); the callback's return value
-    /// is ignored, as in asyncio. Apart from the closure's own box, queueing
-    /// allocates nothing in steady state.
+    /// `asyncio_callbacks::partial`; the callback's return value
+    /// is ignored, as in asyncio. A closure of up to three words (an index, a
+    /// handle, a future) is stored in the queue itself, so queueing it
+    /// allocates nothing in steady state; a larger one is boxed once.
     ///
     /// # Errors
     ///
