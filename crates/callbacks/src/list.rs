@@ -230,30 +230,6 @@ impl<C> CallbackList<C> {
             inner: self.entries.iter(),
         }
     }
-
-    /// Finds the first entry that `matches` accepts and returns it mutably.
-    ///
-    /// This lets a caller update an entry in place instead of adding a
-    /// duplicate (a future re-polled by the same task replaces its waker this
-    /// way).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use asyncio_callbacks::CallbackList;
-    ///
-    /// let mut list = CallbackList::new();
-    /// list.push(1);
-    /// list.push(2);
-    /// *list.find_mut(|item| *item == 2).unwrap() = 20;
-    /// assert_eq!(list.into_iter().collect::<Vec<_>>(), [1, 20]);
-    /// ```
-    pub fn find_mut(&mut self, mut matches: impl FnMut(&C) -> bool) -> Option<&mut C> {
-        self.entries
-            .iter_mut()
-            .map(|entry| &mut entry.callback)
-            .find(|item| matches(item))
-    }
 }
 
 impl<C> Default for CallbackList<C> {
@@ -381,12 +357,5 @@ mod tests {
         assert_eq!(drained.len(), 1);
         assert!(list.is_empty());
         assert_eq!(list.push(2).as_u64(), 0);
-    }
-
-    #[test]
-    fn find_mut_returns_none_when_nothing_matches() {
-        let mut list = CallbackList::new();
-        list.push(1);
-        assert!(list.find_mut(|item| *item == 2).is_none());
     }
 }

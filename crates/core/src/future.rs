@@ -772,10 +772,10 @@ impl<T: Clone + 'static> StdFuture for Future<T> {
             let mut inner = self.shared.inner.borrow_mut();
             if let State::Pending = inner.state {
                 let waker = context.waker();
-                let registered = inner.listeners.find_mut(
-                    |listener| matches!(listener, Listener::Waker(known) if known.will_wake(waker)),
+                let registered = inner.listeners.iter().any(
+                    |(_, listener)| matches!(listener, Listener::Waker(known) if known.will_wake(waker)),
                 );
-                if registered.is_none() {
+                if !registered {
                     inner.listeners.push(Listener::Waker(waker.clone()));
                 }
                 return Poll::Pending;

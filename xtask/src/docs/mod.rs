@@ -278,7 +278,6 @@ pub(crate) fn regenerate(
             });
         }
     }
-    outcome.stale.dedup();
     if errors.is_empty() {
         Ok(outcome)
     } else {
