@@ -114,8 +114,8 @@ impl EventLoop {
     /// assert_eq!(*log.borrow(), [1, 2, 3]);
     /// ```
     pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<Handle, LoopError> {
-        let (key, seq) = self.shared.call_soon(callback)?;
-        Ok(Handle::new(self.shared.id, key, seq))
+        let seq = self.shared.call_soon(callback)?;
+        Ok(Handle::new(self.shared.id, seq))
     }
 
     /// Creates a pending future bound to this loop: its done-callbacks run
@@ -393,8 +393,8 @@ impl LoopHandle {
     /// ```
     pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<Handle, LoopError> {
         let shared = self.upgrade()?;
-        let (key, seq) = shared.call_soon(callback)?;
-        Ok(Handle::new(shared.id, key, seq))
+        let seq = shared.call_soon(callback)?;
+        Ok(Handle::new(shared.id, seq))
     }
 
     /// [`EventLoop::create_future`] through the handle. If the loop is gone,

@@ -13,9 +13,9 @@ use crate::shared::Shared;
 ///
 /// [`cancel`](Handle::cancel) makes sure the callback never runs (and drops
 /// it, releasing what it captured). The handle names its loop by id and its
-/// callback by slab key plus a sequence number: it keeps nothing alive, costs
-/// no reference count, and a handle whose callback already ran can never
-/// cancel a later callback that reuses the key.
+/// callback by the sequence number it was queued with: it keeps nothing
+/// alive, costs no reference count, and a handle whose callback already ran
+/// can never cancel a later callback (sequence numbers are never reused).
 ///
 /// # Examples
 ///
@@ -37,7 +37,7 @@ use crate::shared::Shared;
 pub struct Handle {
     /// The loop's id in this thread's registry.
     loop_id: u64,
-    key: usize,
+    /// The callback's sequence number in the loop's ready queue.
     seq: u64,
     cancelled: Cell<bool>,
     /// Not `Send`: the loop it names lives on this thread.
@@ -45,10 +45,9 @@ pub struct Handle {
 }
 
 impl Handle {
-    pub(crate) fn new(loop_id: u64, key: usize, seq: u64) -> Self {
+    pub(crate) fn new(loop_id: u64, seq: u64) -> Self {
         Handle {
             loop_id,
-            key,
             seq,
             cancelled: Cell::new(false),
             _not_send: PhantomData,
@@ -79,7 +78,7 @@ impl Handle {
     pub fn cancel(&self) {
         self.cancelled.set(true);
         if let Some(shared) = self.shared() {
-            shared.cancel(self.key, self.seq);
+            shared.cancel(self.seq);
         }
     }
 
@@ -117,7 +116,7 @@ impl fmt::Debug for Handle {
         }
         let name = self
             .shared()
-            .and_then(|shared| shared.scheduled_name(self.key, self.seq));
+            .and_then(|shared| shared.scheduled_name(self.seq));
         match name {
             Some(name) => write!(f, "<Handle {name}>"),
             None => f.write_str("<Handle done>"),

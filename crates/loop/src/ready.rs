@@ -1,10 +1,9 @@
-//! The ready queue: scheduled callbacks in a slab, their order in a deque.
+//! The ready queue: scheduled jobs in FIFO order, addressed by sequence number.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
 
 use asyncio_core::Callback;
-use slab::Slab;
 
 use crate::task::TaskStep;
 
@@ -26,95 +25,83 @@ impl Job {
     }
 }
 
-/// A slot of the slab. A slot stays occupied from `push` until its key is
-/// popped from the queue, even when cancelled, so a key is in the queue at
-/// most once and is never reused while queued.
-enum Slot {
-    /// Waiting to run. `seq` tells a handle's slot from a later slot that
-    /// reuses the same key.
-    Scheduled { seq: u64, job: Job },
-    /// Cancelled by its handle; the job was already dropped.
-    Cancelled,
-}
-
-/// Scheduled callbacks: asyncio's `_ready` deque.
+/// Scheduled jobs: asyncio's `_ready` deque.
 ///
-/// **Invariant:** every key in `order` is an occupied slot of `slots`, and
-/// every occupied slot's key is in `order` exactly once.
+/// Every push gets the next sequence number, and the queue is strictly FIFO,
+/// so the entry with sequence number `seq` sits at index `seq - head` (where
+/// `head` is the sequence number of the front entry) for as long as it is
+/// queued. A handle finds its entry with one subtraction: no slab, no key to
+/// reuse, and a handle whose job already left the queue finds nothing.
+/// Cancelling leaves a `None` in place, which still counts toward the
+/// iteration (as a cancelled handle does in asyncio) and is skipped when popped.
+///
+/// **Invariant:** `slots[i]` holds the entry with sequence number `head + i`;
+/// sequence numbers only grow, so none is ever handed out twice.
 pub(crate) struct Ready {
-    slots: Slab<Slot>,
-    /// FIFO order of the keys in `slots`.
-    order: VecDeque<usize>,
-    /// The `seq` of the next push; only grows.
-    next_seq: u64,
+    slots: VecDeque<Option<Job>>,
+    /// The sequence number of `slots[0]` (or of the next push, when empty).
+    head: u64,
 }
 
 impl Ready {
     pub(crate) fn new() -> Self {
         Ready {
-            slots: Slab::new(),
-            order: VecDeque::new(),
-            next_seq: 0,
+            slots: VecDeque::new(),
+            head: 0,
         }
     }
 
-    /// Queues `job` behind everything already queued; returns its key and seq.
+    /// Queues `job` behind everything already queued; returns its sequence number.
     #[inline]
-    pub(crate) fn push(&mut self, job: Job) -> (usize, u64) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let key = self.slots.insert(Slot::Scheduled { seq, job });
-        self.order.push_back(key);
-        (key, seq)
+    pub(crate) fn push(&mut self, job: Job) -> u64 {
+        let seq = self.head + self.slots.len() as u64;
+        self.slots.push_back(Some(job));
+        seq
     }
 
     /// Pops the oldest entry: `None` when the queue is empty, `Some(None)`
-    /// for a cancelled entry (which still counts toward the iteration, as in
-    /// asyncio), `Some(Some(job))` for a job to run.
+    /// for a cancelled entry, `Some(Some(job))` for a job to run.
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<Option<Job>> {
-        let key = self.order.pop_front()?;
-        match self.slots.remove(key) {
-            Slot::Scheduled { job, .. } => Some(Some(job)),
-            Slot::Cancelled => Some(None),
-        }
+        let slot = self.slots.pop_front()?;
+        self.head += 1;
+        Some(slot)
     }
 
-    /// Cancels the entry `(key, seq)` if it is still queued and returns its
-    /// job, for the caller to drop outside any borrow.
-    pub(crate) fn cancel(&mut self, key: usize, seq: u64) -> Option<Job> {
-        let slot = self.slots.get_mut(key)?;
-        match slot {
-            Slot::Scheduled { seq: queued, .. } if *queued == seq => {
-                match std::mem::replace(slot, Slot::Cancelled) {
-                    Slot::Scheduled { job, .. } => Some(job),
-                    Slot::Cancelled => None,
-                }
-            }
-            _ => None,
-        }
+    /// Where the entry `seq` is, if it is still queued.
+    fn index(&self, seq: u64) -> Option<usize> {
+        let index = usize::try_from(seq.checked_sub(self.head)?).ok()?;
+        (index < self.slots.len()).then_some(index)
     }
 
-    /// The name of the entry `(key, seq)` if it is still queued.
-    pub(crate) fn name(&self, key: usize, seq: u64) -> Option<&'static str> {
-        match self.slots.get(key)? {
-            Slot::Scheduled { seq: queued, job } if *queued == seq => Some(job.name()),
-            _ => None,
-        }
+    /// Cancels the entry `seq` if it is still queued and returns its job, for
+    /// the caller to drop outside any borrow.
+    pub(crate) fn cancel(&mut self, seq: u64) -> Option<Job> {
+        let index = self.index(seq)?;
+        self.slots[index].take()
+    }
+
+    /// The name of the entry `seq` if it is still queued and not cancelled.
+    pub(crate) fn name(&self, seq: u64) -> Option<&'static str> {
+        self.slots[self.index(seq)?].as_ref().map(Job::name)
     }
 
     /// How many entries are queued, cancelled ones included.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.order.len()
+        self.slots.len()
     }
 
     /// Empties the queue, handing back everything for the caller to drop
-    /// outside any borrow.
+    /// outside any borrow. Sequence numbers go on from where they were, so a
+    /// handle of a dropped entry never names a later one.
     pub(crate) fn take(&mut self) -> Ready {
-        Ready {
+        let taken = Ready {
             slots: std::mem::take(&mut self.slots),
-            order: std::mem::take(&mut self.order),
-            next_seq: self.next_seq,
-        }
+            head: self.head,
+        };
+        self.head += taken.slots.len() as u64;
+        taken
     }
 }
 
@@ -129,54 +116,76 @@ mod tests {
     #[test]
     fn pops_in_push_order() {
         let mut ready = Ready::new();
-        let keys: Vec<usize> = (0..3).map(|_| ready.push(job()).0).collect();
-        assert_eq!(ready.len(), 3);
-        for _ in &keys {
-            assert!(matches!(ready.pop(), Some(Some(_))));
+        let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        for i in 0..3 {
+            let order = order.clone();
+            ready.push(Job::Callback(Callback::from_thunk(move || {
+                order.borrow_mut().push(i)
+            })));
         }
+        assert_eq!(ready.len(), 3);
+        while let Some(Some(Job::Callback(callback))) = ready.pop() {
+            callback.call(&());
+        }
+        assert_eq!(*order.borrow(), [0, 1, 2]);
         assert!(ready.pop().is_none());
     }
 
     #[test]
     fn cancelled_entry_still_pops_once_and_runs_nothing() {
         let mut ready = Ready::new();
-        let (key, seq) = ready.push(job());
-        assert!(ready.cancel(key, seq).is_some());
-        assert!(ready.cancel(key, seq).is_none());
+        let seq = ready.push(job());
+        assert!(ready.cancel(seq).is_some());
+        assert!(ready.cancel(seq).is_none());
+        assert!(ready.name(seq).is_none());
         assert_eq!(ready.len(), 1);
         assert!(matches!(ready.pop(), Some(None)));
         assert!(ready.pop().is_none());
     }
 
     #[test]
-    fn stale_seq_cannot_cancel_a_reused_key() {
+    fn a_sequence_number_names_its_own_entry_only() {
         let mut ready = Ready::new();
-        let (key, seq) = ready.push(job());
+        let first = ready.push(job());
+        let second = ready.push(job());
+        assert_eq!(second, first + 1);
         assert!(matches!(ready.pop(), Some(Some(_))));
-        let (reused, new_seq) = ready.push(job());
-        assert_eq!(reused, key, "the slab reuses the freed key");
-        assert!(ready.cancel(key, seq).is_none());
-        assert!(ready.name(reused, new_seq).is_some());
-        assert!(ready.name(key, seq).is_none());
+        let third = ready.push(job());
+        // The popped entry's number finds nothing, though its index is reused.
+        assert!(ready.cancel(first).is_none());
+        assert!(ready.name(second).is_some());
+        assert!(ready.cancel(third).is_some());
+        assert!(
+            ready.name(second).is_some(),
+            "cancelling one entry leaves the others"
+        );
+        assert!(
+            ready.name(third + 1).is_none(),
+            "a number not handed out yet"
+        );
+        assert!(ready.name(u64::MAX).is_none());
     }
 
     #[test]
     fn a_queued_callback_costs_at_most_64_bytes_with_its_inline_closure() {
-        // A slot (seq, job with its three inline words) in the slab, whose
-        // entry adds a tag of its own (at most one word), plus one key in the
-        // order deque.
-        let slot = std::mem::size_of::<Slot>();
-        assert!(slot <= 48, "{slot}");
-        assert!(slot + 2 * std::mem::size_of::<usize>() <= 64);
+        // One slot of the deque: the job (its vtable and three inline words;
+        // a task step takes the vtable pointer's niche) and the tag that
+        // tells a cancelled slot. The deque's spare capacity comes on top:
+        // `benches/benches/memory.rs` measures the whole.
+        assert_eq!(std::mem::size_of::<Job>(), 32);
+        assert!(std::mem::size_of::<Option<Job>>() <= 40);
     }
 
     #[test]
-    fn take_leaves_an_empty_queue() {
+    fn take_leaves_an_empty_queue_and_sequence_numbers_go_on() {
         let mut ready = Ready::new();
-        ready.push(job());
+        let seq = ready.push(job());
         let taken = ready.take();
         assert_eq!(taken.len(), 1);
         assert_eq!(ready.len(), 0);
         assert!(ready.pop().is_none());
+        let next = ready.push(job());
+        assert!(next > seq);
+        assert!(ready.cancel(seq).is_none());
     }
 }

@@ -69,16 +69,13 @@ impl Shared {
 
     // ---- scheduling -------------------------------------------------------
 
-    pub(crate) fn call_soon<F: FnOnce() + 'static>(
-        &self,
-        callback: F,
-    ) -> Result<(usize, u64), LoopError> {
+    pub(crate) fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<u64, LoopError> {
         self.push(Job::Callback(Callback::from_thunk(callback)))
     }
 
     /// Queues `job`; on a closed loop it is dropped (after the check, outside
     /// any borrow) and the error returned.
-    fn push(&self, job: Job) -> Result<(usize, u64), LoopError> {
+    fn push(&self, job: Job) -> Result<u64, LoopError> {
         if self.closed.get() {
             drop(job);
             return Err(LoopError::closed());
@@ -86,13 +83,13 @@ impl Shared {
         Ok(self.ready.borrow_mut().push(job))
     }
 
-    pub(crate) fn cancel(&self, key: usize, seq: u64) {
-        let job = self.ready.borrow_mut().cancel(key, seq);
+    pub(crate) fn cancel(&self, seq: u64) {
+        let job = self.ready.borrow_mut().cancel(seq);
         drop(job);
     }
 
-    pub(crate) fn scheduled_name(&self, key: usize, seq: u64) -> Option<&'static str> {
-        self.ready.borrow().name(key, seq)
+    pub(crate) fn scheduled_name(&self, seq: u64) -> Option<&'static str> {
+        self.ready.borrow().name(seq)
     }
 
     pub(crate) fn create_future<T: 'static>(&self) -> Future<T> {

@@ -118,7 +118,11 @@ impl Remote {
     /// Whether wakes may be waiting; clears the flag. A wake pushed after
     /// this returns sets it again, so none is missed.
     pub(crate) fn take_pending(&self) -> bool {
-        self.pending.swap(false, Ordering::Acquire)
+        // A plain load first: the loop asks on every iteration, and almost
+        // always the answer is no, which needs no read-modify-write. A wake
+        // this load misses also unparks the thread, and `park` returning
+        // synchronizes with that `unpark`, so the next call sees it.
+        self.pending.load(Ordering::Relaxed) && self.pending.swap(false, Ordering::Acquire)
     }
 
     pub(crate) fn pop(&self) -> Option<(usize, u64)> {
