@@ -8,10 +8,11 @@
 //! itself, and boxes larger ones. The same trick as `smallbox` or
 //! `std::task::RawWaker`: a hand-written vtable over untyped storage.
 
-use std::any::type_name;
+use std::any::{type_name, Any};
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop, MaybeUninit};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 /// Words of inline storage: closures up to this size (and word-aligned)
@@ -219,6 +220,38 @@ impl<A: ?Sized + 'static> Callback<A> {
         unsafe { (this.vtable.call)(&mut this.storage, argument) }
     }
 
+    /// Calls the callback as [`call`](Callback::call) does, catching a
+    /// panic in it: `Err` carries the callback's [`name`](Callback::name)
+    /// and the panic's payload, for an error report.
+    ///
+    /// The name is looked up only when the callback panicked, so this costs
+    /// no more than `call` on the way that matters: a loop that reports
+    /// failing callbacks by name calls this, not `name` and then `call`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_callbacks::Callback;
+    ///
+    /// fn check(value: &i32) {
+    ///     assert!(*value > 0, "not positive");
+    /// }
+    ///
+    /// assert!(Callback::new(check).call_catch_unwind(&1).is_ok());
+    ///
+    /// # std::panic::set_hook(Box::new(|_| {}));
+    /// let panicked = Callback::new(check).call_catch_unwind(&-1).unwrap_err();
+    /// assert!(panicked.name().ends_with("check"));
+    /// assert_eq!(panicked.payload().downcast_ref::<&str>(), Some(&"not positive"));
+    /// ```
+    pub fn call_catch_unwind(self, argument: &A) -> Result<(), Panicked> {
+        let name = self.vtable.name;
+        catch_unwind(AssertUnwindSafe(|| self.call(argument))).map_err(|payload| Panicked {
+            name: name(),
+            payload,
+        })
+    }
+
     /// The closure's type name, for error reports and `Debug` output.
     ///
     /// # Examples
@@ -283,6 +316,71 @@ impl<A: ?Sized + 'static> fmt::Debug for Callback<A> {
         f.debug_tuple("Callback").field(&self.name()).finish()
     }
 }
+
+/// A callback that panicked, from [`Callback::call_catch_unwind`]: its name
+/// and the panic's payload.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_callbacks::Callback;
+///
+/// # std::panic::set_hook(Box::new(|_| {}));
+/// let panicked = Callback::from_thunk(|| panic!("boom")).call_catch_unwind(&()).unwrap_err();
+/// assert!(panicked.to_string().starts_with("callback "));
+/// assert!(panicked.to_string().ends_with(" panicked"));
+/// let payload = panicked.into_payload();
+/// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+/// ```
+pub struct Panicked {
+    name: &'static str,
+    payload: Box<dyn Any + Send + 'static>,
+}
+
+impl Panicked {
+    /// The [`name`](Callback::name) of the callback that panicked.
+    ///
+    /// # Examples
+    ///
+    /// See [`Callback::call_catch_unwind`].
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The panic's payload, as [`std::panic::catch_unwind`] returns it.
+    ///
+    /// # Examples
+    ///
+    /// See [`Callback::call_catch_unwind`].
+    pub fn payload(&self) -> &(dyn Any + Send + 'static) {
+        &*self.payload
+    }
+
+    /// Takes the payload, to resume the panic or turn it into an error.
+    ///
+    /// # Examples
+    ///
+    /// See [`Panicked`].
+    pub fn into_payload(self) -> Box<dyn Any + Send + 'static> {
+        self.payload
+    }
+}
+
+impl fmt::Debug for Panicked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Panicked")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Panicked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "callback {} panicked", self.name)
+    }
+}
+
+impl std::error::Error for Panicked {}
 
 #[cfg(test)]
 mod tests {

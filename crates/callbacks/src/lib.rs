@@ -56,7 +56,7 @@ mod callback;
 mod list;
 mod partial;
 
-pub use crate::callback::Callback;
+pub use crate::callback::{Callback, Panicked};
 pub use crate::list::{CallbackKey, CallbackList, IntoIter, Iter};
 pub use crate::partial::partial;
 

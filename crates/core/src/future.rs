@@ -4,7 +4,6 @@ use std::cell::RefCell;
 use std::fmt;
 use std::future::Future as StdFuture;
 use std::mem;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
@@ -606,13 +605,13 @@ impl<T: 'static> Future<T> {
         for listener in listeners {
             match listener {
                 Listener::Callback(callback) => {
-                    let name = callback.name();
-                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.call(self))) {
+                    if let Err(panicked) = callback.call_catch_unwind(self) {
+                        let name = panicked.name();
                         self.shared.report(
                             ExceptionContext::new(format!("Exception in callback {name}"))
                                 .with_callback(name)
                                 .with_future(self.shared.describe())
-                                .with_exception(Exception::from_panic(payload)),
+                                .with_exception(Exception::from_panic(panicked.into_payload())),
                         );
                     }
                 }

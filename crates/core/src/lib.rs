@@ -48,7 +48,7 @@ pub use crate::error::FutureError;
 pub use crate::exception::{Exception, Panic};
 pub use crate::future::Future;
 pub use crate::schedule::{Closed, ExceptionContext, Schedule};
-pub use asyncio_callbacks::{Callback, CallbackKey};
+pub use asyncio_callbacks::{Callback, CallbackKey, Panicked};
 
 /// This crate's README code, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use asyncio_core::{
-    Awaitable, Callback, Closed, Exception, ExceptionContext, Future, IntoAwaitable, Schedule,
+    Awaitable, Callback, Closed, Exception, ExceptionContext, Future, IntoAwaitable, Panicked,
+    Schedule,
 };
 use slab::Slab;
 
@@ -213,16 +214,18 @@ impl Shared {
     fn run_job(&self, job: Job) {
         match job {
             Job::Callback(callback) => {
-                let name = callback.name();
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback.call(&()))) {
-                    self.report_callback_panic(name, payload);
+                if let Err(panicked) = callback.call_catch_unwind(&()) {
+                    self.report_callback_panic(panicked);
                 }
             }
             Job::Task(task) => task.step(self),
         }
     }
 
-    fn report_callback_panic(&self, name: &'static str, payload: Box<dyn std::any::Any + Send>) {
+    #[cold]
+    fn report_callback_panic(&self, panicked: Panicked) {
+        let name = panicked.name();
+        let payload = panicked.into_payload();
         self.call_exception_handler(
             ExceptionContext::new(format!("Exception in callback {name}"))
                 .with_callback(name)
