@@ -1,12 +1,6 @@
 //! The ordered, keyed list behind `add_done_callback`.
 
-use std::fmt;
-
-use smallvec::SmallVec;
-
-/// Entries kept without allocating: a future usually has one listener (the
-/// task awaiting it) or none.
-const INLINE_ENTRIES: usize = 1;
+use std::{fmt, mem, slice, vec};
 
 /// The capacity taken on the first spill to the heap: a fan-out of up to 16
 /// callbacks allocates once, instead of once per doubling from one. Only
@@ -67,6 +61,26 @@ struct Entry<C> {
     key: CallbackKey,
 }
 
+/// Where the entries are: a future usually has one listener (the task
+/// awaiting it) or none, so the first entry is kept without allocating.
+/// This is as big as a `Vec` plus one entry.
+enum Entries<C> {
+    Empty,
+    One(Entry<C>),
+    /// Any number, after the list once held two at the same time.
+    Many(Vec<Entry<C>>),
+}
+
+impl<C> Entries<C> {
+    fn as_slice(&self) -> &[Entry<C>] {
+        match self {
+            Entries::Empty => &[],
+            Entries::One(entry) => slice::from_ref(entry),
+            Entries::Many(entries) => entries,
+        }
+    }
+}
+
 /// An ordered list of callbacks, each with a [`CallbackKey`].
 ///
 /// Entries keep their insertion order; the same callback may be added twice
@@ -90,7 +104,7 @@ struct Entry<C> {
 /// ```
 pub struct CallbackList<C> {
     /// Entries in insertion order; keys are strictly increasing along it.
-    entries: SmallVec<[Entry<C>; INLINE_ENTRIES]>,
+    entries: Entries<C>,
     /// The key the next push hands out; it only grows, so keys are never reused.
     next_key: u64,
 }
@@ -108,7 +122,7 @@ impl<C> CallbackList<C> {
     /// ```
     pub const fn new() -> Self {
         CallbackList {
-            entries: SmallVec::new_const(),
+            entries: Entries::Empty,
             next_key: 0,
         }
     }
@@ -130,11 +144,24 @@ impl<C> CallbackList<C> {
     pub fn push(&mut self, callback: C) -> CallbackKey {
         let key = CallbackKey(self.next_key);
         self.next_key += 1;
-        if self.entries.len() == self.entries.capacity() && !self.entries.spilled() {
-            self.entries.reserve_exact(FIRST_SPILL - self.entries.len());
+        let entry = Entry { callback, key };
+        match &mut self.entries {
+            Entries::Many(entries) => entries.push(entry),
+            Entries::Empty => self.entries = Entries::One(entry),
+            Entries::One(_) => self.spill(entry),
         }
-        self.entries.push(Entry { callback, key });
         key
+    }
+
+    /// Moves the inline entry to the heap, with room for `FIRST_SPILL`.
+    #[cold]
+    fn spill(&mut self, entry: Entry<C>) {
+        let mut entries = Vec::with_capacity(FIRST_SPILL);
+        if let Entries::One(first) = mem::replace(&mut self.entries, Entries::Empty) {
+            entries.push(first);
+        }
+        entries.push(entry);
+        self.entries = Entries::Many(entries);
     }
 
     /// Removes the entry with `key` and returns it, or `None` when the key's
@@ -156,12 +183,26 @@ impl<C> CallbackList<C> {
     /// assert_eq!(list.remove(key), None);
     /// ```
     pub fn remove(&mut self, key: CallbackKey) -> Option<C> {
-        // Keys increase along the list, so a binary search finds the entry.
-        let index = self
-            .entries
-            .binary_search_by_key(&key, |entry| entry.key)
-            .ok()?;
-        Some(self.entries.remove(index).callback)
+        match &mut self.entries {
+            Entries::One(entry) if entry.key == key => self.take_one(),
+            Entries::Many(entries) => {
+                // Keys increase along the list, so a binary search finds the entry.
+                let index = entries.binary_search_by_key(&key, |entry| entry.key).ok()?;
+                Some(entries.remove(index).callback)
+            }
+            _ => None,
+        }
+    }
+
+    /// Empties a list that holds one entry inline, and returns the entry.
+    fn take_one(&mut self) -> Option<C> {
+        match mem::replace(&mut self.entries, Entries::Empty) {
+            Entries::One(entry) => Some(entry.callback),
+            other => {
+                self.entries = other;
+                None
+            }
+        }
     }
 
     /// Removes the last entry and returns it, or `None` if the list is empty.
@@ -178,7 +219,11 @@ impl<C> CallbackList<C> {
     /// assert_eq!(list.len(), 1);
     /// ```
     pub fn pop(&mut self) -> Option<C> {
-        self.entries.pop().map(|entry| entry.callback)
+        match &mut self.entries {
+            Entries::Empty => None,
+            Entries::One(_) => self.take_one(),
+            Entries::Many(entries) => entries.pop().map(|entry| entry.callback),
+        }
     }
 
     /// The number of callbacks in the list.
@@ -193,7 +238,7 @@ impl<C> CallbackList<C> {
     /// assert_eq!(list.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.as_slice().len()
     }
 
     /// Whether the list holds no callback.
@@ -209,7 +254,7 @@ impl<C> CallbackList<C> {
     /// assert!(!list.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.as_slice().is_empty()
     }
 
     /// Iterates over the entries in insertion order, with their keys.
@@ -227,7 +272,7 @@ impl<C> CallbackList<C> {
     /// ```
     pub fn iter(&self) -> Iter<'_, C> {
         Iter {
-            inner: self.entries.iter(),
+            inner: self.entries.as_slice().iter(),
         }
     }
 }
@@ -241,7 +286,7 @@ impl<C> Default for CallbackList<C> {
 impl<C> fmt::Debug for CallbackList<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallbackList")
-            .field("len", &self.entries.len())
+            .field("len", &self.len())
             .field("next_key", &self.next_key)
             .finish()
     }
@@ -253,9 +298,12 @@ impl<C> IntoIterator for CallbackList<C> {
 
     /// Drains the list in insertion order.
     fn into_iter(self) -> IntoIter<C> {
-        IntoIter {
-            inner: self.entries.into_iter(),
-        }
+        let inner = match self.entries {
+            Entries::Empty => Drain::One(None),
+            Entries::One(entry) => Drain::One(Some(entry)),
+            Entries::Many(entries) => Drain::Many(entries.into_iter()),
+        };
+        IntoIter { inner }
     }
 }
 
@@ -272,18 +320,31 @@ impl<'a, C> IntoIterator for &'a CallbackList<C> {
 ///
 /// Dropping the iterator drops the callbacks it has not yielded.
 pub struct IntoIter<C> {
-    inner: smallvec::IntoIter<[Entry<C>; INLINE_ENTRIES]>,
+    inner: Drain<C>,
+}
+
+enum Drain<C> {
+    One(Option<Entry<C>>),
+    Many(vec::IntoIter<Entry<C>>),
 }
 
 impl<C> Iterator for IntoIter<C> {
     type Item = C;
 
     fn next(&mut self) -> Option<C> {
-        self.inner.next().map(|entry| entry.callback)
+        let entry = match &mut self.inner {
+            Drain::One(entry) => entry.take(),
+            Drain::Many(entries) => entries.next(),
+        };
+        entry.map(|entry| entry.callback)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
+        let len = match &self.inner {
+            Drain::One(entry) => usize::from(entry.is_some()),
+            Drain::Many(entries) => entries.len(),
+        };
+        (len, Some(len))
     }
 }
 
@@ -292,7 +353,7 @@ impl<C> ExactSizeIterator for IntoIter<C> {}
 impl<C> fmt::Debug for IntoIter<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IntoIter")
-            .field("remaining", &self.inner.len())
+            .field("remaining", &self.len())
             .finish()
     }
 }
@@ -347,6 +408,56 @@ mod tests {
             assert!(list.remove(*key).is_some());
         }
         assert_eq!(list.into_iter().collect::<Vec<_>>(), [1, 2, 4, 5, 7, 8]);
+    }
+
+    #[test]
+    fn pop_and_remove_work_inline_and_spilled() {
+        let mut list = CallbackList::new();
+        let only = list.push(1);
+        assert_eq!(list.remove(CallbackKey(7)), None);
+        assert_eq!(list.remove(only), Some(1));
+        assert!(list.is_empty());
+        list.push(2);
+        assert_eq!(list.pop(), Some(2));
+        assert_eq!(list.pop(), None);
+        let keys: Vec<CallbackKey> = (3..=20).map(|n| list.push(n)).collect();
+        assert_eq!(list.len(), 18);
+        assert_eq!(list.remove(keys[0]), Some(3));
+        assert_eq!(list.pop(), Some(20));
+        assert_eq!(
+            list.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+            (4..=19).collect::<Vec<_>>()
+        );
+        let mut drained = list.into_iter();
+        assert_eq!(drained.len(), 16);
+        assert_eq!(drained.next(), Some(4));
+        assert_eq!(drained.len(), 15);
+    }
+
+    #[test]
+    fn dropping_a_partly_drained_list_drops_the_rest() {
+        use std::rc::Rc;
+        let token = Rc::new(());
+        for count in [1, 2, 20] {
+            let mut list = CallbackList::new();
+            for _ in 0..count {
+                list.push(Rc::clone(&token));
+            }
+            let mut drained = list.into_iter();
+            drop(drained.next());
+            drop(drained);
+            assert_eq!(Rc::strong_count(&token), 1);
+        }
+    }
+
+    #[test]
+    fn a_list_is_as_big_as_a_vec_and_one_entry() {
+        // What a future pays for its listener list, one entry inline.
+        type Big = [usize; 4];
+        let expected = std::mem::size_of::<Vec<Entry<Big>>>().max(std::mem::size_of::<Entry<Big>>())
+            + std::mem::size_of::<usize>() // the tag
+            + std::mem::size_of::<u64>(); // next_key
+        assert!(std::mem::size_of::<CallbackList<Big>>() <= expected);
     }
 
     #[test]
