@@ -341,19 +341,7 @@ impl<T: 'static> Future<T> {
         &self,
         read: impl FnOnce(&mut Option<T>) -> Option<R>,
     ) -> Result<R, FutureError> {
-        let mut inner = self.shared.inner.borrow_mut();
-        match &mut inner.state {
-            State::Pending => Err(FutureError::invalid_state("result is not ready")),
-            State::Cancelled(message) => Err(FutureError::cancelled(message.clone())),
-            State::Finished(slot) => {
-                read(slot).ok_or_else(|| FutureError::invalid_state("result was taken"))
-            }
-            State::Failed(exception) => {
-                let exception = exception.clone();
-                inner.unretrieved = false;
-                Err(FutureError::from_exception(exception))
-            }
-        }
+        self.shared.inner.borrow_mut().read_result(read)
     }
 
     /// The exception the future finished with, or `None` if it finished
@@ -621,6 +609,28 @@ impl<T: 'static> Future<T> {
     }
 }
 
+impl<T: 'static> Inner<T> {
+    /// The outcome, for `result`, `take_result` and `poll`: `read` gets the
+    /// result slot of a finished future.
+    fn read_result<R>(
+        &mut self,
+        read: impl FnOnce(&mut Option<T>) -> Option<R>,
+    ) -> Result<R, FutureError> {
+        match &mut self.state {
+            State::Pending => Err(FutureError::invalid_state("result is not ready")),
+            State::Cancelled(message) => Err(FutureError::cancelled(message.clone())),
+            State::Finished(slot) => {
+                read(slot).ok_or_else(|| FutureError::invalid_state("result was taken"))
+            }
+            State::Failed(exception) => {
+                let exception = exception.clone();
+                self.unretrieved = false;
+                Err(FutureError::from_exception(exception))
+            }
+        }
+    }
+}
+
 /// The loop job of a completed future whose done-callbacks stayed in its
 /// listener list. Dropped unrun (the loop closed), it drops them, so a
 /// callback holding its own future cannot keep it alive.
@@ -767,19 +777,17 @@ impl<T: Clone + 'static> StdFuture for Future<T> {
     /// A task that polls again while pending replaces its waker instead of
     /// adding a second one.
     fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
-        {
-            let mut inner = self.shared.inner.borrow_mut();
-            if let State::Pending = inner.state {
-                let waker = context.waker();
-                let registered = inner.listeners.iter().any(
-                    |(_, listener)| matches!(listener, Listener::Waker(known) if known.will_wake(waker)),
-                );
-                if !registered {
-                    inner.listeners.push(Listener::Waker(waker.clone()));
-                }
-                return Poll::Pending;
+        let mut inner = self.shared.inner.borrow_mut();
+        if let State::Pending = inner.state {
+            let waker = context.waker();
+            let registered = inner.listeners.iter().any(
+                |(_, listener)| matches!(listener, Listener::Waker(known) if known.will_wake(waker)),
+            );
+            if !registered {
+                inner.listeners.push(Listener::Waker(waker.clone()));
             }
+            return Poll::Pending;
         }
-        Poll::Ready(self.result())
+        Poll::Ready(inner.read_result(|value| value.clone()))
     }
 }
