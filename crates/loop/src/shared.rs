@@ -76,7 +76,7 @@ impl Shared {
 
     /// Queues `job`; on a closed loop it is dropped (after the check, outside
     /// any borrow) and the error returned.
-    #[inline]
+    #[inline(always)]
     fn push(&self, job: Job) -> Result<u64, LoopError> {
         if self.closed.get() {
             drop(job);
