@@ -76,7 +76,9 @@ impl Handle {
     /// event_loop.run_forever().unwrap();
     /// ```
     pub fn cancel(&self) {
-        self.cancelled.set(true);
+        if self.cancelled.replace(true) {
+            return;
+        }
         if let Some(shared) = self.shared() {
             shared.cancel(self.seq);
         }
