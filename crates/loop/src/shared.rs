@@ -70,8 +70,14 @@ impl Shared {
 
     // ---- scheduling -------------------------------------------------------
 
+    #[inline]
     pub(crate) fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<u64, LoopError> {
-        self.push(Job::Callback(Callback::from_thunk(callback)))
+        if self.closed.get() {
+            drop(callback);
+            return Err(LoopError::closed());
+        }
+        let mut ready = self.ready.borrow_mut();
+        Ok(ready.push_with(|| Job::Callback(Callback::from_thunk(callback))))
     }
 
     /// Queues `job`; on a closed loop it is dropped (after the check, outside
@@ -156,7 +162,7 @@ impl Shared {
         // Queuing runs no user code, so the task table may stay borrowed.
         self.ready
             .borrow_mut()
-            .push(Job::Task(Rc::clone(&entry.task)));
+            .push_with(|| Job::Task(Rc::clone(&entry.task)));
     }
 
     // ---- running ----------------------------------------------------------
