@@ -35,7 +35,10 @@ use crate::Exception;
 /// ```
 #[derive(Clone)]
 pub struct FutureError {
-    repr: Repr,
+    /// Behind one pointer, so that `Result<T, FutureError>` (what awaiting a
+    /// future yields) stays small: for a word-sized `T`, two words, returned
+    /// in registers. Errors are the rare path; the allocation is theirs.
+    repr: Rc<Repr>,
 }
 
 #[derive(Clone)]
@@ -50,31 +53,31 @@ enum Repr {
 impl FutureError {
     pub(crate) fn cancelled(message: Option<Rc<str>>) -> Self {
         FutureError {
-            repr: Repr::Cancelled(message),
+            repr: Rc::new(Repr::Cancelled(message)),
         }
     }
 
     pub(crate) fn invalid_state(what: &'static str) -> Self {
         FutureError {
-            repr: Repr::InvalidState(what),
+            repr: Rc::new(Repr::InvalidState(what)),
         }
     }
 
     pub(crate) fn from_exception(exception: Exception) -> Self {
         FutureError {
-            repr: Repr::Exception(exception),
+            repr: Rc::new(Repr::Exception(exception)),
         }
     }
 
     pub(crate) fn loop_closed() -> Self {
         FutureError {
-            repr: Repr::LoopClosed,
+            repr: Rc::new(Repr::LoopClosed),
         }
     }
 
     pub(crate) fn unbound() -> Self {
         FutureError {
-            repr: Repr::Unbound,
+            repr: Rc::new(Repr::Unbound),
         }
     }
 
@@ -90,7 +93,7 @@ impl FutureError {
     /// assert!(future.result().unwrap_err().is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled(_))
+        matches!(*self.repr, Repr::Cancelled(_))
     }
 
     /// The message given to [`cancel_with_message`](crate::Future::cancel_with_message),
@@ -108,7 +111,7 @@ impl FutureError {
     /// assert_eq!(error.to_string(), "future was cancelled: shutting down");
     /// ```
     pub fn cancel_message(&self) -> Option<&str> {
-        match &self.repr {
+        match &*self.repr {
             Repr::Cancelled(message) => message.as_deref(),
             _ => None,
         }
@@ -128,7 +131,7 @@ impl FutureError {
     /// assert!(future.set_result(2).unwrap_err().is_invalid_state());
     /// ```
     pub fn is_invalid_state(&self) -> bool {
-        matches!(self.repr, Repr::InvalidState(_))
+        matches!(*self.repr, Repr::InvalidState(_))
     }
 
     /// The exception the future finished with, if that is what this error is.
@@ -144,7 +147,7 @@ impl FutureError {
     /// assert_eq!(error.exception().unwrap().to_string(), "boom");
     /// ```
     pub fn exception(&self) -> Option<&Exception> {
-        match &self.repr {
+        match &*self.repr {
             Repr::Exception(exception) => Some(exception),
             _ => None,
         }
@@ -164,9 +167,9 @@ impl FutureError {
     /// assert_eq!(exception.to_string(), "boom");
     /// ```
     pub fn into_exception(self) -> Result<Exception, FutureError> {
-        match self.repr {
-            Repr::Exception(exception) => Ok(exception),
-            repr => Err(FutureError { repr }),
+        match &*self.repr {
+            Repr::Exception(exception) => Ok(exception.clone()),
+            _ => Err(self),
         }
     }
 
@@ -195,7 +198,7 @@ impl FutureError {
     /// assert!(future.done());
     /// ```
     pub fn is_loop_closed(&self) -> bool {
-        matches!(self.repr, Repr::LoopClosed)
+        matches!(*self.repr, Repr::LoopClosed)
     }
 
     /// Whether a done-callback was added to a future that has no event loop
@@ -210,13 +213,13 @@ impl FutureError {
     /// assert!(future.add_done_callback(|_| {}).unwrap_err().is_unbound());
     /// ```
     pub fn is_unbound(&self) -> bool {
-        matches!(self.repr, Repr::Unbound)
+        matches!(*self.repr, Repr::Unbound)
     }
 }
 
 impl fmt::Display for FutureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &*self.repr {
             Repr::Cancelled(None) => f.write_str("future was cancelled"),
             Repr::Cancelled(Some(message)) => write!(f, "future was cancelled: {message}"),
             Repr::InvalidState(what) => write!(f, "invalid state: {what}"),
@@ -229,7 +232,7 @@ impl fmt::Display for FutureError {
 
 impl fmt::Debug for FutureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &*self.repr {
             Repr::Cancelled(message) => f.debug_tuple("Cancelled").field(message).finish(),
             Repr::InvalidState(what) => f.debug_tuple("InvalidState").field(what).finish(),
             Repr::Exception(exception) => f.debug_tuple("Exception").field(exception).finish(),
@@ -241,7 +244,7 @@ impl fmt::Debug for FutureError {
 
 impl Error for FutureError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match &self.repr {
+        match &*self.repr {
             Repr::Exception(exception) => Some(exception.as_error()),
             _ => None,
         }
@@ -252,5 +255,37 @@ impl From<Exception> for FutureError {
     /// An error that is `exception`, as `result()` of a failed future returns.
     fn from(exception: Exception) -> Self {
         FutureError::from_exception(exception)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::size_of;
+    use std::task::Poll;
+
+    #[test]
+    fn awaiting_a_word_sized_result_yields_two_words() {
+        // Small enough to come back in registers, not through memory.
+        assert_eq!(size_of::<FutureError>(), size_of::<usize>());
+        assert_eq!(
+            size_of::<Result<usize, FutureError>>(),
+            2 * size_of::<usize>()
+        );
+        assert_eq!(
+            size_of::<Poll<Result<usize, FutureError>>>(),
+            2 * size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn into_exception_hands_back_other_errors_unchanged() {
+        let error = FutureError::cancelled(Some(Rc::from("stop")));
+        let error = error.into_exception().unwrap_err();
+        assert_eq!(error.cancel_message(), Some("stop"));
+        let exception = FutureError::from_exception(Exception::msg("boom"))
+            .into_exception()
+            .unwrap();
+        assert_eq!(exception.to_string(), "boom");
     }
 }
