@@ -101,6 +101,19 @@ enum State<T> {
     Cancelled(Option<Rc<str>>),
 }
 
+impl<T> State<T> {
+    /// The error for completing a future that is already in this state.
+    #[cold]
+    fn already_done(&self) -> FutureError {
+        FutureError::invalid_state(match self {
+            State::Finished(_) => "result is already set",
+            State::Failed(_) => "exception is already set",
+            State::Cancelled(_) => "future is cancelled",
+            State::Pending => "future is pending",
+        })
+    }
+}
+
 enum Listener<T: 'static> {
     Callback(Callback<Future<T>>),
     Waker(Waker),
@@ -214,7 +227,7 @@ impl<T: 'static> Future<T> {
     /// assert_eq!(future.result().unwrap(), 42);
     /// ```
     pub fn set_result(&self, value: T) -> Result<(), FutureError> {
-        self.complete(State::Finished(Some(value)))
+        self.complete(|| State::Finished(Some(value)))
     }
 
     /// Finishes the future with `exception` and schedules its
@@ -239,7 +252,8 @@ impl<T: 'static> Future<T> {
     /// assert_eq!(future.exception().unwrap().unwrap().to_string(), "boom");
     /// ```
     pub fn set_exception(&self, exception: impl Into<Exception>) -> Result<(), FutureError> {
-        self.complete(State::Failed(exception.into()))
+        let exception = exception.into();
+        self.complete(|| State::Failed(exception))
     }
 
     /// Cancels the future and schedules its done-callbacks; returns whether
@@ -281,7 +295,7 @@ impl<T: 'static> Future<T> {
     fn cancel_inner(&self, message: Option<Rc<str>>) -> bool {
         self.shared.inner.borrow_mut().unretrieved = false;
         // A closed loop loses the callbacks; `cancel` reports only the state change.
-        match self.complete(State::Cancelled(message)) {
+        match self.complete(|| State::Cancelled(message)) {
             Ok(()) => true,
             Err(error) => !error.is_invalid_state(),
         }
@@ -474,30 +488,22 @@ impl<T: 'static> Future<T> {
         Rc::ptr_eq(&self.shared, &other.shared)
     }
 
-    /// Moves the future out of `Pending` and dispatches its listeners.
-    fn complete(&self, outcome: State<T>) -> Result<(), FutureError> {
-        let mixed = {
-            let mut inner = self.shared.inner.borrow_mut();
-            match inner.state {
-                State::Pending => {}
-                State::Finished(_) => {
-                    return Err(FutureError::invalid_state("result is already set"))
-                }
-                State::Failed(_) => {
-                    return Err(FutureError::invalid_state("exception is already set"))
-                }
-                State::Cancelled(_) => {
-                    return Err(FutureError::invalid_state("future is cancelled"))
-                }
-            }
-            inner.unretrieved = matches!(outcome, State::Failed(_));
-            inner.state = outcome;
-            if inner.listeners.is_empty() {
-                return Ok(());
-            }
-            if let (1, Some((_, Listener::Waker(_)))) =
-                (inner.listeners.len(), inner.listeners.iter().next())
-            {
+    /// Moves the future out of `Pending` into the state `outcome` makes, and
+    /// dispatches its listeners.
+    ///
+    /// `outcome` runs only once the future is known to be pending, so the
+    /// new state is built where it is stored, not on the stack and copied.
+    #[inline]
+    fn complete(&self, outcome: impl FnOnce() -> State<T>) -> Result<(), FutureError> {
+        let mut inner = self.shared.inner.borrow_mut();
+        if !matches!(inner.state, State::Pending) {
+            return Err(inner.state.already_done());
+        }
+        inner.state = outcome();
+        inner.unretrieved = matches!(inner.state, State::Failed(_));
+        match inner.listeners.len() {
+            0 => Ok(()),
+            1 if matches!(inner.listeners.iter().next(), Some((_, Listener::Waker(_)))) => {
                 // One task awaits this future and nothing else listens: wake
                 // it, with no job and no list to build.
                 let waker = inner.listeners.pop();
@@ -505,8 +511,22 @@ impl<T: 'static> Future<T> {
                 if let Some(Listener::Waker(waker)) = waker {
                     waker.wake();
                 }
-                return Ok(());
+                Ok(())
             }
+            _ => {
+                drop(inner);
+                self.dispatch()
+            }
+        }
+    }
+
+    /// Hands the listeners of a just-completed future to the loop: done-callbacks
+    /// alone stay in place for one `DueJob`; a mix of callbacks and wakers is
+    /// split (see `dispatch_mixed`).
+    #[inline(never)]
+    fn dispatch(&self) -> Result<(), FutureError> {
+        let mixed = {
+            let mut inner = self.shared.inner.borrow_mut();
             let only_callbacks = inner
                 .listeners
                 .iter()

@@ -113,6 +113,7 @@ impl EventLoop {
     /// event_loop.run_forever().unwrap();
     /// assert_eq!(*log.borrow(), [1, 2, 3]);
     /// ```
+    #[inline]
     pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<Handle, LoopError> {
         let seq = self.shared.call_soon(callback)?;
         Ok(Handle::new(self.shared.id, seq))
@@ -391,6 +392,7 @@ impl LoopHandle {
     /// let handle = event_loop.handle();
     /// handle.call_soon(|| {}).unwrap().cancel();
     /// ```
+    #[inline]
     pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<Handle, LoopError> {
         let shared = self.upgrade()?;
         let seq = shared.call_soon(callback)?;
