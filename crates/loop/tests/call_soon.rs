@@ -120,7 +120,8 @@ fn stale_handle_cannot_cancel_a_callback_that_reuses_its_slot() {
     let trace = Trace::new();
     let stale = event_loop.call_soon(trace.logger("first")).unwrap();
     run_once(&event_loop);
-    // The slab reuses the freed slot for the next callback.
+    // The ready queue is empty again: the next callback takes the slot the
+    // first one had, at the front of the ring.
     event_loop.call_soon(trace.logger("second")).unwrap();
     stale.cancel();
     run_once(&event_loop);
