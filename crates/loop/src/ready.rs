@@ -263,7 +263,7 @@ mod tests {
         let mut expected = Vec::new();
         let mut next = 0;
         // Push more than pop each round, so the ring wraps, then grows while
-        // wrapped (16 slots at first, then 32, 64).
+        // wrapped (16 slots at first, then 32).
         for round in 0..6 {
             for _ in 0..10 {
                 let seq = ready.push(logging(&order, next));

@@ -156,9 +156,7 @@ impl Shared {
         if entry.seq != seq || entry.task.scheduled().replace(true) || self.closed.get() {
             return;
         }
-        // The step is built right where it is queued (in one expression, so
-        // the task pointer goes from registers to the queue, not through a
-        // stack copy that a profile showed stalling on store forwarding).
+        // The step is built in its queue slot (see `Ring::push_with`).
         // Queuing runs no user code, so the task table may stay borrowed.
         self.ready
             .borrow_mut()
