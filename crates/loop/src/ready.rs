@@ -63,12 +63,6 @@ impl Ready {
         }
     }
 
-    /// Queues `job` behind everything already queued; returns its sequence number.
-    #[inline]
-    pub(crate) fn push(&mut self, job: Job) -> u64 {
-        self.push_with(|| job)
-    }
-
     /// Queues the job `make` returns, building it in its slot (see [`Ring`]).
     #[inline(always)]
     pub(crate) fn push_with(&mut self, make: impl FnOnce() -> Job) -> u64 {
@@ -246,7 +240,7 @@ mod tests {
         let mut ready = Ready::new();
         let order = Rc::new(RefCell::new(Vec::new()));
         for i in 0..3 {
-            ready.push(logging(&order, i));
+            ready.push_with(|| logging(&order, i));
         }
         assert_eq!(ready.len(), 3);
         while let Some(job) = ready.pop() {
@@ -266,7 +260,7 @@ mod tests {
         // wrapped (16 slots at first, then 32).
         for round in 0..6 {
             for _ in 0..10 {
-                let seq = ready.push(logging(&order, next));
+                let seq = ready.push_with(|| logging(&order, next));
                 assert_eq!(seq, next as u64);
                 next += 1;
             }
@@ -291,7 +285,7 @@ mod tests {
         let mut ready = Ready::new();
         let order = Rc::new(RefCell::new(Vec::new()));
         for i in 0..20 {
-            ready.push(logging(&order, i));
+            ready.push_with(|| logging(&order, i));
         }
         for _ in 0..5 {
             drop(ready.pop());
@@ -305,9 +299,9 @@ mod tests {
     fn a_cancelled_entry_still_pops_once_and_runs_nothing() {
         let mut ready = Ready::new();
         let order = Rc::new(RefCell::new(Vec::new()));
-        ready.push(logging(&order, 1));
-        let seq = ready.push(logging(&order, 2));
-        ready.push(logging(&order, 3));
+        ready.push_with(|| logging(&order, 1));
+        let seq = ready.push_with(|| logging(&order, 2));
+        ready.push_with(|| logging(&order, 3));
         let cancelled = ready.cancel(seq).expect("queued");
         drop(cancelled);
         assert_eq!(
@@ -326,11 +320,11 @@ mod tests {
     #[test]
     fn a_sequence_number_names_its_own_entry_only() {
         let mut ready = Ready::new();
-        let first = ready.push(job());
-        let second = ready.push(job());
+        let first = ready.push_with(job);
+        let second = ready.push_with(job);
         assert_eq!(second, first + 1);
         assert!(ready.pop().is_some());
-        let third = ready.push(job());
+        let third = ready.push_with(job);
         // The popped entry's number finds nothing, though its index is reused.
         assert!(ready.cancel(first).is_none());
         assert!(ready.name(second).is_some());
@@ -358,12 +352,12 @@ mod tests {
     #[test]
     fn take_leaves_an_empty_queue_and_sequence_numbers_go_on() {
         let mut ready = Ready::new();
-        let seq = ready.push(job());
+        let seq = ready.push_with(job);
         let taken = ready.take();
         assert_eq!(taken.len(), 1);
         assert_eq!(ready.len(), 0);
         assert!(ready.pop().is_none());
-        let next = ready.push(job());
+        let next = ready.push_with(job);
         assert!(next > seq);
         assert!(ready.cancel(seq).is_none());
     }

@@ -72,23 +72,19 @@ impl Shared {
 
     #[inline]
     pub(crate) fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<u64, LoopError> {
-        if self.closed.get() {
-            drop(callback);
-            return Err(LoopError::closed());
-        }
-        let mut ready = self.ready.borrow_mut();
-        Ok(ready.push_with(|| Job::Callback(Callback::from_thunk(callback))))
+        self.push_with(|| Job::Callback(Callback::from_thunk(callback)))
     }
 
-    /// Queues `job`; on a closed loop it is dropped (after the check, outside
-    /// any borrow) and the error returned.
+    /// Queues the job `make` returns, built in its slot (see
+    /// `Ring::push_with`). On a closed loop nothing is queued and `make`, with
+    /// what it captured, is dropped (after the check, outside any borrow).
     #[inline(always)]
-    fn push(&self, job: Job) -> Result<u64, LoopError> {
+    fn push_with(&self, make: impl FnOnce() -> Job) -> Result<u64, LoopError> {
         if self.closed.get() {
-            drop(job);
+            drop(make);
             return Err(LoopError::closed());
         }
-        Ok(self.ready.borrow_mut().push(job))
+        Ok(self.ready.borrow_mut().push_with(make))
     }
 
     pub(crate) fn cancel(&self, seq: u64) {
@@ -135,7 +131,7 @@ impl Shared {
         });
         drop(tasks);
         task.scheduled().set(true);
-        self.push(Job::Task(task))?;
+        self.push_with(|| Job::Task(task))?;
         Ok(result)
     }
 
@@ -152,15 +148,12 @@ impl Shared {
     pub(crate) fn wake_task(&self, key: usize, seq: u64) {
         let tasks = self.tasks.borrow();
         let Some(entry) = tasks.get(key) else { return };
-        // A closed loop refuses the step; the task simply never runs again.
-        if entry.seq != seq || entry.task.scheduled().replace(true) || self.closed.get() {
+        if entry.seq != seq || entry.task.scheduled().replace(true) {
             return;
         }
-        // The step is built in its queue slot (see `Ring::push_with`).
-        // Queuing runs no user code, so the task table may stay borrowed.
-        self.ready
-            .borrow_mut()
-            .push_with(|| Job::Task(Rc::clone(&entry.task)));
+        // Queuing runs no user code, so the task table may stay borrowed. A
+        // closed loop refuses the step; the task simply never runs again.
+        let _ = self.push_with(|| Job::Task(Rc::clone(&entry.task)));
     }
 
     // ---- running ----------------------------------------------------------
@@ -349,7 +342,9 @@ impl Shared {
 
 impl Schedule for Shared {
     fn schedule(&self, job: Callback<()>) -> Result<(), Closed> {
-        self.push(Job::Callback(job)).map(drop).map_err(|_| Closed)
+        self.push_with(|| Job::Callback(job))
+            .map(drop)
+            .map_err(|_| Closed)
     }
 
     fn call_exception_handler(&self, context: ExceptionContext) {

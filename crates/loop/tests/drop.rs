@@ -25,6 +25,17 @@ fn dropping_the_loop_drops_queued_callbacks_without_running_them() {
 }
 
 #[test]
+fn a_callback_refused_by_a_closed_loop_is_dropped_at_once() {
+    let counter = Counter::new();
+    let event_loop = EventLoop::new();
+    event_loop.close().unwrap();
+    let token = counter.token();
+    let refused = event_loop.call_soon(move || drop(token));
+    assert!(refused.unwrap_err().is_closed());
+    assert_eq!(counter.dropped(), 1);
+}
+
+#[test]
 fn closing_drops_queued_callbacks_and_pending_tasks() {
     let counter = Counter::new();
     let event_loop = EventLoop::new();
