@@ -80,10 +80,10 @@ impl Ready {
         Some(job)
     }
 
-    /// Where the entry `seq` is, if it is still queued.
+    /// The position of the entry `seq` in the queue, unless it was popped;
+    /// `Ring::get` and `get_mut` find nothing past the queued entries.
     fn index(&self, seq: u64) -> Option<usize> {
-        let index = usize::try_from(seq.checked_sub(self.head)?).ok()?;
-        (index < self.slots.len()).then_some(index)
+        usize::try_from(seq.checked_sub(self.head)?).ok()
     }
 
     /// Cancels the entry `seq` if it is still queued and returns its job, for
