@@ -1,16 +1,21 @@
-//! Runs one workload in a loop, for a profiler: `profile w1|w2|w3 [rounds]`.
+//! Runs one workload in a loop, for a profiler: `profile w1|w2|w3 [rounds] [n]`
+//! (`n` callbacks or round trips per round, 10,000 unless given).
 fn main() {
     let mut arguments = std::env::args().skip(1);
     let workload = arguments.next().unwrap_or_default();
     let rounds: usize = arguments.next().and_then(|r| r.parse().ok()).unwrap_or(200);
+    let n: usize = arguments
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
     let event_loop = asyncio_loop::EventLoop::new();
     for _ in 0..rounds {
         match workload.as_str() {
-            "w1" => asyncio_benches::w1_asyncio(&event_loop, 10_000),
+            "w1" => asyncio_benches::w1_asyncio(&event_loop, n),
             "w2" => {
-                asyncio_benches::w2_asyncio(&event_loop, 10_000);
+                asyncio_benches::w2_asyncio(&event_loop, n);
             }
-            _ => asyncio_benches::w3_asyncio(&event_loop, 10_000),
+            _ => asyncio_benches::w3_asyncio(&event_loop, n),
         }
     }
 }
