@@ -468,8 +468,9 @@ mod tests {
 
     #[test]
     fn push_with_builds_in_order_inline_spilled_and_past_the_first_spill() {
-        // Empty -> One -> spill -> Many, then past FIRST_SPILL so the
-        // vector grows while `make` runs only once room is made.
+        // Through every layout: empty, one inline, the spill, and past
+        // FIRST_SPILL so that the vector grows. Each `make` runs once, and
+        // entries keep their order and keys, mixed with plain pushes.
         let mut list = CallbackList::new();
         let mut made = Vec::new();
         for n in 0..(FIRST_SPILL as u64 + 3) {
