@@ -43,6 +43,55 @@ fn callbacks_run_later_in_registration_order() {
 }
 
 #[test]
+fn callbacks_alone_are_one_job_and_an_awaiting_task_is_woken_at_completion() {
+    use std::future::Future as _;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Wake, Waker};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    // Done-callbacks only: one job runs them all.
+    let harness = Harness::new();
+    let trace = Trace::default();
+    let future = harness.future();
+    for name in ["a", "b", "c"] {
+        future.add_done_callback(logger(&trace, name)).unwrap();
+    }
+    future.set_result(1).unwrap();
+    assert_eq!(harness.queued(), 1);
+    harness.run();
+    assert_eq!(trace.take(), ["a: Ok(1)", "b: Ok(1)", "c: Ok(1)"]);
+
+    // A task awaiting among them: woken by completion itself, at its place;
+    // the callbacks on either side of it become one job each.
+    let future = harness.future();
+    future.add_done_callback(logger(&trace, "before")).unwrap();
+    let count = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(Arc::clone(&count));
+    let mut awaiting = future.clone();
+    let polled = Pin::new(&mut awaiting).poll(&mut Context::from_waker(&waker));
+    assert!(polled.is_pending());
+    future.add_done_callback(logger(&trace, "after 1")).unwrap();
+    future.add_done_callback(logger(&trace, "after 2")).unwrap();
+    future.set_result(2).unwrap();
+    assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken inside set_result");
+    assert_eq!(harness.queued(), 2);
+    harness.run();
+    assert_eq!(
+        trace.take(),
+        ["before: Ok(2)", "after 1: Ok(2)", "after 2: Ok(2)"]
+    );
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+}
+
+#[test]
 fn the_same_callback_added_twice_runs_twice() {
     let harness = Harness::new();
     let count = Rc::new(Cell::new(0));
