@@ -410,8 +410,7 @@ impl LoopHandle {
     /// assert!(future.add_done_callback(|_| {}).is_ok());
     /// ```
     pub fn create_future<T: 'static>(&self) -> Future<T> {
-        let scheduler: Weak<dyn asyncio_core::Schedule> = self.shared.clone();
-        Future::with_scheduler(scheduler)
+        Shared::future_on(&self.shared)
     }
 
     /// [`EventLoop::stop`] through the handle; does nothing once the loop is gone.

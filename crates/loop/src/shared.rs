@@ -97,7 +97,14 @@ impl Shared {
     }
 
     pub(crate) fn create_future<T: 'static>(&self) -> Future<T> {
-        let scheduler: Weak<dyn Schedule> = self.this.clone();
+        Shared::future_on(&self.this)
+    }
+
+    /// A pending future whose scheduler is the loop `shared` points to, the
+    /// one place a loop becomes a future's `Schedule`. Needs no live loop: a
+    /// future of a dropped loop behaves as one of a closed loop.
+    pub(crate) fn future_on<T: 'static>(shared: &Weak<Shared>) -> Future<T> {
+        let scheduler: Weak<dyn Schedule> = shared.clone();
         Future::with_scheduler(scheduler)
     }
 
