@@ -111,7 +111,7 @@ fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
             .current_dir(root)
             .args(&criterion_arguments),
     )?;
-    let rust = read_criterion(&target_dir(root).join("criterion"))?;
+    let rust = read_criterion(&crate::target_dir(root).join("criterion"))?;
 
     eprintln!("bench: measuring memory");
     let memory_output = run_output(Command::new(&cargo).current_dir(root).args([
@@ -154,19 +154,6 @@ fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
     std::fs::write(&path, text)
         .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     Ok(path)
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_absolute() {
-                dir
-            } else {
-                root.join(dir)
-            }
-        })
-        .unwrap_or_else(|| root.join("target"))
 }
 
 fn run_status(command: &mut Command) -> Result<(), String> {
@@ -263,7 +250,7 @@ fn python_peers(root: &Path, quick: bool) -> Result<(BTreeMap<String, String>, F
                 .is_ok_and(|o| o.status.success())
         })
         .ok_or("not measured: no Python interpreter on this machine")?;
-    let venv = target_dir(root).join("bench-venv");
+    let venv = crate::target_dir(root).join("bench-venv");
     let venv_python = venv.join("bin").join("python");
     if !venv_python.exists() {
         run_status(Command::new(python).args(["-m", "venv"]).arg(&venv)).map_err(|error| {

@@ -46,3 +46,13 @@ fn workspace_root() -> PathBuf {
         .map(Path::to_owned)
         .unwrap_or_else(|| PathBuf::from("."))
 }
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace
+/// root when relative), or `target/` in the root.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}

@@ -43,15 +43,7 @@ impl CargoExamples {
     }
 
     fn binary(&self, name: &str) -> PathBuf {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.root.join("target"));
-        let target = if target.is_absolute() {
-            target
-        } else {
-            self.root.join(target)
-        };
-        target
+        crate::target_dir(&self.root)
             .join("debug")
             .join("examples")
             .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
