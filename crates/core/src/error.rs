@@ -41,7 +41,6 @@ pub struct FutureError {
     repr: Rc<Repr>,
 }
 
-#[derive(Clone)]
 enum Repr {
     Cancelled(Option<Rc<str>>),
     InvalidState(&'static str),
@@ -51,34 +50,30 @@ enum Repr {
 }
 
 impl FutureError {
-    pub(crate) fn cancelled(message: Option<Rc<str>>) -> Self {
+    fn new(repr: Repr) -> Self {
         FutureError {
-            repr: Rc::new(Repr::Cancelled(message)),
+            repr: Rc::new(repr),
         }
+    }
+
+    pub(crate) fn cancelled(message: Option<Rc<str>>) -> Self {
+        FutureError::new(Repr::Cancelled(message))
     }
 
     pub(crate) fn invalid_state(what: &'static str) -> Self {
-        FutureError {
-            repr: Rc::new(Repr::InvalidState(what)),
-        }
+        FutureError::new(Repr::InvalidState(what))
     }
 
     pub(crate) fn from_exception(exception: Exception) -> Self {
-        FutureError {
-            repr: Rc::new(Repr::Exception(exception)),
-        }
+        FutureError::new(Repr::Exception(exception))
     }
 
     pub(crate) fn loop_closed() -> Self {
-        FutureError {
-            repr: Rc::new(Repr::LoopClosed),
-        }
+        FutureError::new(Repr::LoopClosed)
     }
 
     pub(crate) fn unbound() -> Self {
-        FutureError {
-            repr: Rc::new(Repr::Unbound),
-        }
+        FutureError::new(Repr::Unbound)
     }
 
     /// Whether the future was cancelled (asyncio's `CancelledError`).
