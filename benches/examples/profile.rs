@@ -1,5 +1,10 @@
 //! Runs one workload in a loop, for a profiler: `profile w1|w2|w3 [rounds] [n]`
 //! (`n` callbacks or round trips per round, 10,000 unless given).
+//!
+//! For W3, profile with `n` = 1000 or with `MALLOC_TRIM_THRESHOLD_` set
+//! high: from `n` = 10,000 up, glibc trims the heap after each round frees
+//! its futures, and a third of the time goes to faulting the pages back in
+//! (see the fifth-session entry of `docs/benchmarks.md`'s history).
 fn main() {
     let mut arguments = std::env::args().skip(1);
     let workload = arguments.next().unwrap_or_default();
