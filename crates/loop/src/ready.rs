@@ -131,8 +131,10 @@ impl Ready {
 /// time on that one load, and this ring took W1 from about 19 to 12 ns per
 /// callback.
 ///
-/// **Invariant:** the queued jobs are `buf[(head + i) % buf.len()]` for
-/// `i < len`; every other slot holds `Job::cancelled()`, which owns nothing.
+/// **Invariant:** `buf.len()` is zero or a power of two (it starts empty and
+/// only [`grow`](Ring::grow) changes it, doubling from 16). The queued jobs
+/// are `buf[(head + i) % buf.len()]` for `i < len`; every other slot holds
+/// `Job::cancelled()`, which owns nothing.
 struct Ring {
     buf: Vec<Job>,
     head: usize,
@@ -152,15 +154,11 @@ impl Ring {
         self.len
     }
 
-    /// Where the `index`-th queued job is in `buf`.
+    /// Where the `index`-th queued job is in `buf` (`index <= len`): the
+    /// length is a power of two, so the wrap is a mask.
     #[inline]
     fn slot(&self, index: usize) -> usize {
-        let slot = self.head + index;
-        if slot >= self.buf.len() {
-            slot - self.buf.len()
-        } else {
-            slot
-        }
+        (self.head + index) & self.buf.len().wrapping_sub(1)
     }
 
     /// Queues the job `make` returns, made once its slot is known, so that
@@ -203,6 +201,7 @@ impl Ring {
     #[cold]
     fn grow(&mut self) {
         let capacity = (self.buf.len() * 2).max(16);
+        debug_assert!(capacity.is_power_of_two());
         let mut buf = Vec::with_capacity(capacity);
         for index in 0..self.len {
             let slot = self.slot(index);
