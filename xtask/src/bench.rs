@@ -12,7 +12,7 @@ pub(crate) const HELP: &str = "\
 cargo xtask bench: benchmark asyncio-rs against its peers and write docs/benchmarks.md
 
 USAGE:
-    cargo xtask bench [--quick] [--no-python]
+    cargo xtask bench [--quick] [--no-python] [--runs K]
 
 Runs the criterion workloads (benches/benches/workloads.rs), the memory
 bench (benches/benches/memory.rs) and the Python peers (asyncio and uvloop,
@@ -23,6 +23,11 @@ The hand-written history section at the end of that file is kept.
 OPTIONS:
     --quick       Shorter measurements (for a first look; noisier)
     --no-python   Skip the Python peers (the table says so)
+    --runs K      Run the criterion workloads K times (default 1) and report
+                  the median over the runs; the targets also show the range
+                  of each ratio over the runs. On a shared machine the load
+                  drifts while criterion measures one contender after the
+                  other, so a single run's ratio can be off either way.
     -h, --help    Print this message
 ";
 
@@ -47,6 +52,9 @@ const WORKLOADS: [(&str, &str); 3] = [
 
 const SIZES: [u64; 3] = [1_000, 10_000, 100_000];
 
+/// The contender every ratio is taken against.
+const OURS: &str = "asyncio-rs";
+
 /// One measurement: nanoseconds per operation.
 #[derive(Clone, Copy, Debug)]
 struct Figure {
@@ -55,21 +63,31 @@ struct Figure {
     spread: f64,
 }
 
-#[derive(Default)]
 struct Settings {
     quick: bool,
     python: bool,
+    /// How many times the criterion workloads run; at least 1.
+    runs: usize,
 }
 
 pub(crate) fn main(root: &Path, arguments: &[String]) -> ExitCode {
     let mut settings = Settings {
+        quick: false,
         python: true,
-        ..Settings::default()
+        runs: 1,
     };
-    for argument in arguments {
+    let mut arguments = arguments.iter();
+    while let Some(argument) = arguments.next() {
         match argument.as_str() {
             "--quick" => settings.quick = true,
             "--no-python" => settings.python = false,
+            "--runs" => match arguments.next().map(|runs| runs.parse::<usize>()) {
+                Some(Ok(runs)) if runs > 0 => settings.runs = runs,
+                _ => {
+                    eprintln!("error: `--runs` takes a whole number above 0\n\n{HELP}");
+                    return ExitCode::from(2);
+                }
+            },
             "-h" | "--help" => {
                 print!("{HELP}");
                 return ExitCode::SUCCESS;
@@ -105,13 +123,19 @@ fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
     if settings.quick {
         criterion_arguments.extend(["--warm-up-time", "0.2", "--measurement-time", "0.5"]);
     }
-    eprintln!("bench: running the criterion workloads (a few minutes)");
-    run_status(
-        Command::new(&cargo)
-            .current_dir(root)
-            .args(&criterion_arguments),
-    )?;
-    let rust = read_criterion(&crate::target_dir(root).join("criterion"))?;
+    let mut runs = Vec::with_capacity(settings.runs);
+    for run in 1..=settings.runs {
+        eprintln!(
+            "bench: running the criterion workloads, run {run} of {} (a few minutes each)",
+            settings.runs
+        );
+        run_status(
+            Command::new(&cargo)
+                .current_dir(root)
+                .args(&criterion_arguments),
+        )?;
+        runs.push(read_criterion(&crate::target_dir(root).join("criterion"))?);
+    }
 
     eprintln!("bench: measuring memory");
     let memory_output = run_output(Command::new(&cargo).current_dir(root).args([
@@ -136,7 +160,7 @@ fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
         .ok()
         .and_then(|old| old.find(HISTORY_MARKER).map(|at| old[at..].to_owned()))
         .unwrap_or_else(|| format!("{HISTORY_MARKER}\n## History\n\n"));
-    let mut figures = rust;
+    let mut figures = median_over_runs(&runs);
     let python_note = match python {
         Ok((_, measured)) => {
             figures.extend(measured);
@@ -146,6 +170,7 @@ fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
     };
     let text = render(
         &figures,
+        &runs,
         &memory,
         &machine,
         python_note.as_deref(),
@@ -229,6 +254,32 @@ fn read_criterion(directory: &Path) -> Result<Figures, String> {
         ));
     }
     Ok(figures)
+}
+
+/// Each figure's median and spread over the runs: the median of the runs'
+/// medians and of their spreads (the upper middle one for an even count).
+fn median_over_runs(runs: &[Figures]) -> Figures {
+    let mut per_key: BTreeMap<&(String, String, u64), Vec<Figure>> = BTreeMap::new();
+    for run in runs {
+        for (key, figure) in run {
+            per_key.entry(key).or_default().push(*figure);
+        }
+    }
+    per_key
+        .into_iter()
+        .map(|(key, figures)| {
+            let middle = |value: fn(&Figure) -> f64| {
+                let mut values: Vec<f64> = figures.iter().map(value).collect();
+                values.sort_by(f64::total_cmp);
+                values[values.len() / 2]
+            };
+            let figure = Figure {
+                median: middle(|figure| figure.median),
+                spread: middle(|figure| figure.spread),
+            };
+            (key.clone(), figure)
+        })
+        .collect()
 }
 
 fn parse_memory(output: &str) -> BTreeMap<String, String> {
@@ -381,15 +432,68 @@ fn machine(root: &Path, python: Option<&BTreeMap<String, String>>) -> Vec<(Strin
     facts
 }
 
+/// The ratio of the fastest of `contenders` to ours at each size: how many
+/// times faster than the fastest of them we are.
+fn ratios(figures: &Figures, workload: &str, contenders: &[&str]) -> Vec<Option<f64>> {
+    let get =
+        |contender: &str, n: u64| figures.get(&(workload.to_owned(), contender.to_owned(), n));
+    SIZES
+        .iter()
+        .map(|&n| {
+            let base = get(OURS, n)?.median;
+            contenders
+                .iter()
+                .filter_map(|contender| get(contender, n))
+                .map(|figure| figure.median / base)
+                .reduce(f64::min)
+        })
+        .collect()
+}
+
+/// Our W1 over our W3 per callback, at each size.
+fn w1_over_w3(figures: &Figures) -> Vec<Option<f64>> {
+    let get = |workload: &str, n: u64| {
+        figures
+            .get(&(workload.to_owned(), OURS.to_owned(), n))
+            .map(|figure| figure.median)
+    };
+    SIZES
+        .iter()
+        .map(|&n| Some(get("w1_dispatch", n)? / get("w3_fan_out", n)?))
+        .collect()
+}
+
+/// ` (over the K runs: low–high / …)`: the range of a ratio over the
+/// criterion runs, at each size; empty for a single run.
+fn range_over_runs(runs: &[Figures], ratio: impl Fn(&Figures) -> Vec<Option<f64>>) -> String {
+    if runs.len() < 2 {
+        return String::new();
+    }
+    let per_run: Vec<Vec<Option<f64>>> = runs.iter().map(ratio).collect();
+    let spans: Vec<String> = (0..SIZES.len())
+        .map(|size| {
+            let values = per_run.iter().filter_map(|ratios| ratios[size]);
+            let low = values.clone().reduce(f64::min);
+            let high = values.reduce(f64::max);
+            match (low, high) {
+                (Some(low), Some(high)) => format!("{low:.2}–{high:.2}"),
+                _ => "?".to_owned(),
+            }
+        })
+        .collect();
+    format!(" (over the {} runs: {})", runs.len(), spans.join(" / "))
+}
+
 fn render(
     figures: &Figures,
+    runs: &[Figures],
     memory: &BTreeMap<String, String>,
     machine: &[(String, String)],
     python_note: Option<&str>,
     history: &str,
 ) -> String {
     let mut text = String::new();
-    let ours = "asyncio-rs";
+    let ours = OURS;
     let get = |workload: &str, contender: &str, n: u64| {
         figures
             .get(&(workload.to_owned(), contender.to_owned(), n))
@@ -399,12 +503,21 @@ fn render(
         text,
         "# Benchmarks\n\n<!-- Generated by `cargo xtask bench`, do not edit above the history marker. -->\n\n\
          asyncio-rs against the loops a user would pick instead, and against the floor: a bare\n\
-         `VecDeque<Box<dyn FnOnce()>>`. All figures are nanoseconds per operation, measured in one\n\
-         run on the machine below: the median, ± its spread (criterion's median absolute deviation;\n\
+         `VecDeque<Box<dyn FnOnce()>>`. All figures are nanoseconds per operation, measured by one\n\
+         `cargo xtask bench` on the machine below: the median, ± its spread (criterion's median absolute deviation;\n\
          for Python, half the range of 9 repeats). \"× ours\" is the contender's median over\n\
          asyncio-rs's: above 1 means asyncio-rs is faster. The machine is a shared 2-core VM, so\n\
          compare ratios within this page, not with other runs.\n"
     );
+    if runs.len() > 1 {
+        let _ = writeln!(
+            text,
+            "The Rust figures are the median over {} runs of the criterion workloads (each run's \
+             median, and the median of the runs' spreads); the targets below also give each \
+             ratio's range over the runs.\n",
+            runs.len()
+        );
+    }
     if let Some(note) = python_note {
         let _ = writeln!(text, "> Python peers: {note}.\n");
     }
@@ -496,19 +609,6 @@ fn render(
     }
 
     let _ = writeln!(text, "\n## Targets\n\nFrom the benchmarks issue, checked against the figures above (N = 1000 / 10000 / 100000):\n");
-    let ratio_line = |workload: &str, contenders: &[&str]| -> Vec<Option<f64>> {
-        SIZES
-            .iter()
-            .map(|&n| {
-                let base = get(workload, ours, n)?.median;
-                contenders
-                    .iter()
-                    .filter_map(|contender| get(workload, contender, n))
-                    .map(|figure| figure.median / base)
-                    .reduce(f64::min)
-            })
-            .collect()
-    };
     let show = |ratios: &[Option<f64>], goal: f64| -> String {
         let values: Vec<String> = ratios
             .iter()
@@ -526,32 +626,32 @@ fn render(
     let rust_peers = ["async-executor", "LocalPool", "tokio"];
     let _ = writeln!(
         text,
-        "- W1 no slower than the floor (floor / ours ≥ 1): {}",
-        show(&ratio_line("w1_dispatch", &["floor"]), 1.0)
+        "- W1 no slower than the floor (floor / ours ≥ 1): {}{}",
+        show(&ratios(figures, "w1_dispatch", &["floor"]), 1.0),
+        range_over_runs(runs, |run| ratios(run, "w1_dispatch", &["floor"]))
     );
     let _ = writeln!(
         text,
-        "- W1 ≥ 3× faster than the fastest Rust peer: {}",
-        show(&ratio_line("w1_dispatch", &rust_peers), 3.0)
+        "- W1 ≥ 3× faster than the fastest Rust peer: {}{}",
+        show(&ratios(figures, "w1_dispatch", &rust_peers), 3.0),
+        range_over_runs(runs, |run| ratios(run, "w1_dispatch", &rust_peers))
     );
     let _ = writeln!(
         text,
         "- W1 ≥ 15× faster than uvloop: {}",
-        show(&ratio_line("w1_dispatch", &["uvloop"]), 15.0)
+        show(&ratios(figures, "w1_dispatch", &["uvloop"]), 15.0)
     );
     let _ = writeln!(
         text,
-        "- W2 ≥ 2.5× faster than the fastest Rust peer: {}",
-        show(&ratio_line("w2_ping_pong", &rust_peers), 2.5)
+        "- W2 ≥ 2.5× faster than the fastest Rust peer: {}{}",
+        show(&ratios(figures, "w2_ping_pong", &rust_peers), 2.5),
+        range_over_runs(runs, |run| ratios(run, "w2_ping_pong", &rust_peers))
     );
-    let w3_over_w1: Vec<Option<f64>> = SIZES
-        .iter()
-        .map(|&n| Some(get("w1_dispatch", ours, n)?.median / get("w3_fan_out", ours, n)?.median))
-        .collect();
     let _ = writeln!(
         text,
-        "- W3 per callback ≤ 1.5× our W1 (W1 / W3 ≥ 0.67): {}",
-        show(&w3_over_w1, 1.0 / 1.5)
+        "- W3 per callback ≤ 1.5× our W1 (W1 / W3 ≥ 0.67): {}{}",
+        show(&w1_over_w3(figures), 1.0 / 1.5),
+        range_over_runs(runs, w1_over_w3)
     );
     let number = |key: &str| memory.get(key).and_then(|value| value.parse::<f64>().ok());
     let check = |value: Option<f64>, limit: f64| match value {
@@ -583,6 +683,7 @@ fn render(
         text,
         "\n## Reproduce\n\n```sh\ncargo xtask bench            # everything above; creates target/bench-venv for uvloop\n\
          cargo xtask bench --quick    # shorter runs, noisier\n\
+         cargo xtask bench --runs 3   # the criterion workloads 3 times: medians, and each ratio's range\n\
          cargo bench -p asyncio-benches --bench workloads -- w1_dispatch   # one workload\n\
          cargo bench -p asyncio-benches --bench memory\n```\n"
     );
@@ -636,7 +737,14 @@ mod tests {
             );
         }
         let history = format!("{HISTORY_MARKER}\n## History\n\n- kept\n");
-        let text = render(&figures, &BTreeMap::new(), &[], Some("skipped"), &history);
+        let text = render(
+            &figures,
+            &[figures.clone()],
+            &BTreeMap::new(),
+            &[],
+            Some("skipped"),
+            &history,
+        );
         assert!(
             text.contains("| asyncio-rs | 20.0 ± 1.0 | 1.00 |"),
             "{text}"
@@ -658,7 +766,55 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("> Python peers: skipped."));
+        assert!(!text.contains("over the"), "one run has no range: {text}");
         assert!(text.ends_with("- kept\n"));
+    }
+
+    fn one_figure(workload: &str, contender: &str, median: f64, spread: f64) -> Figures {
+        SIZES
+            .iter()
+            .map(|&n| {
+                (
+                    (workload.to_owned(), contender.to_owned(), n),
+                    Figure { median, spread },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn several_runs_give_medians_and_the_range_of_each_ratio() {
+        let runs: Vec<Figures> = [(10.0, 20.0), (12.0, 30.0), (11.0, 33.0)]
+            .into_iter()
+            .map(|(ours, floor)| {
+                let mut run = one_figure("w1_dispatch", "asyncio-rs", ours, ours / 10.0);
+                run.extend(one_figure("w1_dispatch", "floor", floor, 1.0));
+                run
+            })
+            .collect();
+        let figures = median_over_runs(&runs);
+        let ours = figures[&("w1_dispatch".to_owned(), "asyncio-rs".to_owned(), 1000)];
+        assert_eq!((ours.median, ours.spread), (11.0, 1.1));
+        let text = render(&figures, &runs, &BTreeMap::new(), &[], None, "");
+        // The ratio of the medians (30 / 11), then the per-run ratios' range:
+        // 20 / 10 = 2.00 up to 33 / 11 = 3.00.
+        assert!(
+            text.contains(
+                "- W1 no slower than the floor (floor / ours ≥ 1): 2.73× / 2.73× / 2.73× — met \
+                 (over the 3 runs: 2.00–3.00 / 2.00–3.00 / 2.00–3.00)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("median over 3 runs"), "{text}");
+    }
+
+    #[test]
+    fn runs_takes_a_positive_count() {
+        let root = Path::new(".");
+        for bad in [&["--runs"][..], &["--runs", "0"], &["--runs", "two"]] {
+            let arguments: Vec<String> = bad.iter().map(|&a| a.to_owned()).collect();
+            assert_eq!(main(root, &arguments), ExitCode::from(2));
+        }
     }
 
     #[test]
