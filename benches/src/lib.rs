@@ -3,7 +3,8 @@
 //!
 //! The workloads live here, one function per (workload, contender), so the
 //! criterion harness (`benches/workloads.rs`), the allocation counter
-//! (`benches/memory.rs`) and the unit tests all run the same code. Run the
+//! (`benches/memory.rs`), the paired rounds (`benches/paired.rs`, see
+//! [`paired`]) and the unit tests all run the same code. Run the
 //! whole comparison with `cargo xtask bench`; it writes `docs/benchmarks.md`.
 
 use std::collections::VecDeque;
@@ -170,6 +171,132 @@ pub mod peers {
             }
             total
         })
+    }
+}
+
+/// Paired rounds: every contender runs once per round, so all of them meet
+/// the same machine state, and ratios are taken within a round.
+///
+/// criterion measures one contender for a few seconds, then the next. On a
+/// shared machine the load drifts in between, and a ratio of two such
+/// medians can be off by a third either way. Here a round runs each
+/// contender once, back to back, starting with a different one each round
+/// (so none always runs first or after the same neighbour); a ratio is taken
+/// within each round, and the rounds' ratios are summarised by their median
+/// and quartiles. Drift slower than a round cancels out.
+pub mod paired {
+    use std::time::Instant;
+
+    /// Runs `warm_up` untimed rounds, then times `rounds` rounds of every
+    /// contender; returns each contender's times in nanoseconds, one per
+    /// round (`times[contender][round]`).
+    ///
+    /// Round `r` starts with contender `r % contenders.len()` and goes on in
+    /// order, wrapping around.
+    pub fn rounds(
+        contenders: &mut [&mut dyn FnMut()],
+        warm_up: usize,
+        rounds: usize,
+    ) -> Vec<Vec<f64>> {
+        let count = contenders.len();
+        let mut times = vec![Vec::with_capacity(rounds); count];
+        for round in 0..warm_up + rounds {
+            for offset in 0..count {
+                let which = (round + offset) % count;
+                let start = Instant::now();
+                contenders[which]();
+                let elapsed = start.elapsed().as_nanos() as f64;
+                if round >= warm_up {
+                    times[which].push(elapsed);
+                }
+            }
+        }
+        times
+    }
+
+    /// Per round, the fastest of `others` over `base`: above 1 when `base`
+    /// was faster than every one of them in that round.
+    pub fn ratios(times: &[Vec<f64>], base: usize, others: &[usize]) -> Vec<f64> {
+        (0..times[base].len())
+            .map(|round| {
+                let fastest = others
+                    .iter()
+                    .map(|&other| times[other][round])
+                    .fold(f64::INFINITY, f64::min);
+                fastest / times[base][round]
+            })
+            .collect()
+    }
+
+    /// The median and quartiles of a sample.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub struct Summary {
+        /// The first quartile.
+        pub low: f64,
+        /// The median.
+        pub median: f64,
+        /// The third quartile.
+        pub high: f64,
+    }
+
+    impl Summary {
+        /// Summarises `values` (nearest-rank quartiles); `None` when empty or
+        /// when a value is NaN.
+        pub fn of(mut values: Vec<f64>) -> Option<Summary> {
+            if values.is_empty() || values.iter().any(|value| value.is_nan()) {
+                return None;
+            }
+            values.sort_by(f64::total_cmp);
+            let at =
+                |quantile: f64| values[((values.len() - 1) as f64 * quantile).round() as usize];
+            Some(Summary {
+                low: at(0.25),
+                median: at(0.5),
+                high: at(0.75),
+            })
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn each_round_times_every_contender_once_starting_with_the_next() {
+            let order = std::cell::RefCell::new(Vec::new());
+            let (mut a, mut b, mut c) = (
+                || order.borrow_mut().push('a'),
+                || order.borrow_mut().push('b'),
+                || order.borrow_mut().push('c'),
+            );
+            let times = rounds(&mut [&mut a, &mut b, &mut c], 1, 3);
+            assert_eq!(times.len(), 3);
+            assert!(times.iter().all(|times| times.len() == 3));
+            let order: String = order.into_inner().into_iter().collect();
+            assert_eq!(order, "abcbcacababc");
+        }
+
+        #[test]
+        fn a_ratio_is_the_fastest_other_over_the_base_in_the_same_round() {
+            let times = vec![vec![10.0, 20.0], vec![30.0, 50.0], vec![25.0, 80.0]];
+            assert_eq!(ratios(&times, 0, &[1, 2]), [2.5, 2.5]);
+            assert_eq!(ratios(&times, 1, &[0]), [1.0 / 3.0, 0.4]);
+        }
+
+        #[test]
+        fn summary_gives_median_and_quartiles() {
+            let summary = Summary::of(vec![5.0, 1.0, 4.0, 2.0, 3.0]).unwrap();
+            assert_eq!(
+                summary,
+                Summary {
+                    low: 2.0,
+                    median: 3.0,
+                    high: 4.0
+                }
+            );
+            assert_eq!(Summary::of(Vec::new()), None);
+            assert_eq!(Summary::of(vec![1.0, f64::NAN]), None);
+        }
     }
 }
 

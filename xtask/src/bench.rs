@@ -15,7 +15,8 @@ USAGE:
     cargo xtask bench [--quick] [--no-python] [--runs K]
 
 Runs the criterion workloads (benches/benches/workloads.rs), the memory
-bench (benches/benches/memory.rs) and the Python peers (asyncio and uvloop,
+bench (benches/benches/memory.rs), the target ratios in paired rounds
+(benches/benches/paired.rs) and the Python peers (asyncio and uvloop,
 benches/python/bench_asyncio.py, in a virtual environment under target/
 that this command creates), then writes the tables to docs/benchmarks.md.
 The hand-written history section at the end of that file is kept.
@@ -147,6 +148,16 @@ fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
     ]))?;
     let memory = parse_memory(&memory_output);
 
+    eprintln!("bench: measuring the target ratios in paired rounds");
+    let paired_output = run_output(Command::new(&cargo).current_dir(root).args([
+        "bench",
+        "--package",
+        "asyncio-benches",
+        "--bench",
+        "paired",
+    ]))?;
+    let paired = parse_paired(&paired_output);
+
     let python = if settings.python {
         eprintln!("bench: running the Python peers");
         python_peers(root, settings.quick)
@@ -172,6 +183,7 @@ fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
         &figures,
         &runs,
         &memory,
+        &paired,
         &machine,
         python_note.as_deref(),
         &history,
@@ -287,6 +299,39 @@ fn parse_memory(output: &str) -> BTreeMap<String, String> {
         .lines()
         .filter_map(|line| line.split_once(' '))
         .map(|(key, value)| (key.to_owned(), value.trim().to_owned()))
+        .collect()
+}
+
+/// One target ratio from `benches/benches/paired.rs`: its median over the
+/// rounds and its quartiles.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PairedRatio {
+    rounds: usize,
+    low: f64,
+    median: f64,
+    high: f64,
+}
+
+/// `(target, n) -> ratio`.
+type Paired = BTreeMap<(String, u64), PairedRatio>;
+
+/// Reads the `paired <target> <n> <rounds> <low> <median> <high>` lines.
+fn parse_paired(output: &str) -> Paired {
+    output
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let ["paired", target, n, rounds, low, median, high] = fields[..] else {
+                return None;
+            };
+            let ratio = PairedRatio {
+                rounds: rounds.parse().ok()?,
+                low: low.parse().ok()?,
+                median: median.parse().ok()?,
+                high: high.parse().ok()?,
+            };
+            Some(((target.to_owned(), n.parse().ok()?), ratio))
+        })
         .collect()
 }
 
@@ -492,6 +537,7 @@ fn render(
     figures: &Figures,
     runs: &[Figures],
     memory: &BTreeMap<String, String>,
+    paired: &Paired,
     machine: &[(String, String)],
     python_note: Option<&str>,
     history: &str,
@@ -681,6 +727,8 @@ fn render(
         check(number("allocations_per_call_soon"), 0.0)
     );
 
+    render_paired(&mut text, paired);
+
     let _ = writeln!(text, "\n## Machine and versions\n\n| | |\n|---|---|");
     for (key, value) in machine {
         let _ = writeln!(text, "| {key} | {value} |");
@@ -691,10 +739,71 @@ fn render(
          cargo xtask bench --quick    # shorter runs, noisier\n\
          cargo xtask bench --runs 3   # the criterion workloads 3 times: medians, and each ratio's range\n\
          cargo bench -p asyncio-benches --bench workloads -- w1_dispatch   # one workload\n\
-         cargo bench -p asyncio-benches --bench memory\n```\n"
+         cargo bench -p asyncio-benches --bench memory\n\
+         cargo bench -p asyncio-benches --bench paired   # the target ratios in paired rounds\n```\n"
     );
     text.push_str(history);
     text
+}
+
+/// The targets measured in paired rounds, as a table; nothing when the
+/// paired bench printed nothing.
+fn render_paired(text: &mut String, paired: &Paired) {
+    if paired.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "\n### The same ratios in paired rounds\n\n\
+         criterion measures one contender for a few seconds, then the next, and the load of a shared\n\
+         machine drifts in between. `benches/benches/paired.rs` runs every contender of a workload once\n\
+         per round, starting each round with a different one, and takes each ratio within a round. The\n\
+         table gives the median ratio over the rounds and, in brackets, its quartiles.\n"
+    );
+    let _ = write!(text, "| target | goal |");
+    for n in SIZES {
+        let _ = write!(text, " N = {n} |");
+    }
+    let _ = writeln!(text, " |\n|---|---:|{}---|", "---:|".repeat(SIZES.len()));
+    for (key, label, goal) in [
+        ("w1_floor", "W1: floor / ours", 1.0),
+        ("w1_rust_peers", "W1: fastest Rust peer / ours", 3.0),
+        ("w2_rust_peers", "W2: fastest Rust peer / ours", 2.5),
+        ("w1_over_w3", "W3: our W1 / our W3, per callback", 1.0 / 1.5),
+    ] {
+        let ratios: Vec<Option<&PairedRatio>> = SIZES
+            .iter()
+            .map(|&n| paired.get(&(key.to_owned(), n)))
+            .collect();
+        let _ = write!(text, "| {label} | ≥ {goal:.2} |");
+        for ratio in &ratios {
+            match ratio {
+                Some(ratio) => {
+                    let _ = write!(
+                        text,
+                        " {:.2} ({:.2}–{:.2}) |",
+                        ratio.median, ratio.low, ratio.high
+                    );
+                }
+                None => {
+                    let _ = write!(text, " ? |");
+                }
+            }
+        }
+        let met = ratios
+            .iter()
+            .all(|ratio| ratio.is_some_and(|ratio| ratio.median >= goal));
+        let _ = writeln!(text, " {} |", if met { "met" } else { "not met" });
+    }
+    let rounds: Vec<String> = SIZES
+        .iter()
+        .map(|&n| {
+            paired
+                .get(&("w2_rust_peers".to_owned(), n))
+                .map_or("?".to_owned(), |ratio| ratio.rounds.to_string())
+        })
+        .collect();
+    let _ = writeln!(text, "\nRounds per size: {}.", rounds.join(" / "));
 }
 
 #[cfg(test)]
@@ -747,6 +856,7 @@ mod tests {
             &figures,
             &[figures.clone()],
             &BTreeMap::new(),
+            &Paired::new(),
             &[],
             Some("skipped"),
             &history,
@@ -772,6 +882,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("> Python peers: skipped."));
+        assert!(
+            !text.contains("### The same ratios in paired rounds"),
+            "no paired figures, no table: {text}"
+        );
         assert!(!text.contains("over the"), "one run has no range: {text}");
         assert!(text.ends_with("- kept\n"));
     }
@@ -801,7 +915,15 @@ mod tests {
         let figures = median_over_runs(&runs);
         let ours = figures[&("w1_dispatch".to_owned(), "asyncio-rs".to_owned(), 1000)];
         assert_eq!((ours.median, ours.spread), (11.0, 1.1));
-        let text = render(&figures, &runs, &BTreeMap::new(), &[], None, "");
+        let text = render(
+            &figures,
+            &runs,
+            &BTreeMap::new(),
+            &Paired::new(),
+            &[],
+            None,
+            "",
+        );
         // The ratio of the medians (30 / 11), then the per-run ratios' range:
         // 20 / 10 = 2.00 up to 33 / 11 = 3.00.
         assert!(
@@ -812,6 +934,48 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("median over 3 runs"), "{text}");
+    }
+
+    #[test]
+    fn paired_lines_become_a_table_with_each_target_checked() {
+        let mut output =
+            String::from("n 1000\nnot a paired line\npaired w2_rust_peers 10 x 1 2 3\n");
+        for n in SIZES {
+            let _ = writeln!(output, "paired w2_rust_peers {n} 60 1.800 2.600 2.700");
+            let _ = writeln!(
+                output,
+                "paired w1_floor {n} 60 0.900 {} 1.200",
+                if n == 1000 { "0.950" } else { "1.100" }
+            );
+        }
+        let paired = parse_paired(&output);
+        assert_eq!(paired.len(), 6, "malformed lines are skipped: {paired:?}");
+        assert_eq!(
+            paired[&("w2_rust_peers".to_owned(), 1000)],
+            PairedRatio {
+                rounds: 60,
+                low: 1.8,
+                median: 2.6,
+                high: 2.7
+            }
+        );
+        let mut text = String::new();
+        render_paired(&mut text, &paired);
+        assert!(
+            text.contains(
+                "| W2: fastest Rust peer / ours | ≥ 2.50 | 2.60 (1.80–2.70) | 2.60 (1.80–2.70) | 2.60 (1.80–2.70) | met |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("| W1: floor / ours | ≥ 1.00 | 0.95 (0.90–1.20) | 1.10 (0.90–1.20) | 1.10 (0.90–1.20) | not met |"),
+            "one size below the goal: {text}"
+        );
+        assert!(
+            text.contains("| W3: our W1 / our W3, per callback | ≥ 0.67 | ? | ? | ? | not met |"),
+            "{text}"
+        );
+        assert!(text.contains("Rounds per size: 60 / 60 / 60."), "{text}");
     }
 
     #[test]
