@@ -14,6 +14,25 @@ use asyncio_benches::paired::{ratios, rounds, Summary};
 use asyncio_benches::{peers, w1_asyncio, w1_floor, w2_asyncio, w3_asyncio, SIZES};
 use asyncio_loop::EventLoop;
 
+/// The Rust peers' executors, one set per workload, as criterion's groups have.
+struct Peers {
+    executor: async_executor::LocalExecutor<'static>,
+    pool: futures::executor::LocalPool,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Peers {
+    fn new() -> Self {
+        Peers {
+            executor: async_executor::LocalExecutor::new(),
+            pool: futures::executor::LocalPool::new(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a current-thread runtime"),
+        }
+    }
+}
+
 /// Prints one target's line; `ratios` holds one ratio per round.
 fn report(target: &str, n: usize, ratios: Vec<f64>) {
     let count = ratios.len();
@@ -26,18 +45,14 @@ fn report(target: &str, n: usize, ratios: Vec<f64>) {
 fn w1_and_w3(n: usize, warm_up: usize, count: usize) {
     let (ours_loop, w3_loop) = (EventLoop::new(), EventLoop::new());
     let mut queue = VecDeque::new();
-    let executor = async_executor::LocalExecutor::new();
-    let mut pool = futures::executor::LocalPool::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a current-thread runtime");
+    let mut rust = Peers::new();
     let times = rounds(
         &mut [
             &mut || w1_asyncio(&ours_loop, n),
             &mut || w1_floor(&mut queue, n),
-            &mut || peers::w1_async_executor(&executor, n),
-            &mut || peers::w1_local_pool(&mut pool, n),
-            &mut || peers::w1_tokio(&runtime, n),
+            &mut || peers::w1_async_executor(&rust.executor, n),
+            &mut || peers::w1_local_pool(&mut rust.pool, n),
+            &mut || peers::w1_tokio(&rust.runtime, n),
             &mut || w3_asyncio(&w3_loop, n),
         ],
         warm_up,
@@ -52,24 +67,20 @@ fn w1_and_w3(n: usize, warm_up: usize, count: usize) {
 /// W2 against the Rust peers.
 fn w2(n: usize, warm_up: usize, count: usize) {
     let event_loop = EventLoop::new();
-    let executor = async_executor::LocalExecutor::new();
-    let mut pool = futures::executor::LocalPool::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a current-thread runtime");
+    let mut rust = Peers::new();
     let times = rounds(
         &mut [
             &mut || {
                 w2_asyncio(&event_loop, n);
             },
             &mut || {
-                peers::w2_async_executor(&executor, n);
+                peers::w2_async_executor(&rust.executor, n);
             },
             &mut || {
-                peers::w2_local_pool(&mut pool, n);
+                peers::w2_local_pool(&mut rust.pool, n);
             },
             &mut || {
-                peers::w2_tokio(&runtime, n);
+                peers::w2_tokio(&rust.runtime, n);
             },
         ],
         warm_up,
@@ -82,7 +93,7 @@ fn main() {
     let full = std::env::args().any(|argument| argument == "--bench");
     let sizes: &[usize] = if full { &SIZES } else { &[100] };
     for &n in sizes {
-        // About a second per workload and size; never fewer than 60 rounds.
+        // A few seconds per workload and size; never fewer than 60 rounds.
         let count = if full { (3_000_000 / n).max(60) } else { 3 };
         let warm_up = (count / 10).max(1);
         w1_and_w3(n, warm_up, count);
