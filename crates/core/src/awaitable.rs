@@ -11,12 +11,14 @@ use crate::{Future, FutureError};
 /// the loop wraps in a task as asyncio wraps a coroutine.
 ///
 /// This is asyncio's `ensure_future` split into its two cases, decided by
-/// type. A future is passed by reference (`&future`): the loop waits for it
-/// without wrapping it, so the ordering matches asyncio exactly, and the
-/// future keeps its result for later `result()` calls. A `Future<T>` passed
-/// by value is a plain `std::future::Future` whose output is
-/// `Result<T, FutureError>`, so it would be wrapped in a task like any
-/// coroutine.
+/// type. A [`Future`] is waited for as it is, not wrapped, so the ordering
+/// matches asyncio exactly, and both forms give the result as `T`:
+///
+/// - `&future` reads it with [`Future::result`] (a clone; needs `T: Clone`),
+///   and the future keeps it for later `result()` calls;
+/// - `future` by value moves it out with [`Future::take_result`] (any `T`):
+///   the caller gave the handle up, so nothing is cloned. Other handles of
+///   the same future then see `result was taken`.
 ///
 /// Loops call [`into_awaitable`](IntoAwaitable::into_awaitable); user code
 /// does not need to.
@@ -28,6 +30,7 @@ use crate::{Future, FutureError};
 ///
 /// let future: Future<u8> = Future::new();
 /// assert!(matches!((&future).into_awaitable(), Awaitable::Future { .. }));
+/// assert!(matches!(future.into_awaitable(), Awaitable::Future { .. }));
 /// assert!(matches!(async { 1 }.into_awaitable(), Awaitable::Coroutine(_)));
 /// ```
 pub trait IntoAwaitable {
@@ -41,7 +44,8 @@ pub trait IntoAwaitable {
 /// The two things an event loop can wait for; see [`IntoAwaitable`].
 pub enum Awaitable<T: 'static> {
     /// A future to wait for, and how to read its outcome once it is done
-    /// (for a `&Future<T>`, [`Future::result`], which leaves the result in place).
+    /// ([`Future::result`] for a `&Future<T>`, [`Future::take_result`] for a
+    /// `Future<T>` given by value).
     Future {
         /// The future to wait for.
         future: Future<T>,
@@ -59,6 +63,17 @@ impl<T: Clone + 'static> IntoAwaitable for &Future<T> {
         Awaitable::Future {
             future: self.clone(),
             read: Future::result,
+        }
+    }
+}
+
+impl<T: 'static> IntoAwaitable for Future<T> {
+    type Output = T;
+
+    fn into_awaitable(self) -> Awaitable<T> {
+        Awaitable::Future {
+            future: self,
+            read: Future::take_result,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::error::Error;
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::Exception;
 
@@ -11,38 +11,90 @@ use crate::Exception;
 /// One opaque type covers what asyncio raises from the same methods, each
 /// with a query method:
 ///
-/// | asyncio | here |
-/// |---|---|
-/// | `CancelledError(msg)` from `result()`, `exception()` or `await` | [`is_cancelled`](Self::is_cancelled), [`cancel_message`](Self::cancel_message) |
-/// | `InvalidStateError` (result twice, result not ready) | [`is_invalid_state`](Self::is_invalid_state) |
-/// | the exception the future finished with | [`exception`](Self::exception) |
-/// | `RuntimeError('Event loop is closed')` when callbacks cannot be scheduled | [`is_loop_closed`](Self::is_loop_closed) |
-/// | (no equivalent: every asyncio future has a loop) | [`is_unbound`](Self::is_unbound) |
+/// | asyncio | [`kind()`](Self::kind) | query |
+/// |---|---|---|
+/// | `CancelledError(msg)` from `result()`, `exception()` or `await` | [`Cancelled`](FutureErrorKind::Cancelled) | [`is_cancelled`](Self::is_cancelled), [`cancel_message`](Self::cancel_message) |
+/// | `InvalidStateError` (result twice, result not ready) | [`InvalidState`](FutureErrorKind::InvalidState) | [`is_invalid_state`](Self::is_invalid_state) |
+/// | the exception the future finished with | [`Exception`](FutureErrorKind::Exception) | [`exception`](Self::exception) |
+/// | `RuntimeError('Event loop is closed')` when callbacks cannot be scheduled | [`LoopClosed`](FutureErrorKind::LoopClosed) | [`is_loop_closed`](Self::is_loop_closed) |
+/// | (no equivalent: every asyncio future has a loop) | [`Unbound`](FutureErrorKind::Unbound) | [`is_unbound`](Self::is_unbound) |
 ///
-/// `Display` is a lowercase sentence with no trailing period; for an
-/// exception it is the exception's own message, and
-/// [`source`](Error::source) is the exception.
+/// It is `Send + Sync + 'static` and cheap to clone (one reference count),
+/// so `?` turns it into an `anyhow::Error` or a `Box<dyn Error + Send + Sync>`.
+/// `Display` is a lowercase sentence with no trailing period. For an
+/// exception the error is transparent: `Display` is the exception's own
+/// message and [`source`](Error::source) is the exception's source, so an
+/// error chain names each cause once.
 ///
 /// # Examples
 ///
 /// ```
-/// use asyncio_core::Future;
+/// use asyncio_core::{Future, FutureErrorKind};
 ///
 /// let future: Future<u8> = Future::new();
 /// let error = future.result().unwrap_err();
 /// assert!(error.is_invalid_state());
 /// assert_eq!(error.to_string(), "invalid state: result is not ready");
+///
+/// match error.kind() {
+///     FutureErrorKind::InvalidState => {}
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
+///
+/// It travels across threads and into the ecosystem's error types:
+///
+/// ```
+/// use asyncio_core::Future;
+///
+/// fn read(future: &Future<u8>) -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
+///     Ok(future.result()?)
+/// }
+/// let error = read(&Future::new()).unwrap_err();
+/// let error = std::thread::spawn(move || error.to_string()).join().unwrap();
+/// assert_eq!(error, "invalid state: result is not ready");
 /// ```
 #[derive(Clone)]
 pub struct FutureError {
     /// Behind one pointer, so that `Result<T, FutureError>` (what awaiting a
     /// future yields) stays small: for a word-sized `T`, two words, returned
     /// in registers. Errors are the rare path; the allocation is theirs.
-    repr: Rc<Repr>,
+    repr: Arc<Repr>,
+}
+
+/// What a [`FutureError`] is, for `match`: one variant per asyncio condition.
+///
+/// Like [`std::io::ErrorKind`], it is `#[non_exhaustive]`: later versions may
+/// add variants, so a `match` needs a catch-all arm.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_core::{Future, FutureErrorKind};
+///
+/// let future: Future<()> = Future::new();
+/// future.cancel();
+/// assert_eq!(future.result().unwrap_err().kind(), FutureErrorKind::Cancelled);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FutureErrorKind {
+    /// The future was cancelled (asyncio's `CancelledError`).
+    Cancelled,
+    /// The operation is not allowed in the future's state (asyncio's
+    /// `InvalidStateError`).
+    InvalidState,
+    /// The future finished with an exception; [`FutureError::exception`] has it.
+    Exception,
+    /// Done-callbacks could not be scheduled: the future's loop is closed or
+    /// gone (asyncio's `RuntimeError('Event loop is closed')`).
+    LoopClosed,
+    /// A done-callback was added to a future with no loop to run it.
+    Unbound,
 }
 
 enum Repr {
-    Cancelled(Option<Rc<str>>),
+    Cancelled(Option<Arc<str>>),
     InvalidState(&'static str),
     Exception(Exception),
     LoopClosed,
@@ -52,11 +104,11 @@ enum Repr {
 impl FutureError {
     fn new(repr: Repr) -> Self {
         FutureError {
-            repr: Rc::new(repr),
+            repr: Arc::new(repr),
         }
     }
 
-    pub(crate) fn cancelled(message: Option<Rc<str>>) -> Self {
+    pub(crate) fn cancelled(message: Option<Arc<str>>) -> Self {
         FutureError::new(Repr::Cancelled(message))
     }
 
@@ -74,6 +126,27 @@ impl FutureError {
 
     pub(crate) fn unbound() -> Self {
         FutureError::new(Repr::Unbound)
+    }
+
+    /// What this error is, for `match`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::{Exception, Future, FutureErrorKind};
+    ///
+    /// let future: Future<()> = Future::new();
+    /// future.set_exception(Exception::msg("boom")).unwrap();
+    /// assert_eq!(future.result().unwrap_err().kind(), FutureErrorKind::Exception);
+    /// ```
+    pub fn kind(&self) -> FutureErrorKind {
+        match &*self.repr {
+            Repr::Cancelled(_) => FutureErrorKind::Cancelled,
+            Repr::InvalidState(_) => FutureErrorKind::InvalidState,
+            Repr::Exception(_) => FutureErrorKind::Exception,
+            Repr::LoopClosed => FutureErrorKind::LoopClosed,
+            Repr::Unbound => FutureErrorKind::Unbound,
+        }
     }
 
     /// Whether the future was cancelled (asyncio's `CancelledError`).
@@ -240,7 +313,8 @@ impl fmt::Debug for FutureError {
 impl Error for FutureError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match &*self.repr {
-            Repr::Exception(exception) => Some(exception.as_error()),
+            // Transparent: the exception's message is this error's message.
+            Repr::Exception(exception) => exception.source(),
             _ => None,
         }
     }
@@ -260,6 +334,13 @@ mod tests {
     use std::task::Poll;
 
     #[test]
+    fn errors_travel_between_threads() {
+        fn travels<E: Error + Send + Sync + 'static>() {}
+        travels::<FutureError>();
+        travels::<Exception>();
+    }
+
+    #[test]
     fn awaiting_a_word_sized_result_yields_two_words() {
         // Small enough to come back in registers, not through memory.
         assert_eq!(size_of::<FutureError>(), size_of::<usize>());
@@ -275,7 +356,7 @@ mod tests {
 
     #[test]
     fn into_exception_hands_back_other_errors_unchanged() {
-        let error = FutureError::cancelled(Some(Rc::from("stop")));
+        let error = FutureError::cancelled(Some(Arc::from("stop")));
         let error = error.into_exception().unwrap_err();
         assert_eq!(error.cancel_message(), Some("stop"));
         let exception = FutureError::from_exception(Exception::msg("boom"))

@@ -3,23 +3,32 @@
 use std::any::Any;
 use std::error::Error;
 use std::fmt;
-use std::rc::Rc;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// The error a boxed exception is made from: what
+/// [`Future::set_exception`](crate::Future::set_exception) takes.
+///
+/// Anything that converts into it works: any `Error + Send + Sync + 'static`
+/// (std's blanket conversion boxes it), a `Box<dyn Error + Send + Sync>`, an
+/// `anyhow::Error`, a `String` or a `&str`, and an [`Exception`] itself.
+pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
 /// The exception a future finished with: any error, shared.
 ///
 /// asyncio's `set_exception` stores an exception object that every later
 /// `result()` and `exception()` call hands back. `Exception` is the Rust
-/// equivalent: a cheaply cloned, reference-counted `dyn Error`, so one future
-/// can report the same error to every awaiter. It is `!Send`, like the future
-/// that holds it.
+/// equivalent: a cheaply cloned, reference-counted `dyn Error + Send + Sync`,
+/// so one future can report the same error to every awaiter, and the error
+/// can leave the loop's thread (in a [`FutureError`](crate::FutureError), an
+/// `anyhow::Error` or a `Box<dyn Error + Send + Sync>`).
 ///
-/// Any `std::error::Error + 'static` converts into it with `?` or `into()`;
-/// [`Exception::msg`] makes one from a message, and a panic caught by the
+/// It is a transparent wrapper: its `Display` and
+/// [`source`](Error::source) are those of the error inside, and
+/// [`downcast_ref`](Exception::downcast_ref) finds that error's own type.
+/// Make one with [`Exception::new`] (any error), [`Exception::msg`] (a
+/// message), [`Exception::from_boxed`] (a boxed error); a panic caught by the
 /// event loop becomes a [`Panic`].
-///
-/// `Exception` deliberately does not implement `std::error::Error` itself (so
-/// that the blanket `From` conversion can exist); use [`as_error`](Exception::as_error)
-/// where a `&dyn Error` is needed.
 ///
 /// # Examples
 ///
@@ -27,17 +36,22 @@ use std::rc::Rc;
 /// use asyncio_core::Exception;
 ///
 /// let parse = "x".parse::<i32>().unwrap_err();
-/// let exception = Exception::from(parse);
+/// let exception = Exception::new(parse);
 /// assert!(exception.is::<std::num::ParseIntError>());
 /// assert_eq!(exception.to_string(), "invalid digit found in string");
+///
+/// // It is an error that travels.
+/// let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(exception);
+/// assert_eq!(boxed.to_string(), "invalid digit found in string");
 /// ```
 #[derive(Clone)]
 pub struct Exception {
-    error: Rc<dyn Error + 'static>,
+    error: Arc<dyn Error + Send + Sync + 'static>,
 }
 
 impl Exception {
-    /// Wraps `error`.
+    /// Wraps `error`. An `Exception` given here comes back as it is, not
+    /// wrapped twice.
     ///
     /// # Examples
     ///
@@ -46,10 +60,44 @@ impl Exception {
     ///
     /// let exception = Exception::new(std::fmt::Error);
     /// assert!(exception.is::<std::fmt::Error>());
+    /// assert!(Exception::new(exception.clone()).ptr_eq(&exception));
     /// ```
-    pub fn new<E: Error + 'static>(error: E) -> Self {
-        Exception {
-            error: Rc::new(error),
+    pub fn new<E: Error + Send + Sync + 'static>(error: E) -> Self {
+        let mut slot = Some(error);
+        let taken = (&mut slot as &mut dyn Any)
+            .downcast_mut::<Option<Exception>>()
+            .and_then(Option::take);
+        match (taken, slot) {
+            (Some(exception), _) => exception,
+            (None, Some(error)) => Exception {
+                error: Arc::new(error),
+            },
+            (None, None) => unreachable!("only an `Exception` is taken out of the slot"),
+        }
+    }
+
+    /// Wraps a boxed error, keeping its concrete type for
+    /// [`downcast_ref`](Exception::downcast_ref). A boxed `Exception` is
+    /// unwrapped, not wrapped twice.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::{BoxError, Exception};
+    ///
+    /// let boxed: BoxError = Box::new(std::fmt::Error);
+    /// let exception = Exception::from_boxed(boxed);
+    /// assert!(exception.is::<std::fmt::Error>());
+    ///
+    /// let exception = Exception::from_boxed("plain text".into());
+    /// assert_eq!(exception.to_string(), "plain text");
+    /// ```
+    pub fn from_boxed(error: BoxError) -> Self {
+        match error.downcast::<Exception>() {
+            Ok(exception) => *exception,
+            Err(error) => Exception {
+                error: Arc::from(error),
+            },
         }
     }
 
@@ -108,7 +156,8 @@ impl Exception {
         self.error.downcast_ref::<E>()
     }
 
-    /// The error inside, as a trait object.
+    /// The error inside, as a trait object (not the `Exception` itself, which
+    /// is transparent: its own `source` is this error's `source`).
     ///
     /// # Examples
     ///
@@ -118,7 +167,7 @@ impl Exception {
     /// let exception = Exception::msg("inner");
     /// assert!(exception.as_error().source().is_none());
     /// ```
-    pub fn as_error(&self) -> &(dyn Error + 'static) {
+    pub fn as_error(&self) -> &(dyn Error + Send + Sync + 'static) {
         &*self.error
     }
 
@@ -134,13 +183,26 @@ impl Exception {
     /// assert!(!first.ptr_eq(&Exception::msg("same text")));
     /// ```
     pub fn ptr_eq(&self, other: &Exception) -> bool {
-        Rc::ptr_eq(&self.error, &other.error)
+        Arc::ptr_eq(&self.error, &other.error)
     }
 }
 
-impl<E: Error + 'static> From<E> for Exception {
-    fn from(error: E) -> Self {
-        Exception::new(error)
+impl From<BoxError> for Exception {
+    /// [`Exception::from_boxed`].
+    fn from(error: BoxError) -> Self {
+        Exception::from_boxed(error)
+    }
+}
+
+impl From<Panic> for Exception {
+    fn from(panic: Panic) -> Self {
+        Exception::new(panic)
+    }
+}
+
+impl Error for Exception {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.error.source()
     }
 }
 
@@ -203,12 +265,19 @@ impl Panic {
     /// let payload = std::panic::catch_unwind(|| std::panic::panic_any(7)).unwrap_err();
     /// assert_eq!(Panic::from_payload(payload).message(), "Box<dyn Any>");
     /// ```
+    ///
+    /// A payload of another type is dropped here, and its `Drop` may panic
+    /// in turn: that second panic is caught and its payload leaked, so
+    /// reading a panic never panics.
     pub fn from_payload(payload: Box<dyn Any + Send>) -> Self {
         let message = match payload.downcast::<String>() {
             Ok(message) => *message,
             Err(payload) => match payload.downcast::<&'static str>() {
                 Ok(message) => (*message).to_owned(),
-                Err(_) => "Box<dyn Any>".to_owned(),
+                Err(payload) => {
+                    drop_payload(payload);
+                    "Box<dyn Any>".to_owned()
+                }
             },
         };
         Panic { message }
@@ -236,3 +305,12 @@ impl fmt::Display for Panic {
 }
 
 impl Error for Panic {}
+
+/// Drops a panic payload of unknown type. Its `Drop` is user code and may
+/// panic; the payload of that panic is leaked rather than dropped, since its
+/// `Drop` could panic again, without end.
+pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+}

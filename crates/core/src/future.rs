@@ -2,16 +2,17 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::future::Future as StdFuture;
+use std::future::{Future as StdFuture, IntoFuture};
 use std::mem;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use asyncio_callbacks::{Callback, CallbackKey, CallbackList};
 
 use crate::schedule::print_to_stderr;
-use crate::{Exception, ExceptionContext, FutureError, Schedule};
+use crate::{BoxError, Exception, ExceptionContext, FutureError, Schedule};
 
 /// The result of work that has not completed yet: asyncio's `Future`.
 ///
@@ -31,8 +32,11 @@ use crate::{Exception, ExceptionContext, FutureError, Schedule};
 /// - [`result`](Self::result) and [`exception`](Self::exception) read the
 ///   outcome, which stays in place: `result()` works again and again, even
 ///   after the loop is closed.
-/// - Awaiting it (`future.await`, or awaiting a clone) waits for the outcome,
-///   under the loop of `asyncio-loop` or under any other executor.
+/// - Awaiting it (`future.await`, `(&future).await`, or [`wait`](Self::wait))
+///   waits for the outcome and gives a clone of the result, under the loop of
+///   `asyncio-loop` or under any other executor;
+///   [`wait_take`](Self::wait_take) moves a result that is not `Clone` out.
+///   An awaiter that gives up leaves nothing behind (see [`Wait`]).
 /// - [`add_done_callback`](Self::add_done_callback) registers callbacks that
 ///   the future's loop runs, in order, on a later iteration after completion.
 ///
@@ -60,7 +64,7 @@ use crate::{Exception, ExceptionContext, FutureError, Schedule};
 /// assert_eq!(future.result().unwrap(), "the result");
 ///
 /// // Awaitable under any executor.
-/// assert_eq!(futures::executor::block_on(future.clone()).unwrap(), "the result");
+/// assert_eq!(futures::executor::block_on(future.wait()).unwrap(), "the result");
 /// ```
 pub struct Future<T: 'static> {
     shared: Rc<Shared<T>>,
@@ -102,7 +106,7 @@ enum State<T> {
     /// Finished with an exception. Final.
     Failed(Exception),
     /// Cancelled, with the message given to `cancel_with_message`. Final.
-    Cancelled(Option<Rc<str>>),
+    Cancelled(Option<Arc<str>>),
 }
 
 impl<T> State<T> {
@@ -238,6 +242,12 @@ impl<T: 'static> Future<T> {
     /// Finishes the future with `exception` and schedules its
     /// done-callbacks.
     ///
+    /// `exception` is anything that converts into a
+    /// [`BoxError`] (`Box<dyn Error + Send + Sync>`): an [`Exception`] (kept
+    /// as it is), any `Error + Send + Sync + 'static`, a boxed error, an
+    /// `anyhow::Error`, or a message (`&str`, `String`).
+    /// [`Exception::downcast_ref`] finds the original error's type.
+    ///
     /// Until somebody reads the exception (`result`, `exception`, awaiting)
     /// or cancels the future, dropping the last handle reports it as never
     /// retrieved.
@@ -256,8 +266,8 @@ impl<T: 'static> Future<T> {
     /// assert!(future.done() && !future.cancelled());
     /// assert_eq!(future.exception().unwrap().unwrap().to_string(), "boom");
     /// ```
-    pub fn set_exception(&self, exception: impl Into<Exception>) -> Result<(), FutureError> {
-        let exception = exception.into();
+    pub fn set_exception(&self, exception: impl Into<BoxError>) -> Result<(), FutureError> {
+        let exception = Exception::from_boxed(exception.into());
         self.complete(|| State::Failed(exception))
     }
 
@@ -294,10 +304,10 @@ impl<T: 'static> Future<T> {
     /// assert_eq!(error.cancel_message(), Some("no longer needed"));
     /// ```
     pub fn cancel_with_message(&self, message: impl Into<String>) -> bool {
-        self.cancel_inner(Some(Rc::from(message.into())))
+        self.cancel_inner(Some(Arc::from(message.into())))
     }
 
-    fn cancel_inner(&self, message: Option<Rc<str>>) -> bool {
+    fn cancel_inner(&self, message: Option<Arc<str>>) -> bool {
         self.shared.inner.borrow_mut().unretrieved = false;
         // A closed loop loses the callbacks; `cancel` reports only the state change.
         match self.complete(|| State::Cancelled(message)) {
@@ -517,14 +527,23 @@ impl<T: 'static> Future<T> {
             return self.schedule_due();
         }
         if inner.listeners.len() == 1 {
-            // One task awaits this future and nothing else listens: wake it,
-            // with no job and no list to build.
-            let waker = inner.listeners.pop();
+            // One listener left. Usually one task awaits this future and
+            // nothing else listens: wake it, with no job and no list to build.
+            let listener = inner.listeners.pop();
             drop(inner);
-            if let Some(Listener::Waker(waker)) = waker {
-                waker.wake();
-            }
-            return Ok(());
+            return match listener {
+                Some(Listener::Waker(waker)) => {
+                    waker.wake();
+                    Ok(())
+                }
+                // The awaiters went away and left one callback.
+                Some(callback) => {
+                    let mut list = CallbackList::new();
+                    list.push(callback);
+                    self.schedule_list(list)
+                }
+                None => Ok(()),
+            };
         }
         let listeners = mem::take(&mut inner.listeners);
         drop(inner);
@@ -775,26 +794,223 @@ impl<T: fmt::Debug + 'static> fmt::Debug for Future<T> {
     }
 }
 
-impl<T: Clone + 'static> StdFuture for Future<T> {
+impl<T: Clone + 'static> IntoFuture for Future<T> {
     type Output = Result<T, FutureError>;
+    type IntoFuture = Wait<T>;
 
-    /// Ready with [`result`](Future::result) once the future is done;
-    /// otherwise registers the task's waker, in order with the done-callbacks.
-    /// A task that polls again while pending replaces its waker instead of
-    /// adding a second one.
-    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut inner = self.shared.inner.borrow_mut();
-        if let State::Pending = inner.state {
-            let waker = context.waker();
-            let registered = inner.listeners.iter().any(
-                |(_, listener)| matches!(listener, Listener::Waker(known) if known.will_wake(waker)),
-            );
-            if !registered {
-                inner.listeners.push(Listener::Waker(waker.clone()));
-                inner.has_waker = true;
+    /// `future.await`: [`Future::wait`] on this handle.
+    fn into_future(self) -> Wait<T> {
+        Wait(Awaiter::new(self))
+    }
+}
+
+impl<T: Clone + 'static> IntoFuture for &Future<T> {
+    type Output = Result<T, FutureError>;
+    type IntoFuture = Wait<T>;
+
+    /// `(&future).await`: [`Future::wait`], keeping the handle.
+    fn into_future(self) -> Wait<T> {
+        self.wait()
+    }
+}
+
+/// What awaiting a [`Future`] polls: the future, and the key of the waker it
+/// registered, if any.
+///
+/// **Invariant:** `key` names this awaiter's one waker in the future's
+/// listener list while the future is pending; dropping the awaiter removes
+/// it, so an awaiter that gives up (a `select!` loser, a timed-out wait)
+/// leaves nothing behind.
+struct Awaiter<T: 'static> {
+    future: Future<T>,
+    key: Option<CallbackKey>,
+    /// Set once `poll` returned `Ready`, for `FusedFuture`.
+    terminated: bool,
+}
+
+impl<T: 'static> Awaiter<T> {
+    fn new(future: Future<T>) -> Self {
+        Awaiter {
+            future,
+            key: None,
+            terminated: false,
+        }
+    }
+
+    /// Ready with what `read` makes of the result slot once the future is
+    /// done; otherwise registers `context`'s waker, or updates the one
+    /// registered before, in its place among the done-callbacks.
+    #[inline]
+    fn poll_read<R>(
+        &mut self,
+        context: &mut Context<'_>,
+        read: impl FnOnce(&mut Option<T>) -> Option<R>,
+    ) -> Poll<Result<R, FutureError>> {
+        let mut inner = self.future.shared.inner.borrow_mut();
+        if !matches!(inner.state, State::Pending) {
+            self.key = None;
+            self.terminated = true;
+            return Poll::Ready(inner.read_result(read));
+        }
+        let waker = context.waker();
+        let known = self.key.and_then(|key| inner.listeners.get_mut(key));
+        if let Some(Listener::Waker(known)) = known {
+            if known.will_wake(waker) {
+                return Poll::Pending;
             }
+            // Polled by another task: the old waker goes, dropped after the
+            // borrow (an executor's waker may run code when dropped).
+            let old = mem::replace(known, waker.clone());
+            drop(inner);
+            drop(old);
             return Poll::Pending;
         }
-        Poll::Ready(inner.read_result(|value| value.clone()))
+        self.key = Some(inner.listeners.push(Listener::Waker(waker.clone())));
+        inner.has_waker = true;
+        Poll::Pending
+    }
+}
+
+impl<T: 'static> Drop for Awaiter<T> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let removed = match self.future.shared.inner.try_borrow_mut() {
+            Ok(mut inner) if matches!(inner.state, State::Pending) => inner.listeners.remove(key),
+            // Done: completion already took the waker. Borrowed: never, as no
+            // borrow is held across user code, and then the waker stays
+            // until completion wakes it, which is harmless.
+            _ => None,
+        };
+        drop(removed);
+    }
+}
+
+/// The future that awaiting a [`Future`] polls (from `future.await`, or
+/// [`Future::wait`]): ready with [`Future::result`], a clone of the result,
+/// once the future is done.
+///
+/// While it waits, the future holds one waker for it: polled again by another
+/// task, it replaces that waker; dropped before the future is done (a
+/// `select!` that another branch won, a cancelled wait), it removes it. So any
+/// number of awaiters that come and go leave nothing behind, and completion
+/// wakes each live awaiter exactly once. It is fused: after it returned
+/// `Ready`, [`is_terminated`](futures_core::FusedFuture::is_terminated) is true.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_core::Future;
+/// use futures::future::{select, Either};
+///
+/// let shutdown: Future<()> = Future::new();
+/// let other = Future::new();
+/// other.set_result(1).unwrap();
+/// let first = futures::executor::block_on(select(shutdown.wait(), other.wait()));
+/// let Either::Right((Ok(1), losing)) = first else { panic!("other wins") };
+/// assert_eq!(format!("{shutdown:?}"), "<Future pending cb=[<waker>]>");
+/// // Dropping the losing wait removes its waker.
+/// drop(losing);
+/// assert_eq!(format!("{shutdown:?}"), "<Future pending>");
+/// ```
+pub struct Wait<T: 'static>(Awaiter<T>);
+
+/// The future that [`Future::wait_take`] returns: ready with
+/// [`Future::take_result`] once the future is done, for results that are not
+/// `Clone`. Otherwise as [`Wait`].
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_core::Future;
+///
+/// #[derive(Debug)]
+/// struct NotClone(u8);
+/// let future = Future::new();
+/// future.set_result(NotClone(7)).unwrap();
+/// let taken = futures::executor::block_on(future.wait_take()).unwrap();
+/// assert_eq!(taken.0, 7);
+/// assert!(future.take_result().unwrap_err().is_invalid_state());
+/// ```
+pub struct WaitTake<T: 'static>(Awaiter<T>);
+
+impl<T: 'static> Future<T> {
+    /// Waits for the future and gives a clone of its result: what
+    /// `future.await` does, without giving up the handle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future = asyncio_core::Future::new();
+    /// future.set_result("done").unwrap();
+    /// assert_eq!(futures::executor::block_on(future.wait()).unwrap(), "done");
+    /// assert_eq!(future.result().unwrap(), "done");
+    /// ```
+    pub fn wait(&self) -> Wait<T>
+    where
+        T: Clone,
+    {
+        Wait(Awaiter::new(self.clone()))
+    }
+
+    /// Waits for the future and moves its result out
+    /// ([`take_result`](Self::take_result)): awaiting for results that are
+    /// not `Clone`. Later reads of the result fail with an invalid-state
+    /// error (`result was taken`).
+    ///
+    /// # Examples
+    ///
+    /// See [`WaitTake`].
+    pub fn wait_take(&self) -> WaitTake<T> {
+        WaitTake(Awaiter::new(self.clone()))
+    }
+}
+
+impl<T: Clone + 'static> StdFuture for Wait<T> {
+    type Output = Result<T, FutureError>;
+
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.poll_read(context, |value| value.clone())
+    }
+}
+
+impl<T: 'static> StdFuture for WaitTake<T> {
+    type Output = Result<T, FutureError>;
+
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.poll_read(context, Option::take)
+    }
+}
+
+impl<T: Clone + 'static> futures_core::FusedFuture for Wait<T> {
+    fn is_terminated(&self) -> bool {
+        self.0.terminated
+    }
+}
+
+impl<T: 'static> futures_core::FusedFuture for WaitTake<T> {
+    fn is_terminated(&self) -> bool {
+        self.0.terminated
+    }
+}
+
+impl<T: 'static> fmt::Debug for Wait<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait")
+            .field(
+                "future",
+                &format_args!("{}", self.0.future.shared.describe()),
+            )
+            .finish()
+    }
+}
+
+impl<T: 'static> fmt::Debug for WaitTake<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitTake")
+            .field(
+                "future",
+                &format_args!("{}", self.0.future.shared.describe()),
+            )
+            .finish()
     }
 }

@@ -44,9 +44,9 @@ mod future;
 mod schedule;
 
 pub use crate::awaitable::{Awaitable, IntoAwaitable};
-pub use crate::error::FutureError;
-pub use crate::exception::{Exception, Panic};
-pub use crate::future::Future;
+pub use crate::error::{FutureError, FutureErrorKind};
+pub use crate::exception::{BoxError, Exception, Panic};
+pub use crate::future::{Future, Wait, WaitTake};
 pub use crate::schedule::{Closed, ExceptionContext, Schedule};
 pub use asyncio_callbacks::{Callback, CallbackKey, Panicked};
 

@@ -75,7 +75,7 @@ fn callbacks_alone_are_one_job_and_an_awaiting_task_is_woken_at_completion() {
     future.add_done_callback(logger(&trace, "before")).unwrap();
     let count = Arc::new(Count(AtomicUsize::new(0)));
     let waker = Waker::from(Arc::clone(&count));
-    let mut awaiting = future.clone();
+    let mut awaiting = future.wait();
     let polled = Pin::new(&mut awaiting).poll(&mut Context::from_waker(&waker));
     assert!(polled.is_pending());
     future.add_done_callback(logger(&trace, "after 1")).unwrap();

@@ -40,7 +40,7 @@ fn reading_or_cancelling_counts_as_retrieving() {
     }
     let awaited = harness.future::<u32>();
     awaited.set_exception(Exception::msg("awaited")).unwrap();
-    assert!(futures::executor::block_on(awaited).is_err());
+    assert!(futures::executor::block_on(awaited.wait()).is_err());
     assert!(harness.take_reports().is_empty());
 }
 

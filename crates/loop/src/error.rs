@@ -3,7 +3,7 @@
 use std::error::Error;
 use std::fmt;
 
-use asyncio_core::{Exception, FutureError};
+use asyncio_core::{Exception, FutureError, FutureErrorKind};
 
 /// The error of an [`EventLoop`](crate::EventLoop) operation.
 ///
@@ -11,15 +11,21 @@ use asyncio_core::{Exception, FutureError};
 /// has a query method, and the future's own outcome (its exception, or its
 /// cancellation) comes through as a [`FutureError`].
 ///
-/// | asyncio | here |
-/// |---|---|
-/// | `RuntimeError('Event loop is closed')` | [`is_closed`](Self::is_closed) |
-/// | `RuntimeError('This event loop is already running')`, `'Cannot close a running event loop'` | [`is_running`](Self::is_running) |
-/// | `RuntimeError('Cannot run the event loop while another loop is running')` | [`is_another_loop_running`](Self::is_another_loop_running) |
-/// | `RuntimeError('Event loop stopped before Future completed.')` | [`is_stopped`](Self::is_stopped) |
-/// | `ValueError('The future belongs to a different loop ...')` | [`is_foreign_future`](Self::is_foreign_future) |
-/// | `RuntimeError('no running event loop')` | [`is_no_running_loop`](Self::is_no_running_loop) |
-/// | the future's exception or `CancelledError` | [`future_error`](Self::future_error) |
+/// | asyncio | [`kind()`](Self::kind) | query |
+/// |---|---|---|
+/// | `RuntimeError('Event loop is closed')` | [`Closed`](LoopErrorKind::Closed) | [`is_closed`](Self::is_closed) |
+/// | `RuntimeError('This event loop is already running')` | [`AlreadyRunning`](LoopErrorKind::AlreadyRunning) | [`is_running`](Self::is_running) |
+/// | `RuntimeError('Cannot close a running event loop')` | [`CloseRunning`](LoopErrorKind::CloseRunning) | [`is_running`](Self::is_running) |
+/// | `RuntimeError('Cannot run the event loop while another loop is running')` | [`AnotherLoopRunning`](LoopErrorKind::AnotherLoopRunning) | [`is_another_loop_running`](Self::is_another_loop_running) |
+/// | `RuntimeError('Event loop stopped before Future completed.')` | [`Stopped`](LoopErrorKind::Stopped) | [`is_stopped`](Self::is_stopped) |
+/// | `ValueError('The future belongs to a different loop ...')` | [`ForeignFuture`](LoopErrorKind::ForeignFuture) | [`is_foreign_future`](Self::is_foreign_future) |
+/// | `RuntimeError('no running event loop')` | [`NoRunningLoop`](LoopErrorKind::NoRunningLoop) | [`is_no_running_loop`](Self::is_no_running_loop) |
+/// | the future's exception, `CancelledError`, ... | [`Future(kind)`](LoopErrorKind::Future) | [`future_error`](Self::future_error) |
+///
+/// It is `Send + Sync + 'static`, so `?` turns it into an `anyhow::Error` or
+/// a `Box<dyn Error + Send + Sync>`. For a future's failure it is
+/// transparent: `Display` and [`source`](Error::source) are the
+/// [`FutureError`]'s.
 ///
 /// # Examples
 ///
@@ -32,9 +38,65 @@ use asyncio_core::{Exception, FutureError};
 /// assert!(error.is_closed());
 /// assert_eq!(error.to_string(), "event loop is closed");
 /// ```
+///
+/// `fn main` can return it through `anyhow` or a boxed error:
+///
+/// ```
+/// fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     let event_loop = asyncio_loop::EventLoop::new();
+///     event_loop.call_soon(|| {})?;
+///     event_loop.stop();
+///     event_loop.run_forever()?;
+///     Ok(())
+/// }
+/// # main().unwrap();
+/// ```
 #[derive(Clone)]
 pub struct LoopError {
     repr: Repr,
+}
+
+/// What a [`LoopError`] is, for `match`: one variant per asyncio condition.
+///
+/// `#[non_exhaustive]`, like [`std::io::ErrorKind`]: a `match` needs a
+/// catch-all arm.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_core::FutureErrorKind;
+/// use asyncio_loop::{EventLoop, LoopErrorKind};
+///
+/// let event_loop = EventLoop::new();
+/// let future = event_loop.create_future::<()>();
+/// future.cancel();
+/// match event_loop.run_until_complete(&future).unwrap_err().kind() {
+///     LoopErrorKind::Future(FutureErrorKind::Cancelled) => {}
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// event_loop.close().unwrap();
+/// assert_eq!(event_loop.run_forever().unwrap_err().kind(), LoopErrorKind::Closed);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LoopErrorKind {
+    /// The loop is closed (or dropped) and refuses the operation.
+    Closed,
+    /// Running a loop that is already running (from one of its callbacks).
+    AlreadyRunning,
+    /// Closing a loop while it runs.
+    CloseRunning,
+    /// Running a loop while another loop runs on the same thread.
+    AnotherLoopRunning,
+    /// The loop stopped before the future given to `run_until_complete` was done.
+    Stopped,
+    /// `run_until_complete` was given a future of another loop, or of none.
+    ForeignFuture,
+    /// `get_running_loop` outside a running loop.
+    NoRunningLoop,
+    /// The future's own failure: its exception, its cancellation, or another
+    /// [`FutureError`], whose kind this carries.
+    Future(FutureErrorKind),
 }
 
 #[derive(Clone)]
@@ -90,6 +152,28 @@ impl LoopError {
         }
     }
 
+    /// What this error is, for `match`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{get_running_loop, LoopErrorKind};
+    ///
+    /// assert_eq!(get_running_loop().unwrap_err().kind(), LoopErrorKind::NoRunningLoop);
+    /// ```
+    pub fn kind(&self) -> LoopErrorKind {
+        match &self.repr {
+            Repr::Closed => LoopErrorKind::Closed,
+            Repr::AlreadyRunning => LoopErrorKind::AlreadyRunning,
+            Repr::CloseWhileRunning => LoopErrorKind::CloseRunning,
+            Repr::AnotherLoopRunning => LoopErrorKind::AnotherLoopRunning,
+            Repr::Stopped => LoopErrorKind::Stopped,
+            Repr::ForeignFuture => LoopErrorKind::ForeignFuture,
+            Repr::NoRunningLoop => LoopErrorKind::NoRunningLoop,
+            Repr::Future(error) => LoopErrorKind::Future(error.kind()),
+        }
+    }
+
     /// Whether the loop is closed (or dropped) and refuses the operation.
     ///
     /// # Examples
@@ -104,7 +188,10 @@ impl LoopError {
     }
 
     /// Whether the operation needs a loop that is not running: running it
-    /// again from one of its own callbacks, or closing it while it runs.
+    /// again from one of its own callbacks
+    /// ([`AlreadyRunning`](LoopErrorKind::AlreadyRunning)), or closing it
+    /// while it runs ([`CloseRunning`](LoopErrorKind::CloseRunning));
+    /// [`kind`](Self::kind) tells the two apart.
     ///
     /// # Examples
     ///
@@ -126,6 +213,7 @@ impl LoopError {
     /// event_loop.run_forever().unwrap();
     /// let error = seen.borrow_mut().take().unwrap();
     /// assert!(error.is_running());
+    /// assert_eq!(error.kind(), asyncio_loop::LoopErrorKind::CloseRunning);
     /// assert_eq!(error.to_string(), "cannot close a running event loop");
     /// ```
     pub fn is_running(&self) -> bool {
@@ -302,8 +390,20 @@ impl fmt::Debug for LoopError {
 impl Error for LoopError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match &self.repr {
-            Repr::Future(error) => Some(error),
+            // Transparent: the future's error is this error's message.
+            Repr::Future(error) => error.source(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_travel_between_threads() {
+        fn travels<E: Error + Send + Sync + 'static>() {}
+        travels::<LoopError>();
     }
 }

@@ -56,7 +56,7 @@ mod registry;
 mod shared;
 mod task;
 
-pub use crate::error::LoopError;
+pub use crate::error::{LoopError, LoopErrorKind};
 pub use crate::event_loop::{get_running_loop, EventLoop, LoopHandle};
 pub use crate::handle::Handle;
 

@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use asyncio_core::{Exception, Future};
@@ -386,4 +386,62 @@ fn run_until_complete_inside_the_loop_is_already_running() {
         .unwrap();
     event_loop.run_forever().unwrap();
     assert!(refused.get());
+}
+
+#[test]
+fn a_future_by_value_gives_its_result_moved_out_without_nesting() {
+    #[derive(Debug, PartialEq)]
+    struct NotClone(u32);
+    let event_loop = EventLoop::new();
+    let future = event_loop.create_future();
+    let setter = future.clone();
+    event_loop
+        .call_soon(move || setter.set_result(NotClone(5)).unwrap())
+        .unwrap();
+    let result: NotClone = event_loop.run_until_complete(future).unwrap();
+    assert_eq!(result, NotClone(5));
+}
+
+#[test]
+fn by_value_and_by_reference_fail_the_same_way() {
+    use asyncio_core::FutureErrorKind;
+    use asyncio_loop::LoopErrorKind;
+    let event_loop = EventLoop::new();
+    let future = event_loop.create_future::<u8>();
+    future.cancel();
+    let by_reference = event_loop.run_until_complete(&future).unwrap_err();
+    let by_value = event_loop.run_until_complete(future).unwrap_err();
+    for error in [by_reference, by_value] {
+        assert_eq!(
+            error.kind(),
+            LoopErrorKind::Future(FutureErrorKind::Cancelled)
+        );
+    }
+}
+
+#[test]
+fn already_running_and_closing_while_running_are_two_kinds() {
+    use asyncio_loop::LoopErrorKind;
+    let event_loop = EventLoop::new();
+    let handle = event_loop.handle();
+    let kinds = Rc::new(RefCell::new(Vec::new()));
+    let sink = kinds.clone();
+    event_loop
+        .call_soon(move || {
+            let inner = asyncio_loop::get_running_loop().unwrap();
+            let mut sink = sink.borrow_mut();
+            sink.push(handle.close().unwrap_err().kind());
+            let again = EventLoop::new();
+            sink.push(again.run_forever().unwrap_err().kind());
+            inner.stop();
+        })
+        .unwrap();
+    event_loop.run_forever().unwrap();
+    assert_eq!(
+        *kinds.borrow(),
+        [
+            LoopErrorKind::CloseRunning,
+            LoopErrorKind::AnotherLoopRunning
+        ]
+    );
 }
