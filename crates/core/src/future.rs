@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::future::{Future as StdFuture, IntoFuture};
 use std::mem;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
@@ -416,6 +417,15 @@ impl<T: 'static> Future<T> {
     /// the loop's exception handler, and the next callback still runs. To pass
     /// more data, capture it or bind it with [`partial`](asyncio_callbacks::partial).
     ///
+    /// **Cycles.** A callback that captures a clone of its own future (or
+    /// anything holding one) makes a reference cycle: until the future
+    /// completes, the future keeps the callback and the callback keeps the
+    /// future. If it never completes, neither is freed, and closing or
+    /// dropping the loop does not help (the loop holds no pending futures;
+    /// tracking them would cost every `add_done_callback`). The callback is
+    /// handed the future as its argument, so it need not capture it; or
+    /// remove the callback with its key to break the cycle.
+    ///
     /// # Errors
     ///
     /// - [`is_unbound`](FutureError::is_unbound) for a future made by
@@ -586,10 +596,8 @@ impl<T: 'static> Future<T> {
 
     /// Queues one loop job that runs `listeners` in order.
     fn schedule_list(&self, listeners: CallbackList<Listener<T>>) -> Result<(), FutureError> {
-        let future = self.clone();
-        self.schedule(Callback::from_thunk(move || {
-            future.run_listeners(listeners)
-        }))
+        let job = ListJob(self.clone(), listeners);
+        self.schedule(Callback::from_thunk(move || job.run()))
     }
 
     fn schedule(&self, job: Callback<()>) -> Result<(), FutureError> {
@@ -673,12 +681,56 @@ impl<T: 'static> DueJob<T> {
 impl<T: 'static> Drop for DueJob<T> {
     fn drop(&mut self) {
         if let Some(future) = self.0.take() {
-            drop(future.take_due());
+            future.shared.drop_listeners(future.take_due());
+        }
+    }
+}
+
+/// The loop job of listeners split off at completion (see `dispatch_mixed`).
+/// Dropped unrun, it drops them one by one, as a `DueJob` does.
+struct ListJob<T: 'static>(Future<T>, CallbackList<Listener<T>>);
+
+impl<T: 'static> ListJob<T> {
+    fn run(mut self) {
+        let listeners = mem::take(&mut self.1);
+        self.0.run_listeners(listeners);
+    }
+}
+
+impl<T: 'static> Drop for ListJob<T> {
+    fn drop(&mut self) {
+        let listeners = mem::take(&mut self.1);
+        self.0.shared.drop_listeners(listeners);
+    }
+}
+
+impl<T: 'static> Listener<T> {
+    fn name(&self) -> &'static str {
+        match self {
+            Listener::Callback(callback) => callback.name(),
+            Listener::Waker(_) => "<waker>",
         }
     }
 }
 
 impl<T: 'static> Shared<T> {
+    /// Drops unrun listeners one at a time, each under its own
+    /// `catch_unwind`: a callback's captures are user values whose `Drop` may
+    /// panic. Each panic is reported, the rest are still dropped, and two
+    /// panics never meet in one unwind (which would abort the process).
+    fn drop_listeners(&self, listeners: CallbackList<Listener<T>>) {
+        for listener in listeners {
+            let name = listener.name();
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(listener))) {
+                self.report(
+                    ExceptionContext::new(format!("Exception in dropping callback {name}"))
+                        .with_callback(name)
+                        .with_exception(Exception::from_panic(payload)),
+                );
+            }
+        }
+    }
+
     /// Sends `context` to the loop's exception handler, or to stderr when
     /// there is no loop.
     fn report(&self, context: ExceptionContext) {
@@ -730,15 +782,9 @@ fn write_callbacks<T>(
     f: &mut fmt::Formatter<'_>,
     listeners: &CallbackList<Listener<T>>,
 ) -> fmt::Result {
-    fn name<T>(listener: &Listener<T>) -> &'static str {
-        match listener {
-            Listener::Callback(callback) => callback.name(),
-            Listener::Waker(_) => "<waker>",
-        }
-    }
     let names: Vec<&'static str> = listeners
         .iter()
-        .map(|(_, listener)| name(listener))
+        .map(|(_, listener)| listener.name())
         .collect();
     match names.as_slice() {
         [] => Ok(()),
@@ -749,7 +795,14 @@ fn write_callbacks<T>(
 }
 
 impl<T: 'static> Drop for Shared<T> {
+    /// Reports an exception nobody retrieved. Pending listeners are dropped
+    /// first, one by one (see `drop_listeners`), so that a panic in one of
+    /// them and one in the result's own `Drop` never meet.
     fn drop(&mut self) {
+        let listeners = mem::take(&mut self.inner.get_mut().listeners);
+        if !listeners.is_empty() {
+            self.drop_listeners(listeners);
+        }
         let inner = self.inner.get_mut();
         let exception = match &inner.state {
             State::Failed(exception) if inner.unretrieved => exception.clone(),

@@ -348,3 +348,59 @@ fn debug_shows_callbacks_while_pending_only() {
     future.set_result(1).unwrap();
     assert_eq!(format!("{future:?}"), "<Future finished result=1>");
 }
+
+/// CPython's `test_futures.BaseFutureDoneCallbackTests.test_remove_done_callback`,
+/// ported: asyncio removes by equality, so "a callback never added" becomes a
+/// key of another future, and "all instances of cb1" the keys of each.
+#[test]
+fn cpython_test_remove_done_callback() {
+    let harness = Harness::new();
+    let bag = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let make_callback = |value: u32| {
+        let bag = bag.clone();
+        move |_: &Future<&str>| bag.borrow_mut().push(value)
+    };
+    let f = harness.future::<&str>();
+    let other = harness.future::<&str>();
+
+    // Add one cb1 and one cb2.
+    let cb1 = f.add_done_callback(make_callback(42)).unwrap();
+    let cb2 = f.add_done_callback(make_callback(17)).unwrap();
+    // One instance of cb2 removed. Now there's only one cb1.
+    assert_eq!(f.remove_done_callback(cb2), 1);
+    // Never had any cb3 in there: its key belongs to another future.
+    let cb3 = other.add_done_callback(make_callback(100)).unwrap();
+    assert_eq!(f.remove_done_callback(cb3), 0);
+    // After this there will be 6 instances of cb1 and one of cb2.
+    f.add_done_callback(make_callback(17)).unwrap();
+    let mut cb1s = vec![cb1];
+    for _ in 0..5 {
+        cb1s.push(f.add_done_callback(make_callback(42)).unwrap());
+    }
+    // Remove all instances of cb1. One cb2 remains.
+    let removed: usize = cb1s.iter().map(|key| f.remove_done_callback(*key)).sum();
+    assert_eq!(removed, 6);
+    assert!(bag.borrow().is_empty());
+    f.set_result("foo").unwrap();
+    harness.run();
+    assert_eq!(*bag.borrow(), [17]);
+    assert_eq!(f.result().unwrap(), "foo");
+    // The other future kept its callback.
+    other.set_result("bar").unwrap();
+    harness.run();
+    assert_eq!(*bag.borrow(), [17, 100]);
+}
+
+#[test]
+fn a_stale_key_removes_nothing_from_a_later_callback() {
+    let harness = Harness::new();
+    let trace = Trace::default();
+    let future = harness.future();
+    let stale = future.add_done_callback(logger(&trace, "removed")).unwrap();
+    assert_eq!(future.remove_done_callback(stale), 1);
+    future.add_done_callback(logger(&trace, "kept")).unwrap();
+    assert_eq!(future.remove_done_callback(stale), 0);
+    future.set_result(1).unwrap();
+    harness.run();
+    assert_eq!(trace.take(), ["kept: Ok(1)"]);
+}

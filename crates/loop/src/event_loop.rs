@@ -326,10 +326,13 @@ impl Default for EventLoop {
 }
 
 impl Drop for EventLoop {
-    /// Closes the loop and drops everything queued, running nothing.
+    /// Closes the loop and drops everything queued, running nothing. A panic
+    /// in dropping any of it goes to the exception handler, which is dropped
+    /// last (a panic in that goes to stderr): nothing unwinds out of here.
     fn drop(&mut self) {
         // Not running: `run_forever` borrows `self` for as long as it runs.
         let _ = self.shared.close();
+        self.shared.take_exception_handler();
         registry::deregister(self.shared.id);
     }
 }

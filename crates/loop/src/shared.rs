@@ -89,7 +89,9 @@ impl Shared {
 
     pub(crate) fn cancel(&self, seq: u64) {
         let job = self.ready.borrow_mut().cancel(seq);
-        drop(job);
+        if let Some(job) = job {
+            self.drop_reporting("a cancelled callback", job);
+        }
     }
 
     pub(crate) fn scheduled_name(&self, seq: u64) -> Option<&'static str> {
@@ -227,8 +229,33 @@ impl Shared {
                     self.report_callback_panic(panicked);
                 }
             }
-            Job::Task(task) => task.step(self),
+            Job::Task(task) => {
+                // A step catches its coroutine's panics itself; this catches
+                // what runs around the poll: dropping the finished coroutine,
+                // the task (and with it its result future), a foreign waker.
+                let step = catch_unwind(AssertUnwindSafe(move || task.step(self)));
+                if let Err(payload) = step {
+                    self.report_drop_panic("a task", payload);
+                }
+            }
         }
+    }
+
+    /// Drops `value`, which may run user code (a `Drop` of something a
+    /// callback or a coroutine captured), reporting a panic in it to the
+    /// exception handler instead of unwinding into the loop.
+    pub(crate) fn drop_reporting<V>(&self, what: &'static str, value: V) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+            self.report_drop_panic(what, payload);
+        }
+    }
+
+    #[cold]
+    fn report_drop_panic(&self, what: &'static str, payload: Box<dyn std::any::Any + Send>) {
+        self.call_exception_handler(
+            ExceptionContext::new(format!("Exception in dropping {what}"))
+                .with_exception(Exception::from_panic(payload)),
+        );
     }
 
     #[cold]
@@ -313,26 +340,45 @@ impl Shared {
         Ok(())
     }
 
-    /// Drops all queued work outside the borrows. Dropping user values can
-    /// run user code that calls back into the loop: it finds it closed.
+    /// Drops all queued work outside the borrows, one job and one task at a
+    /// time, each under its own `catch_unwind`: dropping user values runs
+    /// user code, which may call back into the loop (it finds it closed) or
+    /// panic (reported, and the rest are still dropped; two panics never
+    /// meet in one unwind, which would abort the process).
     pub(crate) fn clear(&self) {
-        let ready = self.ready.borrow_mut().take();
+        let mut ready = self.ready.borrow_mut().take();
         let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
-        drop(ready);
-        drop(tasks);
+        while let Some(job) = ready.pop() {
+            self.drop_reporting("a callback dropped by close", job);
+        }
+        for (_, entry) in tasks {
+            self.drop_reporting("a task dropped by close", entry);
+        }
     }
 
     // ---- errors -----------------------------------------------------------
 
     pub(crate) fn set_exception_handler(&self, handler: Option<Handler>) {
         let previous = std::mem::replace(&mut *self.handler.borrow_mut(), handler);
-        drop(previous);
+        // Dropped under the new handler, which hears of a panic in it.
+        self.drop_reporting("an exception handler", previous);
     }
 
+    /// Removes the handler and drops it, printing a panic in that to stderr.
+    pub(crate) fn take_exception_handler(&self) {
+        let handler = self.handler.borrow_mut().take();
+        drop_to_stderr(handler);
+    }
+
+    /// Runs the handler on `context`. Nothing here unwinds: a panic in the
+    /// handler, in dropping the context (the last clone of a user's
+    /// exception) or in dropping the handler (replaced meanwhile) goes to the
+    /// default handler, stderr.
     pub(crate) fn call_exception_handler(&self, context: ExceptionContext) {
         let handler = self.handler.borrow().clone();
         let Some(handler) = handler else {
             eprintln!("{context}");
+            drop_to_stderr(context);
             return;
         };
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler(&context))) {
@@ -344,6 +390,20 @@ impl Shared {
                 context.to_string().replace('\n', "\n    "),
             );
         }
+        drop_to_stderr(context);
+        drop_to_stderr(handler);
+    }
+}
+
+/// Drops `value`, printing a panic in its `Drop` to stderr: for what the
+/// exception handler itself holds, whose panics cannot go to the handler.
+pub(crate) fn drop_to_stderr<V>(value: V) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        eprintln!(
+            "{}",
+            ExceptionContext::new("Exception in dropping an exception handler's value")
+                .with_exception(Exception::from_panic(payload))
+        );
     }
 }
 

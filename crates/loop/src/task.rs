@@ -78,9 +78,9 @@ impl<T: 'static> TaskStep for Task<T> {
             Err(payload) => Err(Exception::from_panic(payload)),
         };
         // Finished: forget the task before anything can wake it again, then
-        // drop the coroutine outside every borrow.
+        // drop the coroutine outside every borrow (its `Drop` is user code).
         drop(shared.remove_task(self.key));
-        drop(coroutine);
+        shared.drop_reporting("a finished coroutine", coroutine);
         // The result future is private to the loop until now, so it is pending
         // and these cannot fail.
         let _ = match outcome {

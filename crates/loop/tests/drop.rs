@@ -162,3 +162,54 @@ fn results_survive_the_loop() {
         .unwrap_err()
         .is_loop_closed());
 }
+
+#[test]
+fn a_done_callback_of_a_future_that_never_completes_frees_it_when_it_uses_its_argument() {
+    // The way out of the cycle documented on `add_done_callback`: the
+    // callback is handed the future, so it need not capture a clone. Then a
+    // future that never completes is freed with its last handle, loop or not.
+    let callbacks = Counter::new();
+    let event_loop = EventLoop::new();
+    let future = event_loop.create_future::<u8>();
+    let token = callbacks.token();
+    future
+        .add_done_callback(move |itself| {
+            let _keep = (&token, itself.done());
+        })
+        .unwrap();
+    event_loop.close().unwrap();
+    drop(event_loop);
+    assert_eq!(callbacks.dropped(), 0, "the pending future still holds it");
+    drop(future);
+    assert_eq!(
+        callbacks.dropped(),
+        1,
+        "freed with the future's last handle"
+    );
+}
+
+#[test]
+fn a_done_callback_capturing_its_own_pending_future_is_a_cycle_that_close_does_not_break() {
+    // Documented on `add_done_callback`, not fixed: the loop does not know
+    // the futures that are pending (tracking them would cost every
+    // `add_done_callback`). This test pins the documented behaviour; the
+    // cycle is broken by hand, by removing the callback.
+    let callbacks = Counter::new();
+    let event_loop = EventLoop::new();
+    let future = event_loop.create_future::<u8>();
+    let (itself, token) = (future.clone(), callbacks.token());
+    let key = future
+        .add_done_callback(move |_| {
+            let _keep = (&itself, &token);
+        })
+        .unwrap();
+    event_loop.close().unwrap();
+    drop(event_loop);
+    assert_eq!(callbacks.dropped(), 0);
+    assert_eq!(future.remove_done_callback(key), 1);
+    assert_eq!(
+        callbacks.dropped(),
+        1,
+        "removing the callback breaks the cycle"
+    );
+}
