@@ -24,7 +24,7 @@ impl Drop for Bomb {
 
 /// An error whose `Drop` panics.
 #[derive(Debug)]
-struct BombError(Bomb);
+struct BombError(#[allow(dead_code)] Bomb);
 
 impl fmt::Display for BombError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
