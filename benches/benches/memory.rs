@@ -9,7 +9,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use asyncio_benches::{w1_asyncio, w1_floor, w2_asyncio, w3_asyncio};
+use asyncio_benches::{
+    check_work, w1_asyncio, w1_expected, w1_floor, w2_asyncio, w3_asyncio, w3_expected,
+};
 use asyncio_core::Future;
 use asyncio_loop::EventLoop;
 
@@ -111,6 +113,23 @@ fn main() {
     println!("bytes_per_pending_future {per_future:.1}");
     drop(futures);
 
+    // A burst grows the ready queue; once drained, the loop gives the memory
+    // back after a few quiet iterations (`crates/loop/src/ready.rs`).
+    let event_loop = EventLoop::new();
+    let before = live_bytes();
+    let burst = n * 10;
+    check_work("burst", w1_asyncio(&event_loop, burst), w1_expected(burst));
+    let after_burst = live_bytes() - before;
+    for _ in 0..8 {
+        event_loop.stop();
+        event_loop.run_forever().ok();
+    }
+    let drained = live_bytes() - before;
+    println!("burst_callbacks {burst}");
+    println!("bytes_kept_after_burst {after_burst}");
+    println!("bytes_kept_after_drain {drained}");
+    drop(event_loop);
+
     if let Some(peak) = peak_rss_kib() {
         println!("peak_rss_kib {peak}");
     }
@@ -120,21 +139,35 @@ fn main() {
     let steady = n.min(100_000);
     println!(
         "allocations_per_call_soon {:.3}",
-        allocations_per_op(steady, |n| w1_asyncio(&event_loop, n))
+        allocations_per_op(steady, |n| check_work(
+            "w1",
+            w1_asyncio(&event_loop, n),
+            w1_expected(n)
+        ))
     );
     let mut queue = VecDeque::new();
     println!(
         "allocations_per_floor_callback {:.3}",
-        allocations_per_op(steady, |n| w1_floor(&mut queue, n))
+        allocations_per_op(steady, |n| check_work(
+            "w1 floor",
+            w1_floor(&mut queue, n),
+            w1_expected(n)
+        ))
     );
     println!(
         "allocations_per_ping_pong {:.3}",
-        allocations_per_op(steady, |n| {
-            w2_asyncio(&event_loop, n);
-        })
+        allocations_per_op(steady, |n| check_work(
+            "w2",
+            w2_asyncio(&event_loop, n),
+            w1_expected(n)
+        ))
     );
     println!(
         "allocations_per_fan_out_callback {:.3}",
-        allocations_per_op(steady, |n| w3_asyncio(&event_loop, n))
+        allocations_per_op(steady, |n| check_work(
+            "w3",
+            w3_asyncio(&event_loop, n),
+            w3_expected(n)
+        ))
     );
 }

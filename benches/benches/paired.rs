@@ -11,7 +11,12 @@
 use std::collections::VecDeque;
 
 use asyncio_benches::paired::{ratios, rounds, Summary};
-use asyncio_benches::{peers, w1_asyncio, w1_floor, w2_asyncio, w3_asyncio, SIZES};
+use std::time::Instant;
+
+use asyncio_benches::{
+    check_work, peers, racing_awaiters, w1_asyncio, w1_expected, w1_floor, w2_asyncio, w3_asyncio,
+    w3_expected, SIZES,
+};
 use asyncio_loop::EventLoop;
 
 /// The Rust peers' executors, one set per workload, as criterion's groups have.
@@ -46,14 +51,15 @@ fn w1_and_w3(n: usize, warm_up: usize, count: usize) {
     let (ours_loop, w3_loop) = (EventLoop::new(), EventLoop::new());
     let mut queue = VecDeque::new();
     let mut rust = Peers::new();
+    let w1 = w1_expected(n);
     let times = rounds(
         &mut [
-            &mut || w1_asyncio(&ours_loop, n),
-            &mut || w1_floor(&mut queue, n),
-            &mut || peers::w1_async_executor(&rust.executor, n),
-            &mut || peers::w1_local_pool(&mut rust.pool, n),
-            &mut || peers::w1_tokio(&rust.runtime, n),
-            &mut || w3_asyncio(&w3_loop, n),
+            &mut || check_work("w1", w1_asyncio(&ours_loop, n), w1),
+            &mut || check_work("w1 floor", w1_floor(&mut queue, n), w1),
+            &mut || check_work("w1", peers::w1_async_executor(&rust.executor, n), w1),
+            &mut || check_work("w1", peers::w1_local_pool(&mut rust.pool, n), w1),
+            &mut || check_work("w1", peers::w1_tokio(&rust.runtime, n), w1),
+            &mut || check_work("w3", w3_asyncio(&w3_loop, n), w3_expected(n)),
         ],
         warm_up,
         count,
@@ -67,26 +73,66 @@ fn w1_and_w3(n: usize, warm_up: usize, count: usize) {
 /// W2 against the Rust peers.
 fn w2(n: usize, warm_up: usize, count: usize) {
     let event_loop = EventLoop::new();
+    let sum = w1_expected(n);
     let mut rust = Peers::new();
     let times = rounds(
         &mut [
-            &mut || {
-                w2_asyncio(&event_loop, n);
-            },
-            &mut || {
-                peers::w2_async_executor(&rust.executor, n);
-            },
-            &mut || {
-                peers::w2_local_pool(&mut rust.pool, n);
-            },
-            &mut || {
-                peers::w2_tokio(&rust.runtime, n);
-            },
+            &mut || check_work("w2", w2_asyncio(&event_loop, n), sum),
+            &mut || check_work("w2", peers::w2_async_executor(&rust.executor, n), sum),
+            &mut || check_work("w2", peers::w2_local_pool(&mut rust.pool, n), sum),
+            &mut || check_work("w2", peers::w2_tokio(&rust.runtime, n), sum),
         ],
         warm_up,
         count,
     );
     report("w2_rust_peers", n, ratios(&times, 0, &[1, 2, 3]));
+}
+
+/// W1 on a fresh loop (and a fresh floor queue) each round, beside the
+/// reused ones: the first burst pays for growing the queue and for touching
+/// new pages, which the reused loop has already paid. Prints the two floor
+/// ratios and, as `fresh <n> <rounds> <ours fresh> <ours reused> <floor
+/// fresh> <floor reused>`, the median nanoseconds per callback.
+fn w1_fresh(n: usize, warm_up: usize, count: usize) {
+    let reused_loop = EventLoop::new();
+    let mut reused_queue = VecDeque::new();
+    let w1 = w1_expected(n);
+    let times = rounds(
+        &mut [
+            &mut || check_work("w1 fresh", w1_asyncio(&EventLoop::new(), n), w1),
+            &mut || check_work("w1", w1_asyncio(&reused_loop, n), w1),
+            &mut || check_work("w1 floor fresh", w1_floor(&mut VecDeque::new(), n), w1),
+            &mut || check_work("w1 floor", w1_floor(&mut reused_queue, n), w1),
+        ],
+        warm_up,
+        count,
+    );
+    report("w1_fresh_floor", n, ratios(&times, 0, &[2]));
+    report("w1_reused_floor", n, ratios(&times, 1, &[3]));
+    let per_callback: Vec<String> = times
+        .iter()
+        .map(|times| {
+            let median = Summary::of(times.clone()).map_or(f64::NAN, |summary| summary.median);
+            format!("{:.2}", median / n as f64)
+        })
+        .collect();
+    println!("fresh {n} {count} {}", per_callback.join(" "));
+}
+
+/// The racing awaiters at each size, on a fresh loop each run: prints
+/// `racing <n> <runs> <median ns per race>`. Linear time means a flat
+/// figure across sizes.
+fn racing(n: usize, runs: usize) {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let event_loop = EventLoop::new();
+            let start = Instant::now();
+            check_work("racing", racing_awaiters(&event_loop, n), n);
+            start.elapsed().as_nanos() as f64 / n as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!("racing {n} {runs} {:.1}", times[times.len() / 2]);
 }
 
 fn main() {
@@ -98,5 +144,27 @@ fn main() {
         let warm_up = (count / 10).max(1);
         w1_and_w3(n, warm_up, count);
         w2(n, warm_up, count);
+    }
+    let fresh_sizes: &[usize] = if full {
+        &[10_000, 100_000, 1_000_000, 10_000_000]
+    } else {
+        &[100]
+    };
+    for &n in fresh_sizes {
+        // Ten rounds at 10^7, about four seconds in all per size.
+        let count = if full {
+            (100_000_000 / n).clamp(10, 1000)
+        } else {
+            3
+        };
+        w1_fresh(n, (count / 10).max(1), count);
+    }
+    let racing_sizes: &[usize] = if full {
+        &[1_000, 10_000, 100_000]
+    } else {
+        &[100]
+    };
+    for &n in racing_sizes {
+        racing(n, if full { 11 } else { 1 });
     }
 }

@@ -9,7 +9,10 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use asyncio_benches::{peers, w1_asyncio, w1_floor, w2_asyncio, w3_asyncio, SIZES};
+use asyncio_benches::{
+    check_work, peers, w1_asyncio, w1_expected, w1_floor, w2_asyncio, w3_asyncio, w3_expected,
+    SIZES,
+};
 use asyncio_loop::EventLoop;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
@@ -25,23 +28,23 @@ fn w1_dispatch(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         let event_loop = EventLoop::new();
         group.bench_with_input(BenchmarkId::new("asyncio-rs", n), &n, |b, &n| {
-            b.iter(|| w1_asyncio(&event_loop, n))
+            b.iter(|| check_work("w1", w1_asyncio(&event_loop, n), w1_expected(n)))
         });
         let mut queue = VecDeque::new();
         group.bench_with_input(BenchmarkId::new("floor", n), &n, |b, &n| {
-            b.iter(|| w1_floor(&mut queue, n))
+            b.iter(|| check_work("w1", w1_floor(&mut queue, n), w1_expected(n)))
         });
         let executor = async_executor::LocalExecutor::new();
         group.bench_with_input(BenchmarkId::new("async-executor", n), &n, |b, &n| {
-            b.iter(|| peers::w1_async_executor(&executor, n))
+            b.iter(|| check_work("w1", peers::w1_async_executor(&executor, n), w1_expected(n)))
         });
         let mut pool = futures::executor::LocalPool::new();
         group.bench_with_input(BenchmarkId::new("LocalPool", n), &n, |b, &n| {
-            b.iter(|| peers::w1_local_pool(&mut pool, n))
+            b.iter(|| check_work("w1", peers::w1_local_pool(&mut pool, n), w1_expected(n)))
         });
         let runtime = tokio_runtime();
         group.bench_with_input(BenchmarkId::new("tokio", n), &n, |b, &n| {
-            b.iter(|| peers::w1_tokio(&runtime, n))
+            b.iter(|| check_work("w1", peers::w1_tokio(&runtime, n), w1_expected(n)))
         });
     }
     group.finish();
@@ -53,19 +56,19 @@ fn w2_ping_pong(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         let event_loop = EventLoop::new();
         group.bench_with_input(BenchmarkId::new("asyncio-rs", n), &n, |b, &n| {
-            b.iter(|| w2_asyncio(&event_loop, n))
+            b.iter(|| check_work("w2", w2_asyncio(&event_loop, n), w1_expected(n)))
         });
         let executor = async_executor::LocalExecutor::new();
         group.bench_with_input(BenchmarkId::new("async-executor", n), &n, |b, &n| {
-            b.iter(|| peers::w2_async_executor(&executor, n))
+            b.iter(|| check_work("w2", peers::w2_async_executor(&executor, n), w1_expected(n)))
         });
         let mut pool = futures::executor::LocalPool::new();
         group.bench_with_input(BenchmarkId::new("LocalPool", n), &n, |b, &n| {
-            b.iter(|| peers::w2_local_pool(&mut pool, n))
+            b.iter(|| check_work("w2", peers::w2_local_pool(&mut pool, n), w1_expected(n)))
         });
         let runtime = tokio_runtime();
         group.bench_with_input(BenchmarkId::new("tokio", n), &n, |b, &n| {
-            b.iter(|| peers::w2_tokio(&runtime, n))
+            b.iter(|| check_work("w2", peers::w2_tokio(&runtime, n), w1_expected(n)))
         });
     }
     group.finish();
@@ -77,7 +80,7 @@ fn w3_fan_out(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         let event_loop = EventLoop::new();
         group.bench_with_input(BenchmarkId::new("asyncio-rs", n), &n, |b, &n| {
-            b.iter(|| w3_asyncio(&event_loop, n))
+            b.iter(|| check_work("w3", w3_asyncio(&event_loop, n), w3_expected(n)))
         });
     }
     group.finish();

@@ -15,12 +15,17 @@ fn main() {
         .unwrap_or(10_000);
     let event_loop = asyncio_loop::EventLoop::new();
     for _ in 0..rounds {
-        match workload.as_str() {
-            "w1" => asyncio_benches::w1_asyncio(&event_loop, n),
-            "w2" => {
-                asyncio_benches::w2_asyncio(&event_loop, n);
-            }
-            _ => asyncio_benches::w3_asyncio(&event_loop, n),
-        }
+        let (got, expected) = match workload.as_str() {
+            "w1" => (
+                asyncio_benches::w1_asyncio(&event_loop, n),
+                asyncio_benches::w1_expected(n),
+            ),
+            "w2" => (asyncio_benches::w2_asyncio(&event_loop, n), n * (n - 1) / 2),
+            _ => (
+                asyncio_benches::w3_asyncio(&event_loop, n),
+                asyncio_benches::w3_expected(n),
+            ),
+        };
+        asyncio_benches::check_work(&workload, got, expected);
     }
 }

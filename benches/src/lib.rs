@@ -7,6 +7,7 @@
 //! [`paired`]) and the unit tests all run the same code. Run the
 //! whole comparison with `cargo xtask bench`; it writes `docs/benchmarks.md`.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::hint::black_box;
 
@@ -19,29 +20,93 @@ pub const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 /// How many done-callbacks W3 puts on each future.
 pub const FAN_OUT: usize = 10;
 
-/// A trivial callback body: keeps its captured value alive and observable.
+thread_local! {
+    /// The sum of every value `touch` saw on this thread: how a workload
+    /// proves that its callbacks ran.
+    static TOUCHED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// A trivial callback body: keeps its captured value alive and observable,
+/// and adds it to this thread's sum.
 #[inline(never)]
 fn touch(value: usize) {
-    black_box(value);
+    TOUCHED.with(|sum| sum.set(sum.get().wrapping_add(black_box(value))));
+}
+
+/// What `work` made `touch` add up: the proof that its callbacks ran.
+pub fn touched(work: impl FnOnce()) -> usize {
+    let before = TOUCHED.with(Cell::get);
+    work();
+    TOUCHED.with(Cell::get).wrapping_sub(before)
+}
+
+/// The sum W1 and the peers' W1 touch at size `n`: `0 + 1 + ... + (n - 1)`.
+pub fn w1_expected(n: usize) -> usize {
+    n * n.saturating_sub(1) / 2
+}
+
+/// The sum W3 touches at size `n`.
+pub fn w3_expected(n: usize) -> usize {
+    n / FAN_OUT * (FAN_OUT * (FAN_OUT - 1) / 2)
+}
+
+/// Panics unless a workload's result is what doing all of its work gives: a
+/// benchmark whose work went missing must not report a time.
+#[track_caller]
+pub fn check_work(workload: &str, got: usize, expected: usize) {
+    assert_eq!(got, expected, "{workload} did not do all of its work");
 }
 
 /// W1 on asyncio-rs: `call_soon` `n` trivial callbacks, run one iteration.
-pub fn w1_asyncio(event_loop: &EventLoop, n: usize) {
-    for i in 0..n {
-        let _ = event_loop.call_soon(move || touch(i));
-    }
-    event_loop.stop();
-    let _ = event_loop.run_forever();
+/// Returns the sum the callbacks touched ([`w1_expected`]).
+pub fn w1_asyncio(event_loop: &EventLoop, n: usize) -> usize {
+    touched(|| {
+        for i in 0..n {
+            let _ = event_loop.call_soon(move || touch(i));
+        }
+        event_loop.stop();
+        let _ = event_loop.run_forever();
+    })
 }
 
 /// W1's floor: the same closures through a bare `VecDeque<Box<dyn FnOnce()>>`.
-pub fn w1_floor(queue: &mut VecDeque<Box<dyn FnOnce()>>, n: usize) {
-    for i in 0..n {
-        queue.push_back(Box::new(move || touch(i)));
-    }
-    while let Some(callback) = queue.pop_front() {
-        callback();
-    }
+pub fn w1_floor(queue: &mut VecDeque<Box<dyn FnOnce()>>, n: usize) -> usize {
+    touched(|| {
+        for i in 0..n {
+            queue.push_back(Box::new(move || touch(i)));
+        }
+        while let Some(callback) = queue.pop_front() {
+            callback();
+        }
+    })
+}
+
+/// The racing-awaiters workload: `n` times, a coroutine races a shared
+/// shutdown future against a fresh future that a callback completes (the
+/// `select!` of a worker against a shutdown signal); the fresh one always
+/// wins, and the losing wait is dropped. Returns how many races the fresh
+/// future won (`n`). Each lost race must leave nothing in the shutdown
+/// future, or every later poll pays for all of them (time quadratic in `n`).
+pub fn racing_awaiters(event_loop: &EventLoop, n: usize) -> usize {
+    use futures::future::{select, Either};
+    let handle = event_loop.handle();
+    let shutdown: Future<()> = event_loop.create_future();
+    event_loop
+        .run_until_complete(async move {
+            let mut won = 0;
+            for i in 0..n {
+                let work: Future<usize> = handle.create_future();
+                let setter = work.clone();
+                let _ = handle.call_soon(move || {
+                    let _ = setter.set_result(i);
+                });
+                if let Either::Right((Ok(_), _)) = select(shutdown.wait(), work.wait()).await {
+                    won += 1;
+                }
+            }
+            won
+        })
+        .unwrap_or(0)
 }
 
 /// W2 on asyncio-rs: a task awaits a fresh future that a `call_soon`
@@ -65,50 +130,59 @@ pub fn w2_asyncio(event_loop: &EventLoop, n: usize) -> usize {
 }
 
 /// W3 on asyncio-rs: `n / FAN_OUT` futures, each with `FAN_OUT`
-/// done-callbacks, completed; one iteration runs every callback.
-pub fn w3_asyncio(event_loop: &EventLoop, n: usize) {
-    for _ in 0..n / FAN_OUT {
-        let future: Future<usize> = event_loop.create_future();
-        for i in 0..FAN_OUT {
-            let _ = future.add_done_callback(move |_| touch(i));
+/// done-callbacks, completed; one iteration runs every callback. Returns the
+/// sum the callbacks touched ([`w3_expected`]).
+pub fn w3_asyncio(event_loop: &EventLoop, n: usize) -> usize {
+    touched(|| {
+        for _ in 0..n / FAN_OUT {
+            let future: Future<usize> = event_loop.create_future();
+            for i in 0..FAN_OUT {
+                let _ = future.add_done_callback(move |_| touch(i));
+            }
+            let _ = future.set_result(1);
         }
-        let _ = future.set_result(1);
-    }
-    event_loop.stop();
-    let _ = event_loop.run_forever();
+        event_loop.stop();
+        let _ = event_loop.run_forever();
+    })
 }
 
 /// The Rust peers, written the way a user of each would write the workloads.
 pub mod peers {
-    use super::touch;
+    use super::{touch, touched};
     use std::future::Future as StdFuture;
 
     /// W1 on async-executor: spawn `n` trivial tasks on a `LocalExecutor`
-    /// and tick until none is left.
-    pub fn w1_async_executor(executor: &async_executor::LocalExecutor<'_>, n: usize) {
-        for i in 0..n {
-            executor.spawn(async move { touch(i) }).detach();
-        }
-        while executor.try_tick() {}
+    /// and tick until none is left. Returns the sum the tasks touched.
+    pub fn w1_async_executor(executor: &async_executor::LocalExecutor<'_>, n: usize) -> usize {
+        touched(|| {
+            for i in 0..n {
+                executor.spawn(async move { touch(i) }).detach();
+            }
+            while executor.try_tick() {}
+        })
     }
 
     /// W1 on futures' `LocalPool`.
-    pub fn w1_local_pool(pool: &mut futures::executor::LocalPool, n: usize) {
+    pub fn w1_local_pool(pool: &mut futures::executor::LocalPool, n: usize) -> usize {
         use futures::task::LocalSpawnExt;
-        let spawner = pool.spawner();
-        for i in 0..n {
-            let _ = spawner.spawn_local(async move { touch(i) });
-        }
-        pool.run_until_stalled();
+        touched(|| {
+            let spawner = pool.spawner();
+            for i in 0..n {
+                let _ = spawner.spawn_local(async move { touch(i) });
+            }
+            pool.run_until_stalled();
+        })
     }
 
     /// W1 on tokio: a current-thread runtime and a `LocalSet`.
-    pub fn w1_tokio(runtime: &tokio::runtime::Runtime, n: usize) {
-        let local = tokio::task::LocalSet::new();
-        for i in 0..n {
-            local.spawn_local(async move { touch(i) });
-        }
-        runtime.block_on(local);
+    pub fn w1_tokio(runtime: &tokio::runtime::Runtime, n: usize) -> usize {
+        touched(|| {
+            let local = tokio::task::LocalSet::new();
+            for i in 0..n {
+                local.spawn_local(async move { touch(i) });
+            }
+            runtime.block_on(local);
+        })
     }
 
     /// W2's round trip on one executor: the task sends through a oneshot
@@ -307,23 +381,33 @@ mod tests {
     #[test]
     fn every_workload_does_its_work() {
         let event_loop = EventLoop::new();
-        w1_asyncio(&event_loop, 100);
+        let w1 = w1_expected(100);
+        assert_eq!(w1, (0..100).sum());
+        assert_eq!(w1_asyncio(&event_loop, 100), w1);
         assert_eq!(w2_asyncio(&event_loop, 100), (0..100).sum());
-        w3_asyncio(&event_loop, 100);
+        assert_eq!(w3_asyncio(&event_loop, 100), 10 * 45);
+        assert_eq!(w3_expected(100), 10 * 45);
+        assert_eq!(racing_awaiters(&event_loop, 100), 100);
         let mut queue = VecDeque::new();
-        w1_floor(&mut queue, 100);
+        assert_eq!(w1_floor(&mut queue, 100), w1);
         assert!(queue.is_empty());
 
         let executor = async_executor::LocalExecutor::new();
-        peers::w1_async_executor(&executor, 100);
+        assert_eq!(peers::w1_async_executor(&executor, 100), w1);
         assert_eq!(peers::w2_async_executor(&executor, 100), (0..100).sum());
         let mut pool = futures::executor::LocalPool::new();
-        peers::w1_local_pool(&mut pool, 100);
+        assert_eq!(peers::w1_local_pool(&mut pool, 100), w1);
         assert_eq!(peers::w2_local_pool(&mut pool, 100), (0..100).sum());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        peers::w1_tokio(&runtime, 100);
+        assert_eq!(peers::w1_tokio(&runtime, 100), w1);
         assert_eq!(peers::w2_tokio(&runtime, 100), (0..100).sum());
+    }
+
+    #[test]
+    #[should_panic(expected = "did not do all of its work")]
+    fn a_workload_that_lost_work_fails_its_check() {
+        check_work("w1", w1_expected(10) - 1, w1_expected(10));
     }
 }

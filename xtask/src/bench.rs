@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
+
+use crate::Exit;
 
 use regex_lite::Regex;
 
@@ -71,7 +73,7 @@ struct Settings {
     runs: usize,
 }
 
-pub(crate) fn main(root: &Path, arguments: &[String]) -> ExitCode {
+pub(crate) fn main(root: &Path, arguments: &[String]) -> Exit {
     let mut settings = Settings {
         quick: false,
         python: true,
@@ -86,27 +88,27 @@ pub(crate) fn main(root: &Path, arguments: &[String]) -> ExitCode {
                 Some(Ok(runs)) if runs > 0 => settings.runs = runs,
                 _ => {
                     eprintln!("error: `--runs` takes a whole number above 0\n\n{HELP}");
-                    return ExitCode::from(2);
+                    return Exit::Usage;
                 }
             },
             "-h" | "--help" => {
                 print!("{HELP}");
-                return ExitCode::SUCCESS;
+                return Exit::Success;
             }
             other => {
                 eprintln!("error: unknown option `{other}`\n\n{HELP}");
-                return ExitCode::from(2);
+                return Exit::Usage;
             }
         }
     }
     match run(root, &settings) {
         Ok(path) => {
             println!("bench: wrote {}", path.display());
-            ExitCode::SUCCESS
+            Exit::Success
         }
         Err(message) => {
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            Exit::Failure
         }
     }
 }
@@ -157,6 +159,7 @@ fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
         "paired",
     ]))?;
     let paired = parse_paired(&paired_output);
+    let scaling = parse_scaling(&paired_output);
 
     let python = if settings.python {
         eprintln!("bench: running the Python peers");
@@ -183,7 +186,7 @@ fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
         &figures,
         &runs,
         &memory,
-        &paired,
+        (&paired, &scaling),
         &machine,
         python_note.as_deref(),
         &history,
@@ -333,6 +336,86 @@ fn parse_paired(output: &str) -> Paired {
             Some(((target.to_owned(), n.parse().ok()?), ratio))
         })
         .collect()
+}
+
+/// The size-scaling rows of `benches/benches/paired.rs`: W1 fresh and reused
+/// (`fresh <n> <rounds> <ours fresh> <ours reused> <floor fresh> <floor
+/// reused>`, ns per callback) and the racing awaiters (`racing <n> <runs>
+/// <ns per race>`).
+#[derive(Debug, Default, PartialEq)]
+struct Scaling {
+    fresh: Vec<(u64, Vec<f64>)>,
+    racing: Vec<(u64, f64)>,
+}
+
+fn parse_scaling(output: &str) -> Scaling {
+    let mut scaling = Scaling::default();
+    for line in output.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields[..] {
+            ["fresh", n, _rounds, ref times @ ..] if times.len() == 4 => {
+                let times: Option<Vec<f64>> = times.iter().map(|time| time.parse().ok()).collect();
+                if let (Ok(n), Some(times)) = (n.parse(), times) {
+                    scaling.fresh.push((n, times));
+                }
+            }
+            ["racing", n, _runs, time] => {
+                if let (Ok(n), Ok(time)) = (n.parse(), time.parse()) {
+                    scaling.racing.push((n, time));
+                }
+            }
+            _ => {}
+        }
+    }
+    scaling
+}
+
+/// W1 on a fresh loop beside a reused one, and the racing awaiters, as tables.
+fn render_scaling(text: &mut String, paired: &Paired, scaling: &Scaling) {
+    if !scaling.fresh.is_empty() {
+        let _ = writeln!(
+            text,
+            "\n### W1 on a fresh loop and on a reused one\n\n\
+             A fresh loop (or a fresh floor queue) each round pays for growing its queue and for touching\n\
+             new pages; a reused one has paid already. Nanoseconds per callback (medians over paired\n\
+             rounds), and the floor ratio of each, whose goal is ≥ 1 at every size.\n\n\
+             | N | ours, fresh | floor, fresh | floor / ours, fresh | ours, reused | floor, reused | floor / ours, reused |\n\
+             |---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for (n, times) in &scaling.fresh {
+            let ratio = |key: &str| {
+                paired
+                    .get(&(key.to_owned(), *n))
+                    .map_or("?".to_owned(), |ratio| {
+                        format!("{:.2} ({:.2}–{:.2})", ratio.median, ratio.low, ratio.high)
+                    })
+            };
+            let _ = writeln!(
+                text,
+                "| {n} | {:.2} | {:.2} | {} | {:.2} | {:.2} | {} |",
+                times[0],
+                times[2],
+                ratio("w1_fresh_floor"),
+                times[1],
+                times[3],
+                ratio("w1_reused_floor")
+            );
+        }
+    }
+    if !scaling.racing.is_empty() {
+        let _ = writeln!(
+            text,
+            "\n### Racing awaiters\n\n\
+             A coroutine races one shutdown future against a fresh future N times (`select`), and the\n\
+             fresh one always wins; each losing wait must leave nothing behind, so the time per race\n\
+             stays flat as N grows (it grew linearly, the whole run quadratically, when losers left\n\
+             their wakers). Median of the runs, fresh loop each run.\n\n\
+             | N | ns per race |\n|---:|---:|"
+        );
+        for (n, time) in &scaling.racing {
+            let _ = writeln!(text, "| {n} | {time:.1} |");
+        }
+    }
 }
 
 /// Creates `target/bench-venv`, installs uvloop, runs the Python script.
@@ -537,7 +620,8 @@ fn render(
     figures: &Figures,
     runs: &[Figures],
     memory: &BTreeMap<String, String>,
-    paired: &Paired,
+    // The paired bench's two outputs: its ratios and its size-scaling rows.
+    (paired, scaling): (&Paired, &Scaling),
     machine: &[(String, String)],
     python_note: Option<&str>,
     history: &str,
@@ -650,6 +734,15 @@ fn render(
             "allocations_per_fan_out_callback",
             "allocations per W3 done-callback",
         ),
+        ("burst_callbacks", "callbacks in one burst on a fresh loop"),
+        (
+            "bytes_kept_after_burst",
+            "heap bytes the loop keeps right after running the burst",
+        ),
+        (
+            "bytes_kept_after_drain",
+            "heap bytes it keeps after eight more (quiet) iterations",
+        ),
     ] {
         let _ = writeln!(
             text,
@@ -728,6 +821,7 @@ fn render(
     );
 
     render_paired(&mut text, paired);
+    render_scaling(&mut text, paired, scaling);
 
     let _ = writeln!(text, "\n## Machine and versions\n\n| | |\n|---|---|");
     for (key, value) in machine {
@@ -856,7 +950,7 @@ mod tests {
             &figures,
             &[figures.clone()],
             &BTreeMap::new(),
-            &Paired::new(),
+            (&Paired::new(), &Scaling::default()),
             &[],
             Some("skipped"),
             &history,
@@ -919,7 +1013,7 @@ mod tests {
             &figures,
             &runs,
             &BTreeMap::new(),
-            &Paired::new(),
+            (&Paired::new(), &Scaling::default()),
             &[],
             None,
             "",
@@ -934,6 +1028,26 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("median over 3 runs"), "{text}");
+    }
+
+    #[test]
+    fn scaling_lines_become_tables() {
+        let output = "fresh 10000 1000 6.50 4.10 30.00 20.00\nfresh 1 x\nracing 1000 11 80.5\nracing x 1 2\npaired w1_fresh_floor 10000 1000 4.0 4.6 5.0\n";
+        let scaling = parse_scaling(output);
+        assert_eq!(
+            scaling,
+            Scaling {
+                fresh: vec![(10_000, vec![6.5, 4.1, 30.0, 20.0])],
+                racing: vec![(1000, 80.5)],
+            }
+        );
+        let mut text = String::new();
+        render_scaling(&mut text, &parse_paired(output), &scaling);
+        assert!(
+            text.contains("| 10000 | 6.50 | 30.00 | 4.60 (4.00–5.00) | 4.10 | 20.00 | ? |"),
+            "{text}"
+        );
+        assert!(text.contains("| 1000 | 80.5 |"), "{text}");
     }
 
     #[test]
@@ -983,7 +1097,7 @@ mod tests {
         let root = Path::new(".");
         for bad in [&["--runs"][..], &["--runs", "0"], &["--runs", "two"]] {
             let arguments: Vec<String> = bad.iter().map(|&a| a.to_owned()).collect();
-            assert_eq!(main(root, &arguments), ExitCode::from(2));
+            assert_eq!(main(root, &arguments), Exit::Usage);
         }
     }
 

@@ -25,18 +25,31 @@ Run `cargo xtask <COMMAND> --help` for a command's options.
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    match arguments.first().map(String::as_str) {
+    let exit = match arguments.first().map(String::as_str) {
         None | Some("help" | "--help" | "-h") => {
             print!("{HELP}");
-            ExitCode::SUCCESS
+            Exit::Success
         }
         Some("bench") => bench::main(&workspace_root(), &arguments[1..]),
         Some("docs") => docs::main(&workspace_root(), &arguments[1..]),
         Some(other) => {
             eprintln!("error: unknown command `{other}`\n\n{HELP}");
-            ExitCode::from(2)
+            Exit::Usage
         }
-    }
+    };
+    ExitCode::from(exit as u8)
+}
+
+/// How a command ended, as its exit status: comparable in tests, which
+/// `ExitCode` is not before Rust 1.81 (this workspace's MSRV is 1.80).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// Exit status 0.
+    Success = 0,
+    /// Exit status 1: the command ran and failed (or found differences).
+    Failure = 1,
+    /// Exit status 2: the command line was wrong.
+    Usage = 2,
 }
 
 /// The workspace root: the parent of this crate's folder.

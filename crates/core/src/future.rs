@@ -541,23 +541,28 @@ impl<T: 'static> Future<T> {
             // nothing else listens: wake it, with no job and no list to build.
             let listener = inner.listeners.pop();
             drop(inner);
-            return match listener {
-                Some(Listener::Waker(waker)) => {
-                    waker.wake();
-                    Ok(())
-                }
-                // The awaiters went away and left one callback.
-                Some(callback) => {
-                    let mut list = CallbackList::new();
-                    list.push(callback);
-                    self.schedule_list(list)
-                }
-                None => Ok(()),
-            };
+            if let Some(Listener::Waker(waker)) = listener {
+                waker.wake();
+                return Ok(());
+            }
+            return self.schedule_leftover(listener);
         }
         let listeners = mem::take(&mut inner.listeners);
         drop(inner);
         self.dispatch_mixed(listeners)
+    }
+
+    /// The one listener left at completion is a callback: its awaiters went
+    /// away (a dropped `Wait` removes its waker but not `has_waker`).
+    #[cold]
+    #[inline(never)]
+    fn schedule_leftover(&self, listener: Option<Listener<T>>) -> Result<(), FutureError> {
+        let Some(listener) = listener else {
+            return Ok(());
+        };
+        let mut list = CallbackList::new();
+        list.push(listener);
+        self.schedule_list(list)
     }
 
     /// Queues the job that runs the callbacks left in place by `complete`.
@@ -799,8 +804,9 @@ impl<T: 'static> Drop for Shared<T> {
     /// first, one by one (see `drop_listeners`), so that a panic in one of
     /// them and one in the result's own `Drop` never meet.
     fn drop(&mut self) {
-        let listeners = mem::take(&mut self.inner.get_mut().listeners);
-        if !listeners.is_empty() {
+        let inner = self.inner.get_mut();
+        if !inner.listeners.is_empty() {
+            let listeners = mem::take(&mut inner.listeners);
             self.drop_listeners(listeners);
         }
         let inner = self.inner.get_mut();

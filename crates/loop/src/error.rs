@@ -39,17 +39,17 @@ use asyncio_core::{Exception, FutureError, FutureErrorKind};
 /// assert_eq!(error.to_string(), "event loop is closed");
 /// ```
 ///
-/// `fn main` can return it through `anyhow` or a boxed error:
+/// A function (`main` too) can return it through `anyhow` or a boxed error:
 ///
 /// ```
-/// fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 ///     let event_loop = asyncio_loop::EventLoop::new();
 ///     event_loop.call_soon(|| {})?;
 ///     event_loop.stop();
 ///     event_loop.run_forever()?;
 ///     Ok(())
 /// }
-/// # main().unwrap();
+/// run().unwrap();
 /// ```
 #[derive(Clone)]
 pub struct LoopError {

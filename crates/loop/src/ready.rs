@@ -1,7 +1,7 @@
 //! The ready queue: scheduled jobs in FIFO order, addressed by sequence number.
 
-use std::mem;
 use std::rc::Rc;
+use std::{iter, mem};
 
 use asyncio_core::Callback;
 
@@ -106,6 +106,14 @@ impl Ready {
         self.slots.len()
     }
 
+    /// Tells the queue an iteration found `found` jobs; see
+    /// `Ring::note_iteration`. What comes back holds only jobs that do
+    /// nothing, but the caller drops it outside the borrow all the same.
+    #[inline(always)]
+    pub(crate) fn note_iteration(&mut self, found: usize) -> Option<Vec<Job>> {
+        self.slots.note_iteration(found)
+    }
+
     /// Empties the queue, handing back everything for the caller to drop
     /// outside any borrow. Sequence numbers go on from where they were, so a
     /// handle of a dropped entry never names a later one.
@@ -119,6 +127,14 @@ impl Ready {
     }
 }
 
+/// The capacity a drained ring keeps: below it, memory is never given back.
+const KEEP: usize = 1024;
+
+/// How many iterations in a row must find the ring under a quarter full
+/// before it gives memory back: a loop that runs bursts back to back keeps
+/// its capacity, one that had a single burst returns it soon after.
+const SHRINK_AFTER: u32 = 4;
+
 /// A ring buffer of jobs over a `Vec` whose every slot holds a job: the
 /// queued ones, and in the free slots a job that does nothing.
 ///
@@ -131,14 +147,22 @@ impl Ready {
 /// time on that one load, and this ring took W1 from about 19 to 12 ns per
 /// callback.
 ///
-/// **Invariant:** `buf.len()` is zero or a power of two (it starts empty and
-/// only [`grow`](Ring::grow) changes it, doubling from 16). The queued jobs
-/// are `buf[(head + i) % buf.len()]` for `i < len`; every other slot holds
-/// `Job::cancelled()`, which owns nothing.
+/// The ring's capacity is `buf.len()`: only slots that were once pushed to
+/// exist. A full ring whose queue starts at slot 0 (a burst on a drained
+/// ring: the head returns to 0 whenever the queue empties) grows by pushing
+/// at the end of the `Vec`, so growth is `Vec`'s amortized reallocation,
+/// one `realloc` per doubling and no slot written twice; only a full ring
+/// that has wrapped is rotated to slot 0 and doubled.
+///
+/// **Invariant:** the queued jobs are `buf[(head + i) % buf.len()]` for
+/// `i < len`, `len <= buf.len()`, and `head == 0` when `len == 0`; every
+/// other slot holds `Job::cancelled()`, which owns nothing.
 struct Ring {
     buf: Vec<Job>,
     head: usize,
     len: usize,
+    /// Iterations in a row that found the ring under a quarter full.
+    quiet: u32,
 }
 
 impl Ring {
@@ -147,6 +171,7 @@ impl Ring {
             buf: Vec::new(),
             head: 0,
             len: 0,
+            quiet: 0,
         }
     }
 
@@ -154,11 +179,15 @@ impl Ring {
         self.len
     }
 
-    /// Where the `index`-th queued job is in `buf` (`index <= len`): the
-    /// length is a power of two, so the wrap is a mask.
+    /// Where the `index`-th queued job is in `buf` (`index < buf.len()`).
     #[inline]
     fn slot(&self, index: usize) -> usize {
-        (self.head + index) & self.buf.len().wrapping_sub(1)
+        let slot = self.head + index;
+        if slot >= self.buf.len() {
+            slot - self.buf.len()
+        } else {
+            slot
+        }
     }
 
     /// Queues the job `make` returns, made once its slot is known, so that
@@ -166,14 +195,21 @@ impl Ring {
     #[inline(always)]
     fn push_with(&mut self, make: impl FnOnce() -> Job) {
         if self.len == self.buf.len() {
-            self.grow();
+            if self.head != 0 {
+                self.unwrap_and_double();
+                let slot = self.len;
+                // The free slot holds a job that owns nothing: forgetting it loses nothing.
+                mem::forget(mem::replace(&mut self.buf[slot], make()));
+            } else {
+                // `extend` of a one-item iterator of known length reserves
+                // first, then writes the job the closure builds into its slot.
+                self.buf.extend(iter::once_with(make));
+            }
+        } else {
+            let slot = self.slot(self.len);
+            mem::forget(mem::replace(&mut self.buf[slot], make()));
         }
-        let slot = self.slot(self.len);
-        if let Some(free) = self.buf.get_mut(slot) {
-            // The free slot holds a job that owns nothing: forgetting it loses nothing.
-            mem::forget(mem::replace(free, make()));
-            self.len += 1;
-        }
+        self.len += 1;
     }
 
     #[inline]
@@ -182,8 +218,8 @@ impl Ring {
             return None;
         }
         let job = mem::replace(&mut self.buf[self.head], Job::cancelled());
-        self.head = self.slot(1);
         self.len -= 1;
+        self.head = if self.len == 0 { 0 } else { self.slot(1) };
         Some(job)
     }
 
@@ -192,24 +228,62 @@ impl Ring {
     }
 
     fn get_mut(&mut self, index: usize) -> Option<&mut Job> {
+        if index >= self.len {
+            return None;
+        }
         let slot = self.slot(index);
-        (index < self.len).then(move || &mut self.buf[slot])
+        Some(&mut self.buf[slot])
     }
 
-    /// Doubles the capacity (at least 16 slots), moving the queued jobs to
-    /// the front of a new buffer in order.
+    /// A full ring that wrapped: rotate the queue to slot 0 and double the
+    /// capacity with free slots, so that this happens once per doubling.
     #[cold]
-    fn grow(&mut self) {
+    fn unwrap_and_double(&mut self) {
+        self.buf.rotate_left(self.head);
+        self.head = 0;
         let capacity = (self.buf.len() * 2).max(16);
-        debug_assert!(capacity.is_power_of_two());
-        let mut buf = Vec::with_capacity(capacity);
+        self.buf.resize_with(capacity, Job::cancelled);
+    }
+
+    /// Called once per loop iteration with the number of jobs it found:
+    /// after `SHRINK_AFTER` iterations in a row under a quarter of the
+    /// capacity, the ring gives memory back down to twice what is queued
+    /// (at least `KEEP` slots). Returns the old buffer, whose free slots the
+    /// caller drops outside any borrow. A ring of at most `KEEP` slots (the
+    /// usual case) answers with one comparison.
+    #[inline(always)]
+    fn note_iteration(&mut self, found: usize) -> Option<Vec<Job>> {
+        if self.buf.len() <= KEEP {
+            return None;
+        }
+        self.note_iteration_of_a_large_ring(found)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_iteration_of_a_large_ring(&mut self, found: usize) -> Option<Vec<Job>> {
+        if found * 4 >= self.buf.len() {
+            self.quiet = 0;
+            return None;
+        }
+        self.quiet += 1;
+        if self.quiet < SHRINK_AFTER {
+            return None;
+        }
+        self.quiet = 0;
+        let mut buf = Vec::with_capacity((self.len * 2).max(KEEP));
         for index in 0..self.len {
             let slot = self.slot(index);
             buf.push(mem::replace(&mut self.buf[slot], Job::cancelled()));
         }
-        buf.resize_with(capacity, Job::cancelled);
-        self.buf = buf;
         self.head = 0;
+        Some(mem::replace(&mut self.buf, buf))
+    }
+
+    /// The slots the ring has, for tests: its capacity.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.buf.len()
     }
 }
 
@@ -346,6 +420,61 @@ mod tests {
         // (a task step takes the vtable pointer's niche). The deque's spare
         // capacity comes on top: `benches/benches/memory.rs` measures the whole.
         assert_eq!(std::mem::size_of::<Job>(), 32);
+    }
+
+    #[test]
+    fn a_burst_on_a_drained_ring_grows_at_the_end_and_is_given_back_later() {
+        let mut ready = Ready::new();
+        let order = Rc::new(RefCell::new(Vec::new()));
+        for i in 0..5000 {
+            ready.push_with(|| logging(&order, i));
+        }
+        assert_eq!(ready.slots.capacity(), 5000, "no slot made ahead of need");
+        let found = ready.len();
+        while let Some(job) = ready.pop() {
+            run(job);
+        }
+        assert_eq!(*order.borrow(), (0..5000).collect::<Vec<_>>());
+        assert!(ready.note_iteration(found).is_none(), "busy: kept");
+        for round in 1..SHRINK_AFTER {
+            assert!(ready.note_iteration(1).is_none(), "round {round}: kept");
+        }
+        let old = ready.note_iteration(1).expect("quiet: given back");
+        assert_eq!(old.len(), 5000);
+        assert_eq!(ready.slots.capacity(), 0);
+        ready.push_with(job);
+        assert!(ready.slots.buf.capacity() >= KEEP);
+    }
+
+    #[test]
+    fn a_full_wrapped_ring_doubles_once_and_keeps_its_order() {
+        let mut ready = Ready::new();
+        let order = Rc::new(RefCell::new(Vec::new()));
+        let mut next = 0;
+        // Reach 16 slots, pop a few, refill past the wrap, then overflow.
+        for _ in 0..16 {
+            ready.push_with(|| logging(&order, next));
+            next += 1;
+        }
+        for _ in 0..5 {
+            run(ready.pop().unwrap());
+        }
+        for _ in 0..6 {
+            ready.push_with(|| logging(&order, next));
+            next += 1;
+        }
+        assert_eq!(ready.slots.capacity(), 32, "rotated and doubled");
+        // Steady push-one-pop-one at the new size rotates no more.
+        for _ in 0..100 {
+            ready.push_with(|| logging(&order, next));
+            next += 1;
+            run(ready.pop().unwrap());
+        }
+        assert_eq!(ready.slots.capacity(), 32);
+        while let Some(job) = ready.pop() {
+            run(job);
+        }
+        assert_eq!(*order.borrow(), (0..next).collect::<Vec<_>>());
     }
 
     #[test]

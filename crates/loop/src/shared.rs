@@ -202,7 +202,13 @@ impl Shared {
             std::thread::park();
             self.drain_remote();
         }
-        let count = self.ready.borrow().len();
+        let (count, given_back) = {
+            let mut ready = self.ready.borrow_mut();
+            let count = ready.len();
+            (count, ready.note_iteration(count))
+        };
+        // Only free slots, jobs that do nothing; dropped outside the borrow.
+        drop(given_back);
         for _ in 0..count {
             let popped = self.ready.borrow_mut().pop();
             match popped {
@@ -229,15 +235,8 @@ impl Shared {
                     self.report_callback_panic(panicked);
                 }
             }
-            Job::Task(task) => {
-                // A step catches its coroutine's panics itself; this catches
-                // what runs around the poll: dropping the finished coroutine,
-                // the task (and with it its result future), a foreign waker.
-                let step = catch_unwind(AssertUnwindSafe(move || task.step(self)));
-                if let Err(payload) = step {
-                    self.report_drop_panic("a task", payload);
-                }
-            }
+            // A step catches every panic of user code itself (see `Task::step`).
+            Job::Task(task) => task.step(self),
         }
     }
 
@@ -252,9 +251,15 @@ impl Shared {
 
     #[cold]
     fn report_drop_panic(&self, what: &'static str, payload: Box<dyn std::any::Any + Send>) {
+        self.report_panic(format!("Exception in dropping {what}"), payload);
+    }
+
+    /// Reports a panic of user code that no callback's or task's own report
+    /// covers, with `message` saying where it happened.
+    #[cold]
+    pub(crate) fn report_panic(&self, message: String, payload: Box<dyn std::any::Any + Send>) {
         self.call_exception_handler(
-            ExceptionContext::new(format!("Exception in dropping {what}"))
-                .with_exception(Exception::from_panic(payload)),
+            ExceptionContext::new(message).with_exception(Exception::from_panic(payload)),
         );
     }
 

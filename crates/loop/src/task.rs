@@ -26,6 +26,10 @@ use crate::shared::Shared;
 /// What the loop needs from a task, with the output type erased.
 pub(crate) trait TaskStep {
     /// Polls the coroutine once (the task was popped from the ready queue).
+    /// No panic of user code escapes it: the poll, dropping the finished
+    /// coroutine, completing the result and dropping the finished task are
+    /// each caught and reported. (A pending task is not the last reference
+    /// to itself: the task table holds one.)
     fn step(self: Rc<Self>, shared: &Shared);
 
     /// Set while a step is queued, so that several wakes queue one step.
@@ -82,11 +86,18 @@ impl<T: 'static> TaskStep for Task<T> {
         drop(shared.remove_task(self.key));
         shared.drop_reporting("a finished coroutine", coroutine);
         // The result future is private to the loop until now, so it is pending
-        // and these cannot fail.
-        let _ = match outcome {
+        // and these cannot fail. Completing wakes its awaiters, whose wakers
+        // may be another executor's code: caught, as the poll was.
+        let completed = catch_unwind(AssertUnwindSafe(|| match outcome {
             Ok(output) => self.result.set_result(output),
             Err(exception) => self.result.set_exception(exception),
-        };
+        }));
+        if let Err(payload) = completed {
+            shared.report_panic("Exception in completing a task".to_owned(), payload);
+        }
+        // The last reference, now that the task table forgot it: dropping it
+        // may drop the result future's last handle, and with it the result.
+        shared.drop_reporting("a finished task", self);
     }
 
     fn scheduled(&self) -> &Cell<bool> {

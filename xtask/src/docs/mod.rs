@@ -8,10 +8,10 @@ mod generate;
 mod markers;
 mod runner;
 
+use crate::Exit;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use generate::{end_marker, input_hash, output_body, shown_output, source_body, RunOutput};
@@ -420,23 +420,23 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// The command: parse `arguments`, regenerate, print, write.
-pub(crate) fn main(root: &Path, arguments: &[String]) -> ExitCode {
+pub(crate) fn main(root: &Path, arguments: &[String]) -> Exit {
     match Settings::parse(arguments) {
         Ok(Some(settings)) => execute(root, settings, &CargoExamples::new(root)),
         Ok(None) => {
             print!("{HELP}");
-            ExitCode::SUCCESS
+            Exit::Success
         }
         Err(message) => {
             eprintln!("error: {message}\n\n{HELP}");
-            ExitCode::from(2)
+            Exit::Usage
         }
     }
 }
 
 /// Regenerates the docs under `root` with `examples`; prints what it found
 /// and, unless checking, writes the files that change.
-pub(crate) fn execute(root: &Path, settings: Settings, examples: &dyn Examples) -> ExitCode {
+pub(crate) fn execute(root: &Path, settings: Settings, examples: &dyn Examples) -> Exit {
     let outcome = match regenerate(root, &doc_files(root), examples, settings) {
         Ok(outcome) => outcome,
         Err(errors) => {
@@ -444,7 +444,7 @@ pub(crate) fn execute(root: &Path, settings: Settings, examples: &dyn Examples) 
                 eprintln!("error: {error}");
             }
             eprintln!("docs: {} error(s); no file was written", errors.len());
-            return ExitCode::FAILURE;
+            return Exit::Failure;
         }
     };
     for warning in &outcome.warnings {
@@ -474,7 +474,7 @@ pub(crate) fn execute(root: &Path, settings: Settings, examples: &dyn Examples) 
         for change in &outcome.changes {
             if let Err(error) = write_atomically(&change.path, &change.new) {
                 eprintln!("error: {}: cannot write: {error}", change.display);
-                return ExitCode::FAILURE;
+                return Exit::Failure;
             }
         }
         let _ = write!(summary, "{} updated", outcome.stale.len());
@@ -483,9 +483,9 @@ pub(crate) fn execute(root: &Path, settings: Settings, examples: &dyn Examples) 
     println!("{summary}");
     if settings.check && !outcome.stale.is_empty() {
         eprintln!("docs are stale: run `cargo xtask docs` to regenerate them");
-        return ExitCode::FAILURE;
+        return Exit::Failure;
     }
-    ExitCode::SUCCESS
+    Exit::Success
 }
 
 #[cfg(test)]

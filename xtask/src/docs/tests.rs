@@ -1,8 +1,8 @@
 //! Tests of the regenerator against a fake set of examples.
 
+use crate::Exit;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -169,7 +169,7 @@ fn fills_blocks_from_sources_and_runs() {
     let examples = Fake::default().with("demo", "hello\nworld\n");
     assert_eq!(
         execute(tree.root(), write_settings(), &examples),
-        ExitCode::SUCCESS
+        Exit::Success
     );
     insta::assert_snapshot!(tree.read("docs/chapter.md"), @r#"
     # Chapter
@@ -210,7 +210,7 @@ fn a_second_run_changes_nothing() {
     let examples = Fake::default().with("demo", "hello\n");
     assert_eq!(
         execute(tree.root(), write_settings(), &examples),
-        ExitCode::SUCCESS
+        Exit::Success
     );
     let first = tree.read("docs/chapter.md");
     let outcome = regenerate_tree(&tree, &examples, check_settings()).unwrap();
@@ -220,7 +220,7 @@ fn a_second_run_changes_nothing() {
     );
     assert_eq!(
         execute(tree.root(), check_settings(), &examples),
-        ExitCode::SUCCESS
+        Exit::Success
     );
     assert_eq!(tree.read("docs/chapter.md"), first);
 }
@@ -232,7 +232,7 @@ fn text_outside_markers_is_kept_byte_for_byte() {
     let examples = Fake::default().with("demo", "out\n");
     assert_eq!(
         execute(tree.root(), write_settings(), &examples),
-        ExitCode::SUCCESS
+        Exit::Success
     );
     let written = tree.read("docs/crlf.md");
     assert!(written.starts_with(
@@ -259,7 +259,7 @@ fn check_reports_each_stale_block_and_writes_nothing() {
     );
     assert_eq!(
         execute(tree.root(), check_settings(), &examples),
-        ExitCode::FAILURE
+        Exit::Failure
     );
     assert_eq!(tree.read("docs/chapter.md"), CHAPTER);
     let change = &outcome.changes[0];
@@ -288,7 +288,7 @@ fn an_error_in_one_file_writes_nothing_anywhere() {
     );
     assert_eq!(
         execute(tree.root(), write_settings(), &examples),
-        ExitCode::FAILURE
+        Exit::Failure
     );
     assert_eq!(
         tree.read("README.md"),
@@ -442,7 +442,7 @@ fn fast_check_runs_nothing_and_spots_changed_inputs() {
     let mut examples = Fake::default().with("demo", "hello\n");
     assert_eq!(
         execute(tree.root(), write_settings(), &examples),
-        ExitCode::SUCCESS
+        Exit::Success
     );
     examples.log();
     let fast = Settings {
