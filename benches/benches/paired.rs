@@ -136,35 +136,50 @@ fn racing(n: usize, runs: usize) {
 }
 
 fn main() {
-    let full = std::env::args().any(|argument| argument == "--bench");
-    let sizes: &[usize] = if full { &SIZES } else { &[100] };
-    for &n in sizes {
-        // A few seconds per workload and size; never fewer than 60 rounds.
-        let count = if full { (3_000_000 / n).max(60) } else { 3 };
-        let warm_up = (count / 10).max(1);
-        w1_and_w3(n, warm_up, count);
-        w2(n, warm_up, count);
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let full = arguments.iter().any(|argument| argument == "--bench");
+    // `cargo bench --bench paired -- fresh` runs that group only (`ratios`,
+    // `fresh`, `racing`); with no name, all three.
+    let groups: Vec<&str> = arguments
+        .iter()
+        .map(String::as_str)
+        .filter(|argument| !argument.starts_with("--"))
+        .collect();
+    let wanted = |group: &str| groups.is_empty() || groups.contains(&group);
+    if wanted("ratios") {
+        let sizes: &[usize] = if full { &SIZES } else { &[100] };
+        for &n in sizes {
+            // A few seconds per workload and size; never fewer than 60 rounds.
+            let count = if full { (3_000_000 / n).max(60) } else { 3 };
+            let warm_up = (count / 10).max(1);
+            w1_and_w3(n, warm_up, count);
+            w2(n, warm_up, count);
+        }
     }
-    let fresh_sizes: &[usize] = if full {
-        &[10_000, 100_000, 1_000_000, 10_000_000]
-    } else {
-        &[100]
-    };
-    for &n in fresh_sizes {
-        // Ten rounds at 10^7, about four seconds in all per size.
-        let count = if full {
-            (100_000_000 / n).clamp(10, 1000)
+    if wanted("fresh") {
+        let fresh_sizes: &[usize] = if full {
+            &[10_000, 100_000, 1_000_000, 10_000_000]
         } else {
-            3
+            &[100]
         };
-        w1_fresh(n, (count / 10).max(1), count);
+        for &n in fresh_sizes {
+            // Ten rounds at 10^7, a few seconds in all per size.
+            let count = if full {
+                (100_000_000 / n).clamp(10, 1000)
+            } else {
+                3
+            };
+            w1_fresh(n, (count / 10).max(1), count);
+        }
     }
-    let racing_sizes: &[usize] = if full {
-        &[1_000, 10_000, 100_000]
-    } else {
-        &[100]
-    };
-    for &n in racing_sizes {
-        racing(n, if full { 11 } else { 1 });
+    if wanted("racing") {
+        let racing_sizes: &[usize] = if full {
+            &[1_000, 10_000, 100_000]
+        } else {
+            &[100]
+        };
+        for &n in racing_sizes {
+            racing(n, if full { 11 } else { 1 });
+        }
     }
 }

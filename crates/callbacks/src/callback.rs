@@ -27,6 +27,10 @@ struct VTable<A: ?Sized> {
     call: unsafe fn(*mut Storage, &A),
     /// Drops the closure in the storage.
     drop: unsafe fn(*mut Storage),
+    /// Whether `drop` does anything: not for an inline closure that owns
+    /// nothing, so dropping many such callbacks (the free slots of a large
+    /// queue) costs no indirect call each.
+    needs_drop: bool,
     name: fn() -> &'static str,
     inline: bool,
 }
@@ -76,6 +80,7 @@ impl<I: Invoke<A>, A: ?Sized> VTableOf<I, A> {
     const INLINE: VTable<A> = VTable {
         call: call_inline::<I, A>,
         drop: drop_inline::<I>,
+        needs_drop: mem::needs_drop::<I>(),
         name: I::name,
         inline: true,
     };
@@ -83,6 +88,7 @@ impl<I: Invoke<A>, A: ?Sized> VTableOf<I, A> {
     const BOXED: VTable<A> = VTable {
         call: call_boxed::<I, A>,
         drop: drop_boxed::<I>,
+        needs_drop: true,
         name: I::name,
         inline: false,
     };
@@ -305,9 +311,11 @@ impl Callback<()> {
 
 impl<A: ?Sized + 'static> Drop for Callback<A> {
     fn drop(&mut self) {
-        // SAFETY: `storage` holds the closure `vtable` was made for; `call`
-        // forgets `self`, so this runs only for an uncalled callback.
-        unsafe { (self.vtable.drop)(&mut self.storage) }
+        if self.vtable.needs_drop {
+            // SAFETY: `storage` holds the closure `vtable` was made for; `call`
+            // forgets `self`, so this runs only for an uncalled callback.
+            unsafe { (self.vtable.drop)(&mut self.storage) }
+        }
     }
 }
 

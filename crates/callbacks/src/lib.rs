@@ -49,6 +49,15 @@
 //! let lines: Vec<String> = list.into_iter().map(|callback| callback(&7)).collect();
 //! assert_eq!(lines, ["first: 7", "closure: 7"]);
 //! ```
+//!
+//! # Read more
+//!
+//! - The chapters, asyncio's model with examples: [Producing Results
+//!   Asynchronously](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/futures.md),
+//!   and [all chapters](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/README.md).
+//! - [ARCHITECTURE.md](https://github.com/asyncio-rs/asyncio-rs/blob/main/ARCHITECTURE.md):
+//!   how the three crates fit together, one loop iteration, the invariants.
+//! - [Benchmarks](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/benchmarks.md).
 #![doc(test(attr(deny(warnings))))]
 #![warn(clippy::undocumented_unsafe_blocks)]
 

@@ -8,8 +8,17 @@
 //! place for later reads, and done-callbacks run in registration order on
 //! the future's event loop, never inside the call that completed it.
 //!
-//! The future is also a `std::future::Future`: `future.await` works inside a
-//! task of `asyncio-loop` and under any other executor.
+//! The future is also awaitable (`IntoFuture`): `future.await` works inside a
+//! task of `asyncio-loop` and under any other executor, and [`Future::wait`]
+//! (a clone of the result) and [`Future::wait_take`] (the result moved out)
+//! name the awaiting futures, [`Wait`] and [`WaitTake`]. An awaiter that gives
+//! up leaves nothing behind in the future.
+//!
+//! Errors are `Send + Sync + 'static`: [`FutureError`] (with
+//! [`FutureError::kind`]) and [`Exception`] go into `anyhow::Error` or
+//! `Box<dyn Error + Send + Sync>` with `?`, and
+//! [`Future::set_exception`] takes any error that converts into a
+//! [`BoxError`].
 //!
 //! ```
 //! use asyncio_core::Future;
@@ -31,10 +40,22 @@
 //!
 //! # Map
 //!
-//! - [`Future`]: the handle, its states and its done-callbacks.
-//! - [`FutureError`], [`Exception`], [`Panic`]: what can go wrong.
+//! - [`Future`]: the handle, its states and its done-callbacks; [`Wait`] and
+//!   [`WaitTake`], what awaiting it polls.
+//! - [`FutureError`], [`FutureErrorKind`], [`Exception`], [`BoxError`],
+//!   [`Panic`]: what can go wrong.
 //! - [`Schedule`], [`Closed`], [`ExceptionContext`]: the boundary with the loop.
-//! - [`IntoAwaitable`], [`Awaitable`]: what a loop's `run_until_complete` takes.
+//! - [`IntoAwaitable`], [`Awaitable`]: what a loop's `run_until_complete`
+//!   takes (`&future`, `future`, or a coroutine).
+//!
+//! # Read more
+//!
+//! - The chapters, asyncio's model with examples: [Producing Results
+//!   Asynchronously](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/futures.md),
+//!   and [all chapters](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/README.md).
+//! - [ARCHITECTURE.md](https://github.com/asyncio-rs/asyncio-rs/blob/main/ARCHITECTURE.md):
+//!   how the three crates fit together, one loop iteration, the invariants.
+//! - [Benchmarks](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/benchmarks.md).
 #![doc(test(attr(deny(warnings))))]
 
 mod awaitable;

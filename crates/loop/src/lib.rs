@@ -40,12 +40,26 @@
 //!
 //! # Differences from asyncio
 //!
-//! - Errors are values ([`LoopError`], [`FutureError`](asyncio_core::FutureError)),
-//!   and a panic in a callback plays the part of an exception.
+//! - Errors are values ([`LoopError`] with [`LoopErrorKind`],
+//!   [`FutureError`](asyncio_core::FutureError)), `Send + Sync`, and a panic
+//!   in a callback plays the part of an exception. No panic of user code,
+//!   not even in a `Drop` the loop runs (a callback's captures at `close`, a
+//!   finished coroutine), escapes the loop: each goes to the exception handler.
+//! - `run_until_complete(&future)` clones the result out; `run_until_complete(future)`
+//!   by value moves it out, so results need not be `Clone`.
 //! - A stop queued by `run_until_complete` never outlives the call (CPython
 //!   leaves it queued when the loop was stopped early, and it stops the next run).
 //! - Callbacks are closures; arguments are captured (or bound with
 //!   `asyncio_callbacks::partial`), and removal goes by key.
+//!
+//! # Read more
+//!
+//! - The chapters, asyncio's model with examples: [Producing Results
+//!   Asynchronously](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/futures.md),
+//!   and [all chapters](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/README.md).
+//! - [ARCHITECTURE.md](https://github.com/asyncio-rs/asyncio-rs/blob/main/ARCHITECTURE.md):
+//!   how the three crates fit together, one loop iteration, the invariants.
+//! - [Benchmarks](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/benchmarks.md).
 #![doc(test(attr(deny(warnings))))]
 
 mod error;
