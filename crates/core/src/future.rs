@@ -247,7 +247,10 @@ impl<T: 'static> Future<T> {
     /// [`BoxError`] (`Box<dyn Error + Send + Sync>`): an [`Exception`] (kept
     /// as it is), any `Error + Send + Sync + 'static`, a boxed error, an
     /// `anyhow::Error`, or a message (`&str`, `String`).
-    /// [`Exception::downcast_ref`] finds the original error's type.
+    /// [`Exception::downcast_ref`] finds the original error's type, except
+    /// through an `anyhow::Error`: anyhow's conversion into a boxed error
+    /// wraps the error in a type of its own, so the message and the `source`
+    /// chain survive but the type does not (downcast with anyhow first).
     ///
     /// Until somebody reads the exception (`result`, `exception`, awaiting)
     /// or cancels the future, dropping the last handle reports it as never
@@ -967,6 +970,7 @@ impl<T: 'static> Drop for Awaiter<T> {
 /// let first = futures::executor::block_on(select(shutdown.wait(), other.wait()));
 /// let Either::Right((Ok(1), losing)) = first else { panic!("other wins") };
 /// assert_eq!(format!("{shutdown:?}"), "<Future pending cb=[<waker>]>");
+/// assert_eq!(format!("{losing:?}"), "Wait(<Future pending cb=[<waker>]>)");
 /// // Dropping the losing wait removes its waker.
 /// drop(losing);
 /// assert_eq!(format!("{shutdown:?}"), "<Future pending>");
@@ -1052,24 +1056,21 @@ impl<T: 'static> futures_core::FusedFuture for WaitTake<T> {
     }
 }
 
+impl<T: 'static> fmt::Debug for Awaiter<T> {
+    /// The awaited future as asyncio shows it (without its result).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.future.shared.describe())
+    }
+}
+
 impl<T: 'static> fmt::Debug for Wait<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Wait")
-            .field(
-                "future",
-                &format_args!("{}", self.0.future.shared.describe()),
-            )
-            .finish()
+        f.debug_tuple("Wait").field(&self.0).finish()
     }
 }
 
 impl<T: 'static> fmt::Debug for WaitTake<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WaitTake")
-            .field(
-                "future",
-                &format_args!("{}", self.0.future.shared.describe()),
-            )
-            .finish()
+        f.debug_tuple("WaitTake").field(&self.0).finish()
     }
 }

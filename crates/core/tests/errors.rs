@@ -88,6 +88,12 @@ fn set_exception_takes_an_anyhow_error() {
     let future = failed_with(anyhow::Error::new(parse_error()));
     let exception = future.exception().unwrap().unwrap();
     assert_eq!(exception.to_string(), parse_error().to_string());
+    // anyhow's conversion into a boxed error wraps the error in anyhow's own
+    // type: message and chain survive, the original type does not (documented
+    // on `set_exception`; downcast with anyhow before converting).
+    assert!(exception
+        .downcast_ref::<std::num::ParseIntError>()
+        .is_none());
 }
 
 #[test]

@@ -61,13 +61,7 @@ fn close_drops_every_queued_callback_though_two_captures_panic() {
     event_loop.call_soon(move || drop(first)).unwrap();
     event_loop.call_soon(move || drop(second)).unwrap();
     event_loop.close().unwrap();
-    check(
-        &trace,
-        &[
-            "handler: Exception in dropping: panicked: first",
-            "handler: Exception in dropping: panicked: second",
-        ],
-    );
+    check(&trace, &BOTH_DROPPED);
 }
 
 #[test]
@@ -77,13 +71,7 @@ fn dropping_the_loop_drops_every_queued_callback_though_two_captures_panic() {
     event_loop.call_soon(move || drop(first)).unwrap();
     event_loop.call_soon(move || drop(second)).unwrap();
     drop(event_loop);
-    check(
-        &trace,
-        &[
-            "handler: Exception in dropping: panicked: first",
-            "handler: Exception in dropping: panicked: second",
-        ],
-    );
+    check(&trace, &BOTH_DROPPED);
 }
 
 #[test]
@@ -99,7 +87,10 @@ fn a_cancelled_callback_whose_capture_panics_goes_to_the_handler() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "leaks the payload of the panic in its Drop, on purpose")]
+#[cfg_attr(
+    miri,
+    ignore = "leaks the payload of the panic in its Drop, on purpose"
+)]
 fn a_panic_payload_whose_drop_panics_is_reported_and_leaked() {
     let (event_loop, trace) = new_loop();
     event_loop
@@ -117,7 +108,10 @@ fn a_panic_payload_whose_drop_panics_is_reported_and_leaked() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "leaks the payload of the panic in its Drop, on purpose")]
+#[cfg_attr(
+    miri,
+    ignore = "leaks the payload of the panic in its Drop, on purpose"
+)]
 fn a_handler_panicking_with_such_a_payload_falls_back_to_stderr() {
     let event_loop = EventLoop::new();
     let trace = Trace::new();
@@ -131,7 +125,10 @@ fn a_handler_panicking_with_such_a_payload_falls_back_to_stderr() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "leaks the payload of the panic in its Drop, on purpose")]
+#[cfg_attr(
+    miri,
+    ignore = "leaks the payload of the panic in its Drop, on purpose"
+)]
 fn a_task_panicking_with_such_a_payload_fails_its_future() {
     let (event_loop, trace) = new_loop();
     let error = event_loop
@@ -227,43 +224,39 @@ fn an_exception_that_panics_when_dropped_goes_to_the_handler() {
     );
 }
 
-#[test]
-fn done_callbacks_dropped_unrun_by_close_are_dropped_one_by_one() {
-    let (event_loop, trace) = new_loop();
-    let future = event_loop.create_future::<u8>();
+/// What the handler hears when bombs "first" and "second" are dropped.
+const BOTH_DROPPED: [&str; 2] = [
+    "handler: Exception in dropping: panicked: first",
+    "handler: Exception in dropping: panicked: second",
+];
+
+/// A future of `event_loop` with two done-callbacks, each holding a bomb.
+fn with_two_bombs(event_loop: &EventLoop) -> asyncio_core::Future<u8> {
+    let future = event_loop.create_future();
     for name in ["first", "second"] {
         let bomb = Bomb(name);
         future.add_done_callback(move |_| drop(bomb)).unwrap();
     }
+    future
+}
+
+#[test]
+fn done_callbacks_dropped_unrun_by_close_are_dropped_one_by_one() {
+    let (event_loop, trace) = new_loop();
+    let future = with_two_bombs(&event_loop);
     future.set_result(1).unwrap();
     drop(future);
     event_loop.close().unwrap();
-    check(
-        &trace,
-        &[
-            "handler: Exception in dropping: panicked: first",
-            "handler: Exception in dropping: panicked: second",
-        ],
-    );
+    check(&trace, &BOTH_DROPPED);
 }
 
 #[test]
 fn a_pending_future_dropped_with_two_panicking_callbacks_reports_both() {
     let (event_loop, trace) = new_loop();
-    let future = event_loop.create_future::<u8>();
-    for name in ["first", "second"] {
-        let bomb = Bomb(name);
-        future.add_done_callback(move |_| drop(bomb)).unwrap();
-    }
+    let future = with_two_bombs(&event_loop);
     event_loop.call_soon(move || drop(future)).unwrap();
     run_once(&event_loop);
-    check(
-        &trace,
-        &[
-            "handler: Exception in dropping: panicked: first",
-            "handler: Exception in dropping: panicked: second",
-        ],
-    );
+    check(&trace, &BOTH_DROPPED);
 }
 
 #[test]
