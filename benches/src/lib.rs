@@ -81,14 +81,17 @@ pub fn w1_floor(queue: &mut VecDeque<Box<dyn FnOnce()>>, n: usize) -> usize {
     })
 }
 
-/// The racing-awaiters workload: `n` times, a coroutine races a shared
-/// shutdown future against a fresh future that a callback completes (the
-/// `select!` of a worker against a shutdown signal); the fresh one always
-/// wins, and the losing wait is dropped. Returns how many races the fresh
-/// future won (`n`). Each lost race must leave nothing in the shutdown
-/// future, or every later poll pays for all of them (time quadratic in `n`).
+/// The racing-awaiters workload: `n` times, a race of a shared shutdown
+/// future against a fresh future that a callback completes (a worker's
+/// `select!` against a shutdown signal), each race polled as its own task
+/// would poll it, with a waker of its own (a one-entry `FuturesUnordered`);
+/// the fresh future always wins, and the losing wait is dropped. Returns how
+/// many races the fresh future won (`n`). Each lost race must take its
+/// waker out of the shutdown future, or every later poll scans the wakers
+/// of all the races before it (time quadratic in `n`).
 pub fn racing_awaiters(event_loop: &EventLoop, n: usize) -> usize {
     use futures::future::{select, Either};
+    use futures::stream::{FuturesUnordered, StreamExt};
     let handle = event_loop.handle();
     let shutdown: Future<()> = event_loop.create_future();
     event_loop
@@ -100,7 +103,9 @@ pub fn racing_awaiters(event_loop: &EventLoop, n: usize) -> usize {
                 let _ = handle.call_soon(move || {
                     let _ = setter.set_result(i);
                 });
-                if let Either::Right((Ok(_), _)) = select(shutdown.wait(), work.wait()).await {
+                let mut race: FuturesUnordered<_> =
+                    std::iter::once(select(shutdown.wait(), work.wait())).collect();
+                if let Some(Either::Right((Ok(_), _))) = race.next().await {
                     won += 1;
                 }
             }

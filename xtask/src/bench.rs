@@ -406,10 +406,11 @@ fn render_scaling(text: &mut String, paired: &Paired, scaling: &Scaling) {
         let _ = writeln!(
             text,
             "\n### Racing awaiters\n\n\
-             A coroutine races one shutdown future against a fresh future N times (`select`), and the\n\
-             fresh one always wins; each losing wait must leave nothing behind, so the time per race\n\
-             stays flat as N grows (it grew linearly, the whole run quadratically, when losers left\n\
-             their wakers). Median of the runs, fresh loop each run.\n\n\
+             N races, one after another, of one shutdown future against a fresh future (`select`),\n\
+             each polled with a waker of its own, as separate tasks would; the fresh one always wins.\n\
+             Each losing wait must leave nothing behind, so the time per race stays flat as N grows\n\
+             (before, losers left their wakers: 1128 / 6700 / 16930 ns per race at N = 1000 / 10000 /\n\
+             30000, quadratic overall). Median of the runs, fresh loop each run.\n\n\
              | N | ns per race |\n|---:|---:|"
         );
         for (n, time) in &scaling.racing {
