@@ -122,17 +122,33 @@ struct Many<C> {
     entries: Vec<Entry<Option<C>>>,
     /// How many entries are not holes.
     live: usize,
+    /// Whether keys increase along `entries`: true unless the list moved
+    /// between threads (each thread hands out keys from its own range).
+    sorted: bool,
 }
 
 impl<C> Many<C> {
     /// The index of the entry with `key`, hole or not.
     fn find(&self, key: CallbackKey) -> Option<usize> {
-        // Keys increase along the list, unless it moved between threads
-        // (each thread hands out its own range): then look one by one.
-        self.entries
-            .binary_search_by_key(&key, |entry| entry.key)
-            .ok()
-            .or_else(|| self.entries.iter().position(|entry| entry.key == key))
+        if self.sorted {
+            self.entries
+                .binary_search_by_key(&key, |entry| entry.key)
+                .ok()
+        } else {
+            self.entries.iter().position(|entry| entry.key == key)
+        }
+    }
+
+    /// Appends `entry`, noting whether the keys still increase.
+    #[inline]
+    fn push(&mut self, make_entry: impl FnOnce() -> Entry<Option<C>>, key: CallbackKey) {
+        if self.entries.last().is_some_and(|last| last.key > key) {
+            self.sorted = false;
+        }
+        // `extend` of a one-item iterator of known length reserves first,
+        // then writes the item the closure builds into its slot.
+        self.entries.extend(iter::once_with(make_entry));
+        self.live += 1;
     }
 
     fn remove(&mut self, key: CallbackKey) -> Option<C> {
@@ -247,13 +263,13 @@ impl<C> CallbackList<C> {
         match &mut self.entries {
             // `extend` of a one-item iterator of known length reserves
             // first, then writes the item the closure builds into its slot.
-            Entries::Many(many) => {
-                many.entries.extend(iter::once_with(|| Entry {
+            Entries::Many(many) => many.push(
+                || Entry {
                     callback: Some(make()),
                     key,
-                }));
-                many.live += 1;
-            }
+                },
+                key,
+            ),
             Entries::Empty => {
                 self.entries = Entries::One(Entry {
                     callback: make(),
@@ -279,10 +295,12 @@ impl<C> CallbackList<C> {
                 key: first.key,
             });
         }
+        let sorted = entries.first().map_or(true, |first| first.key < entry.key);
         entries.push(entry);
         self.entries = Entries::Many(Many {
             live: entries.len(),
             entries,
+            sorted,
         });
     }
 
@@ -681,6 +699,26 @@ mod tests {
         let c = first.push('c');
         assert_ne!(a, c, "a fresh list never reuses a key");
         assert_eq!(first.remove(a), None);
+    }
+
+    #[test]
+    fn a_list_that_moved_between_threads_still_finds_every_key() {
+        let mut list = CallbackList::new();
+        let here: Vec<CallbackKey> = (0..3).map(|n| list.push(n)).collect();
+        let (mut list, there) = std::thread::spawn(move || {
+            let there: Vec<CallbackKey> = (3..6).map(|n| list.push(n)).collect();
+            (list, there)
+        })
+        .join()
+        .unwrap();
+        let back = list.push(6);
+        for (n, key) in here.iter().chain(&there).chain([&back]).enumerate() {
+            assert_eq!(*list.get_mut(*key).unwrap(), n);
+        }
+        assert_eq!(list.remove(here[1]), Some(1));
+        assert_eq!(list.remove(back), Some(6));
+        assert_eq!(list.remove(back), None);
+        assert_eq!(list.into_iter().collect::<Vec<_>>(), [0, 2, 3, 4, 5]);
     }
 
     #[test]
