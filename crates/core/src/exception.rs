@@ -63,17 +63,9 @@ impl Exception {
     /// assert!(Exception::new(exception.clone()).ptr_eq(&exception));
     /// ```
     pub fn new<E: Error + Send + Sync + 'static>(error: E) -> Self {
-        let mut slot = Some(error);
-        let taken = (&mut slot as &mut dyn Any)
-            .downcast_mut::<Option<Exception>>()
-            .and_then(Option::take);
-        match (taken, slot) {
-            (Some(exception), _) => exception,
-            (None, Some(error)) => Exception {
-                error: Arc::new(error),
-            },
-            (None, None) => unreachable!("only an `Exception` is taken out of the slot"),
-        }
+        // Through a box, which `from_boxed` unwraps when it holds an
+        // `Exception`: errors are the rare path, the second allocation theirs.
+        Exception::from_boxed(Box::new(error))
     }
 
     /// Wraps a boxed error, keeping its concrete type for

@@ -88,10 +88,11 @@ struct Inner<T: 'static> {
     /// Set at completion when `listeners` were left in place for a queued
     /// `DueJob` instead of being moved into a job of their own.
     due: bool,
-    /// Whether `listeners` holds a waker (set by `poll`, which alone adds
-    /// them): completion then wakes each at its place instead of leaving
-    /// the list for one `DueJob`. Spares a scan of the list per completion.
-    has_waker: bool,
+    /// How many of `listeners` are wakers (an awaiter adds its one, and
+    /// removes it when dropped): with none, completion leaves the list for
+    /// one `DueJob`; otherwise it wakes each at its place. Spares a scan of
+    /// the list per completion.
+    wakers: u32,
     /// asyncio's `__log_traceback`: set by `set_exception`, cleared by
     /// `result`, `exception` and `cancel`; if still set at drop, the exception
     /// is reported as never retrieved.
@@ -168,7 +169,7 @@ impl<T: 'static> Future<T> {
                     state: State::Pending,
                     listeners: CallbackList::new(),
                     due: false,
-                    has_waker: false,
+                    wakers: 0,
                     unretrieved: false,
                 }),
             }),
@@ -532,7 +533,7 @@ impl<T: 'static> Future<T> {
         if inner.listeners.is_empty() {
             return Ok(());
         }
-        if !inner.has_waker {
+        if inner.wakers == 0 {
             // Done-callbacks alone, the common case: they stay where they
             // are, and one small job, holding only this future, runs them.
             inner.due = true;
@@ -540,32 +541,18 @@ impl<T: 'static> Future<T> {
             return self.schedule_due();
         }
         if inner.listeners.len() == 1 {
-            // One listener left. Usually one task awaits this future and
-            // nothing else listens: wake it, with no job and no list to build.
-            let listener = inner.listeners.pop();
+            // One task awaits this future and nothing else listens: wake it,
+            // with no job and no list to build.
+            let waker = inner.listeners.pop();
             drop(inner);
-            if let Some(Listener::Waker(waker)) = listener {
+            if let Some(Listener::Waker(waker)) = waker {
                 waker.wake();
-                return Ok(());
             }
-            return self.schedule_leftover(listener);
+            return Ok(());
         }
         let listeners = mem::take(&mut inner.listeners);
         drop(inner);
         self.dispatch_mixed(listeners)
-    }
-
-    /// The one listener left at completion is a callback: its awaiters went
-    /// away (a dropped `Wait` removes its waker but not `has_waker`).
-    #[cold]
-    #[inline(never)]
-    fn schedule_leftover(&self, listener: Option<Listener<T>>) -> Result<(), FutureError> {
-        let Some(listener) = listener else {
-            return Ok(());
-        };
-        let mut list = CallbackList::new();
-        list.push(listener);
-        self.schedule_list(list)
     }
 
     /// Queues the job that runs the callbacks left in place by `complete`.
@@ -928,7 +915,7 @@ impl<T: 'static> Awaiter<T> {
             return Poll::Pending;
         }
         self.key = Some(inner.listeners.push(Listener::Waker(waker.clone())));
-        inner.has_waker = true;
+        inner.wakers += 1;
         Poll::Pending
     }
 }
@@ -937,7 +924,11 @@ impl<T: 'static> Drop for Awaiter<T> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
         let removed = match self.future.shared.inner.try_borrow_mut() {
-            Ok(mut inner) if matches!(inner.state, State::Pending) => inner.listeners.remove(key),
+            Ok(mut inner) if matches!(inner.state, State::Pending) => {
+                let removed = inner.listeners.remove(key);
+                inner.wakers -= u32::from(removed.is_some());
+                removed
+            }
             // Done: completion already took the waker. Borrowed: never, as no
             // borrow is held across user code, and then the waker stays
             // until completion wakes it, which is harmless.

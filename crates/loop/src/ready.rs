@@ -195,20 +195,18 @@ impl Ring {
     #[inline(always)]
     fn push_with(&mut self, make: impl FnOnce() -> Job) {
         if self.len == self.buf.len() {
-            if self.head != 0 {
-                self.unwrap_and_double();
-                let slot = self.len;
-                // The free slot holds a job that owns nothing: forgetting it loses nothing.
-                mem::forget(mem::replace(&mut self.buf[slot], make()));
-            } else {
+            if self.head == 0 {
                 // `extend` of a one-item iterator of known length reserves
                 // first, then writes the job the closure builds into its slot.
                 self.buf.extend(iter::once_with(make));
+                self.len += 1;
+                return;
             }
-        } else {
-            let slot = self.slot(self.len);
-            mem::forget(mem::replace(&mut self.buf[slot], make()));
+            self.unwrap_and_double();
         }
+        let slot = self.slot(self.len);
+        // The free slot holds a job that owns nothing: forgetting it loses nothing.
+        mem::forget(mem::replace(&mut self.buf[slot], make()));
         self.len += 1;
     }
 
