@@ -202,13 +202,12 @@ impl Shared {
             std::thread::park();
             self.drain_remote();
         }
-        let (count, given_back) = {
+        let count = {
             let mut ready = self.ready.borrow_mut();
             let count = ready.len();
-            (count, ready.note_iteration(count))
+            ready.note_iteration(count);
+            count
         };
-        // Only free slots, jobs that do nothing; dropped outside the borrow.
-        drop(given_back);
         for _ in 0..count {
             let popped = self.ready.borrow_mut().pop();
             match popped {
