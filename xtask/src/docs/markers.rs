@@ -83,6 +83,9 @@ pub(crate) struct Block {
     pub(crate) line: usize,
     /// The begin marker line, as written, with its line ending.
     pub(crate) begin: String,
+    /// The line ending generated text uses: the begin marker's own, so a
+    /// file that mixes endings keeps each block's.
+    pub(crate) newline: &'static str,
     /// The generated text now in the file.
     pub(crate) body: String,
     /// The end marker line as written, with its line ending (if any).
@@ -103,9 +106,6 @@ pub(crate) enum Segment {
 #[derive(Clone, Debug)]
 pub(crate) struct Document {
     pub(crate) segments: Vec<Segment>,
-    /// `"\r\n"` if the file's first line ending is one, else `"\n"`: generated
-    /// text uses the file's own line endings.
-    pub(crate) newline: &'static str,
 }
 
 impl Document {
@@ -141,75 +141,142 @@ enum Marker {
     },
 }
 
+/// A marker line that does not parse, and which kind of marker it meant to
+/// be: a broken begin marker still opens a block, so that its end marker
+/// is not reported a second time as an end without a block.
+struct Malformed {
+    begins: bool,
+    message: String,
+}
+
+/// What the parser is inside of.
+enum Open {
+    /// Hand-written text.
+    Nothing,
+    /// A block whose begin marker parsed.
+    Block(Box<Block>),
+    /// A block whose begin marker did not (already reported): its body and
+    /// end marker are skipped.
+    Broken,
+}
+
+/// A code fence that is open: its run of backticks or tildes, and its line.
+struct Fence {
+    run: String,
+    line: usize,
+}
+
+impl Fence {
+    /// `3 backticks`, `4 tildes`.
+    fn describe(&self) -> String {
+        let mark = if self.run.starts_with('`') {
+            "backticks"
+        } else {
+            "tildes"
+        };
+        format!("{} {mark}", self.run.len())
+    }
+}
+
+/// The line ending of `line`.
+fn ending(line: &str) -> &'static str {
+    if line.ends_with("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    }
+}
+
 /// Parses `text`; every error found is returned, in line order.
+///
+/// Code fences are tracked everywhere, inside blocks too: a generated body
+/// is fenced (with a fence longer than any backtick run it contains), so a
+/// line of an example's output or source that looks like a marker is code,
+/// never a marker. A fence still open at the end of the file is an error,
+/// since everything after it would be skipped as code; so is a file whose
+/// only marker lines are inside fences.
 pub(crate) fn parse(text: &str) -> Result<Document, Vec<ParseError>> {
-    let newline = match text.find('\n') {
-        Some(index) if text[..index].ends_with('\r') => "\r\n",
-        _ => "\n",
-    };
     let mut segments = Vec::new();
     let mut errors = Vec::new();
     let mut text_run = String::new();
-    let mut open: Option<Block> = None;
-    let mut fence: Option<String> = None;
-
-    for (index, line) in text.split_inclusive('\n').enumerate() {
-        let number = index + 1;
-        if open.is_none() {
-            if let Some(current) = &fence {
-                if closes_fence(line, current) {
-                    fence = None;
-                }
-                text_run.push_str(line);
-                continue;
-            }
-            if let Some(opened) = opens_fence(line) {
-                fence = Some(opened);
-                text_run.push_str(line);
-                continue;
-            }
+    let mut open = Open::Nothing;
+    let mut fence: Option<Fence> = None;
+    let mut fenced_marker: Option<usize> = None;
+    // A byte-order mark is text, not part of a line-1 marker.
+    let body = match text.strip_prefix('\u{feff}') {
+        Some(rest) => {
+            text_run.push('\u{feff}');
+            rest
         }
-        let marker = match parse_marker(line) {
+        None => text,
+    };
+    let mut number = 0;
+    for line in body.split_inclusive('\n') {
+        number += 1;
+        let in_fence = match &fence {
+            Some(current) => {
+                if closes_fence(line, &current.run) {
+                    fence = None;
+                } else if matches!(open, Open::Nothing) && parse_marker(line).is_some() {
+                    fenced_marker.get_or_insert(number);
+                }
+                true
+            }
+            None => match opens_fence(line) {
+                Some(run) => {
+                    fence = Some(Fence { run, line: number });
+                    true
+                }
+                None => false,
+            },
+        };
+        let marker = if in_fence { None } else { parse_marker(line) };
+        let marker = match marker {
             None => {
                 match &mut open {
-                    Some(block) => block.body.push_str(line),
-                    None => text_run.push_str(line),
+                    Open::Block(block) => block.body.push_str(line),
+                    Open::Broken => {}
+                    Open::Nothing => text_run.push_str(line),
                 }
                 continue;
             }
-            Some(Err(message)) => {
+            Some(Err(malformed)) => {
                 errors.push(ParseError {
                     line: number,
-                    message,
+                    message: malformed.message,
                 });
+                if malformed.begins && matches!(open, Open::Nothing) {
+                    open = Open::Broken;
+                }
                 continue;
             }
             Some(Ok(marker)) => marker,
         };
-        match (marker, open.take()) {
+        match (marker, std::mem::replace(&mut open, Open::Nothing)) {
             (
                 Marker::Begin {
                     kind,
                     example,
                     options,
                 },
-                None,
+                Open::Nothing,
             ) => {
                 if !text_run.is_empty() {
                     segments.push(Segment::Text(std::mem::take(&mut text_run)));
                 }
-                open = Some(Block {
+                open = Open::Block(Box::new(Block {
                     kind,
                     example,
                     options,
                     line: number,
                     begin: line.to_owned(),
+                    newline: ending(line),
                     body: String::new(),
                     end: String::new(),
                     recorded_hash: None,
-                });
+                }));
             }
-            (Marker::Begin { .. }, Some(outer)) => {
+            (Marker::Begin { .. }, Open::Block(outer)) => {
                 errors.push(ParseError {
                     line: number,
                     message: format!(
@@ -217,20 +284,32 @@ pub(crate) fn parse(text: &str) -> Result<Document, Vec<ParseError>> {
                         outer.line
                     ),
                 });
-                open = Some(outer);
+                open = Open::Block(outer);
             }
-            (Marker::End { hash }, Some(mut block)) => {
+            // Its begin marker was reported; this one starts the next block.
+            (Marker::Begin { .. }, Open::Broken) => open = Open::Broken,
+            (Marker::End { hash }, Open::Block(mut block)) => {
                 block.end = line.to_owned();
                 block.recorded_hash = hash;
-                segments.push(Segment::Block(block));
+                segments.push(Segment::Block(*block));
             }
-            (Marker::End { .. }, None) => errors.push(ParseError {
+            (Marker::End { .. }, Open::Broken) => {}
+            (Marker::End { .. }, Open::Nothing) => errors.push(ParseError {
                 line: number,
                 message: "`docs:end` without an open block".to_owned(),
             }),
         }
     }
-    if let Some(block) = open {
+    if let Some(fence) = &fence {
+        errors.push(ParseError {
+            line: fence.line,
+            message: format!(
+                "unclosed code fence (opened by {run}): everything after it is code, so no marker after it is read; close it with a line of {run}",
+                run = fence.describe()
+            ),
+        });
+    }
+    if let Open::Block(block) = open {
         errors.push(ParseError {
             line: block.line,
             message: format!(
@@ -240,11 +319,21 @@ pub(crate) fn parse(text: &str) -> Result<Document, Vec<ParseError>> {
             ),
         });
     }
+    let has_blocks = segments
+        .iter()
+        .any(|segment| matches!(segment, Segment::Block(_)));
+    if let (Some(line), false, true) = (fenced_marker, has_blocks, errors.is_empty()) {
+        errors.push(ParseError {
+            line,
+            message: "this file's only markers are inside code fences, so it has no block to check (is a fence left open above one?)".to_owned(),
+        });
+    }
     if !text_run.is_empty() {
         segments.push(Segment::Text(text_run));
     }
+    errors.sort_by_key(|error| error.line);
     if errors.is_empty() {
-        Ok(Document { segments, newline })
+        Ok(Document { segments })
     } else {
         Err(errors)
     }
@@ -265,7 +354,7 @@ fn closes_fence(line: &str, fence: &str) -> bool {
 }
 
 /// `None` if `line` is not a marker; `Some(Err)` if it is a malformed one.
-fn parse_marker(line: &str) -> Option<Result<Marker, String>> {
+fn parse_marker(line: &str) -> Option<Result<Marker, Malformed>> {
     let inner = line
         .trim()
         .strip_prefix("<!--")?
@@ -276,20 +365,16 @@ fn parse_marker(line: &str) -> Option<Result<Marker, String>> {
         Some((directive, arguments)) => (directive, arguments.trim()),
         None => (rest, ""),
     };
-    Some(match directive {
-        "source" | "output" => {
-            let kind = if directive == "source" {
-                Kind::Source
-            } else {
-                Kind::Output
-            };
-            parse_begin(kind, arguments)
-        }
+    let begins = directive != "end";
+    let parsed = match directive {
+        "source" => parse_begin(Kind::Source, arguments),
+        "output" => parse_begin(Kind::Output, arguments),
         "end" => parse_end(arguments),
         other => Err(format!(
             "unknown marker `docs:{other}` (expected `docs:source`, `docs:output` or `docs:end`)"
         )),
-    })
+    };
+    Some(parsed.map_err(|message| Malformed { begins, message }))
 }
 
 fn parse_begin(kind: Kind, arguments: &str) -> Result<Marker, String> {
@@ -450,15 +535,77 @@ mod tests {
 
     #[test]
     fn markers_inside_fenced_code_are_text() {
-        let text = "```\n<!-- docs:source demo -->\n```\n~~~~\n<!-- docs:end -->\n~~~~\n";
+        let text = "```\n<!-- docs:source demo -->\n```\n~~~~\n<!-- docs:end -->\n~~~~\n<!-- docs:source real -->\n<!-- docs:end -->\n";
         let document = parse(text).unwrap();
-        assert_eq!(document.blocks().count(), 0);
+        let names: Vec<&str> = document.blocks().map(|b| b.example.as_str()).collect();
+        assert_eq!(names, ["real"]);
     }
 
     #[test]
-    fn crlf_files_are_detected() {
-        assert_eq!(parse("a\r\nb\r\n").unwrap().newline, "\r\n");
-        assert_eq!(parse("a\nb\r\n").unwrap().newline, "\n");
+    fn a_file_whose_markers_are_all_fenced_is_an_error() {
+        assert_eq!(
+            errors("```\n<!-- docs:source demo -->\n<!-- docs:end -->\n```\n"),
+            ["2: this file's only markers are inside code fences, so it has no block to check (is a fence left open above one?)"]
+        );
+    }
+
+    #[test]
+    fn an_unclosed_fence_is_an_error_at_its_line() {
+        let text = "<!-- docs:source a -->\n<!-- docs:end -->\n\n~~~\nstray\n<!-- docs:source b -->\n<!-- docs:end -->\n";
+        assert_eq!(
+            errors(text),
+            ["4: unclosed code fence (opened by 3 tildes): everything after it is code, so no marker after it is read; close it with a line of 3 tildes"]
+        );
+        // Inside a block, the end marker is swallowed too: both are named.
+        assert_eq!(
+            errors("<!-- docs:output a -->\n```text\n<!-- docs:end -->\n"),
+            [
+                "1: unterminated block: `docs:output a` has no `<!-- docs:end -->`",
+                "2: unclosed code fence (opened by 3 backticks): everything after it is code, so no marker after it is read; close it with a line of 3 backticks",
+            ]
+        );
+    }
+
+    #[test]
+    fn marker_lines_in_a_fenced_body_belong_to_the_body() {
+        let text = "<!-- docs:output a -->\n````text\n<!-- docs:end -->\n```\n<!-- docs:source b -->\n````\n<!-- docs:end hash=01 -->\n";
+        let document = parse(text).unwrap();
+        let block = document.blocks().next().unwrap();
+        assert_eq!(
+            block.body,
+            "````text\n<!-- docs:end -->\n```\n<!-- docs:source b -->\n````\n"
+        );
+        assert_eq!(block.recorded_hash.as_deref(), Some("01"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_hide_a_line_one_marker() {
+        let document = parse("\u{feff}<!-- docs:source a -->\n<!-- docs:end -->\n").unwrap();
+        assert_eq!(document.blocks().next().unwrap().line, 1);
+        assert!(matches!(&document.segments[0], Segment::Text(bom) if bom == "\u{feff}"));
+        assert_eq!(
+            errors("\u{feff}<!-- docs:sauce a -->\n"),
+            ["1: unknown marker `docs:sauce` (expected `docs:source`, `docs:output` or `docs:end`)"]
+        );
+    }
+
+    #[test]
+    fn a_broken_begin_marker_reports_once_and_its_end_is_not_an_orphan() {
+        let text = "<!-- docs:output -->\nbody\n<!-- docs:end -->\n<!-- docs:output a verbose -->\n<!-- docs:end -->\n<!-- docs:source ok -->\n<!-- docs:end -->\n";
+        assert_eq!(
+            errors(text),
+            [
+                "1: `docs:output` needs an example name",
+                "4: unknown option `verbose` (expected `expect-failure`, `stderr`, `timeout=SECS` or `replace=/REGEX/TEXT/`)",
+            ]
+        );
+    }
+
+    #[test]
+    fn each_block_takes_the_line_ending_of_its_begin_marker() {
+        let text = "a\n<!-- docs:source x -->\r\n<!-- docs:end -->\n<!-- docs:source y -->\n<!-- docs:end -->";
+        let endings: Vec<&str> = parse(text).unwrap().blocks().map(|b| b.newline).collect();
+        assert_eq!(endings, ["\r\n", "\n"]);
     }
 
     #[test]

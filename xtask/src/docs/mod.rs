@@ -231,7 +231,7 @@ pub(crate) fn regenerate(
             let hash = input_hash(block, source);
             let location = format!("{display}:{}", block.line);
             let body = match block.kind {
-                Kind::Source => match source_body(&block.example, source, document.newline) {
+                Kind::Source => match source_body(&block.example, source, block.newline) {
                     Ok(body) => body,
                     Err(message) => {
                         errors.push(format!("{location}: {message}"));
@@ -248,7 +248,7 @@ pub(crate) fn regenerate(
                     block.body.clone()
                 }
                 Kind::Output => match output_for(block, &runs, settings.verify_stable) {
-                    Ok(output) => output_body(&block.example, &output, document.newline),
+                    Ok(output) => output_body(&block.example, &output, block.newline),
                     Err(message) => {
                         errors.push(format!("{location}: {message}"));
                         continue;
