@@ -10,8 +10,27 @@ pub(crate) const HEADER_END: &str = "// end of header";
 pub(crate) struct RunOutput {
     pub(crate) stdout: String,
     pub(crate) stderr: String,
-    /// Whether it exited with status 0.
-    pub(crate) success: bool,
+    pub(crate) status: Status,
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// It exited with this code (0 is success).
+    Code(i32),
+    /// A signal killed it (an abort, a segmentation fault): a crash, which
+    /// `expect-failure` does not cover.
+    Signal(i32),
+}
+
+impl Status {
+    pub(crate) fn of(status: std::process::ExitStatus) -> Status {
+        #[cfg(unix)]
+        if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+            return Status::Signal(signal);
+        }
+        Status::Code(status.code().unwrap_or(-1))
+    }
 }
 
 /// The hash the end marker records: FNV-1a (64 bits) of what the block is
@@ -168,7 +187,7 @@ mod tests {
         let run = RunOutput {
             stdout: "took 12ms\n".into(),
             stderr: "warn 3ms\n".into(),
-            success: true,
+            status: Status::Code(0),
         };
         assert_eq!(shown_output(&options, &run), "took Mms\nwarn Mms\n");
     }

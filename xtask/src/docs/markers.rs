@@ -5,7 +5,7 @@
 //! ...generated: the source of examples/examples/NAME.rs after its header...
 //! <!-- docs:end hash=0123456789abcdef -->
 //!
-//! <!-- docs:output NAME [expect-failure] [stderr] [timeout=SECS] [replace=/REGEX/TEXT/]... -->
+//! <!-- docs:output NAME [expect-failure] [stderr] [timeout=SECS] [max-lines=N] [replace=/REGEX/TEXT/]... -->
 //! ...generated: `$ cargo run --example NAME` and what it printed...
 //! <!-- docs:end hash=0123456789abcdef -->
 //! ```
@@ -18,6 +18,8 @@ use std::fmt;
 use std::time::Duration;
 
 use regex_lite::Regex;
+
+use super::runner::Limits;
 
 /// What a block generates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +55,8 @@ pub(crate) struct Options {
     pub(crate) stderr: bool,
     /// How long the example may run.
     pub(crate) timeout: Duration,
+    /// The most lines the example may print on each stream.
+    pub(crate) max_lines: usize,
     /// Normalisations for output that varies between runs, applied in order.
     pub(crate) replacements: Vec<Replacement>,
     /// The options as written, whitespace-normalised: part of the block's hash.
@@ -61,12 +65,26 @@ pub(crate) struct Options {
 
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The default cap on an output block: no page of docs shows more, and an
+/// example that prints without end is stopped long before it fills memory.
+pub(crate) const DEFAULT_MAX_LINES: usize = 10_000;
+
+impl Options {
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            timeout: self.timeout,
+            max_lines: self.max_lines,
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
             expect_failure: false,
             stderr: false,
             timeout: DEFAULT_TIMEOUT,
+            max_lines: DEFAULT_MAX_LINES,
             replacements: Vec::new(),
             canonical: String::new(),
         }
@@ -99,7 +117,7 @@ pub(crate) struct Block {
 pub(crate) enum Segment {
     /// Hand-written text, kept byte for byte.
     Text(String),
-    Block(Block),
+    Block(Box<Block>),
 }
 
 /// A parsed Markdown file.
@@ -111,7 +129,7 @@ pub(crate) struct Document {
 impl Document {
     pub(crate) fn blocks(&self) -> impl Iterator<Item = &Block> {
         self.segments.iter().filter_map(|segment| match segment {
-            Segment::Block(block) => Some(block),
+            Segment::Block(block) => Some(&**block),
             Segment::Text(_) => None,
         })
     }
@@ -291,7 +309,7 @@ pub(crate) fn parse(text: &str) -> Result<Document, Vec<ParseError>> {
             (Marker::End { hash }, Open::Block(mut block)) => {
                 block.end = line.to_owned();
                 block.recorded_hash = hash;
-                segments.push(Segment::Block(*block));
+                segments.push(Segment::Block(block));
             }
             (Marker::End { .. }, Open::Broken) => {}
             (Marker::End { .. }, Open::Nothing) => errors.push(ParseError {
@@ -414,7 +432,8 @@ fn parse_end(arguments: &str) -> Result<Marker, String> {
     })
 }
 
-/// Parses `expect-failure`, `stderr`, `timeout=SECS` and `replace=/REGEX/TEXT/`.
+/// Parses `expect-failure`, `stderr`, `timeout=SECS`, `max-lines=N` and
+/// `replace=/REGEX/TEXT/`.
 pub(crate) fn parse_options(text: &str) -> Result<Options, String> {
     let mut options = Options::default();
     let mut canonical = Vec::new();
@@ -446,9 +465,16 @@ pub(crate) fn parse_options(text: &str) -> Result<Options, String> {
                         .ok_or_else(|| format!("`timeout` takes a whole number of seconds above 0, found `{seconds}`"))?;
                     options.timeout = Duration::from_secs(seconds);
                 }
+                Some(("max-lines", lines)) => {
+                    options.max_lines = lines
+                        .parse()
+                        .ok()
+                        .filter(|lines| *lines > 0)
+                        .ok_or_else(|| format!("`max-lines` takes a whole number above 0, found `{lines}`"))?;
+                }
                 _ => {
                     return Err(format!(
-                        "unknown option `{token}` (expected `expect-failure`, `stderr`, `timeout=SECS` or `replace=/REGEX/TEXT/`)"
+                        "unknown option `{token}` (expected `expect-failure`, `stderr`, `timeout=SECS`, `max-lines=N` or `replace=/REGEX/TEXT/`)"
                     ))
                 }
             }
@@ -596,7 +622,7 @@ mod tests {
             errors(text),
             [
                 "1: `docs:output` needs an example name",
-                "4: unknown option `verbose` (expected `expect-failure`, `stderr`, `timeout=SECS` or `replace=/REGEX/TEXT/`)",
+                "4: unknown option `verbose` (expected `expect-failure`, `stderr`, `timeout=SECS`, `max-lines=N` or `replace=/REGEX/TEXT/`)",
             ]
         );
     }
@@ -653,11 +679,15 @@ mod tests {
         );
         assert_eq!(
             errors("<!-- docs:output demo verbose -->\n"),
-            ["1: unknown option `verbose` (expected `expect-failure`, `stderr`, `timeout=SECS` or `replace=/REGEX/TEXT/`)"]
+            ["1: unknown option `verbose` (expected `expect-failure`, `stderr`, `timeout=SECS`, `max-lines=N` or `replace=/REGEX/TEXT/`)"]
         );
         assert_eq!(
             errors("<!-- docs:output demo timeout=0 -->\n"),
             ["1: `timeout` takes a whole number of seconds above 0, found `0`"]
+        );
+        assert_eq!(
+            errors("<!-- docs:output demo max-lines=many -->\n"),
+            ["1: `max-lines` takes a whole number above 0, found `many`"]
         );
         assert_eq!(
             errors("<!-- docs:end hash=xyz -->\n"),

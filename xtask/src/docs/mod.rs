@@ -4,7 +4,10 @@
 //! Every file is computed before any is written, so an error anywhere
 //! writes nothing anywhere.
 
+mod diff;
+mod files;
 mod generate;
+mod interrupt;
 mod markers;
 mod runner;
 
@@ -12,11 +15,12 @@ use crate::Exit;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use generate::{end_marker, input_hash, output_body, shown_output, source_body, RunOutput};
+pub(crate) use diff::unified_diff;
+pub(crate) use files::Change;
+use generate::{end_marker, input_hash, output_body, shown_output, source_body, RunOutput, Status};
 use markers::{Document, Kind, Segment};
-pub(crate) use runner::{CargoExamples, Examples};
+pub(crate) use runner::{CargoExamples, Examples, Limits};
 
 pub(crate) const HELP: &str = "\
 cargo xtask docs: regenerate the examples' sources and outputs in the docs
@@ -88,20 +92,13 @@ impl Settings {
     }
 }
 
-/// One file whose text would change.
-#[derive(Debug)]
-pub(crate) struct Change {
-    pub(crate) path: PathBuf,
-    pub(crate) display: String,
-    pub(crate) old: String,
-    pub(crate) new: String,
-}
-
 /// What a run found.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
     pub(crate) files: usize,
     pub(crate) blocks: usize,
+    /// Each file that has blocks, with how many were checked in it.
+    pub(crate) blocks_per_file: Vec<(String, usize)>,
     /// `path:line: description` of each block whose text would change (or,
     /// with `--fast`, whose inputs changed).
     pub(crate) stale: Vec<String>,
@@ -110,35 +107,11 @@ pub(crate) struct Outcome {
     pub(crate) warnings: Vec<String>,
 }
 
-/// The Markdown files the command maintains: `README.md` and `docs/**/*.md`.
+/// The Markdown files the command maintains: `README.md` and `docs/**/*.md`
+/// (see [`files::find`] for links and loops).
+#[cfg(test)]
 pub(crate) fn doc_files(root: &Path) -> Vec<PathBuf> {
-    fn walk(directory: &Path, found: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(directory) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            if hidden {
-                continue;
-            }
-            if path.is_dir() {
-                walk(&path, found);
-            } else if path.extension().is_some_and(|extension| extension == "md") {
-                found.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    let readme = root.join("README.md");
-    if readme.is_file() {
-        files.push(readme);
-    }
-    let mut docs = Vec::new();
-    walk(&root.join("docs"), &mut docs);
-    docs.sort();
-    files.extend(docs);
-    files
+    files::find(root).documents
 }
 
 /// Computes the new text of every file in `files`; writes nothing.
@@ -149,6 +122,7 @@ pub(crate) fn regenerate(
     settings: Settings,
 ) -> Result<Outcome, Vec<String>> {
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let mut parsed = Vec::new();
     for path in files {
         let display = path
@@ -156,10 +130,14 @@ pub(crate) fn regenerate(
             .unwrap_or(path)
             .display()
             .to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(error) => {
-                errors.push(format!("{display}: cannot read: {error}"));
+        let text = match files::read(path) {
+            files::Read::Text(text) => text,
+            files::Read::Skipped(message) => {
+                warnings.push(format!("{display}{message}"));
+                continue;
+            }
+            files::Read::Error(message) => {
+                errors.push(format!("{display}{message}"));
                 continue;
             }
         };
@@ -192,6 +170,7 @@ pub(crate) fn regenerate(
 
     let mut outcome = Outcome {
         files: parsed.len(),
+        warnings,
         ..Outcome::default()
     };
     let shown: BTreeSet<&str> = parsed
@@ -218,13 +197,14 @@ pub(crate) fn regenerate(
 
     for (path, display, old, document) in &parsed {
         let mut new = String::with_capacity(old.len());
+        let mut bodies = Vec::new();
         for segment in &document.segments {
             let block = match segment {
                 Segment::Text(text) => {
                     new.push_str(text);
                     continue;
                 }
-                Segment::Block(block) => block,
+                Segment::Block(block) => &**block,
             };
             outcome.blocks += 1;
             let source = &sources[&block.example];
@@ -268,10 +248,20 @@ pub(crate) fn regenerate(
             new.push_str(&block.begin);
             new.push_str(&body);
             new.push_str(&end);
+            bodies.push((block, body));
+        }
+        if !bodies.is_empty() {
+            outcome
+                .blocks_per_file
+                .push((display.clone(), bodies.len()));
+        }
+        if let Err(message) = reads_back(&new, &bodies) {
+            errors.push(format!("{display}:{message}"));
+            continue;
         }
         if new != *old {
             outcome.changes.push(Change {
-                path: path.clone(),
+                target: std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()),
                 display: display.clone(),
                 old: old.clone(),
                 new,
@@ -285,11 +275,44 @@ pub(crate) fn regenerate(
     }
 }
 
+/// Checks that `new` parses back into the blocks just generated, with the
+/// same bodies: the promise that generated text is never read as markers,
+/// kept by construction (bodies are fenced, see `markers::parse`) and
+/// checked here, so that a second run can only find what this one wrote.
+fn reads_back(new: &str, generated: &[(&markers::Block, String)]) -> Result<(), String> {
+    let document = markers::parse(new).map_err(|errors| {
+        errors
+            .first()
+            .map(|error| format!("{error} (in the generated text, which would not read back)"))
+            .unwrap_or_default()
+    })?;
+    let mut blocks = document.blocks();
+    for (block, body) in generated {
+        match blocks.next() {
+            Some(again) if again.body == *body => {}
+            _ => {
+                return Err(format!(
+                "{}: the generated {} would not read back as the same block; nothing was written",
+                block.line,
+                generate::describe(block)
+            ))
+            }
+        }
+    }
+    match blocks.next() {
+        None => Ok(()),
+        Some(extra) => Err(format!(
+            "{}: the generated text would read back with an extra block; nothing was written",
+            extra.line
+        )),
+    }
+}
+
 /// The result of running one example once or twice.
 type Runs = BTreeMap<String, Result<(RunOutput, Option<RunOutput>), String>>;
 
 /// Builds the examples that output blocks name, once, and runs each in
-/// parallel (twice with `verify_stable`), with the longest timeout any of
+/// parallel (twice with `verify_stable`), within the largest limits any of
 /// its blocks asks for.
 fn run_examples(
     parsed: &[(PathBuf, String, String, Document)],
@@ -297,19 +320,22 @@ fn run_examples(
     verify_stable: bool,
     errors: &mut Vec<String>,
 ) -> Runs {
-    let mut timeouts: BTreeMap<String, Duration> = BTreeMap::new();
+    let mut limits: BTreeMap<String, Limits> = BTreeMap::new();
     let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (_, display, _, document) in parsed {
         for block in document.blocks().filter(|block| block.kind == Kind::Output) {
-            let timeout = timeouts.entry(block.example.clone()).or_default();
-            *timeout = (*timeout).max(block.options.timeout);
+            let wanted = block.options.limits();
+            limits
+                .entry(block.example.clone())
+                .and_modify(|limits| *limits = limits.max(wanted))
+                .or_insert(wanted);
             users
                 .entry(block.example.clone())
                 .or_default()
                 .push(format!("{display}:{}", block.line));
         }
     }
-    let names: Vec<String> = timeouts.keys().cloned().collect();
+    let names: Vec<String> = limits.keys().cloned().collect();
     if let Err(failures) = examples.build(&names) {
         for (name, message) in failures {
             for location in &users[&name] {
@@ -322,13 +348,13 @@ fn run_examples(
         return Runs::new();
     }
     std::thread::scope(|scope| {
-        let handles: Vec<_> = timeouts
+        let handles: Vec<_> = limits
             .iter()
-            .map(|(name, timeout)| {
+            .map(|(name, limits)| {
                 let handle = scope.spawn(move || {
-                    let first = examples.run(name, *timeout)?;
+                    let first = examples.run(name, *limits)?;
                     let second = if verify_stable {
-                        Some(examples.run(name, *timeout)?)
+                        Some(examples.run(name, *limits)?)
                     } else {
                         None
                     };
@@ -357,14 +383,21 @@ fn output_for(block: &markers::Block, runs: &Runs, verify_stable: bool) -> Resul
         Some(Err(message)) => return Err(format!("example `{name}`: {message}")),
         None => return Err(format!("example `{name}` was not run")),
     };
-    match (first.success, block.options.expect_failure) {
-        (false, false) => {
+    match (first.status, block.options.expect_failure) {
+        (Status::Signal(signal), _) => {
+            return Err(format!(
+                "example `{name}` was killed by signal {signal}{}: a crash, which `expect-failure` does not cover; stderr:\n{}",
+                signal_name(signal).map(|name| format!(" ({name})")).unwrap_or_default(),
+                indent(&first.stderr)
+            ))
+        }
+        (Status::Code(code), false) if code != 0 => {
             return Err(format!(
                 "example `{name}` exited with a failure (mark the block `expect-failure` if the docs should show one); stderr:\n{}",
                 indent(&first.stderr)
             ))
         }
-        (true, true) => {
+        (Status::Code(0), true) => {
             return Err(format!(
                 "example `{name}` exited successfully, but the block says `expect-failure`"
             ))
@@ -386,43 +419,31 @@ fn output_for(block: &markers::Block, runs: &Runs, verify_stable: bool) -> Resul
     Ok(shown)
 }
 
+/// The usual name of a signal that kills a crashing program.
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
 fn indent(text: &str) -> String {
     text.lines().map(|line| format!("    {line}\n")).collect()
-}
-
-pub(crate) fn unified_diff(old_name: &str, new_name: &str, old: &str, new: &str) -> String {
-    similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(old_name, new_name)
-        .to_string()
-}
-
-/// Writes `text` to `path` through a temporary file in the same folder and
-/// a rename, so an interrupted write leaves the old file whole.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{name}.xtask-docs.tmp"));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
 }
 
 /// The command: parse `arguments`, regenerate, print, write.
 pub(crate) fn main(root: &Path, arguments: &[String]) -> Exit {
     match Settings::parse(arguments) {
-        Ok(Some(settings)) => execute(root, settings, &CargoExamples::new(root)),
+        Ok(Some(settings)) => {
+            interrupt::install();
+            execute_with(root, settings, &CargoExamples::new(root), &files::Disk)
+        }
         Ok(None) => {
             print!("{HELP}");
             Exit::Success
@@ -434,10 +455,22 @@ pub(crate) fn main(root: &Path, arguments: &[String]) -> Exit {
     }
 }
 
-/// Regenerates the docs under `root` with `examples`; prints what it found
-/// and, unless checking, writes the files that change.
+/// [`execute_with`] writing to the disk.
+#[cfg(test)]
 pub(crate) fn execute(root: &Path, settings: Settings, examples: &dyn Examples) -> Exit {
-    let outcome = match regenerate(root, &doc_files(root), examples, settings) {
+    execute_with(root, settings, examples, &files::Disk)
+}
+
+/// Regenerates the docs under `root` with `examples`; prints what it found
+/// and, unless checking, writes the files that change through `writer`.
+pub(crate) fn execute_with(
+    root: &Path,
+    settings: Settings,
+    examples: &dyn Examples,
+    writer: &dyn files::Writer,
+) -> Exit {
+    let found = files::find(root);
+    let outcome = match regenerate(root, &found.documents, examples, settings) {
         Ok(outcome) => outcome,
         Err(errors) => {
             for error in &errors {
@@ -449,6 +482,17 @@ pub(crate) fn execute(root: &Path, settings: Settings, examples: &dyn Examples) 
     };
     for warning in &outcome.warnings {
         eprintln!("warning: {warning}");
+    }
+    for debris in &found.debris {
+        let display = debris.strip_prefix(root).unwrap_or(debris).display();
+        if settings.check {
+            eprintln!("warning: {display}: a temporary file left by an interrupted run (the next `cargo xtask docs` removes it)");
+        } else if std::fs::remove_file(debris).is_ok() {
+            eprintln!("docs: removed {display}, a temporary file left by an interrupted run");
+        }
+    }
+    for (display, blocks) in &outcome.blocks_per_file {
+        println!("{display}: {blocks} block(s)");
     }
     let mut summary = format!(
         "docs: {} block(s) in {} file(s) checked, ",
@@ -471,11 +515,12 @@ pub(crate) fn execute(root: &Path, settings: Settings, examples: &dyn Examples) 
         }
         let _ = write!(summary, "{} stale", outcome.stale.len());
     } else {
-        for change in &outcome.changes {
-            if let Err(error) = write_atomically(&change.path, &change.new) {
-                eprintln!("error: {}: cannot write: {error}", change.display);
-                return Exit::Failure;
+        if let Err(failed) = files::write_all(&outcome.changes, writer) {
+            eprintln!("error: {}", failed.message);
+            if let Some(signal) = failed.signal {
+                std::process::exit(128 + signal);
             }
+            return Exit::Failure;
         }
         let _ = write!(summary, "{} updated", outcome.stale.len());
     }

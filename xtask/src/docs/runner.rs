@@ -3,10 +3,32 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::generate::RunOutput;
+use super::generate::{RunOutput, Status};
+use super::interrupt;
+
+/// How long an example may run and how much it may print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) timeout: Duration,
+    /// The most lines each of stdout and stderr may have; a stream may also
+    /// hold at most `max_lines` KiB, so one endless line is caught too.
+    pub(crate) max_lines: usize,
+}
+
+impl Limits {
+    /// The larger of each limit: one run serves every block of an example.
+    pub(crate) fn max(self, other: Limits) -> Limits {
+        Limits {
+            timeout: self.timeout.max(other.timeout),
+            max_lines: self.max_lines.max(other.max_lines),
+        }
+    }
+}
 
 /// Where examples come from. The real one uses `cargo`; tests use a fake.
 pub(crate) trait Examples: Sync {
@@ -20,8 +42,8 @@ pub(crate) trait Examples: Sync {
     /// the compiler's message.
     fn build(&self, names: &[String]) -> Result<(), Vec<(String, String)>>;
 
-    /// Runs the built example `name`, killing it after `timeout`.
-    fn run(&self, name: &str, timeout: Duration) -> Result<RunOutput, String>;
+    /// Runs the built example `name` within `limits`.
+    fn run(&self, name: &str, limits: Limits) -> Result<RunOutput, String>;
 }
 
 /// The examples of the `asyncio-examples` package, built with `cargo`.
@@ -113,55 +135,111 @@ impl Examples for CargoExamples {
         Err(failures)
     }
 
-    fn run(&self, name: &str, timeout: Duration) -> Result<RunOutput, String> {
+    fn run(&self, name: &str, limits: Limits) -> Result<RunOutput, String> {
         let mut command = Command::new(self.binary(name));
         command.current_dir(&self.root);
-        run_with_timeout(command, timeout)
+        run_limited(command, limits)
     }
 }
 
-/// Runs `command` with no stdin, capturing stdout and stderr, and kills it
-/// if it runs longer than `timeout`.
-pub(crate) fn run_with_timeout(
-    mut command: Command,
-    timeout: Duration,
-) -> Result<RunOutput, String> {
+/// Runs `command` with no stdin, capturing stdout and stderr, in a process
+/// group of its own (on Unix). Kills the whole group if it runs longer than
+/// `limits.timeout` or prints more than `limits.max_lines`, and once it has
+/// exited, so that nothing it started outlives it.
+pub(crate) fn run_limited(mut command: Command, limits: Limits) -> Result<RunOutput, String> {
     let program = command.get_program().to_string_lossy().into_owned();
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|error| format!("cannot run `{program}`: {error}"))?;
-    let stdout = read_in_background(child.stdout.take());
-    let stderr = read_in_background(child.stderr.take());
+    let pid = child.id();
+    let tracked = interrupt::track_group(pid);
+    let over = Arc::new(AtomicBool::new(false));
+    let stdout = read_in_background(child.stdout.take(), limits.max_lines, &over);
+    let stderr = read_in_background(child.stderr.take(), limits.max_lines, &over);
     let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|error| error.to_string())? {
-            break status;
+    let waited = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) => {}
+            Err(error) => break Err(error.to_string()),
         }
-        if started.elapsed() >= timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("timed out after {} s", timeout.as_secs_f64()));
+        if !tracked || interrupt::interrupted().is_some() {
+            break Err("interrupted".to_owned());
+        }
+        if started.elapsed() >= limits.timeout {
+            break Err(format!(
+                "timed out after {} s",
+                limits.timeout.as_secs_f64()
+            ));
+        }
+        if over.load(Ordering::Relaxed) {
+            break Err(too_much(limits));
         }
         thread::sleep(Duration::from_millis(5));
     };
+    // Whatever happened, nothing of the group survives: this also closes
+    // the pipes that a grandchild still holds, so the readers finish.
+    interrupt::kill_group(pid);
+    if waited.is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    interrupt::end_group(pid);
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
+    let status = waited?;
+    // It may have exited of the closed pipe before the loop saw the flag.
+    if over.load(Ordering::Relaxed) {
+        return Err(too_much(limits));
+    }
     Ok(RunOutput {
         stdout: String::from_utf8(stdout)
             .map_err(|_| "printed something that is not UTF-8".to_owned())?,
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        success: status.success(),
+        status: Status::of(status),
     })
 }
 
-fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Vec<u8>> {
+fn too_much(limits: Limits) -> String {
+    format!(
+        "printed more than {} lines (or {} KiB) on one stream; raise the block's cap with `max-lines=N` if the docs should show it all",
+        limits.max_lines, limits.max_lines
+    )
+}
+
+/// Reads `pipe` to its end on a thread, keeping at most `max_lines` lines
+/// and `max_lines` KiB; past either it sets `over` and stops reading (the
+/// caller then kills the writer).
+fn read_in_background(
+    pipe: Option<impl Read + Send + 'static>,
+    max_lines: usize,
+    over: &Arc<AtomicBool>,
+) -> thread::JoinHandle<Vec<u8>> {
+    let over = Arc::clone(over);
     thread::spawn(move || {
         let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut bytes);
+        let Some(mut pipe) = pipe else {
+            return bytes;
+        };
+        let max_bytes = max_lines.saturating_mul(1024);
+        let mut lines = 0;
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            let read = match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(read) => read,
+            };
+            lines += chunk[..read].iter().filter(|&&byte| byte == b'\n').count();
+            if lines > max_lines || bytes.len() + read > max_bytes {
+                over.store(true, Ordering::Relaxed);
+                break;
+            }
+            bytes.extend_from_slice(&chunk[..read]);
         }
         bytes
     })
@@ -177,6 +255,110 @@ mod tests {
         command
     }
 
+    fn limits(timeout: Duration) -> Limits {
+        Limits {
+            timeout,
+            max_lines: 1000,
+        }
+    }
+
+    fn run_with_timeout(command: Command, timeout: Duration) -> Result<RunOutput, String> {
+        run_limited(command, limits(timeout))
+    }
+
+    /// Whether process `pid` still exists (a zombie counts as gone).
+    fn alive(pid: u32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| {
+                let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+                !state.starts_with('Z')
+            })
+            .unwrap_or(false)
+    }
+
+    fn eventually_gone(pid: u32) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            if !alive(pid) {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    fn grandchild_pid(file: &Path) -> u32 {
+        let started = Instant::now();
+        loop {
+            if let Some(pid) = std::fs::read_to_string(file)
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+            {
+                return pid;
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "no pid written");
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_timeout_kills_the_grandchildren_too() {
+        let file = std::env::temp_dir().join(format!("xtask-grandchild-{}", std::process::id()));
+        let _ = std::fs::remove_file(&file);
+        let script = format!("sleep 30 & echo $! > {}; wait", file.display());
+        let error = run_with_timeout(shell(&script), Duration::from_millis(300)).unwrap_err();
+        assert_eq!(error, "timed out after 0.3 s");
+        let pid = grandchild_pid(&file);
+        let _ = std::fs::remove_file(&file);
+        assert!(eventually_gone(pid), "the grandchild {pid} survived");
+    }
+
+    #[test]
+    fn a_grandchild_left_running_by_an_example_is_killed_when_it_exits() {
+        let file = std::env::temp_dir().join(format!("xtask-orphan-{}", std::process::id()));
+        let _ = std::fs::remove_file(&file);
+        // The background sleep keeps stdout open: without the group kill the
+        // reader would wait for it for 30 s.
+        let script = format!("sleep 30 & echo $! > {}; echo done", file.display());
+        let started = Instant::now();
+        let output = run_with_timeout(shell(&script), Duration::from_secs(20)).unwrap();
+        assert_eq!(output.stdout, "done\n");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let pid = grandchild_pid(&file);
+        let _ = std::fs::remove_file(&file);
+        assert!(eventually_gone(pid), "the grandchild {pid} survived");
+    }
+
+    #[test]
+    fn output_past_the_cap_is_an_error_not_a_memory_blowup() {
+        let limits = Limits {
+            timeout: Duration::from_secs(20),
+            max_lines: 100,
+        };
+        let error = run_limited(shell("yes"), limits).unwrap_err();
+        assert!(error.starts_with("printed more than 100 lines"), "{error}");
+        let error =
+            run_limited(shell("head -c 500000 /dev/zero | tr '\\0' x"), limits).unwrap_err();
+        assert!(
+            error.starts_with("printed more than 100 lines (or 100 KiB)"),
+            "{error}"
+        );
+        let output = run_limited(shell("seq 100"), limits).unwrap();
+        assert_eq!(
+            output.stdout.lines().count(),
+            100,
+            "the cap itself is allowed"
+        );
+    }
+
+    #[test]
+    fn a_signal_is_a_crash_not_a_failure() {
+        let output = run_with_timeout(shell("kill -ABRT $$"), Duration::from_secs(10)).unwrap();
+        assert_eq!(output.status, Status::Signal(libc::SIGABRT));
+        let output = run_with_timeout(shell("exit 134"), Duration::from_secs(10)).unwrap();
+        assert_eq!(output.status, Status::Code(134));
+    }
+
     #[test]
     fn captures_both_streams_and_the_status() {
         let output = run_with_timeout(
@@ -186,7 +368,7 @@ mod tests {
         .unwrap();
         assert_eq!(output.stdout, "out\n");
         assert_eq!(output.stderr, "err\n");
-        assert!(!output.success);
+        assert_eq!(output.status, Status::Code(3));
     }
 
     #[test]

@@ -4,9 +4,8 @@ use crate::Exit;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
-use super::generate::RunOutput;
+use super::generate::{RunOutput, Status};
 use super::*;
 
 /// Examples with fixed sources and scripted runs.
@@ -23,7 +22,7 @@ fn printed(stdout: &str) -> Result<RunOutput, String> {
     Ok(RunOutput {
         stdout: stdout.to_owned(),
         stderr: String::new(),
-        success: true,
+        status: Status::Code(0),
     })
 }
 
@@ -75,7 +74,7 @@ impl Examples for Fake {
         }
     }
 
-    fn run(&self, name: &str, _timeout: Duration) -> Result<RunOutput, String> {
+    fn run(&self, name: &str, _limits: Limits) -> Result<RunOutput, String> {
         let mut runs = self.runs.lock().unwrap();
         let queue = runs.get_mut(name).expect("scripted example");
         if queue.len() > 1 {
@@ -316,7 +315,7 @@ fn a_failing_example_is_an_error_unless_expected() {
     let failure = Ok(RunOutput {
         stdout: "partial\n".into(),
         stderr: "boom\n".into(),
-        success: false,
+        status: Status::Code(1),
     });
     let examples = Fake::default()
         .with("demo", "")
@@ -494,14 +493,224 @@ fn settings_reject_unknown_and_contradictory_flags() {
 
 #[test]
 fn atomic_write_replaces_the_file_and_leaves_no_temporary() {
+    use files::Writer as _;
     let tree = Tree::new(&[("docs/a.md", "old")]);
     let path = tree.root().join("docs/a.md");
-    write_atomically(&path, "new").unwrap();
+    files::Disk.replace(&path, "new").unwrap();
     assert_eq!(tree.read("docs/a.md"), "new");
     let leftovers: Vec<_> = std::fs::read_dir(tree.root().join("docs"))
         .unwrap()
         .collect();
     assert_eq!(leftovers.len(), 1);
+}
+
+/// An output and a source that contain marker lines, fences and tildes.
+const TRICKY: &str =
+    "<!-- docs:end -->\n<!-- docs:source demo -->\n```\n~~~\n  <!-- docs:output demo -->  \n";
+
+#[test]
+fn marker_lines_in_outputs_and_sources_are_shown_and_read_back_as_text() {
+    let tree = Tree::new(&[("docs/chapter.md", CHAPTER)]);
+    let mut examples = Fake::default().with("demo", TRICKY);
+    examples.sources.insert(
+        "demo".to_owned(),
+        "// end of header\nfn main() {}\n// <!-- docs:end -->\n/*\n```\n*/\n".to_owned(),
+    );
+    assert_eq!(
+        execute(tree.root(), write_settings(), &examples),
+        Exit::Success
+    );
+    let first = tree.read("docs/chapter.md");
+    assert!(first.contains("\n<!-- docs:end -->\n<!-- docs:source demo -->\n```\n~~~\n"));
+    for _ in 0..2 {
+        assert_eq!(
+            execute(tree.root(), write_settings(), &examples),
+            Exit::Success
+        );
+        assert_eq!(tree.read("docs/chapter.md"), first, "idempotent");
+    }
+    let outcome = regenerate_tree(&tree, &examples, check_settings()).unwrap();
+    assert!(outcome.stale.is_empty(), "{outcome:?}");
+    assert_eq!(outcome.blocks_per_file, [("docs/chapter.md".to_owned(), 2)]);
+}
+
+#[test]
+fn a_crash_is_an_error_even_when_a_failure_is_expected() {
+    let tree = Tree::new(&[(
+        "docs/a.md",
+        "<!-- docs:output demo expect-failure -->\n<!-- docs:end -->\n",
+    )]);
+    let examples = Fake::default().with("demo", "").runs_as(
+        "demo",
+        vec![Ok(RunOutput {
+            stdout: String::new(),
+            stderr: "abort\n".into(),
+            status: Status::Signal(6),
+        })],
+    );
+    let errors = regenerate_tree(&tree, &examples, write_settings()).unwrap_err();
+    assert_eq!(
+        errors,
+        ["docs/a.md:1: example `demo` was killed by signal 6 (SIGABRT): a crash, which `expect-failure` does not cover; stderr:\n    abort\n"]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_document_is_written_through_and_keeps_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let tree = Tree::new(&[
+        (
+            "shared/real.md",
+            "<!-- docs:output demo -->\n<!-- docs:end -->\n",
+        ),
+        (
+            "docs/ro.md",
+            "<!-- docs:output demo -->\n<!-- docs:end -->\n",
+        ),
+    ]);
+    std::os::unix::fs::symlink(
+        tree.root().join("shared/real.md"),
+        tree.root().join("docs/link.md"),
+    )
+    .unwrap();
+    let read_only = tree.root().join("docs/ro.md");
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let examples = Fake::default().with("demo", "hi\n");
+    assert_eq!(
+        execute(tree.root(), write_settings(), &examples),
+        Exit::Success
+    );
+    let link = tree.root().join("docs/link.md");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "still a link"
+    );
+    assert!(
+        tree.read("shared/real.md").contains("hi\n"),
+        "its target was written"
+    );
+    assert!(tree.read("docs/ro.md").contains("hi\n"));
+    let mode = std::fs::metadata(&read_only).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444, "read-only stays read-only");
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn the_walk_survives_link_loops_and_visits_each_file_once() {
+    let tree = Tree::new(&[
+        ("README.md", "readme\n"),
+        ("docs/a.md", "a\n"),
+        ("docs/sub/b.md", "b\n"),
+    ]);
+    let docs = tree.root().join("docs");
+    std::os::unix::fs::symlink(tree.root(), docs.join("root")).unwrap();
+    std::os::unix::fs::symlink(&docs, docs.join("sub/up")).unwrap();
+    std::os::unix::fs::symlink(docs.join("a.md"), docs.join("z-again.md")).unwrap();
+    std::os::unix::fs::symlink(docs.join("gone.md"), docs.join("dangling.md")).unwrap();
+    let names: Vec<String> = doc_files(tree.root())
+        .iter()
+        .map(|path| {
+            path.strip_prefix(tree.root())
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, ["README.md", "docs/a.md", "docs/sub/b.md"]);
+}
+
+#[test]
+fn a_stale_temporary_file_is_removed_by_the_next_writing_run() {
+    let tree = Tree::new(&[
+        (
+            "docs/a.md",
+            "<!-- docs:output demo -->\n<!-- docs:end -->\n",
+        ),
+        ("docs/.a.md.xtask-docs.tmp", "half a file"),
+    ]);
+    let examples = Fake::default().with("demo", "hi\n");
+    assert_eq!(
+        execute(tree.root(), check_settings(), &examples),
+        Exit::Failure
+    );
+    assert!(
+        tree.root().join("docs/.a.md.xtask-docs.tmp").exists(),
+        "--check changes nothing"
+    );
+    assert_eq!(
+        execute(tree.root(), write_settings(), &examples),
+        Exit::Success
+    );
+    assert!(!tree.root().join("docs/.a.md.xtask-docs.tmp").exists());
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_skipped_without_markers_and_an_error_with_them() {
+    let tree = Tree::new(&[(
+        "docs/good.md",
+        "<!-- docs:output demo -->\n<!-- docs:end -->\n",
+    )]);
+    std::fs::write(tree.root().join("docs/latin1.md"), b"caf\xe9\n").unwrap();
+    let examples = Fake::default().with("demo", "hi\n");
+    let outcome = regenerate_tree(&tree, &examples, write_settings()).unwrap();
+    assert_eq!(
+        outcome.warnings,
+        ["docs/latin1.md:1: not UTF-8 (the first bad byte is on this line) and no marker in it; skipped"]
+    );
+    std::fs::write(
+        tree.root().join("docs/latin1.md"),
+        b"ok\n<!-- docs:output demo -->\ncaf\xe9\n<!-- docs:end -->\n",
+    )
+    .unwrap();
+    let errors = regenerate_tree(&tree, &examples, write_settings()).unwrap_err();
+    assert_eq!(
+        errors,
+        ["docs/latin1.md:3: not UTF-8 (the first bad byte is on this line); a file with markers must be UTF-8"]
+    );
+}
+
+/// Writes to the disk, but fails the `fail_at`-th replacement (0-based).
+struct FailingDisk {
+    calls: std::cell::Cell<usize>,
+    fail_at: usize,
+}
+
+impl files::Writer for FailingDisk {
+    fn replace(&self, target: &Path, text: &str) -> std::io::Result<()> {
+        let call = self.calls.get();
+        self.calls.set(call + 1);
+        if call == self.fail_at {
+            return Err(std::io::Error::other("injected failure"));
+        }
+        files::Disk.replace(target, text)
+    }
+}
+
+#[test]
+fn a_failed_write_of_any_file_leaves_every_file_as_it_was() {
+    let block = "<!-- docs:output demo -->\n<!-- docs:end -->\n";
+    let names = ["README.md", "docs/a.md", "docs/b.md", "docs/c/d.md"];
+    let files: Vec<(&str, &str)> = names.iter().map(|name| (*name, block)).collect();
+    let examples = Fake::default().with("demo", "hi\n");
+    for fail_at in 0..names.len() {
+        let tree = Tree::new(&files);
+        let writer = FailingDisk {
+            calls: std::cell::Cell::new(0),
+            fail_at,
+        };
+        let exit = execute_with(tree.root(), write_settings(), &examples, &writer);
+        assert_eq!(exit, Exit::Failure, "fail_at = {fail_at}");
+        for name in names {
+            assert_eq!(tree.read(name), block, "{name}, fail_at = {fail_at}");
+        }
+        let debris: Vec<_> = files::find(tree.root()).debris;
+        assert!(debris.is_empty(), "{debris:?}");
+    }
 }
 
 /// The repository's own docs: every block's recorded inputs match the
