@@ -730,3 +730,195 @@ fn this_repositorys_docs_are_fresh_by_hash() {
         outcome.stale.join("\n")
     );
 }
+
+/// Property tests: for random documents (hand-written text with fences,
+/// blocks with stale bodies, LF and CRLF lines, no final newline) and random
+/// sources and outputs (marker lines, fences, tildes, non-ASCII), a
+/// regeneration is accepted by `--check`, a second one changes nothing, and
+/// the text outside the blocks is byte for byte what it was.
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A line of hand-written prose: never a marker, never a fence.
+    fn prose() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9é日 .,]{0,16}"
+    }
+
+    /// A line an example may print or contain: anything, markers included.
+    fn anything() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[a-zA-Z0-9é日 `~<>!-]{0,16}",
+            1 => Just("<!-- docs:end -->".to_owned()),
+            1 => Just("<!-- docs:end hash=0123 -->".to_owned()),
+            1 => Just("  <!-- docs:source demo -->  ".to_owned()),
+            1 => Just("<!-- docs:output other stderr -->".to_owned()),
+            1 => Just("```".to_owned()),
+            1 => Just("````text".to_owned()),
+            1 => Just("~~~".to_owned()),
+            1 => Just("// end of header".to_owned()),
+        ]
+    }
+
+    #[derive(Clone, Debug)]
+    enum Piece {
+        Prose(Vec<String>),
+        /// A fenced code block of hand-written text, marker lines and all.
+        Fenced(Vec<String>),
+        Block {
+            output: bool,
+            example: &'static str,
+            stale: Vec<String>,
+        },
+    }
+
+    fn piece() -> impl Strategy<Value = Piece> {
+        let fenced_line = anything().prop_filter("does not close the fence", |line| {
+            !line.trim().chars().all(|c| c == '~') || line.trim().len() < 3
+        });
+        prop_oneof![
+            prop::collection::vec(prose(), 0..4).prop_map(Piece::Prose),
+            prop::collection::vec(fenced_line, 0..4).prop_map(Piece::Fenced),
+            (
+                any::<bool>(),
+                prop_oneof![Just("demo"), Just("other")],
+                prop::collection::vec(prose(), 0..3)
+            )
+                .prop_map(|(output, example, stale)| Piece::Block {
+                    output,
+                    example,
+                    stale
+                }),
+        ]
+    }
+
+    /// The document's lines (without endings) from its pieces.
+    fn lines_of(pieces: &[Piece]) -> Vec<String> {
+        let mut lines = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Prose(prose) => lines.extend(prose.iter().cloned()),
+                Piece::Fenced(code) => {
+                    lines.push("~~~~".to_owned());
+                    lines.extend(code.iter().cloned());
+                    lines.push("~~~~".to_owned());
+                }
+                Piece::Block {
+                    output,
+                    example,
+                    stale,
+                } => {
+                    let kind = if *output { "output" } else { "source" };
+                    lines.push(format!("<!-- docs:{kind} {example} -->"));
+                    lines.extend(stale.iter().cloned());
+                    lines.push("<!-- docs:end -->".to_owned());
+                }
+            }
+        }
+        lines
+    }
+
+    fn document() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(piece(), 1..6),
+            prop::collection::vec(any::<bool>(), 64),
+            any::<bool>(),
+        )
+            .prop_map(|(pieces, crlf, final_newline)| {
+                let mut pieces = pieces;
+                // At least one block, so the file is not all fenced markers.
+                pieces.push(Piece::Block {
+                    output: true,
+                    example: "demo",
+                    stale: Vec::new(),
+                });
+                let lines = lines_of(&pieces);
+                let mut text = String::new();
+                for (index, line) in lines.iter().enumerate() {
+                    text.push_str(line);
+                    if index + 1 < lines.len() || final_newline {
+                        text.push_str(if crlf[index % crlf.len()] { "\r\n" } else { "\n" });
+                    }
+                }
+                text
+            })
+    }
+
+    fn text_of(lines: &[String], crlf: bool) -> String {
+        let ending = if crlf { "\r\n" } else { "\n" };
+        lines.iter().map(|line| format!("{line}{ending}")).collect()
+    }
+
+    fn outside_blocks(text: &str) -> Vec<String> {
+        markers::parse(text)
+            .unwrap()
+            .segments
+            .into_iter()
+            .filter_map(|segment| match segment {
+                Segment::Text(text) => Some(text),
+                Segment::Block(_) => None,
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn regenerate_then_check_passes_and_a_second_run_changes_nothing(
+            document in document(),
+            demo_output in prop::collection::vec(anything(), 0..6),
+            other_output in prop::collection::vec(anything(), 0..6),
+            source in prop::collection::vec(anything(), 0..6),
+            crlf_output in any::<bool>(),
+        ) {
+            let tree = Tree::new(&[("docs/doc.md", &document)]);
+            let mut examples = Fake::default()
+                .with("demo", &text_of(&demo_output, crlf_output))
+                .with("other", &text_of(&other_output, false));
+            let mut code = "//! Generated.\n// end of header\n".to_owned();
+            code.push_str(&text_of(&source, false));
+            examples.sources.insert("demo".to_owned(), code);
+
+            prop_assert_eq!(execute(tree.root(), write_settings(), &examples), Exit::Success);
+            let written = tree.read("docs/doc.md");
+            prop_assert_eq!(outside_blocks(&written), outside_blocks(&document));
+
+            let checked = regenerate_tree(&tree, &examples, check_settings()).unwrap();
+            prop_assert!(checked.stale.is_empty(), "{:?}", checked.stale);
+            prop_assert!(checked.changes.is_empty());
+
+            prop_assert_eq!(execute(tree.root(), write_settings(), &examples), Exit::Success);
+            prop_assert_eq!(tree.read("docs/doc.md"), written);
+        }
+
+        #[test]
+        fn the_parser_never_panics_and_its_errors_have_lines(text in "(?s).{0,400}") {
+            if let Err(errors) = markers::parse(&text) {
+                let lines = text.split_inclusive('\n').count().max(1);
+                for error in errors {
+                    prop_assert!(error.line >= 1 && error.line <= lines, "{error} of {lines}");
+                }
+            }
+        }
+
+        #[test]
+        fn parsing_keeps_every_byte(lines in prop::collection::vec(prop_oneof![prose(), anything()], 0..20)) {
+            let text = text_of(&lines, false);
+            if let Ok(document) = markers::parse(&text) {
+                let mut again = String::new();
+                for segment in &document.segments {
+                    match segment {
+                        Segment::Text(text) => again.push_str(text),
+                        Segment::Block(block) => {
+                            again.push_str(&block.begin);
+                            again.push_str(&block.body);
+                            again.push_str(&block.end);
+                        }
+                    }
+                }
+                prop_assert_eq!(again, text);
+            }
+        }
+    }
+}
