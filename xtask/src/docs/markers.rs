@@ -11,15 +11,16 @@
 //! ```
 //!
 //! A marker is a whole line (surrounding spaces allowed). Lines inside fenced
-//! code blocks of the hand-written text are never markers, so docs can show
-//! the syntax.
+//! code blocks are never markers, so docs can show the syntax and generated
+//! (fenced) text can hold marker lines.
+//!
+//! This module depends on `std` and `regex-lite` only: the fuzz target in
+//! `xtask/fuzz` compiles it as it is.
 
 use std::fmt;
 use std::time::Duration;
 
 use regex_lite::Regex;
-
-use super::runner::Limits;
 
 /// What a block generates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,15 +69,6 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The default cap on an output block: no page of docs shows more, and an
 /// example that prints without end is stopped long before it fills memory.
 pub(crate) const DEFAULT_MAX_LINES: usize = 10_000;
-
-impl Options {
-    pub(crate) fn limits(&self) -> Limits {
-        Limits {
-            timeout: self.timeout,
-            max_lines: self.max_lines,
-        }
-    }
-}
 
 impl Default for Options {
     fn default() -> Self {

@@ -324,7 +324,7 @@ fn run_examples(
     let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (_, display, _, document) in parsed {
         for block in document.blocks().filter(|block| block.kind == Kind::Output) {
-            let wanted = block.options.limits();
+            let wanted = Limits::of(&block.options);
             limits
                 .entry(block.example.clone())
                 .and_modify(|limits| *limits = limits.max(wanted))

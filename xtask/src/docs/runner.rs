@@ -21,6 +21,14 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
+    /// What a block's options ask for.
+    pub(crate) fn of(options: &super::markers::Options) -> Limits {
+        Limits {
+            timeout: options.timeout,
+            max_lines: options.max_lines,
+        }
+    }
+
     /// The larger of each limit: one run serves every block of an example.
     pub(crate) fn max(self, other: Limits) -> Limits {
         Limits {
