@@ -18,6 +18,8 @@ USAGE:
 COMMANDS:
     bench   Benchmark against the peers and write docs/benchmarks.md
     docs    Regenerate the example sources and outputs embedded in the docs
+    docs-bench
+            Time `docs` on outputs of 10^4 to 10^6 lines
     help    Print this message
 
 Run `cargo xtask <COMMAND> --help` for a command's options.
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         }
         Some("bench") => bench::main(&workspace_root(), &arguments[1..]),
         Some("docs") => docs::main(&workspace_root(), &arguments[1..]),
+        Some("docs-bench") => docs::bench::main(&arguments[1..]),
         Some(other) => {
             eprintln!("error: unknown command `{other}`\n\n{HELP}");
             Exit::Usage

@@ -36,18 +36,57 @@ pub(crate) fn unified_diff(old_name: &str, new_name: &str, old: &str, new: &str)
         .count();
     let old_changed = &old_lines[prefix..old_lines.len() - suffix];
     let new_changed = &new_lines[prefix..new_lines.len() - suffix];
-    if old_changed.len() + new_changed.len() <= FULL_DIFF_LINES {
-        // `similar` sets the common ends aside itself; the deadline is a
-        // second guard (past it, the diff is correct but less minimal).
-        return similar::TextDiff::configure()
-            .deadline(Instant::now() + Duration::from_secs(2))
-            .diff_lines(old, new)
-            .unified_diff()
-            .context_radius(3)
-            .header(old_name, new_name)
-            .to_string();
+    if old_changed.len() + new_changed.len() > FULL_DIFF_LINES {
+        return summary(old_name, new_name, prefix, old_changed, new_changed);
     }
-    summary(old_name, new_name, prefix, old_changed, new_changed)
+    // Only the changed region and its context go to `similar` (tokenizing
+    // a million equal lines costs more than diffing the rest); its hunk
+    // headers are then moved to the region's place in the file.
+    let skipped = prefix.saturating_sub(CONTEXT);
+    let old_window: String =
+        old_lines[skipped..(old_lines.len() - suffix + CONTEXT).min(old_lines.len())].concat();
+    let new_window: String =
+        new_lines[skipped..(new_lines.len() - suffix + CONTEXT).min(new_lines.len())].concat();
+    // The deadline is a second guard: past it the diff is still correct,
+    // only less minimal.
+    let diff = similar::TextDiff::configure()
+        .deadline(Instant::now() + Duration::from_secs(2))
+        .diff_lines(&old_window, &new_window)
+        .unified_diff()
+        .context_radius(CONTEXT)
+        .header(old_name, new_name)
+        .to_string();
+    if skipped == 0 {
+        return diff;
+    }
+    diff.split_inclusive('\n')
+        .map(|line| shift_hunk_header(line, skipped))
+        .collect()
+}
+
+/// Lines of context around each change.
+const CONTEXT: usize = 3;
+
+/// `@@ -A,B +C,D @@` with `by` added to A and C; other lines as they are.
+fn shift_hunk_header(line: &str, by: usize) -> String {
+    let shifted = (|| {
+        let rest = line.strip_prefix("@@ -")?;
+        let (old, rest) = rest.split_once(" +")?;
+        let (new, rest) = rest.split_once(" @@")?;
+        let shift = |range: &str| -> Option<String> {
+            let (start, count) = match range.split_once(',') {
+                Some((start, count)) => (start, Some(count)),
+                None => (range, None),
+            };
+            let start = start.parse::<usize>().ok()? + by;
+            Some(match count {
+                Some(count) => format!("{start},{count}"),
+                None => start.to_string(),
+            })
+        };
+        Some(format!("@@ -{} +{} @@{rest}", shift(old)?, shift(new)?))
+    })();
+    shifted.unwrap_or_else(|| line.to_owned())
 }
 
 /// A hunk header for the whole changed region and its first lines.
@@ -122,5 +161,39 @@ mod tests {
         let diff = unified_diff("a", "b", &numbered(100_000, "line"), &new_lines);
         assert!(diff.contains("@@ -498,7 +498,7 @@\n"), "{diff}");
         assert!(diff.contains("-line 500\n+changed\n"));
+        let whole =
+            similar::TextDiff::from_lines(numbered(100_000, "line").as_str(), new_lines.as_str())
+                .unified_diff()
+                .context_radius(3)
+                .header("a", "b")
+                .to_string();
+        assert_eq!(diff, whole, "the same diff as of the whole texts");
+    }
+
+    #[test]
+    fn changes_near_the_ends_and_of_length_are_diffed_like_the_whole() {
+        let cases = [
+            ("a\nb\n", "x\nb\n"),
+            ("a\nb\nc\nd\ne\nf\n", "a\nb\nc\nd\ne\nF\n"),
+            ("a\nb\nc\nd\ne\n", "a\nb\nc\nd\ne\nf\ng\n"),
+            ("1\n2\n3\n4\n5\n6\n7\n8\n", "1\n2\n3\n4\n5\n"),
+            ("1\n2\n3\n4\n5\n6\n7\n8", "1\n2\n3\n4\n5\n6\n7\n9"),
+            (
+                "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n",
+                "1\n2\n3\n4\n5\nX\n7\n8\n9\n10\n11\nY\n",
+            ),
+        ];
+        for (old, new) in cases {
+            let whole = similar::TextDiff::from_lines(old, new)
+                .unified_diff()
+                .context_radius(3)
+                .header("a", "b")
+                .to_string();
+            assert_eq!(
+                unified_diff("a", "b", old, new),
+                whole,
+                "{old:?} -> {new:?}"
+            );
+        }
     }
 }

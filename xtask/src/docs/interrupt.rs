@@ -154,7 +154,11 @@ mod tests {
     /// returns its exit code.
     fn in_child(test: &str, dir: &Path) -> Option<i32> {
         let output = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", &format!("docs::interrupt::tests::{test}"), "--nocapture"])
+            .args([
+                "--exact",
+                &format!("docs::interrupt::tests::{test}"),
+                "--nocapture",
+            ])
             .env(CHILD, dir)
             .output()
             .unwrap();
@@ -171,7 +175,14 @@ mod tests {
 
     fn alive(pid: u32) -> bool {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|stat| !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+            .map(|stat| {
+                !stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
             .unwrap_or(false)
     }
 
@@ -185,7 +196,10 @@ mod tests {
     #[test]
     fn ctrl_c_kills_the_running_examples_groups_and_exits_130() {
         let dir = scratch("ctrl-c");
-        assert_eq!(in_child("child_interrupted_while_an_example_runs", &dir), Some(130));
+        assert_eq!(
+            in_child("child_interrupted_while_an_example_runs", &dir),
+            Some(130)
+        );
         let pid: u32 = std::fs::read_to_string(dir.join("pid"))
             .unwrap()
             .trim()
@@ -195,7 +209,10 @@ mod tests {
         while alive(pid) && started.elapsed() < Duration::from_secs(5) {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(!alive(pid), "the example's child {pid} survived the interruption");
+        assert!(
+            !alive(pid),
+            "the example's child {pid} survived the interruption"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -233,9 +250,15 @@ mod tests {
         for name in ["a.md", "b.md", "c.md"] {
             std::fs::write(dir.join(name), format!("old {name}\n")).unwrap();
         }
-        assert_eq!(in_child("child_interrupted_while_writing", &dir), Some(128 + libc::SIGTERM));
+        assert_eq!(
+            in_child("child_interrupted_while_writing", &dir),
+            Some(128 + libc::SIGTERM)
+        );
         for name in ["a.md", "b.md", "c.md"] {
-            assert_eq!(std::fs::read_to_string(dir.join(name)).unwrap(), format!("old {name}\n"));
+            assert_eq!(
+                std::fs::read_to_string(dir.join(name)).unwrap(),
+                format!("old {name}\n")
+            );
         }
         let leftovers = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(leftovers, 3, "no temporary file is left");

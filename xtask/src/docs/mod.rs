@@ -4,6 +4,7 @@
 //! Every file is computed before any is written, so an error anywhere
 //! writes nothing anywhere.
 
+pub(crate) mod bench;
 mod diff;
 mod files;
 mod generate;
@@ -47,17 +48,23 @@ MARKERS (HTML comments, invisible when the Markdown is rendered):
     <!-- docs:end -->
         The source of examples/examples/NAME.rs after its header.
 
-    <!-- docs:output NAME [expect-failure] [stderr] [timeout=SECS] [replace=/REGEX/TEXT/]... -->
+    <!-- docs:output NAME [expect-failure] [stderr] [timeout=SECS] [max-lines=N] [replace=/REGEX/TEXT/]... -->
     <!-- docs:end -->
         `$ cargo run --example NAME`, a blank line, and what it printed.
-        expect-failure   the example must exit non-zero
+        expect-failure   the example must exit with a non-zero code (a
+                         crash, killed by a signal, is still an error)
         stderr           show stderr after stdout
         timeout=SECS     kill it after SECS seconds (default 60)
+        max-lines=N      show at most N lines; stop an example that prints
+                         more, or more than N KiB (default 10000)
         replace=/RE/TXT/ normalise output that varies between runs
                          (regex-lite syntax; `\\/` for a slash; repeatable)
 
 The end marker records `hash=` of the block's inputs; the command writes it.
-Markers inside fenced code blocks are ignored.
+Lines inside fenced code blocks are never markers, in blocks too: generated
+text is fenced, so an example may print a marker line. An unclosed fence is
+an error. Symbolic links to documents are written through; permissions are
+kept; a failed write puts back the files already written.
 ";
 
 /// What the command was asked to do.
@@ -405,6 +412,15 @@ fn output_for(block: &markers::Block, runs: &Runs, verify_stable: bool) -> Resul
         _ => {}
     }
     let shown = shown_output(&block.options, first);
+    // The runner stops an example past the cap; this also holds for output
+    // that a replacement lengthened, and for any other `Examples`.
+    let lines = shown.lines().count();
+    if lines > block.options.max_lines {
+        return Err(format!(
+            "example `{name}` shows {lines} lines, more than the block's cap of {}; raise it with `max-lines=N` if the docs should show them all",
+            block.options.max_lines
+        ));
+    }
     if verify_stable {
         if let Some(second) = second {
             let again = shown_output(&block.options, second);

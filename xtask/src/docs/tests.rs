@@ -837,7 +837,11 @@ mod properties {
                 for (index, line) in lines.iter().enumerate() {
                     text.push_str(line);
                     if index + 1 < lines.len() || final_newline {
-                        text.push_str(if crlf[index % crlf.len()] { "\r\n" } else { "\n" });
+                        text.push_str(if crlf[index % crlf.len()] {
+                            "\r\n"
+                        } else {
+                            "\n"
+                        });
                     }
                 }
                 text
