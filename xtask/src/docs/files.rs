@@ -37,9 +37,27 @@ pub(crate) fn find(root: &Path) -> Found {
 
 fn note_document(path: &Path, seen: &mut BTreeSet<PathBuf>, found: &mut Found) {
     let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    if seen.insert(real) {
-        found.documents.push(path.to_owned());
+    if !seen.insert(real.clone()) {
+        return;
     }
+    found.documents.push(path.to_owned());
+    // A linked document's temporary file is beside its target, which may
+    // be outside the folders walked.
+    if real != path {
+        let temporary = temporary_for(&real);
+        if temporary.exists() && !found.debris.contains(&temporary) {
+            found.debris.push(temporary);
+        }
+    }
+}
+
+/// The temporary file a write of `target` goes through.
+fn temporary_for(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}{TEMPORARY_SUFFIX}"))
 }
 
 fn walk(directory: &Path, seen: &mut BTreeSet<PathBuf>, found: &mut Found) {
@@ -58,7 +76,7 @@ fn walk(directory: &Path, seen: &mut BTreeSet<PathBuf>, found: &mut Found) {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') {
-            if name.ends_with(TEMPORARY_SUFFIX) {
+            if name.ends_with(TEMPORARY_SUFFIX) && !found.debris.contains(&path) {
                 found.debris.push(path);
             }
             continue;
@@ -139,11 +157,7 @@ pub(crate) struct Disk;
 impl Writer for Disk {
     fn replace(&self, target: &Path, text: &str) -> std::io::Result<()> {
         let permissions = std::fs::metadata(target)?.permissions();
-        let name = target
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temporary = target.with_file_name(format!(".{name}{TEMPORARY_SUFFIX}"));
+        let temporary = temporary_for(target);
         interrupt::track_temporary(&temporary);
         let result = (|| {
             let mut file = std::fs::File::create(&temporary)?;

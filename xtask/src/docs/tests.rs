@@ -576,6 +576,9 @@ fn a_symlinked_document_is_written_through_and_keeps_its_permissions() {
     .unwrap();
     let read_only = tree.root().join("docs/ro.md");
     std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o444)).unwrap();
+    // Left by a killed run beside the link's target, outside `docs/`.
+    let debris = tree.root().join("shared/.real.md.xtask-docs.tmp");
+    std::fs::write(&debris, "half").unwrap();
     let examples = Fake::default().with("demo", "hi\n");
     assert_eq!(
         execute(tree.root(), write_settings(), &examples),
@@ -592,6 +595,10 @@ fn a_symlinked_document_is_written_through_and_keeps_its_permissions() {
     assert!(
         tree.read("shared/real.md").contains("hi\n"),
         "its target was written"
+    );
+    assert!(
+        !debris.exists(),
+        "the stale temporary file beside the target is removed"
     );
     assert!(tree.read("docs/ro.md").contains("hi\n"));
     let mode = std::fs::metadata(&read_only).unwrap().permissions().mode() & 0o777;
