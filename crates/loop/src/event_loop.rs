@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::rc::{Rc, Weak};
+use std::time::Instant;
 
 use asyncio_core::{ExceptionContext, Future, IntoAwaitable};
 
+use crate::clock::{self, Clock, Delay, ManualClock, When};
 use crate::registry;
 use crate::shared::Shared;
-use crate::{Handle, LoopError};
+use crate::{Handle, LoopError, Sleep, TimerHandle};
 
 /// A single-threaded event loop: asyncio's loop, without I/O (yet).
 ///
@@ -61,8 +63,143 @@ impl EventLoop {
     /// ```
     pub fn new() -> Self {
         EventLoop {
-            shared: Shared::new(),
+            shared: Shared::new(Clock::System),
         }
+    }
+
+    /// Creates an event loop whose time is `clock`'s: it never sleeps for
+    /// real, its time moves only when the clock is advanced, or, when
+    /// nothing is ready to run, jumps to the next timer's deadline. For
+    /// tests of timed code, which then run in no time and in exact order
+    /// (see [`ManualClock`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use asyncio_loop::{EventLoop, ManualClock};
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// for delay in [3.0, 1.0, 2.0] {
+    ///     let log = log.clone();
+    ///     event_loop.call_later(delay, move || log.borrow_mut().push(delay)).unwrap();
+    /// }
+    /// let handle = event_loop.handle();
+    /// event_loop.call_later(10.0, move || handle.stop()).unwrap();
+    /// event_loop.run_forever().unwrap();
+    /// assert_eq!(*log.borrow(), [1.0, 2.0, 3.0]);
+    /// assert_eq!(event_loop.time(), 10.0);
+    /// ```
+    pub fn with_clock(clock: &ManualClock) -> Self {
+        EventLoop {
+            shared: Shared::new(Clock::Manual(clock.clone())),
+        }
+    }
+
+    /// The loop's time in seconds (asyncio's `loop.time()`): a monotonic
+    /// clock, counted from a fixed point of this process, or the manual
+    /// clock the loop was made with. Deadlines of
+    /// [`call_at`](Self::call_at) are on this clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let (before, after) = (event_loop.time(), event_loop.time());
+    /// assert!(before <= after);
+    /// ```
+    pub fn time(&self) -> f64 {
+        clock::seconds(self.shared.now())
+    }
+
+    /// The loop's time as an `Instant`: [`time`](Self::time) for Rust code.
+    pub fn now(&self) -> Instant {
+        self.shared.now()
+    }
+
+    /// Schedules `callback` to run once `delay` has passed (asyncio's
+    /// `call_later`): a `Duration`, or seconds as an `f64`. Timers that
+    /// come due join the ready queue after what is already there, in
+    /// deadline order, and timers with the same deadline in the order they
+    /// were scheduled; a delay of zero runs on the next iteration.
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is closed; the
+    /// callback is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use asyncio_loop::{EventLoop, ManualClock};
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// let handle = event_loop.handle();
+    /// event_loop.call_later(Duration::from_millis(200), move || handle.stop()).unwrap();
+    /// event_loop.run_forever().unwrap();
+    /// assert_eq!(event_loop.time(), 0.2);
+    /// ```
+    pub fn call_later<F: FnOnce() + 'static>(
+        &self,
+        delay: impl Into<Delay>,
+        callback: F,
+    ) -> Result<TimerHandle, LoopError> {
+        let when = self.shared.now() + delay.into().duration();
+        TimerHandle::schedule(&self.shared, when, callback)
+    }
+
+    /// Schedules `callback` to run at `when` (asyncio's `call_at`): seconds
+    /// on the loop's clock as an `f64` (`event_loop.time() + 0.2`), or an
+    /// `Instant`. A deadline in the past runs on the next iteration.
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is closed; the
+    /// callback is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{EventLoop, ManualClock};
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// let now = event_loop.time();
+    /// let handle = event_loop.handle();
+    /// event_loop.call_at(now + 1.5, move || handle.stop()).unwrap();
+    /// event_loop.run_forever().unwrap();
+    /// assert_eq!(event_loop.time(), now + 1.5);
+    /// ```
+    pub fn call_at<F: FnOnce() + 'static>(
+        &self,
+        when: impl Into<When>,
+        callback: F,
+    ) -> Result<TimerHandle, LoopError> {
+        TimerHandle::schedule(&self.shared, when.into().instant(), callback)
+    }
+
+    /// A future that completes `delay` after it is first awaited (asyncio's
+    /// `sleep`); see [`Sleep`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{EventLoop, ManualClock};
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// event_loop.run_until_complete(event_loop.sleep(2.0)).unwrap().unwrap();
+    /// assert_eq!(event_loop.time(), 2.0);
+    /// ```
+    pub fn sleep(&self, delay: impl Into<Delay>) -> Sleep {
+        Sleep::new(Rc::downgrade(&self.shared), delay.into().duration(), ())
+    }
+
+    /// A future that completes with `value` `delay` after it is first
+    /// awaited (asyncio's `sleep(delay, result)`); see [`Sleep`].
+    pub fn sleep_with<T>(&self, delay: impl Into<Delay>, value: T) -> Sleep<T> {
+        Sleep::new(Rc::downgrade(&self.shared), delay.into().duration(), value)
     }
 
     /// A weak, cloneable reference to this loop, for callbacks and coroutines.
@@ -400,6 +537,73 @@ impl LoopHandle {
         let shared = self.upgrade()?;
         let seq = shared.call_soon(callback)?;
         Ok(Handle::new(shared.id, seq))
+    }
+
+    /// The loop's time in seconds; see [`EventLoop::time`]. Once the loop
+    /// is dropped, this reads the real monotonic clock.
+    pub fn time(&self) -> f64 {
+        clock::seconds(self.now())
+    }
+
+    /// The loop's time as an `Instant`; see [`EventLoop::now`].
+    pub fn now(&self) -> Instant {
+        self.shared
+            .upgrade()
+            .map_or_else(Instant::now, |shared| shared.now())
+    }
+
+    /// Schedules `callback` after `delay`; see [`EventLoop::call_later`].
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is closed or gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{EventLoop, ManualClock};
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// let handle = event_loop.handle();
+    /// let stopper = handle.clone();
+    /// handle.call_later(0.5, move || stopper.stop()).unwrap();
+    /// event_loop.run_forever().unwrap();
+    /// assert_eq!(handle.time(), 0.5);
+    /// ```
+    pub fn call_later<F: FnOnce() + 'static>(
+        &self,
+        delay: impl Into<Delay>,
+        callback: F,
+    ) -> Result<TimerHandle, LoopError> {
+        let shared = self.shared.upgrade().ok_or_else(LoopError::closed)?;
+        let when = shared.now() + delay.into().duration();
+        TimerHandle::schedule(&shared, when, callback)
+    }
+
+    /// Schedules `callback` at `when`; see [`EventLoop::call_at`].
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is closed or gone.
+    pub fn call_at<F: FnOnce() + 'static>(
+        &self,
+        when: impl Into<When>,
+        callback: F,
+    ) -> Result<TimerHandle, LoopError> {
+        let shared = self.shared.upgrade().ok_or_else(LoopError::closed)?;
+        TimerHandle::schedule(&shared, when.into().instant(), callback)
+    }
+
+    /// A future that completes `delay` after it is first awaited; see
+    /// [`Sleep`].
+    pub fn sleep(&self, delay: impl Into<Delay>) -> Sleep {
+        Sleep::new(self.shared.clone(), delay.into().duration(), ())
+    }
+
+    /// A future that completes with `value` `delay` after it is first
+    /// awaited; see [`Sleep`].
+    pub fn sleep_with<T>(&self, delay: impl Into<Delay>, value: T) -> Sleep<T> {
+        Sleep::new(self.shared.clone(), delay.into().duration(), value)
     }
 
     /// [`EventLoop::create_future`] through the handle. If the loop is gone,

@@ -29,13 +29,38 @@
 //! assert_eq!(*log.borrow(), ["setting", "done: ok"]);
 //! ```
 //!
+//! Timers: [`EventLoop::call_later`] and [`EventLoop::call_at`] schedule
+//! a callback for a point on the loop's clock ([`EventLoop::time`]), and
+//! [`EventLoop::sleep`] is asyncio's `sleep()`. A loop built with
+//! [`EventLoop::with_clock`] reads a [`ManualClock`] instead of the real
+//! one, so tests of timed code run at once and in exact order.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use std::rc::Rc;
+//! use asyncio_loop::{EventLoop, ManualClock};
+//!
+//! let event_loop = EventLoop::with_clock(&ManualClock::new());
+//! let log = Rc::new(RefCell::new(Vec::new()));
+//! let handle = event_loop.handle();
+//! let sink = log.clone();
+//! event_loop.run_until_complete(async move {
+//!     let later = sink.clone();
+//!     handle.call_later(0.2, move || later.borrow_mut().push("timer")).unwrap();
+//!     handle.sleep(0.4).await.unwrap();
+//!     sink.borrow_mut().push("slept");
+//! }).unwrap();
+//! assert_eq!(*log.borrow(), ["timer", "slept"]);
+//! assert_eq!(event_loop.time(), 0.4);
+//! ```
+//!
 //! # What it is not
 //!
 //! Not a multi-threaded runtime: a loop and its futures live on one thread.
-//! There is no I/O yet, and no timers (`call_later`), thread-safe scheduling
-//! (`call_soon_threadsafe`) or public tasks (`create_task`): those come next,
-//! and `ARCHITECTURE.md` says where each goes. A task's waker may be woken
-//! from another thread already; that wake reaches the loop through a
+//! There is no I/O yet, and no thread-safe scheduling
+//! (`call_soon_threadsafe`) or public tasks (`create_task`): those come
+//! next, and `ARCHITECTURE.md` says where each goes. A task's waker may be
+//! woken from another thread already; that wake reaches the loop through a
 //! lock-free queue.
 //!
 //! # Differences from asyncio
@@ -51,6 +76,9 @@
 //!   leaves it queued when the loop was stopped early, and it stops the next run).
 //! - Callbacks are closures; arguments are captured (or bound with
 //!   `asyncio_callbacks::partial`), and removal goes by key.
+//! - Timers with equal deadlines run in the order they were scheduled
+//!   (CPython's heap makes no promise), and a sleep's delay starts at its
+//!   first poll, as asyncio's does at the first step of `sleep()`.
 //!
 //! # Read more
 //!
@@ -62,17 +90,22 @@
 //! - [Benchmarks](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/benchmarks.md).
 #![doc(test(attr(deny(warnings))))]
 
+mod clock;
 mod error;
 mod event_loop;
 mod handle;
 mod ready;
 mod registry;
 mod shared;
+mod sleep;
 mod task;
+mod timers;
 
+pub use crate::clock::{Delay, ManualClock, When};
 pub use crate::error::{LoopError, LoopErrorKind};
 pub use crate::event_loop::{get_running_loop, EventLoop, LoopHandle};
-pub use crate::handle::Handle;
+pub use crate::handle::{Handle, TimerHandle};
+pub use crate::sleep::Sleep;
 
 /// This crate's README code, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::Waker;
+use std::time::Instant;
 
 use asyncio_core::{
     Awaitable, Callback, Closed, Exception, ExceptionContext, Future, IntoAwaitable, Panicked,
@@ -15,9 +16,11 @@ use asyncio_core::{
 };
 use slab::Slab;
 
+use crate::clock::Clock;
 use crate::ready::{Job, Ready};
 use crate::registry;
 use crate::task::{Remote, Task, TaskStep, TaskWaker};
+use crate::timers::{Action, Cancelled, Timers};
 use crate::LoopError;
 
 /// The exception handler, shared so it can be cloned out before it runs.
@@ -36,6 +39,8 @@ struct TaskEntry {
 pub(crate) struct Shared {
     pub(crate) id: u64,
     ready: RefCell<Ready>,
+    timers: RefCell<Timers>,
+    clock: Clock,
     /// Live tasks by key, for wakers (which name a task, not hold it).
     tasks: RefCell<Slab<TaskEntry>>,
     next_task_seq: Cell<u64>,
@@ -50,11 +55,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new() -> Rc<Shared> {
+    pub(crate) fn new(clock: Clock) -> Rc<Shared> {
         let id = registry::next_id();
         let shared = Rc::new_cyclic(|this| Shared {
             id,
             ready: RefCell::new(Ready::new()),
+            timers: RefCell::new(Timers::new()),
+            clock,
             tasks: RefCell::new(Slab::new()),
             next_task_seq: Cell::new(0),
             remote: Arc::new(Remote::new()),
@@ -96,6 +103,83 @@ impl Shared {
 
     pub(crate) fn scheduled_name(&self, seq: u64) -> Option<&'static str> {
         self.ready.borrow().name(seq)
+    }
+
+    // ---- timers -----------------------------------------------------------
+
+    /// The loop's time now.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Schedules `callback` at `when`; returns the timer's `(key, seq)`. On a
+    /// closed loop nothing is scheduled and the callback is dropped.
+    pub(crate) fn call_at<F: FnOnce() + 'static>(
+        &self,
+        when: Instant,
+        callback: F,
+    ) -> Result<(u32, u64), LoopError> {
+        if self.closed.get() {
+            drop(callback);
+            return Err(LoopError::closed());
+        }
+        let action = Action::Call(Callback::from_thunk(callback));
+        Ok(self.timers.borrow_mut().push(when, action))
+    }
+
+    /// Schedules a wake of `waker` at `when`, for a `Sleep`.
+    pub(crate) fn wake_at(&self, when: Instant, waker: Waker) -> Result<(u32, u64), LoopError> {
+        if self.closed.get() {
+            return Err(LoopError::closed());
+        }
+        Ok(self.timers.borrow_mut().push(when, Action::Wake(waker)))
+    }
+
+    /// Whether the timer `(key, seq)` still waits for its deadline.
+    pub(crate) fn timer_pending(&self, key: u32, seq: u64) -> bool {
+        self.timers.borrow().is_pending(key, seq)
+    }
+
+    /// The deadline of a timer that has not run yet.
+    pub(crate) fn timer_when(&self, key: u32, seq: u64) -> Option<Instant> {
+        self.timers.borrow().when(key, seq)
+    }
+
+    /// Points a pending sleep's timer at `waker`.
+    pub(crate) fn rewake_timer(&self, key: u32, seq: u64, waker: &Waker) {
+        let old = self.timers.borrow_mut().replace_waker(key, seq, waker);
+        self.drop_reporting("a replaced waker", old);
+    }
+
+    /// Cancels the timer `(key, seq)`, wherever it is: pending (its action
+    /// is dropped now), or due and queued (its job is cancelled).
+    pub(crate) fn cancel_timer(&self, key: u32, seq: u64) {
+        let cancelled = self.timers.borrow_mut().cancel(key, seq);
+        match cancelled {
+            Cancelled::Nothing => {}
+            Cancelled::Action(action) => self.drop_reporting("a cancelled timer", action),
+            Cancelled::Queued(ready_seq) => self.cancel(ready_seq),
+        }
+    }
+
+    /// Moves the timers due by now into the ready queue, after what is
+    /// there, in deadline order (asyncio's `_run_once`, second half).
+    fn queue_due_timers(&self) {
+        // asyncio adds the clock's resolution; ours is a nanosecond and a
+        // wait never ends before its deadline, so `now` is the end.
+        let end = self.clock.now();
+        loop {
+            let popped = self.timers.borrow_mut().pop_due(end);
+            let Some((key, action)) = popped else { break };
+            let job = match action {
+                Action::Call(callback) => Job::Callback(callback),
+                Action::Wake(waker) => Job::Callback(Callback::from_thunk(move || waker.wake())),
+            };
+            // A closed loop has no timers, so this cannot fail.
+            let seq = self.ready.borrow_mut().push_with(|| job);
+            self.timers.borrow_mut().queued(key, seq);
+        }
     }
 
     pub(crate) fn create_future<T: 'static>(&self) -> Future<T> {
@@ -196,11 +280,13 @@ impl Shared {
     /// the entries that were queued when the iteration began.
     fn run_once(&self) {
         self.drain_remote();
-        while self.ready.borrow().len() == 0 && !self.stopping.get() {
-            // Nothing can happen on this thread: only another thread's wake
-            // can bring work. Block until one does, as asyncio blocks in select().
-            std::thread::park();
-            self.drain_remote();
+        let has_timers = self.timers.borrow().len() != 0;
+        if self.ready.borrow().len() == 0 && !self.stopping.get() {
+            self.wait();
+        }
+        // Waiting runs no user code, so it cannot have added timers.
+        if has_timers {
+            self.queue_due_timers();
         }
         let count = {
             let mut ready = self.ready.borrow_mut();
@@ -214,6 +300,38 @@ impl Shared {
                 Some(job) => self.run_job(job),
                 // Only `close` empties the queue, and it refuses a running loop.
                 None => break,
+            }
+        }
+        if has_timers {
+            self.timers.borrow_mut().end_iteration();
+        }
+    }
+
+    /// Nothing is ready and no stop is pending: wait until the next timer
+    /// is due or another thread brings work, as asyncio blocks in `select()`
+    /// with the next deadline as its timeout. A manual clock jumps to the
+    /// deadline instead of sleeping.
+    fn wait(&self) {
+        loop {
+            let next = self.timers.borrow_mut().next_deadline();
+            match (next, &self.clock) {
+                (Some(deadline), Clock::Manual(clock)) => {
+                    clock.advance_to(deadline);
+                    return;
+                }
+                (Some(deadline), Clock::System) => {
+                    let now = Instant::now();
+                    if deadline <= now {
+                        return;
+                    }
+                    std::thread::park_timeout(deadline - now);
+                }
+                // Only another thread's wake can bring work now.
+                (None, _) => std::thread::park(),
+            }
+            self.drain_remote();
+            if self.ready.borrow().len() != 0 || self.stopping.get() {
+                return;
             }
         }
     }
@@ -350,6 +468,10 @@ impl Shared {
     /// panic (reported, and the rest are still dropped; two panics never
     /// meet in one unwind, which would abort the process).
     pub(crate) fn clear(&self) {
+        let timers = self.timers.borrow_mut().take();
+        for action in timers {
+            self.drop_reporting("a timer dropped by close", action);
+        }
         let mut ready = self.ready.borrow_mut().take();
         let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
         while let Some(job) = ready.pop() {
