@@ -10,3 +10,14 @@
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct WorkspaceReadme;
+
+/// The chapters' code, compiled and run as doctests: the generated sources
+/// (the examples again) and the hand-written snippets between them.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/futures.md")]
+struct FuturesChapter;
+
+/// See [`FuturesChapter`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/scheduling.md")]
+struct SchedulingChapter;

@@ -96,11 +96,78 @@ fn asyncio_future_callback() {
 }
 
 #[test]
+fn asyncio_call_soon() {
+    insta::assert_snapshot!(run_example("asyncio_call_soon"), @r"
+    entering event loop
+    registering callbacks
+    callback invoked with 1 and default
+    callback invoked with 2 and not default
+    closing event loop
+    ");
+}
+
+#[test]
+fn asyncio_call_later() {
+    insta::assert_snapshot!(run_example("asyncio_call_later"), @r"
+    entering event loop
+    registering callbacks
+    callback 3 invoked
+    callback 2 invoked
+    callback 1 invoked
+    closing event loop
+    ");
+}
+
+/// The clock values vary from run to run; the order, and the gaps between
+/// the deadlines, do not.
+#[test]
+fn asyncio_call_at() {
+    let output = run_example("asyncio_call_at");
+    let number = |line: &str| -> f64 {
+        let value = line.rsplit(' ').next().unwrap();
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("not a number in {line:?}"))
+    };
+    let lines: Vec<&str> = output.lines().collect();
+    let wall = number(lines[1]);
+    assert!(wall > 1.5e9, "seconds since 1970: {wall}");
+    let now = number(lines[2]);
+    let (three, two, one) = (number(lines[4]), number(lines[5]), number(lines[6]));
+    assert!(
+        now <= three && three < now + 0.1,
+        "call_soon runs first: {output}"
+    );
+    assert!(two >= now + 0.1 && two < now + 1.0, "{output}");
+    assert!(one >= now + 0.2 && one < now + 1.0 && one > two, "{output}");
+    let shape: String = lines
+        .iter()
+        .map(|line| match line.rsplit_once(' ') {
+            Some((head, tail)) if tail.parse::<f64>().is_ok() => format!("{head} T\n"),
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    insta::assert_snapshot!(shape, @r"
+    entering event loop
+    clock time: T
+    loop  time: T
+    registering callbacks
+    callback 3 invoked at T
+    callback 2 invoked at T
+    callback 1 invoked at T
+    closing event loop
+    ");
+}
+
+#[test]
 fn examples_print_nothing_to_stderr() {
     for name in [
         "asyncio_future_event_loop",
         "asyncio_future_await",
         "asyncio_future_callback",
+        "asyncio_call_soon",
+        "asyncio_call_later",
+        "asyncio_call_at",
     ] {
         let output = Command::new(example_binary(name)).output().unwrap();
         assert!(
