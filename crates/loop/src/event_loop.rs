@@ -9,7 +9,7 @@ use asyncio_core::{ExceptionContext, Future, IntoAwaitable};
 use crate::clock::{self, Clock, Delay, ManualClock, When};
 use crate::registry;
 use crate::shared::Shared;
-use crate::{Handle, LoopError, Sleep, TimerHandle};
+use crate::{Handle, LoopError, Sleep, ThreadsafeHandle, TimerHandle};
 
 /// A single-threaded event loop: asyncio's loop, without I/O (yet).
 ///
@@ -96,6 +96,22 @@ impl EventLoop {
         EventLoop {
             shared: Shared::new(Clock::Manual(clock.clone())),
         }
+    }
+
+    /// A handle other threads can use to reach this loop: to queue
+    /// callbacks ([`call_soon_threadsafe`](ThreadsafeHandle::call_soon_threadsafe))
+    /// and to stop it. It is `Send + Sync + Clone`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let remote = event_loop.threadsafe_handle();
+    /// std::thread::spawn(move || remote.stop().unwrap()).join().unwrap();
+    /// event_loop.run_forever().unwrap(); // stops at once: the stop was queued
+    /// ```
+    pub fn threadsafe_handle(&self) -> ThreadsafeHandle {
+        ThreadsafeHandle::new(std::sync::Arc::clone(self.shared.remote()))
     }
 
     /// The loop's time in seconds (asyncio's `loop.time()`): a monotonic
@@ -313,8 +329,11 @@ impl EventLoop {
     /// Runs iterations until [`stop`](Self::stop) is called. At least one
     /// iteration always runs: stopping before this call runs exactly one.
     ///
-    /// When nothing is queued and no stop is pending, the loop blocks until
-    /// another thread wakes one of its tasks (as asyncio blocks in `select`).
+    /// When nothing is queued and no stop is pending, the loop waits in the
+    /// operating system's readiness poller (as asyncio blocks in `select`)
+    /// until its next timer is due or another thread wakes one of its tasks,
+    /// using no CPU meanwhile. A loop on a [`ManualClock`] jumps to the next
+    /// deadline instead.
     ///
     /// # Errors
     ///
@@ -537,6 +556,19 @@ impl LoopHandle {
         let shared = self.upgrade()?;
         let seq = shared.call_soon(callback)?;
         Ok(Handle::new(shared.id, seq))
+    }
+
+    /// A handle other threads can use to reach the loop; see
+    /// [`EventLoop::threadsafe_handle`].
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is gone.
+    pub fn threadsafe_handle(&self) -> Result<ThreadsafeHandle, LoopError> {
+        let shared = self.shared.upgrade().ok_or_else(LoopError::closed)?;
+        Ok(ThreadsafeHandle::new(std::sync::Arc::clone(
+            shared.remote(),
+        )))
     }
 
     /// The loop's time in seconds; see [`EventLoop::time`]. Once the loop

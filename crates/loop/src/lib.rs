@@ -54,14 +54,19 @@
 //! assert_eq!(event_loop.time(), 0.4);
 //! ```
 //!
+//! Other threads reach a loop through its [`ThreadsafeHandle`]
+//! (`Send + Sync + Clone`): [`ThreadsafeHandle::call_soon_threadsafe`]
+//! queues a callback to run on the loop's thread and wakes the loop, and
+//! [`ThreadsafeHandle::stop`] stops it. An idle loop waits in the operating
+//! system's poller (epoll, kqueue) until its next timer or a wake from
+//! another thread, using no CPU.
+//!
 //! # What it is not
 //!
 //! Not a multi-threaded runtime: a loop and its futures live on one thread.
-//! There is no I/O yet, and no thread-safe scheduling
-//! (`call_soon_threadsafe`) or public tasks (`create_task`): those come
-//! next, and `ARCHITECTURE.md` says where each goes. A task's waker may be
-//! woken from another thread already; that wake reaches the loop through a
-//! lock-free queue.
+//! There is no I/O yet, no executor for blocking calls
+//! (`run_in_executor`) and no public tasks (`create_task`): those come
+//! next, and `ARCHITECTURE.md` says where each goes.
 //!
 //! # Differences from asyncio
 //!
@@ -76,6 +81,8 @@
 //!   leaves it queued when the loop was stopped early, and it stops the next run).
 //! - Callbacks are closures; arguments are captured (or bound with
 //!   `asyncio_callbacks::partial`), and removal goes by key.
+//! - `call_soon_threadsafe` returns no handle to cancel the callback, and a
+//!   refused callback (the loop is closed) comes back in the error.
 //! - Timers with equal deadlines run in the order they were scheduled
 //!   (CPython's heap makes no promise), and a sleep's delay starts at its
 //!   first poll, as asyncio's does at the first step of `sleep()`.
@@ -96,9 +103,11 @@ mod event_loop;
 mod handle;
 mod ready;
 mod registry;
+mod remote;
 mod shared;
 mod sleep;
 mod task;
+mod threadsafe;
 mod timers;
 
 pub use crate::clock::{Delay, ManualClock, When};
@@ -106,6 +115,7 @@ pub use crate::error::{LoopError, LoopErrorKind};
 pub use crate::event_loop::{get_running_loop, EventLoop, LoopHandle};
 pub use crate::handle::{Handle, TimerHandle};
 pub use crate::sleep::Sleep;
+pub use crate::threadsafe::{Rejected, ThreadsafeHandle};
 
 /// This crate's README code, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -19,7 +19,8 @@ use slab::Slab;
 use crate::clock::Clock;
 use crate::ready::{Job, Ready};
 use crate::registry;
-use crate::task::{Remote, Task, TaskStep, TaskWaker};
+use crate::remote::{Remote, RemoteItem};
+use crate::task::{Task, TaskStep, TaskWaker};
 use crate::timers::{Action, Cancelled, Timers};
 use crate::LoopError;
 
@@ -41,10 +42,14 @@ pub(crate) struct Shared {
     ready: RefCell<Ready>,
     timers: RefCell<Timers>,
     clock: Clock,
+    /// The buffer the loop's poller fills when it waits.
+    events: RefCell<polling::Events>,
     /// Live tasks by key, for wakers (which name a task, not hold it).
     tasks: RefCell<Slab<TaskEntry>>,
     next_task_seq: Cell<u64>,
     remote: Arc<Remote>,
+    /// Set while `drain_remote` runs.
+    draining: Cell<bool>,
     running: Cell<bool>,
     stopping: Cell<bool>,
     closed: Cell<bool>,
@@ -62,9 +67,11 @@ impl Shared {
             ready: RefCell::new(Ready::new()),
             timers: RefCell::new(Timers::new()),
             clock,
+            events: RefCell::new(polling::Events::with_capacity(std::num::NonZeroUsize::MIN)),
             tasks: RefCell::new(Slab::new()),
             next_task_seq: Cell::new(0),
             remote: Arc::new(Remote::new()),
+            draining: Cell::new(false),
             running: Cell::new(false),
             stopping: Cell::new(false),
             closed: Cell::new(false),
@@ -91,7 +98,23 @@ impl Shared {
             drop(make);
             return Err(LoopError::closed());
         }
+        // What other threads sent before this call comes first, as in
+        // asyncio, whose `call_soon_threadsafe` appends to the ready queue.
+        if self.remote.maybe_pending() && !self.draining.get() {
+            self.drain_remote_before_push();
+        }
         Ok(self.ready.borrow_mut().push_with(make))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn drain_remote_before_push(&self) {
+        self.drain_remote();
+    }
+
+    /// A handle other threads use to reach this loop.
+    pub(crate) fn remote(&self) -> &Arc<Remote> {
+        &self.remote
     }
 
     pub(crate) fn cancel(&self, seq: u64) {
@@ -320,14 +343,14 @@ impl Shared {
                     return;
                 }
                 (Some(deadline), Clock::System) => {
-                    let now = Instant::now();
-                    if deadline <= now {
+                    if deadline <= Instant::now() {
                         return;
                     }
-                    std::thread::park_timeout(deadline - now);
+                    self.remote
+                        .wait(Some(deadline), &mut self.events.borrow_mut());
                 }
                 // Only another thread's wake can bring work now.
-                (None, _) => std::thread::park(),
+                (None, _) => self.remote.wait(None, &mut self.events.borrow_mut()),
             }
             self.drain_remote();
             if self.ready.borrow().len() != 0 || self.stopping.get() {
@@ -336,13 +359,34 @@ impl Shared {
         }
     }
 
+    /// Queues what other threads sent, in the order they sent it. Runs no
+    /// user code; `draining` keeps the pushes it makes from draining again
+    /// (which would put later items before earlier ones).
+    #[inline(always)]
     fn drain_remote(&self) {
-        if !self.remote.take_pending() {
-            return;
+        // Almost always nothing came: one load, no call.
+        if self.remote.take_pending() {
+            self.drain_pending_remote();
         }
-        while let Some((key, seq)) = self.remote.pop() {
-            self.wake_task(key, seq);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn drain_pending_remote(&self) {
+        self.draining.set(true);
+        while let Some(item) = self.remote.pop() {
+            match item {
+                RemoteItem::Wake(key, seq) => self.wake_task(key, seq),
+                RemoteItem::Call(callback) => {
+                    let _ = self.push_with(|| Job::Callback(Callback::from_thunk(callback)));
+                }
+                RemoteItem::Stop => {
+                    let _ =
+                        self.push_with(|| Job::Callback(Callback::from_thunk(stop_running_loop)));
+                }
+            }
         }
+        self.draining.set(false);
     }
 
     fn run_job(&self, job: Job) {
@@ -468,6 +512,13 @@ impl Shared {
     /// panic (reported, and the rest are still dropped; two panics never
     /// meet in one unwind, which would abort the process).
     pub(crate) fn clear(&self) {
+        // Other threads are refused from now on; what they sent before is
+        // dropped with the rest.
+        for item in self.remote.close() {
+            if let RemoteItem::Call(callback) = item {
+                self.drop_reporting("a call_soon_threadsafe callback dropped by close", callback);
+            }
+        }
         let timers = self.timers.borrow_mut().take();
         for action in timers {
             self.drop_reporting("a timer dropped by close", action);
@@ -564,5 +615,13 @@ impl Drop for RunGuard<'_> {
         self.shared.running.set(false);
         self.shared.stopping.set(false);
         registry::set_running(0);
+    }
+}
+
+/// The job a `ThreadsafeHandle::stop` becomes: stops the loop running it
+/// (jobs run only while their loop runs).
+fn stop_running_loop() {
+    if let Some(shared) = registry::find(registry::running()) {
+        shared.stop();
     }
 }

@@ -12,15 +12,14 @@ use std::future::Future as StdFuture;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread, ThreadId};
+use std::thread;
 
 use asyncio_core::{Exception, Future};
-use crossbeam_queue::SegQueue;
 
 use crate::registry;
+use crate::remote::{Remote, RemoteItem};
 use crate::shared::Shared;
 
 /// What the loop needs from a task, with the output type erased.
@@ -105,46 +104,6 @@ impl<T: 'static> TaskStep for Task<T> {
     }
 }
 
-/// Wake-ups that arrive from other threads, drained by the loop at the start
-/// of each iteration (asyncio's self-pipe and `_process_events`).
-pub(crate) struct Remote {
-    /// `(task key, task seq)` of each remote wake.
-    queue: SegQueue<(usize, u64)>,
-    /// Set after every push, so the loop checks one flag, not the queue, on
-    /// each iteration.
-    pending: AtomicBool,
-    /// The loop's thread, unparked after every push.
-    thread: Thread,
-}
-
-impl Remote {
-    pub(crate) fn new() -> Self {
-        Remote {
-            queue: SegQueue::new(),
-            pending: AtomicBool::new(false),
-            thread: thread::current(),
-        }
-    }
-
-    /// Whether wakes may be waiting; clears the flag. A wake pushed after
-    /// this returns sets it again, so none is missed.
-    pub(crate) fn take_pending(&self) -> bool {
-        // A plain load first: the loop asks on every iteration, and almost
-        // always the answer is no, which needs no read-modify-write. A wake
-        // this load misses also unparks the thread, and `park` returning
-        // synchronizes with that `unpark`, so the next call sees it.
-        self.pending.load(Ordering::Relaxed) && self.pending.swap(false, Ordering::Acquire)
-    }
-
-    pub(crate) fn pop(&self) -> Option<(usize, u64)> {
-        self.queue.pop()
-    }
-
-    pub(crate) fn thread_id(&self) -> ThreadId {
-        self.thread.id()
-    }
-}
-
 /// The waker of one task: `Send + Sync`, it names the task by
 /// `(loop, key, seq)` instead of holding it.
 pub(crate) struct TaskWaker {
@@ -164,9 +123,8 @@ impl Wake for TaskWaker {
             // On the loop's thread: queue the step now, in order.
             shared.wake_task(self.key, self.seq);
         } else if thread::current().id() != self.remote.thread_id() {
-            self.remote.queue.push((self.key, self.seq));
-            self.remote.pending.store(true, Ordering::Release);
-            self.remote.thread.unpark();
+            // Refused only by a closed loop, which has nothing left to wake.
+            let _ = self.remote.push(RemoteItem::Wake(self.key, self.seq));
         }
         // Otherwise the loop is gone: there is nothing left to wake.
     }
