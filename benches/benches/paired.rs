@@ -11,11 +11,11 @@
 use std::collections::VecDeque;
 
 use asyncio_benches::paired::{ratios, rounds, Summary};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use asyncio_benches::{
-    check_work, peers, racing_awaiters, w1_asyncio, w1_expected, w1_floor, w2_asyncio, w3_asyncio,
-    w3_expected, SIZES,
+    check_work, peers, racing_awaiters, timers_asyncio, timers_floor, w1_asyncio, w1_expected,
+    w1_floor, w2_asyncio, w3_asyncio, w3_expected, SIZES,
 };
 use asyncio_loop::EventLoop;
 
@@ -68,6 +68,28 @@ fn w1_and_w3(n: usize, warm_up: usize, count: usize) {
     report("w1_rust_peers", n, ratios(&times, 0, &[2, 3, 4]));
     // W1 and W3 both run `n` callbacks, so per round this is W1 / W3 per callback.
     report("w1_over_w3", n, ratios(&times, 5, &[0]));
+}
+
+/// The timers workload against its floor and tokio (paused time).
+fn timers(n: usize, warm_up: usize, count: usize) {
+    let event_loop = EventLoop::with_clock(&asyncio_loop::ManualClock::new());
+    let paused = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime with paused time");
+    let sum = w1_expected(n);
+    let times = rounds(
+        &mut [
+            &mut || check_work("timers", timers_asyncio(&event_loop, n), sum),
+            &mut || check_work("timers floor", timers_floor(n), sum),
+            &mut || check_work("timers", peers::timers_tokio(&paused, n), sum),
+        ],
+        warm_up,
+        count,
+    );
+    report("timers_floor", n, ratios(&times, 0, &[1]));
+    report("timers_rust_peers", n, ratios(&times, 0, &[2]));
 }
 
 /// W2 against the Rust peers.
@@ -135,11 +157,63 @@ fn racing(n: usize, runs: usize) {
     println!("racing {n} {runs} {:.1}", times[times.len() / 2]);
 }
 
+/// CPU time this thread has used.
+#[cfg(unix)]
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable `timespec`; the call writes only it.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// A loop idle until a timer `wait` ahead, `runs` times: prints `idle
+/// <runs> <wait ms> <median CPU µs> <median late µs> <max late µs>`, where
+/// late is how long after its deadline the timer's callback ran.
+#[cfg(unix)]
+fn idle(runs: usize, wait: Duration) {
+    let mut cpu = Vec::new();
+    let mut late = Vec::new();
+    for _ in 0..runs {
+        let event_loop = EventLoop::new();
+        let deadline = Instant::now() + wait;
+        let ran_at = std::rc::Rc::new(std::cell::Cell::new(None));
+        let (handle, at) = (event_loop.handle(), ran_at.clone());
+        event_loop
+            .call_at(deadline, move || {
+                at.set(Some(Instant::now()));
+                handle.stop();
+            })
+            .expect("an open loop");
+        let cpu_before = thread_cpu_time();
+        event_loop.run_forever().expect("the loop runs");
+        cpu.push((thread_cpu_time() - cpu_before).as_secs_f64() * 1e6);
+        let ran_at = ran_at.get().expect("the timer ran");
+        assert!(ran_at >= deadline, "a timer ran before its deadline");
+        late.push((ran_at - deadline).as_secs_f64() * 1e6);
+    }
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let max = late.iter().copied().fold(0.0, f64::max);
+    println!(
+        "idle {runs} {} {:.0} {:.0} {:.0}",
+        wait.as_millis(),
+        median(&mut cpu),
+        median(&mut late),
+        max
+    );
+}
+
 fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let full = arguments.iter().any(|argument| argument == "--bench");
     // `cargo bench --bench paired -- fresh` runs that group only (`ratios`,
-    // `fresh`, `racing`); with no name, all three.
+    // `fresh`, `racing`, `idle`); with no name, all of them.
     let groups: Vec<&str> = arguments
         .iter()
         .map(String::as_str)
@@ -154,6 +228,7 @@ fn main() {
             let warm_up = (count / 10).max(1);
             w1_and_w3(n, warm_up, count);
             w2(n, warm_up, count);
+            timers(n, warm_up, count);
         }
     }
     if wanted("fresh") {
@@ -170,6 +245,14 @@ fn main() {
                 3
             };
             w1_fresh(n, (count / 10).max(1), count);
+        }
+    }
+    #[cfg(unix)]
+    if wanted("idle") {
+        if full {
+            idle(5, Duration::from_secs(1));
+        } else {
+            idle(1, Duration::from_millis(10));
         }
     }
     if wanted("racing") {

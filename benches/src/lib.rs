@@ -57,6 +57,67 @@ pub fn check_work(workload: &str, got: usize, expected: usize) {
     assert_eq!(got, expected, "{workload} did not do all of its work");
 }
 
+/// The deadline of timer `i` of the timer workload, in microseconds: a
+/// fixed pseudo-random spread over one second (the same for every
+/// contender), so the heap sees deadlines out of order.
+pub fn timer_deadline(i: usize) -> u64 {
+    (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) % 1_000_000
+}
+
+/// Timers on asyncio-rs: `call_at` `n` timers with spread deadlines on a
+/// loop with a manual clock, and run them all (the clock jumps from one
+/// deadline to the next). Returns the sum the timers touched.
+pub fn timers_asyncio(event_loop: &EventLoop, n: usize) -> usize {
+    touched(|| {
+        let start = event_loop.now();
+        for i in 0..n {
+            let when = start + std::time::Duration::from_micros(timer_deadline(i));
+            let _ = event_loop.call_at(when, move || touch(i));
+        }
+        let handle = event_loop.handle();
+        let end = start + std::time::Duration::from_secs(1);
+        let _ = event_loop.call_at(end, move || handle.stop());
+        let _ = event_loop.run_forever();
+    })
+}
+
+/// The timers' floor: the same closures in a bare
+/// `BinaryHeap<(Reverse(deadline, seq), Box<dyn FnOnce()>)>`, pushed, then
+/// popped and called in deadline order.
+pub fn timers_floor(n: usize) -> usize {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    struct Timer(Reverse<(u64, usize)>, Box<dyn FnOnce()>);
+    impl PartialEq for Timer {
+        fn eq(&self, other: &Self) -> bool {
+            self.0 == other.0
+        }
+    }
+    impl Eq for Timer {}
+    impl PartialOrd for Timer {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for Timer {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            self.0.cmp(&other.0)
+        }
+    }
+    touched(|| {
+        let mut heap = BinaryHeap::with_capacity(n);
+        for i in 0..n {
+            heap.push(Timer(
+                Reverse((timer_deadline(i), i)),
+                Box::new(move || touch(i)),
+            ));
+        }
+        while let Some(Timer(_, callback)) = heap.pop() {
+            callback();
+        }
+    })
+}
+
 /// W1 on asyncio-rs: `call_soon` `n` trivial callbacks, run one iteration.
 /// Returns the sum the callbacks touched ([`w1_expected`]).
 pub fn w1_asyncio(event_loop: &EventLoop, n: usize) -> usize {
@@ -153,7 +214,7 @@ pub fn w3_asyncio(event_loop: &EventLoop, n: usize) -> usize {
 
 /// The Rust peers, written the way a user of each would write the workloads.
 pub mod peers {
-    use super::{touch, touched};
+    use super::{timer_deadline, touch, touched};
     use std::future::Future as StdFuture;
 
     /// W1 on async-executor: spawn `n` trivial tasks on a `LocalExecutor`
@@ -176,6 +237,30 @@ pub mod peers {
                 let _ = spawner.spawn_local(async move { touch(i) });
             }
             pool.run_until_stalled();
+        })
+    }
+
+    /// Timers on tokio: `n` tasks that each `sleep_until` their deadline
+    /// on a runtime with paused time (which jumps to the next timer when
+    /// idle, as our manual clock does), on a `LocalSet`.
+    pub fn timers_tokio(runtime: &tokio::runtime::Runtime, n: usize) -> usize {
+        touched(|| {
+            let local = tokio::task::LocalSet::new();
+            runtime.block_on(local.run_until(async move {
+                let start = tokio::time::Instant::now();
+                let handles: Vec<_> = (0..n)
+                    .map(|i| {
+                        let when = start + std::time::Duration::from_micros(timer_deadline(i));
+                        tokio::task::spawn_local(async move {
+                            tokio::time::sleep_until(when).await;
+                            touch(i);
+                        })
+                    })
+                    .collect();
+                for handle in handles {
+                    let _ = handle.await;
+                }
+            }));
         })
     }
 
@@ -408,6 +493,24 @@ mod tests {
             .unwrap();
         assert_eq!(peers::w1_tokio(&runtime, 100), w1);
         assert_eq!(peers::w2_tokio(&runtime, 100), (0..100).sum());
+    }
+
+    #[test]
+    fn the_timer_workloads_run_every_timer_in_deadline_order() {
+        let w1 = w1_expected(100);
+        let manual = EventLoop::with_clock(&asyncio_loop::ManualClock::new());
+        assert_eq!(timers_asyncio(&manual, 100), w1);
+        assert_eq!(manual.time(), 1.0, "the clock jumped to the last deadline");
+        assert_eq!(timers_floor(100), w1);
+        let paused = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        assert_eq!(peers::timers_tokio(&paused, 100), w1);
+        let deadlines: Vec<u64> = (0..100).map(timer_deadline).collect();
+        assert!(deadlines.windows(2).any(|w| w[0] > w[1]), "out of order");
+        assert!(deadlines.iter().all(|d| *d < 1_000_000));
     }
 
     #[test]

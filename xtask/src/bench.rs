@@ -341,11 +341,13 @@ fn parse_paired(output: &str) -> Paired {
 /// The size-scaling rows of `benches/benches/paired.rs`: W1 fresh and reused
 /// (`fresh <n> <rounds> <ours fresh> <ours reused> <floor fresh> <floor
 /// reused>`, ns per callback) and the racing awaiters (`racing <n> <runs>
-/// <ns per race>`).
+/// <ns per race>`), and the idle loop (`idle <runs> <wait ms> <CPU µs>
+/// <late µs, median> <late µs, max>`).
 #[derive(Debug, Default, PartialEq)]
 struct Scaling {
     fresh: Vec<(u64, Vec<f64>)>,
     racing: Vec<(u64, f64)>,
+    idle: Option<[f64; 5]>,
 }
 
 fn parse_scaling(output: &str) -> Scaling {
@@ -362,6 +364,13 @@ fn parse_scaling(output: &str) -> Scaling {
             ["racing", n, _runs, time] => {
                 if let (Ok(n), Ok(time)) = (n.parse(), time.parse()) {
                     scaling.racing.push((n, time));
+                }
+            }
+            ["idle", ref values @ ..] if values.len() == 5 => {
+                let values: Option<Vec<f64>> =
+                    values.iter().map(|value| value.parse().ok()).collect();
+                if let Some(values) = values.and_then(|values| values.try_into().ok()) {
+                    scaling.idle = Some(values);
                 }
             }
             _ => {}
@@ -416,6 +425,18 @@ fn render_scaling(text: &mut String, paired: &Paired, scaling: &Scaling) {
         for (n, time) in &scaling.racing {
             let _ = writeln!(text, "| {n} | {time:.1} |");
         }
+    }
+    if let Some([runs, wait, cpu, late, late_max]) = scaling.idle {
+        let _ = writeln!(
+            text,
+            "\n### An idle loop\n\n\
+             A fresh loop with one timer {wait:.0} ms ahead and nothing else to do waits in the OS\n\
+             poller (`polling`: epoll and a timerfd here) with the deadline as its timeout. CPU time\n\
+             of the loop's thread while it waits (median of {runs:.0} runs; making the poller\n\
+             included), and how long after its deadline the timer's callback ran.\n\n\
+             | wait | CPU time | late, median | late, max |\n|---:|---:|---:|---:|\n\
+             | {wait:.0} ms | {cpu:.0} µs | {late:.0} µs | {late_max:.0} µs |"
+        );
     }
 }
 
@@ -865,6 +886,12 @@ fn render_paired(text: &mut String, paired: &Paired) {
         ("w1_rust_peers", "W1: fastest Rust peer / ours", 3.0),
         ("w2_rust_peers", "W2: fastest Rust peer / ours", 2.5),
         ("w1_over_w3", "W3: our W1 / our W3, per callback", 1.0 / 1.5),
+        ("timers_floor", "Timers: floor / ours", 1.0 / 1.5),
+        (
+            "timers_rust_peers",
+            "Timers: tokio (paused time) / ours",
+            3.0,
+        ),
     ] {
         let ratios: Vec<Option<&PairedRatio>> = SIZES
             .iter()
@@ -1033,13 +1060,14 @@ mod tests {
 
     #[test]
     fn scaling_lines_become_tables() {
-        let output = "fresh 10000 1000 6.50 4.10 30.00 20.00\nfresh 1 x\nracing 1000 11 80.5\nracing x 1 2\npaired w1_fresh_floor 10000 1000 4.0 4.6 5.0\n";
+        let output = "fresh 10000 1000 6.50 4.10 30.00 20.00\nfresh 1 x\nracing 1000 11 80.5\nracing x 1 2\nidle 5 1000 110 155 162\nidle 1\npaired w1_fresh_floor 10000 1000 4.0 4.6 5.0\n";
         let scaling = parse_scaling(output);
         assert_eq!(
             scaling,
             Scaling {
                 fresh: vec![(10_000, vec![6.5, 4.1, 30.0, 20.0])],
                 racing: vec![(1000, 80.5)],
+                idle: Some([5.0, 1000.0, 110.0, 155.0, 162.0]),
             }
         );
         let mut text = String::new();
@@ -1049,6 +1077,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("| 1000 | 80.5 |"), "{text}");
+        assert!(
+            text.contains("| 1000 ms | 110 µs | 155 µs | 162 µs |"),
+            "{text}"
+        );
     }
 
     #[test]
