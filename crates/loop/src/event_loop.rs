@@ -354,6 +354,45 @@ impl EventLoop {
         self.shared.run_forever()
     }
 
+    /// Runs exactly one iteration, for a host program that owns the thread
+    /// (a GUI or a game loop) and drives the loop from its own, as calloop's
+    /// `dispatch(timeout)`: if nothing is ready, wait for the next timer or
+    /// a wake from another thread, but for at most `timeout` (`Some(ZERO)`
+    /// polls without blocking; `None` waits as long as it takes), then run
+    /// what is ready. A `stop()` during the iteration is consumed: it ends
+    /// this call, as it would end `run_forever`.
+    ///
+    /// # Errors
+    ///
+    /// As [`run_forever`](Self::run_forever).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let ticks = Rc::new(Cell::new(0));
+    /// let counter = ticks.clone();
+    /// event_loop.call_later(Duration::from_millis(20), move || counter.set(1)).unwrap();
+    /// // The host's frame loop: poll without blocking until the timer ran.
+    /// while ticks.get() == 0 {
+    ///     event_loop.run_once(Some(Duration::ZERO)).unwrap();
+    ///     // ... draw a frame, read input ...
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// ```
+    pub fn run_once(&self, timeout: Option<std::time::Duration>) -> Result<(), LoopError> {
+        let limit = timeout.map(|timeout| {
+            Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(1 << 30))
+        });
+        self.shared.run_one_iteration(limit)
+    }
+
     /// Asks the loop to stop: the current iteration runs to its end, then
     /// `run_forever` returns. Callbacks queued during that iteration stay
     /// queued for the next run. Idempotent; before a run, it makes that run

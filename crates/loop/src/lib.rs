@@ -59,7 +59,9 @@
 //! queues a callback to run on the loop's thread and wakes the loop, and
 //! [`ThreadsafeHandle::stop`] stops it. An idle loop waits in the operating
 //! system's poller (epoll, kqueue) until its next timer or a wake from
-//! another thread, using no CPU.
+//! another thread, using no CPU. A host program that owns the thread (a GUI,
+//! a game loop) drives the loop one iteration at a time with
+//! [`EventLoop::run_once`], waiting at most a timeout it chooses.
 //!
 //! # What it is not
 //!

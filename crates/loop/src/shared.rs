@@ -298,14 +298,30 @@ impl Shared {
         }
     }
 
-    /// One iteration (asyncio's `_run_once`): take in remote wake-ups, wait
-    /// for work if there is none and no stop is pending, then run exactly
-    /// the entries that were queued when the iteration began.
+    /// One iteration for a host program, waiting at most until `limit`
+    /// (real time) for something to do.
+    pub(crate) fn run_one_iteration(&self, limit: Option<Instant>) -> Result<(), LoopError> {
+        self.check_can_run()?;
+        let _running = RunGuard::enter(self);
+        self.iterate(limit);
+        Ok(())
+    }
+
+    /// One iteration with no limit on its wait.
+    #[inline(always)]
     fn run_once(&self) {
+        self.iterate(None);
+    }
+
+    /// One iteration (asyncio's `_run_once`): take in remote wake-ups, wait
+    /// for work if there is none and no stop is pending (until `limit` at
+    /// most), then run exactly the entries that were queued when the
+    /// iteration began.
+    fn iterate(&self, limit: Option<Instant>) {
         self.drain_remote();
         let has_timers = self.timers.borrow().len() != 0;
         if self.ready.borrow().len() == 0 && !self.stopping.get() {
-            self.wait();
+            self.wait(limit);
         }
         // Waiting runs no user code, so it cannot have added timers.
         if has_timers {
@@ -334,23 +350,26 @@ impl Shared {
     /// is due or another thread brings work, as asyncio blocks in `select()`
     /// with the next deadline as its timeout. A manual clock jumps to the
     /// deadline instead of sleeping.
-    fn wait(&self) {
+    ///
+    /// `limit` (real time, from a host program's `run_once`) bounds the
+    /// real wait; a manual clock's jump is not a wait and ignores it.
+    fn wait(&self, limit: Option<Instant>) {
         loop {
             let next = self.timers.borrow_mut().next_deadline();
-            match (next, &self.clock) {
+            let until = match (next, &self.clock) {
                 (Some(deadline), Clock::Manual(clock)) => {
                     clock.advance_to(deadline);
                     return;
                 }
                 (Some(deadline), Clock::System) => {
-                    if deadline <= Instant::now() {
-                        return;
-                    }
-                    self.remote
-                        .wait(Some(deadline), &mut self.events.borrow_mut());
+                    Some(limit.map_or(deadline, |l| l.min(deadline)))
                 }
                 // Only another thread's wake can bring work now.
-                (None, _) => self.remote.wait(None, &mut self.events.borrow_mut()),
+                (None, _) => limit,
+            };
+            match until {
+                Some(until) if until <= Instant::now() => return,
+                _ => self.remote.wait(until, &mut self.events.borrow_mut()),
             }
             self.drain_remote();
             if self.ready.borrow().len() != 0 || self.stopping.get() {
