@@ -130,6 +130,38 @@ fn main() {
     println!("bytes_kept_after_drain {drained}");
     drop(event_loop);
 
+    // Scheduling and cancelling 10n timers, one after another, then a burst
+    // of n live timers all cancelled: the timer heap keeps no more than a
+    // few hundred stale entries (`crates/loop/src/timers.rs`).
+    let event_loop = EventLoop::new();
+    let before = live_bytes();
+    let mut peak = 0;
+    let churn = n * 10;
+    for i in 0..churn {
+        let timer = event_loop
+            .call_later(1.0 + i as f64, || {})
+            .expect("an open loop");
+        timer.cancel();
+        peak = peak.max(live_bytes() - before);
+    }
+    let live: Vec<_> = (0..n)
+        .map(|i| {
+            event_loop
+                .call_later(1.0 + i as f64, || {})
+                .expect("an open loop")
+        })
+        .collect();
+    let with_live = live_bytes() - before;
+    for timer in &live {
+        timer.cancel();
+    }
+    drop(live);
+    println!("cancelled_timers {churn}");
+    println!("timer_bytes_peak_while_cancelling {peak}");
+    println!("timer_bytes_with_n_live {with_live}");
+    println!("timer_bytes_after_cancelling_all {}", live_bytes() - before);
+    drop(event_loop);
+
     if let Some(peak) = peak_rss_kib() {
         println!("peak_rss_kib {peak}");
     }

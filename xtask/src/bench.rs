@@ -765,6 +765,19 @@ fn render(
             "bytes_kept_after_drain",
             "heap bytes it keeps after eight more (quiet) iterations",
         ),
+        (
+            "cancelled_timers",
+            "timers scheduled and cancelled, one after another",
+        ),
+        (
+            "timer_bytes_peak_while_cancelling",
+            "peak heap bytes of the timers meanwhile",
+        ),
+        ("timer_bytes_with_n_live", "heap bytes with N live timers"),
+        (
+            "timer_bytes_after_cancelling_all",
+            "heap bytes once those N are cancelled",
+        ),
     ] {
         let _ = writeln!(
             text,

@@ -156,11 +156,24 @@ impl Timers {
         match entry.state {
             State::Pending(action) => {
                 self.stale += 1;
-                self.rebuild_if_mostly_stale();
+                if self.entries.is_empty() {
+                    self.forget_all();
+                } else {
+                    self.rebuild_if_mostly_stale();
+                }
                 Cancelled::Action(action)
             }
             State::Queued(ready_seq) => Cancelled::Queued(ready_seq),
         }
+    }
+
+    /// No timer is left: every heap entry is stale, and the slab's vacant
+    /// slots (which `Slab` never gives back while it has entries) can go.
+    fn forget_all(&mut self) {
+        self.heap = BinaryHeap::new();
+        self.entries = Slab::new();
+        self.stale = 0;
+        self.queued.clear();
     }
 
     /// asyncio's rule: more than half of at least 100 heap entries stale.
@@ -382,7 +395,8 @@ mod tests {
         for (key, seq) in handles {
             timers.cancel(key, seq);
         }
-        assert!(timers.heap_capacity() < 1000, "{}", timers.heap_capacity());
+        assert_eq!(timers.heap_capacity(), 0, "all memory back");
+        assert_eq!(timers.entries.capacity(), 0);
         assert_eq!(timers.next_deadline(), None);
     }
 
