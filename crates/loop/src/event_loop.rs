@@ -9,7 +9,7 @@ use asyncio_core::{ExceptionContext, Future, IntoAwaitable};
 use crate::clock::{self, Clock, Delay, ManualClock, When};
 use crate::registry;
 use crate::shared::Shared;
-use crate::{Handle, LoopError, Sleep, ThreadsafeHandle, TimerHandle};
+use crate::{Completer, Executor, Handle, LoopError, Sleep, ThreadsafeHandle, TimerHandle};
 
 /// A single-threaded event loop: asyncio's loop, without I/O (yet).
 ///
@@ -112,6 +112,74 @@ impl EventLoop {
     /// ```
     pub fn threadsafe_handle(&self) -> ThreadsafeHandle {
         ThreadsafeHandle::new(std::sync::Arc::clone(self.shared.remote()))
+    }
+
+    /// A `Send` completer for `future`, which another thread uses to set its
+    /// result or exception (asyncio's `call_soon_threadsafe(future.set_result,
+    /// value)`); see [`Completer`].
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) on a closed loop;
+    /// [`is_foreign_future`](LoopError::is_foreign_future) for a future of
+    /// another loop.
+    pub fn completer<T: Send + 'static>(
+        &self,
+        future: &Future<T>,
+    ) -> Result<Completer<T>, LoopError> {
+        self.shared.completer(future)
+    }
+
+    /// Runs the blocking `call` on a worker thread of the loop's executor
+    /// and returns a future of its result (asyncio's `run_in_executor`). A
+    /// panic in `call` becomes the future's exception (a
+    /// [`Panic`](asyncio_core::Panic)). The default executor is a
+    /// [`ThreadPool`](crate::ThreadPool) of `min(32, cores + 4)` threads,
+    /// made on first use; [`close`](Self::close) lets its jobs finish and
+    /// joins its threads, so none outlives the loop.
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) on a closed loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let squares: Vec<_> = (0..4u64)
+    ///     .map(|n| event_loop.run_in_executor(move || n * n).unwrap())
+    ///     .collect();
+    /// let all = event_loop
+    ///     .run_until_complete(futures::future::join_all(squares.iter().map(|f| f.wait())))
+    ///     .unwrap();
+    /// let all: Vec<u64> = all.into_iter().map(Result::unwrap).collect();
+    /// assert_eq!(all, [0, 1, 4, 9]);
+    /// ```
+    pub fn run_in_executor<F, T>(&self, call: F) -> Result<Future<T>, LoopError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.shared.run_in_executor(call)
+    }
+
+    /// Makes `executor` the one [`run_in_executor`](Self::run_in_executor)
+    /// uses (asyncio's `set_default_executor`); the previous one is shut
+    /// down.
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) on a closed loop.
+    pub fn set_default_executor(&self, executor: impl Executor) -> Result<(), LoopError> {
+        self.shared
+            .set_default_executor(std::sync::Arc::new(executor))
+    }
+
+    /// Lets the default executor's jobs finish and joins its threads
+    /// (asyncio's `shutdown_default_executor`, which `close` also does); a
+    /// later `run_in_executor` starts a new pool.
+    pub fn shutdown_default_executor(&self) {
+        self.shared.shutdown_default_executor();
     }
 
     /// The loop's time in seconds (asyncio's `loop.time()`): a monotonic
@@ -608,6 +676,35 @@ impl LoopHandle {
         Ok(ThreadsafeHandle::new(std::sync::Arc::clone(
             shared.remote(),
         )))
+    }
+
+    /// A `Send` completer for `future`; see [`EventLoop::completer`].
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is closed or gone;
+    /// [`is_foreign_future`](LoopError::is_foreign_future).
+    pub fn completer<T: Send + 'static>(
+        &self,
+        future: &Future<T>,
+    ) -> Result<Completer<T>, LoopError> {
+        let shared = self.shared.upgrade().ok_or_else(LoopError::closed)?;
+        shared.completer(future)
+    }
+
+    /// Runs a blocking call on the loop's executor; see
+    /// [`EventLoop::run_in_executor`].
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is closed or gone.
+    pub fn run_in_executor<F, T>(&self, call: F) -> Result<Future<T>, LoopError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let shared = self.shared.upgrade().ok_or_else(LoopError::closed)?;
+        shared.run_in_executor(call)
     }
 
     /// The loop's time in seconds; see [`EventLoop::time`]. Once the loop

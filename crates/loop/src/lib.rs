@@ -63,11 +63,14 @@
 //! a game loop) drives the loop one iteration at a time with
 //! [`EventLoop::run_once`], waiting at most a timeout it chooses.
 //!
+//! Blocking calls run on a thread pool with [`EventLoop::run_in_executor`],
+//! which gives a future of their result; a [`Completer`] completes a loop's
+//! future from any thread.
+//!
 //! # What it is not
 //!
 //! Not a multi-threaded runtime: a loop and its futures live on one thread.
-//! There is no I/O yet, no executor for blocking calls
-//! (`run_in_executor`) and no public tasks (`create_task`): those come
+//! There is no I/O yet and no public tasks (`create_task`): those come
 //! next, and `ARCHITECTURE.md` says where each goes.
 //!
 //! # Differences from asyncio
@@ -100,8 +103,10 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod clock;
+mod completer;
 mod error;
 mod event_loop;
+mod executor;
 mod handle;
 mod ready;
 mod registry;
@@ -113,8 +118,10 @@ mod threadsafe;
 mod timers;
 
 pub use crate::clock::{Delay, ManualClock, When};
+pub use crate::completer::{Completer, CompleterDropped};
 pub use crate::error::{LoopError, LoopErrorKind};
 pub use crate::event_loop::{get_running_loop, EventLoop, LoopHandle};
+pub use crate::executor::{Executor, Job, ThreadPool};
 pub use crate::handle::{Handle, TimerHandle};
 pub use crate::sleep::Sleep;
 pub use crate::threadsafe::{Rejected, ThreadsafeHandle};

@@ -17,6 +17,8 @@ use asyncio_core::{
 use slab::Slab;
 
 use crate::clock::Clock;
+use crate::completer::{self, Completer, CompleterDropped};
+use crate::executor::{Executor, ThreadPool};
 use crate::ready::{Job, Ready};
 use crate::registry;
 use crate::remote::{Remote, RemoteItem};
@@ -50,6 +52,10 @@ pub(crate) struct Shared {
     remote: Arc<Remote>,
     /// Set while `drain_remote` runs.
     draining: Cell<bool>,
+    /// Futures that a `Completer` on another thread will complete.
+    awaiting: RefCell<completer::Awaiting>,
+    /// Where `run_in_executor` sends blocking calls; made on first use.
+    executor: RefCell<Option<Arc<dyn Executor>>>,
     running: Cell<bool>,
     stopping: Cell<bool>,
     closed: Cell<bool>,
@@ -72,6 +78,8 @@ impl Shared {
             next_task_seq: Cell::new(0),
             remote: Arc::new(Remote::new()),
             draining: Cell::new(false),
+            awaiting: RefCell::new(Slab::new()),
+            executor: RefCell::new(None),
             running: Cell::new(false),
             stopping: Cell::new(false),
             closed: Cell::new(false),
@@ -202,6 +210,103 @@ impl Shared {
             // A closed loop has no timers, so this cannot fail.
             let seq = self.ready.borrow_mut().push_with(|| job);
             self.timers.borrow_mut().queued(key, seq);
+        }
+    }
+
+    // ---- other threads ----------------------------------------------------
+
+    /// Whether `future` was created by this loop.
+    fn owns<T: 'static>(&self, future: &Future<T>) -> bool {
+        future
+            .scheduler()
+            .is_some_and(|scheduler| std::ptr::addr_eq(scheduler.as_ptr(), self.this.as_ptr()))
+    }
+
+    /// A completer for `future`, which must be this loop's and pending.
+    pub(crate) fn completer<T: Send + 'static>(
+        &self,
+        future: &Future<T>,
+    ) -> Result<Completer<T>, LoopError> {
+        if self.closed.get() {
+            return Err(LoopError::closed());
+        }
+        if !self.owns(future) {
+            return Err(LoopError::foreign_future());
+        }
+        let key = self
+            .awaiting
+            .borrow_mut()
+            .insert(completer::entry(future.clone()));
+        Ok(Completer::new(Arc::clone(&self.remote), self.id, key))
+    }
+
+    /// A completer's result arrived (on this thread, as a job). A future
+    /// cancelled meanwhile keeps its cancellation, as asyncio's
+    /// `_set_result_unless_cancelled` does.
+    pub(crate) fn complete_from_afar<T: 'static>(&self, key: usize, outcome: Result<T, Exception>) {
+        let future = completer::take::<T>(&mut self.awaiting.borrow_mut(), key);
+        if let Some(future) = future {
+            let _ = match outcome {
+                Ok(value) => future.set_result(value),
+                Err(exception) => future.set_exception(exception),
+            };
+            self.drop_reporting("a completed future", future);
+        }
+    }
+
+    /// A completer was dropped unused: its future fails.
+    pub(crate) fn abandon_from_afar(&self, key: usize) {
+        let entry = self.awaiting.borrow_mut().try_remove(key);
+        if let Some(entry) = entry {
+            completer::abandon(entry, CompleterDropped);
+        }
+    }
+
+    /// Runs `call` on the executor; its result or panic completes the
+    /// returned future.
+    pub(crate) fn run_in_executor<F, T>(&self, call: F) -> Result<Future<T>, LoopError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let future = self.create_future();
+        let completer = self.completer(&future)?;
+        let executor = self.executor();
+        executor.execute(Box::new(move || {
+            match catch_unwind(AssertUnwindSafe(call)) {
+                Ok(value) => drop(completer.set_result(value)),
+                Err(payload) => drop(completer.set_exception(Exception::from_panic(payload))),
+            }
+        }));
+        Ok(future)
+    }
+
+    fn executor(&self) -> Arc<dyn Executor> {
+        let mut executor = self.executor.borrow_mut();
+        Arc::clone(executor.get_or_insert_with(|| Arc::new(ThreadPool::with_default_size())))
+    }
+
+    /// Replaces the default executor; the old one is shut down.
+    pub(crate) fn set_default_executor(
+        &self,
+        executor: Arc<dyn Executor>,
+    ) -> Result<(), LoopError> {
+        if self.closed.get() {
+            return Err(LoopError::closed());
+        }
+        let old = self.executor.borrow_mut().replace(executor);
+        if let Some(old) = old {
+            old.shutdown();
+        }
+        Ok(())
+    }
+
+    /// Shuts the default executor down (its jobs finish, its threads are
+    /// joined); the next `run_in_executor` makes a new one.
+    pub(crate) fn shutdown_default_executor(&self) {
+        let executor = self.executor.borrow_mut().take();
+        if let Some(executor) = executor {
+            executor.shutdown();
         }
     }
 
@@ -464,10 +569,7 @@ impl Shared {
         self.check_can_run()?;
         let (future, read) = match awaitable.into_awaitable() {
             Awaitable::Future { future, read } => {
-                let ours = future.scheduler().is_some_and(|scheduler| {
-                    std::ptr::addr_eq(scheduler.as_ptr(), self.this.as_ptr())
-                });
-                if !ours {
+                if !self.owns(&future) {
                     return Err(LoopError::foreign_future());
                 }
                 (future, read)
@@ -531,12 +633,19 @@ impl Shared {
     /// panic (reported, and the rest are still dropped; two panics never
     /// meet in one unwind, which would abort the process).
     pub(crate) fn clear(&self) {
+        // The executor's jobs finish and its threads are joined: no thread
+        // outlives the loop. Their completers then find the loop closed.
+        self.shutdown_default_executor();
         // Other threads are refused from now on; what they sent before is
         // dropped with the rest.
         for item in self.remote.close() {
             if let RemoteItem::Call(callback) = item {
                 self.drop_reporting("a call_soon_threadsafe callback dropped by close", callback);
             }
+        }
+        let awaiting = std::mem::take(&mut *self.awaiting.borrow_mut());
+        for (_, entry) in awaiting {
+            self.drop_reporting("a future awaiting a completer", entry);
         }
         let timers = self.timers.borrow_mut().take();
         for action in timers {

@@ -75,7 +75,7 @@ impl ThreadsafeHandle {
     /// let message = String::from("not lost");
     /// let rejected = remote.call_soon_threadsafe(move || println!("{message}")).unwrap_err();
     /// assert!(rejected.error().is_closed());
-    /// let callback = rejected.into_callback(); // handed back, unrun
+    /// let callback = rejected.into_inner(); // handed back, unrun
     /// # drop(callback);
     /// ```
     pub fn call_soon_threadsafe<F>(&self, callback: F) -> Result<(), Rejected<F>>
@@ -84,7 +84,7 @@ impl ThreadsafeHandle {
     {
         self.remote
             .push_with(callback, |callback| RemoteItem::Call(Box::new(callback)))
-            .map_err(|callback| Rejected { callback })
+            .map_err(Rejected::new)
     }
 
     /// Stops the loop from another thread: the stop is queued as
@@ -112,9 +112,10 @@ impl fmt::Debug for ThreadsafeHandle {
     }
 }
 
-/// A callback that [`ThreadsafeHandle::call_soon_threadsafe`] could not
-/// queue because the loop is closed: the error, with the callback handed
-/// back (as `std::sync::mpsc::SendError` hands back its value).
+/// What a closed loop refused: a callback that
+/// [`ThreadsafeHandle::call_soon_threadsafe`] could not queue, or a value a
+/// [`Completer`](crate::Completer) could not deliver, handed back with the
+/// error (as `std::sync::mpsc::SendError` hands back its value).
 ///
 /// It is an `Error`; to use `?` into an error type that needs `Sync`, map
 /// it to its [`error`](Rejected::error) first.
@@ -123,13 +124,17 @@ pub struct Rejected<F> {
 }
 
 impl<F> Rejected<F> {
+    pub(crate) fn new(callback: F) -> Self {
+        Rejected { callback }
+    }
+
     /// The reason: always [`is_closed`](LoopError::is_closed) for now.
     pub fn error(&self) -> LoopError {
         LoopError::closed()
     }
 
-    /// The callback, unrun.
-    pub fn into_callback(self) -> F {
+    /// The callback or the value, unused.
+    pub fn into_inner(self) -> F {
         self.callback
     }
 }
@@ -144,7 +149,7 @@ impl<F> fmt::Debug for Rejected<F> {
 
 impl<F> fmt::Display for Rejected<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "callback not queued: {}", self.error())
+        write!(f, "not delivered: {}", self.error())
     }
 }
 

@@ -185,7 +185,7 @@ fn closing_drops_what_was_sent_and_refuses_what_comes_after() {
         1,
         "handed back, not dropped"
     );
-    drop(rejected.into_callback());
+    drop(rejected.into_inner());
     assert_eq!(dropped.load(Ordering::Relaxed), 2);
     assert!(remote.stop().unwrap_err().is_closed());
     // Dropping the loop keeps refusing; the handle holds nothing of it.
@@ -288,7 +288,7 @@ fn senders_racing_a_close_lose_nothing() {
                         let counted = Counted(counter.clone());
                         if let Err(rejected) = remote.call_soon_threadsafe(move || drop(counted)) {
                             refused.fetch_add(1, Ordering::Relaxed);
-                            drop(rejected.into_callback());
+                            drop(rejected.into_inner());
                         }
                     }
                 })

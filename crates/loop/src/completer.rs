@@ -1,0 +1,177 @@
+//! `Completer`: completing a loop's future from another thread.
+
+use std::any::Any;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use asyncio_core::{BoxError, Exception, Future};
+
+use crate::registry;
+use crate::remote::{Remote, RemoteItem};
+use crate::threadsafe::Rejected;
+
+/// What a completer delivers: the result, or the exception.
+type Outcome<T> = Result<T, Exception>;
+
+/// A `Send` handle that completes one future of a loop from any thread:
+/// asyncio's `loop.call_soon_threadsafe(future.set_result, value)`, made
+/// by [`LoopHandle::completer`](crate::LoopHandle::completer) or
+/// [`EventLoop::completer`](crate::EventLoop::completer).
+///
+/// The result travels to the loop's thread through its queue of incoming
+/// work and is set there, in order with the other work sent to the loop;
+/// the future's done-callbacks and awaiters then run as usual. Setting it
+/// consumes the completer. A completer dropped without being used sets the
+/// exception [`CompleterDropped`], so that nothing waits for ever on a
+/// result that cannot come. Once the loop is closed, setting fails and
+/// hands the value back.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::EventLoop;
+///
+/// let event_loop = EventLoop::new();
+/// let future = event_loop.create_future::<u64>();
+/// let completer = event_loop.completer(&future).unwrap();
+/// std::thread::spawn(move || completer.set_result(6 * 7).unwrap());
+/// assert_eq!(event_loop.run_until_complete(future).unwrap(), 42);
+/// ```
+pub struct Completer<T> {
+    remote: Arc<Remote>,
+    loop_id: u64,
+    /// The future's key in the loop's table of futures awaiting a completer.
+    key: usize,
+    /// Set once a result or an exception was sent.
+    sent: bool,
+    /// `Send` whenever `T` is; the future itself stays on the loop.
+    _value: PhantomData<fn(T) -> T>,
+}
+
+impl<T: Send + 'static> Completer<T> {
+    pub(crate) fn new(remote: Arc<Remote>, loop_id: u64, key: usize) -> Self {
+        Completer {
+            remote,
+            loop_id,
+            key,
+            sent: false,
+            _value: PhantomData,
+        }
+    }
+
+    /// Sets the future's result, on the loop's thread.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] with the value once the loop is closed or dropped.
+    pub fn set_result(mut self, value: T) -> Result<(), Rejected<T>> {
+        self.sent = true;
+        self.send(Ok(value)).map_err(|outcome| match outcome {
+            Ok(value) => Rejected::new(value),
+            Err(_) => unreachable!("a result was sent"),
+        })
+    }
+
+    /// Sets the future's exception, on the loop's thread.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] with the exception once the loop is closed or dropped.
+    pub fn set_exception(
+        mut self,
+        exception: impl Into<BoxError>,
+    ) -> Result<(), Rejected<Exception>> {
+        self.sent = true;
+        let exception = Exception::from_boxed(exception.into());
+        self.send(Err(exception)).map_err(|outcome| match outcome {
+            Err(exception) => Rejected::new(exception),
+            Ok(_) => unreachable!("an exception was sent"),
+        })
+    }
+
+    fn send(&self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
+        let (loop_id, key) = (self.loop_id, self.key);
+        self.remote.push_with(outcome, move |outcome| {
+            RemoteItem::Call(Box::new(move || {
+                // Runs on the loop's thread, as one of its jobs.
+                if let Some(shared) = registry::find(loop_id) {
+                    shared.complete_from_afar::<T>(key, outcome);
+                }
+            }))
+        })
+    }
+}
+
+impl<T> Drop for Completer<T> {
+    fn drop(&mut self) {
+        if self.sent {
+            return;
+        }
+        let (loop_id, key) = (self.loop_id, self.key);
+        // Refused only by a closed loop, whose futures wait for nothing now.
+        let _ = self.remote.push(RemoteItem::Call(Box::new(move || {
+            if let Some(shared) = registry::find(loop_id) {
+                shared.abandon_from_afar(key);
+            }
+        })));
+    }
+}
+
+impl<T> fmt::Debug for Completer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Completer")
+            .field("loop_id", &self.loop_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The exception a future gets when its [`Completer`] was dropped without
+/// setting a result (a worker that gave up, a panic that unwound past it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompleterDropped;
+
+impl fmt::Display for CompleterDropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the future's completer was dropped without a result")
+    }
+}
+
+impl std::error::Error for CompleterDropped {}
+
+/// A future that waits for a completer, its type erased, with the function
+/// that fails it (for a completer dropped unused).
+pub(crate) struct Entry {
+    future: Box<dyn Any>,
+    fail: fn(Box<dyn Any>, CompleterDropped),
+}
+
+/// A loop's futures that wait for a completer.
+pub(crate) type Awaiting = slab::Slab<Entry>;
+
+pub(crate) fn entry<T: 'static>(future: Future<T>) -> Entry {
+    fn fail<T: 'static>(future: Box<dyn Any>, error: CompleterDropped) {
+        if let Ok(future) = future.downcast::<Future<T>>() {
+            let _ = future.set_exception(error);
+        }
+    }
+    Entry {
+        future: Box::new(future),
+        fail: fail::<T>,
+    }
+}
+
+/// Takes the future `key` out of `awaiting` as a `Future<T>`.
+pub(crate) fn take<T: 'static>(awaiting: &mut Awaiting, key: usize) -> Option<Future<T>> {
+    let entry = awaiting.try_remove(key)?;
+    entry
+        .future
+        .downcast::<Future<T>>()
+        .ok()
+        .map(|future| *future)
+}
+
+/// Fails the future of `entry` with `error`.
+pub(crate) fn abandon(entry: Entry, error: CompleterDropped) {
+    (entry.fail)(entry.future, error);
+}
