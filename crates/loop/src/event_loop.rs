@@ -563,6 +563,25 @@ impl EventLoop {
             .set_exception_handler(handler.map(|handler| Rc::new(handler) as _));
     }
 
+    /// The exception handler set with
+    /// [`set_exception_handler`](Self::set_exception_handler), or `None`
+    /// when the default handler is in use (asyncio's
+    /// `get_exception_handler`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// assert!(event_loop.exception_handler().is_none());
+    /// event_loop.set_exception_handler(Some(|_: &asyncio_core::ExceptionContext| {}));
+    /// let handler = event_loop.exception_handler().unwrap();
+    /// handler(&asyncio_core::ExceptionContext::new("called directly"));
+    /// ```
+    #[doc(alias = "get_exception_handler")]
+    pub fn exception_handler(&self) -> Option<crate::ExceptionHandler> {
+        self.shared.exception_handler()
+    }
+
     /// Sends `context` to the exception handler, as the loop does for a
     /// panicking callback.
     ///

@@ -123,6 +123,7 @@ pub use crate::error::{LoopError, LoopErrorKind};
 pub use crate::event_loop::{get_running_loop, EventLoop, LoopHandle};
 pub use crate::executor::{Executor, Job, ThreadPool};
 pub use crate::handle::{Handle, TimerHandle};
+pub use crate::shared::{default_exception_handler, ExceptionHandler};
 pub use crate::sleep::Sleep;
 pub use crate::threadsafe::{Rejected, ThreadsafeHandle};
 

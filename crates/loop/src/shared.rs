@@ -26,8 +26,11 @@ use crate::task::{Task, TaskStep, TaskWaker};
 use crate::timers::{Action, Cancelled, Timers};
 use crate::LoopError;
 
-/// The exception handler, shared so it can be cloned out before it runs.
-pub(crate) type Handler = Rc<dyn Fn(&ExceptionContext)>;
+/// An exception handler as the loop keeps it: shared, so that it can be
+/// cloned out before it runs (a handler may replace itself).
+pub type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
+
+pub(crate) type Handler = ExceptionHandler;
 
 /// A task's entry in `Shared::tasks`.
 struct TaskEntry {
@@ -669,6 +672,11 @@ impl Shared {
         self.drop_reporting("an exception handler", previous);
     }
 
+    /// The handler, if one is set.
+    pub(crate) fn exception_handler(&self) -> Option<Handler> {
+        self.handler.borrow().clone()
+    }
+
     /// Removes the handler and drops it, printing a panic in that to stderr.
     pub(crate) fn take_exception_handler(&self) {
         let handler = self.handler.borrow_mut().take();
@@ -682,7 +690,7 @@ impl Shared {
     pub(crate) fn call_exception_handler(&self, context: ExceptionContext) {
         let handler = self.handler.borrow().clone();
         let Some(handler) = handler else {
-            eprintln!("{context}");
+            default_exception_handler(&context);
             drop_to_stderr(context);
             return;
         };
@@ -698,6 +706,29 @@ impl Shared {
         drop_to_stderr(context);
         drop_to_stderr(handler);
     }
+}
+
+/// What the loop does with an error when no exception handler is set
+/// (asyncio's `loop.default_exception_handler`): prints the context to
+/// stderr, in asyncio's format. A custom handler may call it too, for the
+/// errors it does not handle itself.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_core::ExceptionContext;
+/// use asyncio_loop::{default_exception_handler, EventLoop};
+///
+/// let event_loop = EventLoop::new();
+/// event_loop.set_exception_handler(Some(|context: &ExceptionContext| {
+///     if context.callback.is_some() {
+///         // Our own handling of failed callbacks would go here.
+///     }
+///     default_exception_handler(context);
+/// }));
+/// ```
+pub fn default_exception_handler(context: &ExceptionContext) {
+    eprintln!("{context}");
 }
 
 /// Drops `value`, printing a panic in its `Drop` to stderr: for what the
