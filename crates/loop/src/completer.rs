@@ -67,10 +67,7 @@ impl<T: Send + 'static> Completer<T> {
     /// [`Rejected`] with the value once the loop is closed or dropped.
     pub fn set_result(mut self, value: T) -> Result<(), Rejected<T>> {
         self.sent = true;
-        self.send(Ok(value)).map_err(|outcome| match outcome {
-            Ok(value) => Rejected::new(value),
-            Err(_) => unreachable!("a result was sent"),
-        })
+        self.send(value, Ok).map_err(Rejected::new)
     }
 
     /// Sets the future's exception, on the loop's thread.
@@ -84,19 +81,18 @@ impl<T: Send + 'static> Completer<T> {
     ) -> Result<(), Rejected<Exception>> {
         self.sent = true;
         let exception = Exception::from_boxed(exception.into());
-        self.send(Err(exception)).map_err(|outcome| match outcome {
-            Err(exception) => Rejected::new(exception),
-            Ok(_) => unreachable!("an exception was sent"),
-        })
+        self.send(exception, Err).map_err(Rejected::new)
     }
 
-    fn send(&self, outcome: Outcome<T>) -> Result<(), Outcome<T>> {
+    /// Sends `value`, which `outcome` turns into the outcome on the loop's
+    /// thread; hands `value` back if the loop is closed.
+    fn send<V: Send + 'static>(&self, value: V, outcome: fn(V) -> Outcome<T>) -> Result<(), V> {
         let (loop_id, key) = (self.loop_id, self.key);
-        self.remote.push_with(outcome, move |outcome| {
+        self.remote.push_with(value, move |value| {
             RemoteItem::Call(Box::new(move || {
                 // Runs on the loop's thread, as one of its jobs.
                 if let Some(shared) = registry::find(loop_id) {
-                    shared.complete_from_afar::<T>(key, outcome);
+                    shared.complete_from_afar::<T>(key, outcome(value));
                 }
             }))
         })

@@ -172,8 +172,16 @@ impl Remote {
     /// the loop to drop (a callback's `Drop` is user code).
     pub(crate) fn close(&self) -> Vec<RemoteItem> {
         self.senders.fetch_or(CLOSED, Ordering::AcqRel);
+        // A push in progress is a few instructions, unless its thread was
+        // preempted in the middle: then let it run.
+        let mut spins = 0u32;
         while self.senders.load(Ordering::Acquire) != CLOSED {
-            std::hint::spin_loop();
+            if spins < 64 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                thread::yield_now();
+            }
         }
         self.pending.store(false, Ordering::Relaxed);
         std::iter::from_fn(|| self.queue.pop()).collect()
