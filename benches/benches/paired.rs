@@ -14,8 +14,9 @@ use asyncio_benches::paired::{ratios, rounds, Summary};
 use std::time::{Duration, Instant};
 
 use asyncio_benches::{
-    check_work, peers, racing_awaiters, timers_asyncio, timers_floor, w1_asyncio, w1_expected,
-    w1_floor, w2_asyncio, w3_asyncio, w3_expected, SIZES,
+    check_work, peers, racing_awaiters, threadsafe_asyncio, threadsafe_floor, timers_asyncio,
+    timers_floor, w1_asyncio, w1_expected, w1_floor, w2_asyncio, w3_asyncio, w3_expected,
+    wake_latency_asyncio, SIZES,
 };
 use asyncio_loop::EventLoop;
 
@@ -90,6 +91,72 @@ fn timers(n: usize, warm_up: usize, count: usize) {
     );
     report("timers_floor", n, ratios(&times, 0, &[1]));
     report("timers_rust_peers", n, ratios(&times, 0, &[2]));
+}
+
+/// Cross-thread throughput, from 1 and 3 producer threads, against the
+/// `SegQueue` floor and tokio's `Handle::spawn`: prints `threadsafe
+/// <producers> <n> <rounds> <floor/ours median low high> <tokio/ours median
+/// low high>`. Then the wake-up latency of an idle loop: `latency <runs>
+/// <ours median µs> <ours p99 µs> <tokio median µs> <tokio p99 µs>`.
+fn threads(n: usize, warm_up: usize, count: usize, latency_runs: usize) {
+    for producers in [1, 3] {
+        let per_producer = n / producers;
+        let event_loop = EventLoop::new();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime");
+        let sum = w1_expected(producers * per_producer);
+        let times = rounds(
+            &mut [
+                &mut || {
+                    check_work(
+                        "threadsafe",
+                        threadsafe_asyncio(&event_loop, producers, per_producer),
+                        sum,
+                    )
+                },
+                &mut || {
+                    check_work(
+                        "threadsafe floor",
+                        threadsafe_floor(producers, per_producer),
+                        sum,
+                    )
+                },
+                &mut || {
+                    check_work(
+                        "threadsafe",
+                        peers::threadsafe_tokio(&runtime, producers, per_producer),
+                        sum,
+                    )
+                },
+            ],
+            warm_up,
+            count,
+        );
+        let summary = |ratios: Vec<f64>| {
+            Summary::of(ratios).map_or("nan nan nan".to_owned(), |s| {
+                format!("{:.3} {:.3} {:.3}", s.median, s.low, s.high)
+            })
+        };
+        println!(
+            "threadsafe {producers} {n} {count} {} {}",
+            summary(ratios(&times, 0, &[1])),
+            summary(ratios(&times, 0, &[2]))
+        );
+    }
+    let quantile = |mut values: Vec<f64>, q: f64| -> f64 {
+        values.sort_by(f64::total_cmp);
+        values[((values.len() - 1) as f64 * q).round() as usize] / 1e3
+    };
+    let ours = wake_latency_asyncio(latency_runs);
+    let tokio = peers::wake_latency_tokio(latency_runs);
+    println!(
+        "latency {latency_runs} {:.1} {:.1} {:.1} {:.1}",
+        quantile(ours.clone(), 0.5),
+        quantile(ours, 0.99),
+        quantile(tokio.clone(), 0.5),
+        quantile(tokio, 0.99)
+    );
 }
 
 /// W2 against the Rust peers.
@@ -213,7 +280,7 @@ fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let full = arguments.iter().any(|argument| argument == "--bench");
     // `cargo bench --bench paired -- fresh` runs that group only (`ratios`,
-    // `fresh`, `racing`, `idle`); with no name, all of them.
+    // `fresh`, `racing`, `threads`, `idle`); with no name, all of them.
     let groups: Vec<&str> = arguments
         .iter()
         .map(String::as_str)
@@ -245,6 +312,13 @@ fn main() {
                 3
             };
             w1_fresh(n, (count / 10).max(1), count);
+        }
+    }
+    if wanted("threads") {
+        if full {
+            threads(100_000, 3, 30, 500);
+        } else {
+            threads(300, 1, 3, 5);
         }
     }
     #[cfg(unix)]

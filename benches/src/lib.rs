@@ -118,6 +118,99 @@ pub fn timers_floor(n: usize) -> usize {
     })
 }
 
+/// Cross-thread throughput on asyncio-rs: `producers` threads each send
+/// `per_producer` callbacks with `call_soon_threadsafe`, and the loop runs
+/// until the last producer's `stop`. Returns the sum the callbacks touched
+/// (on the loop's thread): `w1_expected(producers * per_producer)`.
+pub fn threadsafe_asyncio(event_loop: &EventLoop, producers: usize, per_producer: usize) -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    touched(|| {
+        let remote = event_loop.threadsafe_handle();
+        let left = Arc::new(AtomicUsize::new(producers));
+        let threads: Vec<_> = (0..producers)
+            .map(|producer| {
+                let (remote, left) = (remote.clone(), Arc::clone(&left));
+                std::thread::spawn(move || {
+                    for i in 0..per_producer {
+                        let value = producer * per_producer + i;
+                        let _ = remote.call_soon_threadsafe(move || touch(value));
+                    }
+                    if left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        let _ = remote.stop();
+                    }
+                })
+            })
+            .collect();
+        let _ = event_loop.run_forever();
+        for thread in threads {
+            let _ = thread.join();
+        }
+    })
+}
+
+/// The cross-thread floor: the same boxed closures through a bare
+/// `crossbeam_queue::SegQueue`, which the consumer polls in a spin loop
+/// (no wake-ups at all).
+pub fn threadsafe_floor(producers: usize, per_producer: usize) -> usize {
+    use crossbeam_queue::SegQueue;
+    use std::sync::Arc;
+    touched(|| {
+        let queue: Arc<SegQueue<Box<dyn FnOnce() + Send>>> = Arc::new(SegQueue::new());
+        let threads: Vec<_> = (0..producers)
+            .map(|producer| {
+                let queue = Arc::clone(&queue);
+                std::thread::spawn(move || {
+                    for i in 0..per_producer {
+                        let value = producer * per_producer + i;
+                        queue.push(Box::new(move || touch(value)));
+                    }
+                })
+            })
+            .collect();
+        let mut ran = 0;
+        while ran < producers * per_producer {
+            match queue.pop() {
+                Some(callback) => {
+                    callback();
+                    ran += 1;
+                }
+                None => std::hint::spin_loop(),
+            }
+        }
+        for thread in threads {
+            let _ = thread.join();
+        }
+    })
+}
+
+/// Wake-up latency of an idle asyncio-rs loop: `rounds` times, a thread
+/// waits 1 ms (the loop is idle in its poller by then) and sends a
+/// callback stamped with the time; the callback records how long it took
+/// to run. Returns the latencies in nanoseconds.
+pub fn wake_latency_asyncio(rounds: usize) -> Vec<f64> {
+    use std::time::{Duration, Instant};
+    thread_local! {
+        static SEEN: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let event_loop = EventLoop::new();
+    let remote = event_loop.threadsafe_handle();
+    let sender = std::thread::spawn(move || {
+        for _ in 0..rounds {
+            std::thread::sleep(Duration::from_millis(1));
+            let sent = Instant::now();
+            let _ = remote.call_soon_threadsafe(move || {
+                let late = sent.elapsed().as_nanos() as f64;
+                SEEN.with(|seen| seen.borrow_mut().push(late));
+            });
+        }
+        let _ = remote.stop();
+    });
+    let _ = event_loop.run_forever();
+    let _ = sender.join();
+    SEEN.with(|seen| std::mem::take(&mut *seen.borrow_mut()))
+}
+
 /// W1 on asyncio-rs: `call_soon` `n` trivial callbacks, run one iteration.
 /// Returns the sum the callbacks touched ([`w1_expected`]).
 pub fn w1_asyncio(event_loop: &EventLoop, n: usize) -> usize {
@@ -262,6 +355,76 @@ pub mod peers {
                 }
             }));
         })
+    }
+
+    /// Cross-thread throughput on tokio: `producers` threads each
+    /// `Handle::spawn` `per_producer` tasks onto a current-thread runtime
+    /// that the caller's thread drives until the last task ran.
+    pub fn threadsafe_tokio(
+        runtime: &tokio::runtime::Runtime,
+        producers: usize,
+        per_producer: usize,
+    ) -> usize {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        touched(|| {
+            let remaining = Arc::new(AtomicUsize::new(producers * per_producer));
+            let done = Arc::new(tokio::sync::Notify::new());
+            let threads: Vec<_> = (0..producers)
+                .map(|producer| {
+                    let handle = runtime.handle().clone();
+                    let (remaining, done) = (Arc::clone(&remaining), Arc::clone(&done));
+                    std::thread::spawn(move || {
+                        for i in 0..per_producer {
+                            let value = producer * per_producer + i;
+                            let (remaining, done) = (Arc::clone(&remaining), Arc::clone(&done));
+                            handle.spawn(async move {
+                                touch(value);
+                                if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+                                    done.notify_one();
+                                }
+                            });
+                        }
+                    })
+                })
+                .collect();
+            runtime.block_on(done.notified());
+            for thread in threads {
+                let _ = thread.join();
+            }
+        })
+    }
+
+    /// Wake-up latency of an idle tokio current-thread runtime, as
+    /// `wake_latency_asyncio` measures ours: a task spawned from another
+    /// thread every millisecond records how long it took to run.
+    pub fn wake_latency_tokio(rounds: usize) -> Vec<f64> {
+        use std::sync::{Arc, Mutex};
+        use std::time::{Duration, Instant};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a current-thread runtime");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let done = Arc::new(tokio::sync::Notify::new());
+        let handle = runtime.handle().clone();
+        let (record, finished) = (Arc::clone(&seen), Arc::clone(&done));
+        let sender = std::thread::spawn(move || {
+            for _ in 0..rounds {
+                std::thread::sleep(Duration::from_millis(1));
+                let sent = Instant::now();
+                let record = Arc::clone(&record);
+                handle.spawn(async move {
+                    let late = sent.elapsed().as_nanos() as f64;
+                    record.lock().expect("not poisoned").push(late);
+                });
+            }
+            handle.spawn(async move { finished.notify_one() });
+        });
+        runtime.block_on(done.notified());
+        let _ = sender.join();
+        let seen = std::mem::take(&mut *seen.lock().expect("not poisoned"));
+        seen
     }
 
     /// W1 on tokio: a current-thread runtime and a `LocalSet`.
@@ -495,6 +658,12 @@ mod tests {
         assert_eq!(peers::w2_tokio(&runtime, 100), (0..100).sum());
     }
 
+    fn runtime_for_threads() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn the_timer_workloads_run_every_timer_in_deadline_order() {
         let w1 = w1_expected(100);
@@ -511,6 +680,19 @@ mod tests {
         let deadlines: Vec<u64> = (0..100).map(timer_deadline).collect();
         assert!(deadlines.windows(2).any(|w| w[0] > w[1]), "out of order");
         assert!(deadlines.iter().all(|d| *d < 1_000_000));
+    }
+
+    #[test]
+    fn the_cross_thread_workloads_do_their_work() {
+        let threaded = EventLoop::new();
+        assert_eq!(threadsafe_asyncio(&threaded, 3, 100), w1_expected(300));
+        assert_eq!(threadsafe_floor(3, 100), w1_expected(300));
+        assert_eq!(
+            peers::threadsafe_tokio(&runtime_for_threads(), 3, 100),
+            w1_expected(300)
+        );
+        assert_eq!(wake_latency_asyncio(3).len(), 3);
+        assert_eq!(peers::wake_latency_tokio(3).len(), 3);
     }
 
     #[test]

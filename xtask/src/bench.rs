@@ -348,6 +348,11 @@ struct Scaling {
     fresh: Vec<(u64, Vec<f64>)>,
     racing: Vec<(u64, f64)>,
     idle: Option<[f64; 5]>,
+    /// `threadsafe <producers> <n> <rounds> <floor/ours median low high>
+    /// <tokio/ours median low high>`.
+    threadsafe: Vec<(u64, u64, [f64; 6])>,
+    /// `latency <runs> <ours median> <ours p99> <tokio median> <tokio p99>`, µs.
+    latency: Option<[f64; 5]>,
 }
 
 fn parse_scaling(output: &str) -> Scaling {
@@ -364,6 +369,24 @@ fn parse_scaling(output: &str) -> Scaling {
             ["racing", n, _runs, time] => {
                 if let (Ok(n), Ok(time)) = (n.parse(), time.parse()) {
                     scaling.racing.push((n, time));
+                }
+            }
+            ["threadsafe", producers, n, _rounds, ref values @ ..] if values.len() == 6 => {
+                let values: Option<Vec<f64>> =
+                    values.iter().map(|value| value.parse().ok()).collect();
+                if let (Ok(producers), Ok(n), Some(Ok(values))) = (
+                    producers.parse(),
+                    n.parse(),
+                    values.map(<[f64; 6]>::try_from),
+                ) {
+                    scaling.threadsafe.push((producers, n, values));
+                }
+            }
+            ["latency", ref values @ ..] if values.len() == 5 => {
+                let values: Option<Vec<f64>> =
+                    values.iter().map(|value| value.parse().ok()).collect();
+                if let Some(values) = values.and_then(|values| values.try_into().ok()) {
+                    scaling.latency = Some(values);
                 }
             }
             ["idle", ref values @ ..] if values.len() == 5 => {
@@ -425,6 +448,37 @@ fn render_scaling(text: &mut String, paired: &Paired, scaling: &Scaling) {
         for (n, time) in &scaling.racing {
             let _ = writeln!(text, "| {n} | {time:.1} |");
         }
+    }
+    if !scaling.threadsafe.is_empty() {
+        let _ = writeln!(
+            text,
+            "\n### Across threads\n\n\
+             Producer threads send N trivial callbacks in all with `call_soon_threadsafe`; the loop\n\
+             runs until the last producer's stop. The floor is a bare `crossbeam_queue::SegQueue` of\n\
+             boxed closures that the consumer polls in a spin loop (no wake-ups); tokio's shape is\n\
+             `Handle::spawn` onto a current-thread runtime. Median ratio over paired rounds\n\
+             (quartiles in brackets); goals: ≥ 0.67 of the floor, and faster than tokio.\n\n\
+             | producers | N | floor / ours | tokio / ours |\n|---:|---:|---:|---:|"
+        );
+        for (producers, n, [floor, floor_low, floor_high, tokio, tokio_low, tokio_high]) in
+            &scaling.threadsafe
+        {
+            let _ = writeln!(
+                text,
+                "| {producers} | {n} | {floor:.2} ({floor_low:.2}–{floor_high:.2}) | {tokio:.2} ({tokio_low:.2}–{tokio_high:.2}) |"
+            );
+        }
+    }
+    if let Some([runs, ours, ours_p99, tokio, tokio_p99]) = scaling.latency {
+        let _ = writeln!(
+            text,
+            "\nWake-up latency of an idle loop: another thread sends one callback every millisecond\n\
+             ({runs:.0} times), stamped with the time; how long until it runs on the loop's thread\n\
+             (tokio: a task spawned with `Handle::spawn`). Goal: no worse than tokio.\n\n\
+             | | median | p99 |\n|---|---:|---:|\n\
+             | asyncio-rs | {ours:.1} µs | {ours_p99:.1} µs |\n\
+             | tokio | {tokio:.1} µs | {tokio_p99:.1} µs |"
+        );
     }
     if let Some([runs, wait, cpu, late, late_max]) = scaling.idle {
         let _ = writeln!(
@@ -1073,7 +1127,7 @@ mod tests {
 
     #[test]
     fn scaling_lines_become_tables() {
-        let output = "fresh 10000 1000 6.50 4.10 30.00 20.00\nfresh 1 x\nracing 1000 11 80.5\nracing x 1 2\nidle 5 1000 110 155 162\nidle 1\npaired w1_fresh_floor 10000 1000 4.0 4.6 5.0\n";
+        let output = "fresh 10000 1000 6.50 4.10 30.00 20.00\nfresh 1 x\nracing 1000 11 80.5\nracing x 1 2\nidle 5 1000 110 155 162\nidle 1\nthreadsafe 3 100000 30 0.96 0.76 1.41 5.44 4.19 6.53\nthreadsafe 1 x\nlatency 500 8.4 39.1 7.5 59.9\npaired w1_fresh_floor 10000 1000 4.0 4.6 5.0\n";
         let scaling = parse_scaling(output);
         assert_eq!(
             scaling,
@@ -1081,6 +1135,8 @@ mod tests {
                 fresh: vec![(10_000, vec![6.5, 4.1, 30.0, 20.0])],
                 racing: vec![(1000, 80.5)],
                 idle: Some([5.0, 1000.0, 110.0, 155.0, 162.0]),
+                threadsafe: vec![(3, 100_000, [0.96, 0.76, 1.41, 5.44, 4.19, 6.53])],
+                latency: Some([500.0, 8.4, 39.1, 7.5, 59.9]),
             }
         );
         let mut text = String::new();
@@ -1094,6 +1150,11 @@ mod tests {
             text.contains("| 1000 ms | 110 µs | 155 µs | 162 µs |"),
             "{text}"
         );
+        assert!(
+            text.contains("| 3 | 100000 | 0.96 (0.76–1.41) | 5.44 (4.19–6.53) |"),
+            "{text}"
+        );
+        assert!(text.contains("| tokio | 7.5 µs | 59.9 µs |"), "{text}");
     }
 
     #[test]
