@@ -1,4 +1,4 @@
-//! Runs one workload in a loop, for a profiler: `profile w1|w2|w3 [rounds] [n]`
+//! Runs one workload in a loop, for a profiler: `profile w1|w2|w3|timers|timers-floor [rounds] [n]`
 //! (`n` callbacks or round trips per round, 10,000 unless given).
 //!
 //! For W3, profile with `n` = 1000 or with `MALLOC_TRIM_THRESHOLD_` set
@@ -13,7 +13,11 @@ fn main() {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
-    let event_loop = asyncio_loop::EventLoop::new();
+    let event_loop = if workload == "timers" {
+        asyncio_loop::EventLoop::with_clock(&asyncio_loop::ManualClock::new())
+    } else {
+        asyncio_loop::EventLoop::new()
+    };
     for _ in 0..rounds {
         let (got, expected) = match workload.as_str() {
             "w1" => (
@@ -21,6 +25,14 @@ fn main() {
                 asyncio_benches::w1_expected(n),
             ),
             "w2" => (asyncio_benches::w2_asyncio(&event_loop, n), n * (n - 1) / 2),
+            "timers" => (
+                asyncio_benches::timers_asyncio(&event_loop, n),
+                asyncio_benches::w1_expected(n),
+            ),
+            "timers-floor" => (
+                asyncio_benches::timers_floor(n),
+                asyncio_benches::w1_expected(n),
+            ),
             _ => (
                 asyncio_benches::w3_asyncio(&event_loop, n),
                 asyncio_benches::w3_expected(n),

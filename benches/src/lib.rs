@@ -64,19 +64,17 @@ pub fn timer_deadline(i: usize) -> u64 {
     (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) % 1_000_000
 }
 
-/// Timers on asyncio-rs: `call_at` `n` timers with spread deadlines on a
+/// Timers on asyncio-rs: `call_later` `n` timers with spread delays on a
 /// loop with a manual clock, and run them all (the clock jumps from one
 /// deadline to the next). Returns the sum the timers touched.
 pub fn timers_asyncio(event_loop: &EventLoop, n: usize) -> usize {
     touched(|| {
-        let start = event_loop.now();
         for i in 0..n {
-            let when = start + std::time::Duration::from_micros(timer_deadline(i));
-            let _ = event_loop.call_at(when, move || touch(i));
+            let delay = std::time::Duration::from_micros(timer_deadline(i));
+            let _ = event_loop.call_later(delay, move || touch(i));
         }
         let handle = event_loop.handle();
-        let end = start + std::time::Duration::from_secs(1);
-        let _ = event_loop.call_at(end, move || handle.stop());
+        let _ = event_loop.call_later(std::time::Duration::from_secs(1), move || handle.stop());
         let _ = event_loop.run_forever();
     })
 }
@@ -333,19 +331,18 @@ pub mod peers {
         })
     }
 
-    /// Timers on tokio: `n` tasks that each `sleep_until` their deadline
+    /// Timers on tokio: `n` tasks that each `sleep` their delay
     /// on a runtime with paused time (which jumps to the next timer when
     /// idle, as our manual clock does), on a `LocalSet`.
     pub fn timers_tokio(runtime: &tokio::runtime::Runtime, n: usize) -> usize {
         touched(|| {
             let local = tokio::task::LocalSet::new();
             runtime.block_on(local.run_until(async move {
-                let start = tokio::time::Instant::now();
                 let handles: Vec<_> = (0..n)
                     .map(|i| {
-                        let when = start + std::time::Duration::from_micros(timer_deadline(i));
+                        let delay = std::time::Duration::from_micros(timer_deadline(i));
                         tokio::task::spawn_local(async move {
-                            tokio::time::sleep_until(when).await;
+                            tokio::time::sleep(delay).await;
                             touch(i);
                         })
                     })

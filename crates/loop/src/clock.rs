@@ -94,11 +94,11 @@ enum WhenRepr {
 }
 
 impl When {
-    /// The instant this names.
-    pub(crate) fn instant(self) -> Instant {
+    /// The point this names, in nanoseconds since the epoch.
+    pub(crate) fn nanos(self) -> Nanos {
         match self.0 {
-            WhenRepr::Instant(instant) => instant,
-            WhenRepr::Seconds(seconds) => epoch() + from_seconds(seconds),
+            WhenRepr::Instant(instant) => nanos(instant),
+            WhenRepr::Seconds(seconds) => duration_nanos(from_seconds(seconds)),
         }
     }
 }
@@ -115,9 +115,29 @@ impl From<f64> for When {
     }
 }
 
-/// `instant` in seconds since the epoch, as `time()` shows it.
-pub(crate) fn seconds(instant: Instant) -> f64 {
-    instant.saturating_duration_since(epoch()).as_secs_f64()
+/// A point on a loop's clock: nanoseconds since the epoch (about 584 years
+/// fit). Timers keep their deadlines in this form, so that a manual clock
+/// never does `Instant` arithmetic and the real one does it once per read.
+pub(crate) type Nanos = u64;
+
+/// `duration` in nanoseconds, saturating.
+pub(crate) fn duration_nanos(duration: Duration) -> Nanos {
+    Nanos::try_from(duration.as_nanos()).unwrap_or(Nanos::MAX)
+}
+
+/// `instant` as nanoseconds since the epoch.
+pub(crate) fn nanos(instant: Instant) -> Nanos {
+    duration_nanos(instant.saturating_duration_since(epoch()))
+}
+
+/// Nanoseconds since the epoch as an `Instant`.
+pub(crate) fn instant(nanos: Nanos) -> Instant {
+    epoch() + Duration::from_nanos(nanos)
+}
+
+/// Nanoseconds since the epoch in seconds, as `time()` shows them.
+pub(crate) fn seconds(nanos: Nanos) -> f64 {
+    Duration::from_nanos(nanos).as_secs_f64()
 }
 
 /// A clock that moves only when it is told to: the loop's time for tests.
@@ -176,9 +196,15 @@ impl ManualClock {
         epoch() + self.elapsed.get()
     }
 
-    /// Moves the clock to `instant` if that is later than now.
-    pub(crate) fn advance_to(&self, instant: Instant) {
-        let target = instant.saturating_duration_since(epoch());
+    /// The clock's time in nanoseconds since the epoch.
+    pub(crate) fn now_nanos(&self) -> Nanos {
+        duration_nanos(self.elapsed.get())
+    }
+
+    /// Moves the clock to `target` (nanoseconds since the epoch) if that is
+    /// later than now.
+    pub(crate) fn advance_to(&self, target: Nanos) {
+        let target = Duration::from_nanos(target);
         if target > self.elapsed.get() {
             self.elapsed.set(target);
         }
@@ -198,11 +224,12 @@ pub(crate) enum Clock {
 }
 
 impl Clock {
+    /// The time now, in nanoseconds since the epoch.
     #[inline]
-    pub(crate) fn now(&self) -> Instant {
+    pub(crate) fn now_nanos(&self) -> Nanos {
         match self {
-            Clock::System => Instant::now(),
-            Clock::Manual(clock) => clock.now(),
+            Clock::System => nanos(Instant::now()),
+            Clock::Manual(clock) => clock.now_nanos(),
         }
     }
 }
@@ -217,9 +244,14 @@ mod tests {
         assert_eq!(from_seconds(-3.0), Duration::ZERO);
         assert_eq!(from_seconds(f64::INFINITY), LONGEST);
         assert_eq!(Delay::from(Duration::MAX).duration(), LONGEST);
-        let instant = When::from(1.5).instant();
-        assert_eq!(seconds(instant), 1.5);
-        assert_eq!(When::from(-1.0).instant(), epoch());
+        let at = When::from(1.5).nanos();
+        assert_eq!(seconds(at), 1.5);
+        assert_eq!(When::from(-1.0).nanos(), 0);
+        assert_eq!(
+            When::from(epoch() + Duration::from_millis(3)).nanos(),
+            3_000_000
+        );
+        assert_eq!(nanos(instant(123_456_789)), 123_456_789);
     }
 
     #[test]
@@ -229,9 +261,9 @@ mod tests {
         clock.advance(0.25);
         clock.advance(Duration::from_millis(250));
         assert_eq!(clock.time(), 0.5);
-        clock.advance_to(epoch());
+        clock.advance_to(0);
         assert_eq!(clock.time(), 0.5, "never backwards");
-        clock.advance_to(epoch() + Duration::from_secs(2));
+        clock.advance_to(2_000_000_000);
         assert_eq!(clock.time(), 2.0);
         let other = clock.clone();
         other.advance(1.0);

@@ -200,7 +200,7 @@ impl EventLoop {
 
     /// The loop's time as an `Instant`: [`time`](Self::time) for Rust code.
     pub fn now(&self) -> Instant {
-        self.shared.now()
+        clock::instant(self.shared.now())
     }
 
     /// Schedules `callback` to run once `delay` has passed (asyncio's
@@ -231,7 +231,10 @@ impl EventLoop {
         delay: impl Into<Delay>,
         callback: F,
     ) -> Result<TimerHandle, LoopError> {
-        let when = self.shared.now() + delay.into().duration();
+        let when = self
+            .shared
+            .now()
+            .saturating_add(clock::duration_nanos(delay.into().duration()));
         TimerHandle::schedule(&self.shared, when, callback)
     }
 
@@ -261,7 +264,7 @@ impl EventLoop {
         when: impl Into<When>,
         callback: F,
     ) -> Result<TimerHandle, LoopError> {
-        TimerHandle::schedule(&self.shared, when.into().instant(), callback)
+        TimerHandle::schedule(&self.shared, when.into().nanos(), callback)
     }
 
     /// A future that completes `delay` after it is first awaited (asyncio's
@@ -729,14 +732,18 @@ impl LoopHandle {
     /// The loop's time in seconds; see [`EventLoop::time`]. Once the loop
     /// is dropped, this reads the real monotonic clock.
     pub fn time(&self) -> f64 {
-        clock::seconds(self.now())
+        clock::seconds(self.now_nanos())
     }
 
     /// The loop's time as an `Instant`; see [`EventLoop::now`].
     pub fn now(&self) -> Instant {
+        clock::instant(self.now_nanos())
+    }
+
+    fn now_nanos(&self) -> clock::Nanos {
         self.shared
             .upgrade()
-            .map_or_else(Instant::now, |shared| shared.now())
+            .map_or_else(|| clock::nanos(Instant::now()), |shared| shared.now())
     }
 
     /// Schedules `callback` after `delay`; see [`EventLoop::call_later`].
@@ -763,7 +770,9 @@ impl LoopHandle {
         callback: F,
     ) -> Result<TimerHandle, LoopError> {
         let shared = self.shared.upgrade().ok_or_else(LoopError::closed)?;
-        let when = shared.now() + delay.into().duration();
+        let when = shared
+            .now()
+            .saturating_add(clock::duration_nanos(delay.into().duration()));
         TimerHandle::schedule(&shared, when, callback)
     }
 
@@ -778,7 +787,7 @@ impl LoopHandle {
         callback: F,
     ) -> Result<TimerHandle, LoopError> {
         let shared = self.shared.upgrade().ok_or_else(LoopError::closed)?;
-        TimerHandle::schedule(&shared, when.into().instant(), callback)
+        TimerHandle::schedule(&shared, when.into().nanos(), callback)
     }
 
     /// A future that completes `delay` after it is first awaited; see

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 use std::time::Instant;
 
-use crate::clock;
+use crate::clock::{self, Nanos};
 use crate::registry;
 use crate::shared::Shared;
 use crate::LoopError;
@@ -153,7 +153,7 @@ pub struct TimerHandle {
     loop_id: u64,
     key: u32,
     seq: u64,
-    when: Instant,
+    when: Nanos,
     name: &'static str,
     cancelled: Cell<bool>,
     _not_send: PhantomData<*const ()>,
@@ -163,7 +163,7 @@ impl TimerHandle {
     /// Schedules `callback` on `shared` at `when`.
     pub(crate) fn schedule<F: FnOnce() + 'static>(
         shared: &Shared,
-        when: Instant,
+        when: Nanos,
         callback: F,
     ) -> Result<TimerHandle, LoopError> {
         let (key, seq) = shared.call_at(when, callback)?;
@@ -194,7 +194,7 @@ impl TimerHandle {
 
     /// The deadline as an `Instant`.
     pub fn deadline(&self) -> Instant {
-        self.when
+        clock::instant(self.when)
     }
 
     /// Cancels the callback: it never runs, and it is dropped now (if it is

@@ -16,7 +16,7 @@ use asyncio_core::{
 };
 use slab::Slab;
 
-use crate::clock::Clock;
+use crate::clock::{self, Clock, Nanos};
 use crate::completer::{self, Completer, CompleterDropped};
 use crate::executor::{Executor, ThreadPool};
 use crate::ready::{Job, Ready};
@@ -141,17 +141,17 @@ impl Shared {
 
     // ---- timers -----------------------------------------------------------
 
-    /// The loop's time now.
+    /// The loop's time now, in nanoseconds since the epoch.
     #[inline]
-    pub(crate) fn now(&self) -> Instant {
-        self.clock.now()
+    pub(crate) fn now(&self) -> Nanos {
+        self.clock.now_nanos()
     }
 
     /// Schedules `callback` at `when`; returns the timer's `(key, seq)`. On a
     /// closed loop nothing is scheduled and the callback is dropped.
     pub(crate) fn call_at<F: FnOnce() + 'static>(
         &self,
-        when: Instant,
+        when: Nanos,
         callback: F,
     ) -> Result<(u32, u64), LoopError> {
         if self.closed.get() {
@@ -163,7 +163,7 @@ impl Shared {
     }
 
     /// Schedules a wake of `waker` at `when`, for a `Sleep`.
-    pub(crate) fn wake_at(&self, when: Instant, waker: Waker) -> Result<(u32, u64), LoopError> {
+    pub(crate) fn wake_at(&self, when: Nanos, waker: Waker) -> Result<(u32, u64), LoopError> {
         if self.closed.get() {
             return Err(LoopError::closed());
         }
@@ -176,7 +176,7 @@ impl Shared {
     }
 
     /// The deadline of a timer that has not run yet.
-    pub(crate) fn timer_when(&self, key: u32, seq: u64) -> Option<Instant> {
+    pub(crate) fn timer_when(&self, key: u32, seq: u64) -> Option<Nanos> {
         self.timers.borrow().when(key, seq)
     }
 
@@ -202,7 +202,7 @@ impl Shared {
     fn queue_due_timers(&self) {
         // asyncio adds the clock's resolution; ours is a nanosecond and a
         // wait never ends before its deadline, so `now` is the end.
-        let end = self.clock.now();
+        let end = self.clock.now_nanos();
         loop {
             let popped = self.timers.borrow_mut().pop_due(end);
             let Some((key, action)) = popped else { break };
@@ -470,6 +470,7 @@ impl Shared {
                     return;
                 }
                 (Some(deadline), Clock::System) => {
+                    let deadline = clock::instant(deadline);
                     Some(limit.map_or(deadline, |l| l.min(deadline)))
                 }
                 // Only another thread's wake can bring work now.

@@ -18,12 +18,11 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::task::Waker;
-use std::time::{Duration, Instant};
 
 use asyncio_core::Callback;
 use slab::Slab;
 
-use crate::clock::epoch;
+use crate::clock::Nanos;
 
 /// What a timer does when it comes due.
 pub(crate) enum Action {
@@ -71,17 +70,6 @@ impl PartialOrd for Deadline {
 /// The rebuild rule: at least this many heap entries ...
 const REBUILD_AT_LEAST: usize = 100;
 
-/// `instant` as nanoseconds since the epoch (saturating: about 584 years).
-pub(crate) fn nanos(instant: Instant) -> u64 {
-    let since = instant.saturating_duration_since(epoch());
-    u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// Nanoseconds since the epoch as an `Instant`.
-pub(crate) fn instant(nanos: u64) -> Instant {
-    epoch() + Duration::from_nanos(nanos)
-}
-
 /// **Invariant:** every live slab entry in state `Pending` has exactly one
 /// heap entry with its `(key, seq)`; `stale` counts the heap entries whose
 /// slab entry is gone or no longer pending with that seq.
@@ -101,10 +89,9 @@ impl Timers {
     }
 
     /// Schedules `action` at `when`; returns the timer's `(key, seq)`.
-    pub(crate) fn push(&mut self, when: Instant, action: Action) -> (u32, u64) {
+    pub(crate) fn push(&mut self, when: Nanos, action: Action) -> (u32, u64) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let when = nanos(when);
         let key = self.entries.insert(Entry {
             seq,
             when,
@@ -212,18 +199,18 @@ impl Timers {
     }
 
     /// The earliest pending deadline.
-    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&mut self) -> Option<Nanos> {
         self.skip_stale();
-        self.heap.peek().map(|top| instant(top.when))
+        self.heap.peek().map(|top| top.when)
     }
 
     /// Takes the earliest timer if its deadline is at or before `end`:
     /// returns its action and key, after which the caller queues the action
     /// and reports the job's sequence number with [`queued`](Self::queued).
-    pub(crate) fn pop_due(&mut self, end: Instant) -> Option<(u32, Action)> {
+    pub(crate) fn pop_due(&mut self, end: Nanos) -> Option<(u32, Action)> {
         self.skip_stale();
         let top = *self.heap.peek()?;
-        if top.when > nanos(end) {
+        if top.when > end {
             return None;
         }
         self.heap.pop();
@@ -255,8 +242,8 @@ impl Timers {
     }
 
     /// The deadline of the timer `(key, seq)` if it is pending or queued.
-    pub(crate) fn when(&self, key: u32, seq: u64) -> Option<Instant> {
-        self.entry(key, seq).map(|entry| instant(entry.when))
+    pub(crate) fn when(&self, key: u32, seq: u64) -> Option<Nanos> {
+        self.entry(key, seq).map(|entry| entry.when)
     }
 
     /// Pending timers, stale heap entries excluded.
@@ -299,8 +286,8 @@ mod tests {
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    fn at(millis: u64) -> Instant {
-        epoch() + Duration::from_millis(millis)
+    fn at(millis: u64) -> Nanos {
+        millis * 1_000_000
     }
 
     fn logging(log: &Rc<RefCell<Vec<u32>>>, n: u32) -> Action {
@@ -308,7 +295,7 @@ mod tests {
         Action::Call(Callback::from_thunk(move || log.borrow_mut().push(n)))
     }
 
-    fn run_due(timers: &mut Timers, end: Instant) {
+    fn run_due(timers: &mut Timers, end: Nanos) {
         let mut ready_seq = 0;
         while let Some((key, action)) = timers.pop_due(end) {
             timers.queued(key, ready_seq);
