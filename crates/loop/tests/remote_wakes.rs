@@ -3,6 +3,9 @@
 //! a wake arriving while the loop decides to block, and the loop never
 //! hangs (a watchdog fails the test instead).
 
+mod support;
+use support::watchdog;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -10,24 +13,6 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use asyncio_loop::{EventLoop, ManualClock};
-
-/// Aborts the process if the test has not finished within `seconds`: a lost
-/// wake would otherwise hang CI.
-fn watchdog(seconds: u64) -> Arc<AtomicBool> {
-    let done = Arc::new(AtomicBool::new(false));
-    let finished = Arc::clone(&done);
-    std::thread::spawn(move || {
-        for _ in 0..seconds * 10 {
-            std::thread::sleep(Duration::from_millis(100));
-            if finished.load(Ordering::Relaxed) {
-                return;
-            }
-        }
-        eprintln!("remote_wakes: no progress for {seconds} s: a wake was lost");
-        std::process::abort();
-    });
-    done
-}
 
 /// One request to a waking thread: set the flag, then wake.
 type Request = (Arc<AtomicBool>, Waker);

@@ -2,7 +2,10 @@
 //! `test_call_soon_threadsafe*` (test_events.py), closing with handles
 //! still held elsewhere, and a stress test.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+mod support;
+use support::watchdog;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,24 +20,6 @@ fn callback(results: &Results, remote: &ThreadsafeHandle, arg: &'static str) {
     if results.len() >= 2 {
         remote.stop().unwrap();
     }
-}
-
-/// Aborts the process if the test takes longer than `seconds` (a lost wake
-/// would hang CI instead of failing it).
-fn watchdog(seconds: u64) -> Arc<AtomicBool> {
-    let done = Arc::new(AtomicBool::new(false));
-    let finished = Arc::clone(&done);
-    std::thread::spawn(move || {
-        for _ in 0..seconds * 10 {
-            std::thread::sleep(Duration::from_millis(100));
-            if finished.load(Ordering::Relaxed) {
-                return;
-            }
-        }
-        eprintln!("threadsafe: no progress for {seconds} s");
-        std::process::abort();
-    });
-    done
 }
 
 #[test]

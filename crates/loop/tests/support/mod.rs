@@ -90,3 +90,24 @@ pub fn run_once(event_loop: &EventLoop) {
     event_loop.stop();
     event_loop.run_forever().unwrap();
 }
+
+/// Aborts the process if the test has not finished (set the returned flag)
+/// within `seconds`: a lost cross-thread wake would otherwise hang CI
+/// instead of failing it.
+pub fn watchdog(seconds: u64) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let done = Arc::new(AtomicBool::new(false));
+    let finished = Arc::clone(&done);
+    std::thread::spawn(move || {
+        for _ in 0..seconds * 10 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if finished.load(Ordering::Relaxed) {
+                return;
+            }
+        }
+        eprintln!("no progress for {seconds} s: a wake was lost");
+        std::process::abort();
+    });
+    done
+}
