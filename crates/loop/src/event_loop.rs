@@ -231,10 +231,7 @@ impl EventLoop {
         delay: impl Into<Delay>,
         callback: F,
     ) -> Result<TimerHandle, LoopError> {
-        let when = self
-            .shared
-            .now()
-            .saturating_add(clock::duration_nanos(delay.into().duration()));
+        let when = self.shared.after(delay.into().duration());
         TimerHandle::schedule(&self.shared, when, callback)
     }
 
@@ -770,9 +767,7 @@ impl LoopHandle {
         callback: F,
     ) -> Result<TimerHandle, LoopError> {
         let shared = self.shared.upgrade().ok_or_else(LoopError::closed)?;
-        let when = shared
-            .now()
-            .saturating_add(clock::duration_nanos(delay.into().duration()));
+        let when = shared.after(delay.into().duration());
         TimerHandle::schedule(&shared, when, callback)
     }
 

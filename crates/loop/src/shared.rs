@@ -30,8 +30,6 @@ use crate::LoopError;
 /// cloned out before it runs (a handler may replace itself).
 pub type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
 
-pub(crate) type Handler = ExceptionHandler;
-
 /// A task's entry in `Shared::tasks`.
 struct TaskEntry {
     /// Tells the task from a later one that reuses its key.
@@ -62,7 +60,7 @@ pub(crate) struct Shared {
     running: Cell<bool>,
     stopping: Cell<bool>,
     closed: Cell<bool>,
-    handler: RefCell<Option<Handler>>,
+    handler: RefCell<Option<ExceptionHandler>>,
     /// A weak pointer to this very value, for the futures it creates and the
     /// stop callback of `run_until_complete`.
     this: Weak<Shared>,
@@ -145,6 +143,11 @@ impl Shared {
     #[inline]
     pub(crate) fn now(&self) -> Nanos {
         self.clock.now_nanos()
+    }
+
+    /// The point `delay` after now on the loop's clock.
+    pub(crate) fn after(&self, delay: std::time::Duration) -> Nanos {
+        self.now().saturating_add(clock::duration_nanos(delay))
     }
 
     /// Schedules `callback` at `when`; returns the timer's `(key, seq)`. On a
@@ -236,11 +239,16 @@ impl Shared {
         if !self.owns(future) {
             return Err(LoopError::foreign_future());
         }
+        Ok(self.register_completer(future))
+    }
+
+    /// A completer for `future`, known to be this open loop's.
+    fn register_completer<T: Send + 'static>(&self, future: &Future<T>) -> Completer<T> {
         let key = self
             .awaiting
             .borrow_mut()
             .insert(completer::entry(future.clone()));
-        Ok(Completer::new(Arc::clone(&self.remote), self.id, key))
+        Completer::new(Arc::clone(&self.remote), self.id, key)
     }
 
     /// A completer's result arrived (on this thread, as a job). A future
@@ -272,8 +280,11 @@ impl Shared {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        if self.closed.get() {
+            return Err(LoopError::closed());
+        }
         let future = self.create_future();
-        let completer = self.completer(&future)?;
+        let completer = self.register_completer(&future);
         let executor = self.executor();
         executor.execute(Box::new(move || {
             match catch_unwind(AssertUnwindSafe(call)) {
@@ -667,14 +678,14 @@ impl Shared {
 
     // ---- errors -----------------------------------------------------------
 
-    pub(crate) fn set_exception_handler(&self, handler: Option<Handler>) {
+    pub(crate) fn set_exception_handler(&self, handler: Option<ExceptionHandler>) {
         let previous = std::mem::replace(&mut *self.handler.borrow_mut(), handler);
         // Dropped under the new handler, which hears of a panic in it.
         self.drop_reporting("an exception handler", previous);
     }
 
     /// The handler, if one is set.
-    pub(crate) fn exception_handler(&self) -> Option<Handler> {
+    pub(crate) fn exception_handler(&self) -> Option<ExceptionHandler> {
         self.handler.borrow().clone()
     }
 

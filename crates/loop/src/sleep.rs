@@ -117,9 +117,7 @@ impl<T> StdFuture for Sleep<T> {
                 Poll::Pending
             }
             State::New => {
-                let deadline = shared
-                    .now()
-                    .saturating_add(crate::clock::duration_nanos(this.delay));
+                let deadline = shared.after(this.delay);
                 match shared.wake_at(deadline, cx.waker().clone()) {
                     Ok((key, seq)) => {
                         this.state = State::Timer(key, seq);
