@@ -8,10 +8,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use asyncio_callbacks::{Callback, CallbackKey, CallbackList};
 
+use crate::census::HeldWaker;
 use crate::schedule::print_to_stderr;
 use crate::{BoxError, Exception, ExceptionContext, FutureError, Schedule};
 
@@ -126,7 +127,7 @@ impl<T> State<T> {
 
 enum Listener<T: 'static> {
     Callback(Callback<Future<T>>),
-    Waker(Waker),
+    Waker(HeldWaker),
 }
 
 impl<T: 'static> Future<T> {
@@ -909,12 +910,12 @@ impl<T: 'static> Awaiter<T> {
             }
             // Polled by another task: the old waker goes, dropped after the
             // borrow (an executor's waker may run code when dropped).
-            let old = mem::replace(known, waker.clone());
+            let old = mem::replace(known, HeldWaker::new(waker));
             drop(inner);
             drop(old);
             return Poll::Pending;
         }
-        self.key = Some(inner.listeners.push(Listener::Waker(waker.clone())));
+        self.key = Some(inner.listeners.push(Listener::Waker(HeldWaker::new(waker))));
         inner.wakers += 1;
         Poll::Pending
     }

@@ -47,6 +47,8 @@
 //! - [`Schedule`], [`Closed`], [`ExceptionContext`]: the boundary with the loop.
 //! - [`IntoAwaitable`], [`Awaitable`]: what a loop's `run_until_complete`
 //!   takes (`&future`, `future`, or a coroutine).
+//! - [`census`]: how many of an executor's wakers this thread's futures
+//!   hold, for an executor that detects tasks nothing can wake.
 //!
 //! # Read more
 //!
@@ -59,6 +61,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod awaitable;
+pub mod census;
 mod error;
 mod exception;
 mod future;

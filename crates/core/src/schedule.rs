@@ -119,6 +119,9 @@ pub struct ExceptionContext {
     pub callback: Option<&'static str>,
     /// The `Debug` text of the future involved, when there is one.
     pub future: Option<String>,
+    /// The `Debug` text of the loop's handle whose callback failed
+    /// (`<Handle NAME>`, `<TimerHandle when=... NAME>`), asyncio's `handle`.
+    pub handle: Option<String>,
 }
 
 impl ExceptionContext {
@@ -136,6 +139,7 @@ impl ExceptionContext {
             exception: None,
             callback: None,
             future: None,
+            handle: None,
         }
     }
 
@@ -179,6 +183,24 @@ impl ExceptionContext {
         self.future = Some(future.into());
         self
     }
+
+    /// Sets the `Debug` text of the handle whose callback failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let context = asyncio_core::ExceptionContext::new("failed")
+    ///     .with_callback("tick")
+    ///     .with_handle("<TimerHandle when=2.5 tick>");
+    /// assert_eq!(
+    ///     context.to_string(),
+    ///     "failed\ncallback: tick\nhandle: <TimerHandle when=2.5 tick>"
+    /// );
+    /// ```
+    pub fn with_handle(mut self, handle: impl Into<String>) -> Self {
+        self.handle = Some(handle.into());
+        self
+    }
 }
 
 impl fmt::Display for ExceptionContext {
@@ -193,6 +215,9 @@ impl fmt::Display for ExceptionContext {
         }
         if let Some(future) = &self.future {
             write!(f, "\nfuture: {future}")?;
+        }
+        if let Some(handle) = &self.handle {
+            write!(f, "\nhandle: {handle}")?;
         }
         if let Some(exception) = &self.exception {
             write!(f, "\nexception: {exception}")?;

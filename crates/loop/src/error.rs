@@ -18,6 +18,7 @@ use asyncio_core::{Exception, FutureError, FutureErrorKind};
 /// | `RuntimeError('Cannot close a running event loop')` | [`CloseRunning`](LoopErrorKind::CloseRunning) | [`is_running`](Self::is_running) |
 /// | `RuntimeError('Cannot run the event loop while another loop is running')` | [`AnotherLoopRunning`](LoopErrorKind::AnotherLoopRunning) | [`is_another_loop_running`](Self::is_another_loop_running) |
 /// | `RuntimeError('Event loop stopped before Future completed.')` | [`Stopped`](LoopErrorKind::Stopped) | [`is_stopped`](Self::is_stopped) |
+/// | (asyncio waits forever) | [`Stuck`](LoopErrorKind::Stuck) | [`is_stuck`](Self::is_stuck) |
 /// | `ValueError('The future belongs to a different loop ...')` | [`ForeignFuture`](LoopErrorKind::ForeignFuture) | [`is_foreign_future`](Self::is_foreign_future) |
 /// | `RuntimeError('no running event loop')` | [`NoRunningLoop`](LoopErrorKind::NoRunningLoop) | [`is_no_running_loop`](Self::is_no_running_loop) |
 /// | the future's exception, `CancelledError`, ... | [`Future(kind)`](LoopErrorKind::Future) | [`future_error`](Self::future_error) |
@@ -90,6 +91,10 @@ pub enum LoopErrorKind {
     AnotherLoopRunning,
     /// The loop stopped before the future given to `run_until_complete` was done.
     Stopped,
+    /// Nothing could ever complete the future given to `run_until_complete`:
+    /// the loop had nothing ready, no timer and nothing outside it that could
+    /// wake it (see [`EventLoop::run_until_complete`](crate::EventLoop::run_until_complete)).
+    Stuck,
     /// `run_until_complete` was given a future of another loop, or of none.
     ForeignFuture,
     /// `get_running_loop` outside a running loop.
@@ -106,6 +111,7 @@ enum Repr {
     CloseWhileRunning,
     AnotherLoopRunning,
     Stopped,
+    Stuck,
     ForeignFuture,
     NoRunningLoop,
     Future(FutureError),
@@ -140,6 +146,10 @@ impl LoopError {
         }
     }
 
+    pub(crate) fn stuck() -> Self {
+        LoopError { repr: Repr::Stuck }
+    }
+
     pub(crate) fn foreign_future() -> Self {
         LoopError {
             repr: Repr::ForeignFuture,
@@ -168,6 +178,7 @@ impl LoopError {
             Repr::CloseWhileRunning => LoopErrorKind::CloseRunning,
             Repr::AnotherLoopRunning => LoopErrorKind::AnotherLoopRunning,
             Repr::Stopped => LoopErrorKind::Stopped,
+            Repr::Stuck => LoopErrorKind::Stuck,
             Repr::ForeignFuture => LoopErrorKind::ForeignFuture,
             Repr::NoRunningLoop => LoopErrorKind::NoRunningLoop,
             Repr::Future(error) => LoopErrorKind::Future(error.kind()),
@@ -263,6 +274,27 @@ impl LoopError {
     /// ```
     pub fn is_stopped(&self) -> bool {
         matches!(self.repr, Repr::Stopped)
+    }
+
+    /// Whether `run_until_complete` gave up on a future that nothing could
+    /// ever complete (asyncio would wait forever): the loop had nothing
+    /// ready, no timer, no [`ThreadsafeHandle`](crate::ThreadsafeHandle) or
+    /// [`Completer`](crate::Completer) alive, and no waker of its tasks held
+    /// outside its own futures.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::EventLoop;
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let forgotten = event_loop.create_future::<()>(); // nobody sets it
+    /// let error = event_loop.run_until_complete(&forgotten).unwrap_err();
+    /// assert!(error.is_stuck());
+    /// assert!(!forgotten.done());
+    /// ```
+    pub fn is_stuck(&self) -> bool {
+        matches!(self.repr, Repr::Stuck)
     }
 
     /// Whether `run_until_complete` was given a future of another loop (or
@@ -365,6 +397,10 @@ impl fmt::Display for LoopError {
             Repr::CloseWhileRunning => "cannot close a running event loop",
             Repr::AnotherLoopRunning => "cannot run the event loop while another loop is running",
             Repr::Stopped => "event loop stopped before future completed",
+            Repr::Stuck => {
+                "nothing can complete the future: the event loop has nothing ready, \
+                 no timer and nothing outside it that could wake it"
+            }
             Repr::ForeignFuture => "the future belongs to a different event loop",
             Repr::NoRunningLoop => "no running event loop",
             Repr::Future(error) => return fmt::Display::fmt(error, f),
@@ -380,6 +416,7 @@ impl fmt::Debug for LoopError {
             Repr::CloseWhileRunning => f.write_str("CloseWhileRunning"),
             Repr::AnotherLoopRunning => f.write_str("AnotherLoopRunning"),
             Repr::Stopped => f.write_str("Stopped"),
+            Repr::Stuck => f.write_str("Stuck"),
             Repr::ForeignFuture => f.write_str("ForeignFuture"),
             Repr::NoRunningLoop => f.write_str("NoRunningLoop"),
             Repr::Future(error) => f.debug_tuple("Future").field(error).finish(),

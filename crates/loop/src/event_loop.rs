@@ -367,6 +367,24 @@ impl EventLoop {
     /// Unlike CPython, a stop queued for a future that completed in a run
     /// that was stopped early never stops a later run (CPython's "stale stop").
     ///
+    /// # A future nothing can complete
+    ///
+    /// Where asyncio would wait forever, this returns
+    /// [`is_stuck`](LoopError::is_stuck): when the loop would wait with
+    /// nothing ready, no pending timer, and nothing outside it that could
+    /// bring it work. Outside means another thread holding a
+    /// [`ThreadsafeHandle`] or a [`Completer`](crate::Completer) (every
+    /// [`run_in_executor`](Self::run_in_executor) job holds one), or a waker
+    /// of one of its tasks held by anything but this thread's
+    /// [`Future`]s (another crate's channel, timer or I/O source). A waker
+    /// that one of our futures holds does not count: only code the loop runs
+    /// could complete such a future, and the loop has none left to run. The
+    /// rule errs towards waiting: a waker that a combinator wraps in its own
+    /// (`FuturesUnordered`) counts as outside, and dropping an outside waker
+    /// does not wake the loop to look again (dropping the last
+    /// `ThreadsafeHandle` does). The future stays pending, the loop can run it
+    /// again, and tasks that were waiting still wait.
+    ///
     /// # Errors
     ///
     /// - the future's exception or cancellation, as
@@ -374,6 +392,8 @@ impl EventLoop {
     ///   panicked gives its [`Panic`](asyncio_core::Panic) as the exception;
     /// - [`is_stopped`](LoopError::is_stopped) when the loop was stopped
     ///   first (the future stays pending and can be run again);
+    /// - [`is_stuck`](LoopError::is_stuck) when nothing could ever complete
+    ///   it (above);
     /// - [`is_closed`](LoopError::is_closed), [`is_running`](LoopError::is_running),
     ///   [`is_another_loop_running`](LoopError::is_another_loop_running);
     /// - [`is_foreign_future`](LoopError::is_foreign_future) for a future of

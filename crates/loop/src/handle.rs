@@ -252,9 +252,15 @@ impl fmt::Debug for TimerHandle {
         let waiting = registry::find(self.loop_id)
             .is_some_and(|shared| shared.timer_when(self.key, self.seq).is_some());
         if waiting {
-            write!(f, "<TimerHandle when={when} {}>", self.name)
+            f.write_str(&describe_timer(when, self.name))
         } else {
             write!(f, "<TimerHandle done when={when}>")
         }
     }
+}
+
+/// A waiting timer's `Debug` text, also given in the exception context of
+/// its callback's panic.
+pub(crate) fn describe_timer(when: f64, name: &str) -> String {
+    format!("<TimerHandle when={when} {name}>")
 }

@@ -86,6 +86,12 @@ impl Ready {
         usize::try_from(seq.checked_sub(self.head)?).ok()
     }
 
+    /// The sequence number of the job popped last: while a job runs, its own
+    /// (nothing else pops during a run).
+    pub(crate) fn last_popped(&self) -> Option<u64> {
+        self.head.checked_sub(1)
+    }
+
     /// Cancels the entry `seq` if it is still queued and returns its job, for
     /// the caller to drop outside any borrow. The caller (a `Handle`, the
     /// only holder of `seq`) cancels an entry at most once.

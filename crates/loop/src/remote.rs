@@ -63,6 +63,10 @@ pub(crate) enum RemoteItem {
     Call(RemoteCall),
     /// Queue a stop, as `call_soon(loop.stop)` would.
     Stop,
+    /// The last `ThreadsafeHandle` is gone: nothing to run, but a loop that
+    /// waited only for handles wakes to look again whether anything could
+    /// still bring it work.
+    Recheck,
 }
 
 /// The closed bit of `Remote::senders`; each push in progress adds 2.
@@ -90,6 +94,9 @@ pub(crate) struct Remote {
     poller: OnceLock<Poller>,
     /// Set if making the poller failed: the loop parks instead.
     no_poller: AtomicBool,
+    /// Live `ThreadsafeHandle`s, for the loop's check that nothing can
+    /// complete what it waits for.
+    handles: AtomicUsize,
 }
 
 impl Remote {
@@ -102,7 +109,28 @@ impl Remote {
             thread: thread::current(),
             poller: OnceLock::new(),
             no_poller: AtomicBool::new(false),
+            handles: AtomicUsize::new(0),
         }
+    }
+
+    /// A `ThreadsafeHandle` was made or cloned.
+    pub(crate) fn handle_made(&self) {
+        self.handles.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A `ThreadsafeHandle` was dropped. Release: whatever it sent before
+    /// is seen by a loop that sees the count go down. The last one wakes the
+    /// loop (refused, harmlessly, by a closed one).
+    pub(crate) fn handle_dropped(&self) {
+        if self.handles.fetch_sub(1, Ordering::Release) == 1 {
+            let _ = self.push(RemoteItem::Recheck);
+        }
+    }
+
+    /// Whether any `ThreadsafeHandle` is alive. Once none is, only the
+    /// loop's thread can make one again.
+    pub(crate) fn has_handles(&self) -> bool {
+        self.handles.load(Ordering::Acquire) != 0
     }
 
     /// Whether items may be waiting (a cheap load, for the hot paths).

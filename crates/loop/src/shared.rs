@@ -60,6 +60,10 @@ pub(crate) struct Shared {
     running: Cell<bool>,
     stopping: Cell<bool>,
     closed: Cell<bool>,
+    /// Set by `run_until_complete`: a wait that nothing could ever end
+    /// stops the loop instead, and sets `stuck`.
+    detect_stuck: Cell<bool>,
+    stuck: Cell<bool>,
     handler: RefCell<Option<ExceptionHandler>>,
     /// A weak pointer to this very value, for the futures it creates and the
     /// stop callback of `run_until_complete`.
@@ -84,6 +88,8 @@ impl Shared {
             running: Cell::new(false),
             stopping: Cell::new(false),
             closed: Cell::new(false),
+            detect_stuck: Cell::new(false),
+            stuck: Cell::new(false),
             handler: RefCell::new(None),
             this: this.clone(),
         });
@@ -353,12 +359,12 @@ impl Shared {
         let mut tasks = self.tasks.borrow_mut();
         let entry = tasks.vacant_entry();
         let key = entry.key();
-        let waker = Waker::from(Arc::new(TaskWaker {
+        let waker = Arc::new(TaskWaker {
             loop_id: self.id,
             key,
             seq,
             remote: Arc::clone(&self.remote),
-        }));
+        });
         let task: Rc<dyn TaskStep> = Rc::new(Task::new(coroutine, result.clone(), waker, key));
         entry.insert(TaskEntry {
             seq,
@@ -485,7 +491,14 @@ impl Shared {
                     Some(limit.map_or(deadline, |l| l.min(deadline)))
                 }
                 // Only another thread's wake can bring work now.
-                (None, _) => limit,
+                (None, _) => {
+                    if limit.is_none() && self.detect_stuck.get() && self.nothing_can_wake() {
+                        self.stuck.set(true);
+                        self.stopping.set(true);
+                        return;
+                    }
+                    limit
+                }
             };
             match until {
                 Some(until) if until <= Instant::now() => return,
@@ -496,6 +509,42 @@ impl Shared {
                 return;
             }
         }
+    }
+
+    /// Whether nothing could ever bring the loop work again: called with
+    /// nothing ready, no live timer and no stop pending, so the only sources
+    /// left are other threads (a `ThreadsafeHandle`, a `Completer`, which
+    /// every executor job holds) and wakers of its tasks held outside this
+    /// thread's futures. A waker that one of our futures holds is inert: the
+    /// future is `!Send`, and only code the loop runs could complete it, and
+    /// the loop has none left to run.
+    ///
+    /// The counts are read first and `pending` last: a thread that sent a
+    /// wake and then dropped its waker or handle is seen by one or the other.
+    #[cold]
+    fn nothing_can_wake(&self) -> bool {
+        if self.remote.has_handles() || !self.awaiting.borrow().is_empty() {
+            return false;
+        }
+        let clones: usize = {
+            let tasks = self.tasks.borrow();
+            tasks
+                .iter()
+                .map(|(_, entry)| entry.task.waker_clones())
+                .sum()
+        };
+        if clones != asyncio_core::census::held(self.census_id()) {
+            return false;
+        }
+        // `Arc::strong_count` loads relaxed: the fence orders it before the
+        // load of `pending` (pairing with the release of the clone's drop).
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        !self.remote.maybe_pending()
+    }
+
+    /// The loop's id as the core census knows it (ids are never 0).
+    pub(crate) fn census_id(&self) -> std::num::NonZeroU64 {
+        std::num::NonZeroU64::new(self.id).expect("loop ids start at 1")
     }
 
     /// Queues what other threads sent, in the order they sent it. Runs no
@@ -523,6 +572,8 @@ impl Shared {
                     let _ =
                         self.push_with(|| Job::Callback(Callback::from_thunk(stop_running_loop)));
                 }
+                // The wait it ended looks again; there is nothing to queue.
+                RemoteItem::Recheck => {}
             }
         }
         self.draining.set(false);
@@ -554,6 +605,18 @@ impl Shared {
         self.report_panic(format!("Exception in dropping {what}"), payload);
     }
 
+    /// The `Debug` text of the handle of the job that runs now, named `name`:
+    /// a `TimerHandle` if a timer queued it, a `Handle` otherwise.
+    #[cold]
+    fn describe_running(&self, name: &str) -> String {
+        let seq = self.ready.borrow().last_popped();
+        let when = seq.and_then(|seq| self.timers.borrow().queued_as(seq));
+        match when {
+            Some(when) => crate::handle::describe_timer(clock::seconds(when), name),
+            None => format!("<Handle {name}>"),
+        }
+    }
+
     /// Reports a panic of user code that no callback's or task's own report
     /// covers, with `message` saying where it happened.
     #[cold]
@@ -570,6 +633,7 @@ impl Shared {
         self.call_exception_handler(
             ExceptionContext::new(format!("Exception in callback {name}"))
                 .with_callback(name)
+                .with_handle(self.describe_running(name))
                 .with_exception(Exception::from_panic(payload)),
         );
     }
@@ -609,11 +673,17 @@ impl Shared {
             }
         };
         let key = future.add_done_callback(stop_when_done)?;
+        self.stuck.set(false);
+        self.detect_stuck.set(true);
         let ran = self.run_forever();
+        self.detect_stuck.set(false);
         wanted.set(false);
         future.remove_done_callback(key);
         ran?;
         if !future.done() {
+            if self.stuck.replace(false) {
+                return Err(LoopError::stuck());
+            }
             return Err(LoopError::stopped());
         }
         read(&future).map_err(LoopError::from)

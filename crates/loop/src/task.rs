@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 
-use asyncio_core::{Exception, Future};
+use asyncio_core::{census, Exception, Future};
 
 use crate::registry;
 use crate::remote::{Remote, RemoteItem};
@@ -33,6 +33,10 @@ pub(crate) trait TaskStep {
 
     /// Set while a step is queued, so that several wakes queue one step.
     fn scheduled(&self) -> &Cell<bool>;
+
+    /// How many clones of the task's waker exist beyond the task's own:
+    /// held by futures of this thread, or by anything else.
+    fn waker_clones(&self) -> usize;
 }
 
 pub(crate) struct Task<T: 'static> {
@@ -43,6 +47,8 @@ pub(crate) struct Task<T: 'static> {
     scheduled: Cell<bool>,
     /// Made once: wakes this task by its key in the loop's task slab.
     waker: Waker,
+    /// The same waker's shared part, for counting its clones.
+    counted: Arc<TaskWaker>,
     /// The task's key in `Shared::tasks`.
     key: usize,
 }
@@ -51,14 +57,15 @@ impl<T: 'static> Task<T> {
     pub(crate) fn new(
         coroutine: Pin<Box<dyn StdFuture<Output = T>>>,
         result: Future<T>,
-        waker: Waker,
+        waker: Arc<TaskWaker>,
         key: usize,
     ) -> Self {
         Task {
             coroutine: RefCell::new(Some(coroutine)),
             result,
             scheduled: Cell::new(false),
-            waker,
+            waker: Waker::from(Arc::clone(&waker)),
+            counted: waker,
             key,
         }
     }
@@ -71,7 +78,12 @@ impl<T: 'static> TaskStep for Task<T> {
             return;
         };
         let mut context = Context::from_waker(&self.waker);
-        let polled = catch_unwind(AssertUnwindSafe(|| coroutine.as_mut().poll(&mut context)));
+        let polled = {
+            // Futures of ours that keep this waker count it as theirs, for
+            // the check that nothing outside the loop can wake the task.
+            let _scope = census::PollScope::enter(&self.waker, shared.census_id());
+            catch_unwind(AssertUnwindSafe(|| coroutine.as_mut().poll(&mut context)))
+        };
         let outcome = match polled {
             Ok(Poll::Pending) => {
                 *self.coroutine.borrow_mut() = Some(coroutine);
@@ -101,6 +113,11 @@ impl<T: 'static> TaskStep for Task<T> {
 
     fn scheduled(&self) -> &Cell<bool> {
         &self.scheduled
+    }
+
+    fn waker_clones(&self) -> usize {
+        // `waker` and `counted` are the task's own two.
+        Arc::strong_count(&self.counted) - 2
     }
 }
 

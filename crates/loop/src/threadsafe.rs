@@ -44,13 +44,13 @@ use crate::LoopError;
 /// worker.join().unwrap();
 /// assert_eq!(total.load(Ordering::Relaxed), 10);
 /// ```
-#[derive(Clone)]
 pub struct ThreadsafeHandle {
     remote: Arc<Remote>,
 }
 
 impl ThreadsafeHandle {
     pub(crate) fn new(remote: Arc<Remote>) -> Self {
+        remote.handle_made();
         ThreadsafeHandle { remote }
     }
 
@@ -103,6 +103,18 @@ impl ThreadsafeHandle {
     /// Whether the loop is closed (or dropped): then every call fails.
     pub fn is_closed(&self) -> bool {
         self.remote.is_closed()
+    }
+}
+
+impl Clone for ThreadsafeHandle {
+    fn clone(&self) -> Self {
+        ThreadsafeHandle::new(Arc::clone(&self.remote))
+    }
+}
+
+impl Drop for ThreadsafeHandle {
+    fn drop(&mut self) {
+        self.remote.handle_dropped();
     }
 }
 

@@ -241,6 +241,15 @@ impl Timers {
         }
     }
 
+    /// The deadline of the timer that was queued as ready entry `ready_seq`
+    /// in this iteration, if one was (a scan, for error reports).
+    pub(crate) fn queued_as(&self, ready_seq: u64) -> Option<Nanos> {
+        self.queued.iter().find_map(|&key| {
+            let entry = self.entries.get(key as usize)?;
+            matches!(entry.state, State::Queued(seq) if seq == ready_seq).then_some(entry.when)
+        })
+    }
+
     /// The deadline of the timer `(key, seq)` if it is pending or queued.
     pub(crate) fn when(&self, key: u32, seq: u64) -> Option<Nanos> {
         self.entry(key, seq).map(|entry| entry.when)

@@ -36,6 +36,7 @@ fn the_context_names_the_callback_that_panicked() {
     event_loop.set_exception_handler(Some(move |context: &ExceptionContext| {
         log.log(context.message.to_string());
         log.log(context.callback.unwrap_or("none"));
+        log.log(context.handle.as_deref().unwrap_or("none"));
     }));
     event_loop.call_soon(exploding).unwrap();
     run_once(&event_loop);
@@ -44,6 +45,7 @@ fn the_context_names_the_callback_that_panicked() {
         &[
             "Exception in callback panics::the_context_names_the_callback_that_panicked::exploding",
             "panics::the_context_names_the_callback_that_panicked::exploding",
+            "<Handle panics::the_context_names_the_callback_that_panicked::exploding>",
         ],
     );
 }

@@ -311,14 +311,38 @@ fn a_panicking_timer_goes_to_the_exception_handler_and_the_loop_goes_on() {
     let seen = Rc::clone(&messages);
     event_loop.set_exception_handler(Some(move |context: &asyncio_core::ExceptionContext| {
         seen.borrow_mut().push(context.message.to_string());
+        seen.borrow_mut()
+            .push(context.handle.clone().unwrap_or_default());
     }));
-    event_loop.call_later(1.0, || panic!("boom")).unwrap();
+    fn explode() {
+        panic!("boom")
+    }
+    // A ready callback in the same iteration as the timer: only the timer's
+    // handle is a `TimerHandle`.
+    event_loop.call_later(1.0, explode).unwrap();
     event_loop.call_later(2.0, push(&log, "after")).unwrap();
+    event_loop
+        .call_later(2.0, {
+            let handle = event_loop.handle();
+            move || {
+                handle.call_soon(explode).unwrap();
+            }
+        })
+        .unwrap();
     stop_after(&event_loop, 3.0);
     event_loop.run_forever().unwrap();
     assert_eq!(*log.borrow(), ["after"]);
-    assert_eq!(messages.borrow().len(), 1);
-    assert!(messages.borrow()[0].starts_with("Exception in callback"));
+    let messages = messages.borrow();
+    assert_eq!(messages.len(), 4);
+    assert!(messages[0].starts_with("Exception in callback"));
+    assert!(messages[0].ends_with("::explode"));
+    assert!(
+        messages[1].starts_with("<TimerHandle when=1 "),
+        "{}",
+        messages[1]
+    );
+    assert!(messages[1].ends_with("::explode>"));
+    assert!(messages[3].starts_with("<Handle "), "{}", messages[3]);
 }
 
 #[test]

@@ -91,23 +91,46 @@ pub fn run_once(event_loop: &EventLoop) {
     event_loop.run_forever().unwrap();
 }
 
-/// Aborts the process if the test has not finished (set the returned flag)
-/// within `seconds`: a lost cross-thread wake would otherwise hang CI
-/// instead of failing it.
-pub fn watchdog(seconds: u64) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+/// Aborts the process if the returned guard is still alive after
+/// `seconds`: a lost cross-thread wake would otherwise hang CI instead of
+/// failing it. Dropping the guard (at the end of the test, or in its
+/// unwinding) stops the watchdog and joins its thread, so no thread
+/// outlives the test (Miri requires it).
+pub fn watchdog(seconds: u64) -> Watchdog {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
+    use std::time::{Duration, Instant};
     let done = Arc::new(AtomicBool::new(false));
     let finished = Arc::clone(&done);
-    std::thread::spawn(move || {
-        for _ in 0..seconds * 10 {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            if finished.load(Ordering::Relaxed) {
-                return;
+    let thread = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        while !finished.load(Ordering::Acquire) {
+            let now = Instant::now();
+            if now >= deadline {
+                eprintln!("no progress for {seconds} s: a wake was lost");
+                std::process::abort();
             }
+            std::thread::park_timeout(deadline - now);
         }
-        eprintln!("no progress for {seconds} s: a wake was lost");
-        std::process::abort();
     });
-    done
+    Watchdog {
+        done,
+        thread: Some(thread),
+    }
+}
+
+/// See [`watchdog`].
+pub struct Watchdog {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
 }
