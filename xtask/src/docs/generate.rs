@@ -104,6 +104,36 @@ pub(crate) fn shown_output(options: &Options, run: &RunOutput) -> String {
     shown
 }
 
+/// Whether two texts an output block could show are the same up to what the
+/// block's options allow to vary: the parts that a `vary=` pattern matches,
+/// and, with `unordered`, the order of the lines.
+pub(crate) fn equivalent(options: &Options, a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    if options.varies.is_empty() && !options.unordered {
+        return false;
+    }
+    let masked = |text: &str| -> Vec<String> {
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|line| {
+                options
+                    .varies
+                    .iter()
+                    .fold(line.to_owned(), |line, pattern| {
+                        pattern.replace_all(&line, "\u{0}").into_owned()
+                    })
+            })
+            .collect();
+        if options.unordered {
+            lines.sort_unstable();
+        }
+        lines
+    };
+    masked(a) == masked(b)
+}
+
 /// `caption` then `lines` in a fence longer than any backtick run inside them.
 fn fenced(caption: &str, info: &str, lines: &[&str], newline: &str) -> String {
     let longest_run = lines
@@ -190,6 +220,24 @@ mod tests {
             status: Status::Code(0),
         };
         assert_eq!(shown_output(&options, &run), "took Mms\nwarn Mms\n");
+    }
+
+    #[test]
+    fn equivalence_allows_only_what_the_options_say_varies() {
+        let strict = parse_options("").unwrap();
+        assert!(equivalent(&strict, "a\nb\n", "a\nb\n"));
+        assert!(!equivalent(&strict, "a\nb\n", "b\na\n"));
+        let unordered = parse_options("unordered").unwrap();
+        assert!(equivalent(&unordered, "a\nb\n", "b\na\n"));
+        assert!(!equivalent(&unordered, "a\nb\n", "a\na\n"));
+        assert!(!equivalent(&unordered, "a\nb\n", "a\nb\nc\n"));
+        let varying = parse_options(r"vary=/worker-\d+/").unwrap();
+        assert!(equivalent(&varying, "worker-1 ran\n", "worker-12 ran\n"));
+        assert!(!equivalent(&varying, "worker-1 ran\n", "worker-1 failed\n"));
+        // What varies stays inside its line.
+        assert!(!equivalent(&varying, "worker-1 ran\n", "worker-1\nran\n"));
+        let both = parse_options(r"unordered vary=/w\d/").unwrap();
+        assert!(equivalent(&both, "w1 a\nw2 b\n", "w1 b\nw2 a\n"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! ...generated: the source of examples/examples/NAME.rs after its header...
 //! <!-- docs:end hash=0123456789abcdef -->
 //!
-//! <!-- docs:output NAME [expect-failure] [stderr] [timeout=SECS] [max-lines=N] [replace=/REGEX/TEXT/]... -->
+//! <!-- docs:output NAME [expect-failure] [stderr] [unordered] [timeout=SECS] [max-lines=N] [replace=/REGEX/TEXT/]... [vary=/REGEX/]... -->
 //! ...generated: `$ cargo run --example NAME` and what it printed...
 //! <!-- docs:end hash=0123456789abcdef -->
 //! ```
@@ -60,6 +60,13 @@ pub(crate) struct Options {
     pub(crate) max_lines: usize,
     /// Normalisations for output that varies between runs, applied in order.
     pub(crate) replacements: Vec<Replacement>,
+    /// Text that varies between runs but is shown as one run printed it:
+    /// a new run whose lines differ from the shown ones only where these
+    /// match leaves the block as it is.
+    pub(crate) varies: Vec<Regex>,
+    /// The lines may come in another order on each run (threads): a new run
+    /// with the same lines in another order leaves the block as it is.
+    pub(crate) unordered: bool,
     /// The options as written, whitespace-normalised: part of the block's hash.
     pub(crate) canonical: String,
 }
@@ -78,6 +85,8 @@ impl Default for Options {
             timeout: DEFAULT_TIMEOUT,
             max_lines: DEFAULT_MAX_LINES,
             replacements: Vec::new(),
+            varies: Vec::new(),
+            unordered: false,
             canonical: String::new(),
         }
     }
@@ -424,8 +433,8 @@ fn parse_end(arguments: &str) -> Result<Marker, String> {
     })
 }
 
-/// Parses `expect-failure`, `stderr`, `timeout=SECS`, `max-lines=N` and
-/// `replace=/REGEX/TEXT/`.
+/// Parses `expect-failure`, `stderr`, `timeout=SECS`, `max-lines=N`,
+/// `unordered`, `replace=/REGEX/TEXT/` and `vary=/REGEX/`.
 pub(crate) fn parse_options(text: &str) -> Result<Options, String> {
     let mut options = Options::default();
     let mut canonical = Vec::new();
@@ -443,12 +452,20 @@ pub(crate) fn parse_options(text: &str) -> Result<Options, String> {
             });
             token = &rest[..rest.len() - after.len()];
             rest = after;
+        } else if let Some(body) = rest.strip_prefix("vary=") {
+            let (pattern, after) = split_pattern(body)?;
+            let pattern_regex = Regex::new(&pattern)
+                .map_err(|error| format!("bad regex `{pattern}` in `vary`: {error}"))?;
+            options.varies.push(pattern_regex);
+            token = &rest[..rest.len() - after.len()];
+            rest = after;
         } else {
             token = &rest[..token_end];
             rest = &rest[token_end..];
             match token.split_once('=') {
                 None if token == "expect-failure" => options.expect_failure = true,
                 None if token == "stderr" => options.stderr = true,
+                None if token == "unordered" => options.unordered = true,
                 Some(("timeout", seconds)) => {
                     let seconds: u64 = seconds
                         .parse()
@@ -466,7 +483,7 @@ pub(crate) fn parse_options(text: &str) -> Result<Options, String> {
                 }
                 _ => {
                     return Err(format!(
-                        "unknown option `{token}` (expected `expect-failure`, `stderr`, `timeout=SECS`, `max-lines=N` or `replace=/REGEX/TEXT/`)"
+                        "unknown option `{token}` (expected `expect-failure`, `stderr`, `unordered`, `timeout=SECS`, `max-lines=N`, `replace=/REGEX/TEXT/` or `vary=/REGEX/`)"
                     ))
                 }
             }
@@ -480,36 +497,55 @@ pub(crate) fn parse_options(text: &str) -> Result<Options, String> {
 
 /// Splits `/REGEX/TEXT/rest` into its parts; `\/` stands for `/`.
 fn split_replacement(body: &str) -> Result<(String, String, &str), String> {
-    let malformed = || format!("`replace` takes `/REGEX/TEXT/`, found `replace={body}`");
+    let (parts, after) = split_slashed(body, "replace", "/REGEX/TEXT/", 2)?;
+    let [pattern, with]: [String; 2] = parts.try_into().expect("two parts");
+    Ok((pattern, with, after))
+}
+
+/// Splits `/REGEX/rest` into the pattern and the rest; `\/` stands for `/`.
+fn split_pattern(body: &str) -> Result<(String, &str), String> {
+    let (mut parts, after) = split_slashed(body, "vary", "/REGEX/", 1)?;
+    Ok((parts.remove(0), after))
+}
+
+/// Splits `/A/B/.../rest` (`count` slash-ended parts after the first slash)
+/// of the option `name`, whose form is `form`.
+fn split_slashed<'a>(
+    body: &'a str,
+    name: &str,
+    form: &str,
+    count: usize,
+) -> Result<(Vec<String>, &'a str), String> {
+    let malformed = || format!("`{name}` takes `{form}`, found `{name}={body}`");
     let mut chars = body.char_indices();
     if chars.next().map(|(_, c)| c) != Some('/') {
         return Err(malformed());
     }
-    let mut parts = [String::new(), String::new()];
-    let mut part = 0;
+    let mut parts = vec![String::new()];
     let mut escaped = false;
     for (index, c) in chars {
+        let done = parts.len();
+        let part = parts.last_mut().expect("one part at least");
         match (escaped, c) {
             (false, '\\') => escaped = true,
             (true, '/') => {
-                parts[part].push('/');
+                part.push('/');
                 escaped = false;
             }
             (true, other) => {
-                parts[part].push('\\');
-                parts[part].push(other);
+                part.push('\\');
+                part.push(other);
                 escaped = false;
             }
-            (false, '/') if part == 0 => part = 1,
+            (false, '/') if done < count => parts.push(String::new()),
             (false, '/') => {
                 let after = &body[index + 1..];
                 if !after.is_empty() && !after.starts_with(char::is_whitespace) {
                     return Err(malformed());
                 }
-                let [pattern, with] = parts;
-                return Ok((pattern, with, after));
+                return Ok((parts, after));
             }
-            (false, other) => parts[part].push(other),
+            (false, other) => part.push(other),
         }
     }
     Err(malformed())
@@ -614,7 +650,7 @@ mod tests {
             errors(text),
             [
                 "1: `docs:output` needs an example name",
-                "4: unknown option `verbose` (expected `expect-failure`, `stderr`, `timeout=SECS`, `max-lines=N` or `replace=/REGEX/TEXT/`)",
+                "4: unknown option `verbose` (expected `expect-failure`, `stderr`, `unordered`, `timeout=SECS`, `max-lines=N`, `replace=/REGEX/TEXT/` or `vary=/REGEX/`)",
             ]
         );
     }
@@ -671,7 +707,7 @@ mod tests {
         );
         assert_eq!(
             errors("<!-- docs:output demo verbose -->\n"),
-            ["1: unknown option `verbose` (expected `expect-failure`, `stderr`, `timeout=SECS`, `max-lines=N` or `replace=/REGEX/TEXT/`)"]
+            ["1: unknown option `verbose` (expected `expect-failure`, `stderr`, `unordered`, `timeout=SECS`, `max-lines=N`, `replace=/REGEX/TEXT/` or `vary=/REGEX/`)"]
         );
         assert_eq!(
             errors("<!-- docs:output demo timeout=0 -->\n"),
@@ -714,5 +750,23 @@ mod tests {
         assert!(parse_options("replace=/(/x/")
             .unwrap_err()
             .starts_with("bad regex `(`"));
+    }
+
+    #[test]
+    fn vary_takes_one_pattern_and_unordered_is_a_flag() {
+        let options = parse_options(r"unordered vary=/a\/\d/ vary=/x/ stderr").unwrap();
+        assert!(options.unordered && options.stderr);
+        let patterns: Vec<_> = options.varies.iter().map(Regex::as_str).collect();
+        assert_eq!(patterns, ["a/\\d", "x"]);
+        assert_eq!(options.canonical, r"unordered vary=/a\/\d/ vary=/x/ stderr");
+        assert!(parse_options("vary=x")
+            .unwrap_err()
+            .contains("`vary` takes `/REGEX/`"));
+        assert!(parse_options("vary=/a/b/")
+            .unwrap_err()
+            .contains("`vary` takes `/REGEX/`"));
+        assert!(parse_options("vary=/(/")
+            .unwrap_err()
+            .starts_with("bad regex `(` in `vary`"));
     }
 }

@@ -396,6 +396,50 @@ fn replace_normalises_output_that_varies() {
 }
 
 #[test]
+fn unordered_and_vary_keep_the_shown_run_when_a_new_one_differs_only_there() {
+    let doc = "<!-- docs:output demo unordered vary=/worker-\\d/ -->\n<!-- docs:end -->\n";
+    let tree = Tree::new(&[("docs/a.md", doc)]);
+    let first = Fake::default().with("demo", "");
+    let first = first.runs_as("demo", vec![printed("worker-0 a\nworker-1 b\nmain c\n")]);
+    let outcome = regenerate_tree(&tree, &first, write_settings()).unwrap();
+    tree.write("docs/a.md", &outcome.changes[0].new);
+    let shown = tree.read("docs/a.md");
+    assert!(shown.contains("worker-0 a\nworker-1 b\nmain c\n"));
+    // Another order, other workers: the block stays as it is, and `--check`
+    // passes with no change.
+    let again = Fake::default().with("demo", "");
+    let again = again.runs_as("demo", vec![printed("main c\nworker-1 a\nworker-0 b\n")]);
+    let outcome = regenerate_tree(&tree, &again, write_settings()).unwrap();
+    assert!(outcome.changes.is_empty());
+    let again = Fake::default().with("demo", "");
+    let again = again.runs_as("demo", vec![printed("main c\nworker-1 a\nworker-0 b\n")]);
+    let outcome = regenerate_tree(&tree, &again, check_settings()).unwrap();
+    assert!(outcome.stale.is_empty(), "{:?}", outcome.stale);
+    // A real difference (a line that is not there before) is still stale.
+    let changed = Fake::default().with("demo", "");
+    let changed = changed.runs_as("demo", vec![printed("main c\nworker-1 a\nworker-0 x\n")]);
+    let outcome = regenerate_tree(&tree, &changed, check_settings()).unwrap();
+    assert_eq!(outcome.stale.len(), 1, "{:?}", outcome.stale);
+}
+
+#[test]
+fn verify_stable_accepts_runs_that_differ_only_in_what_may_vary() {
+    let examples = Fake::default()
+        .with("demo", "")
+        .runs_as("demo", vec![printed("a 1\nb\n"), printed("b\na 2\n")]);
+    let tree = Tree::new(&[(
+        "docs/a.md",
+        "<!-- docs:output demo unordered vary=/\\d/ -->\n<!-- docs:end -->\n",
+    )]);
+    let settings = Settings {
+        verify_stable: true,
+        ..Settings::default()
+    };
+    let outcome = regenerate_tree(&tree, &examples, settings).unwrap();
+    assert!(outcome.changes[0].new.contains("\na 1\nb\n"));
+}
+
+#[test]
 fn verify_stable_fails_with_a_diff_when_two_runs_differ() {
     let examples = Fake::default()
         .with("demo", "")
@@ -410,7 +454,7 @@ fn verify_stable_fails_with_a_diff_when_two_runs_differ() {
     };
     let errors = regenerate_tree(&tree, &examples, settings).unwrap_err();
     insta::assert_snapshot!(errors[0], @r"
-    docs/a.md:1: example `demo` printed different output on a second run (normalise it with `replace=`):
+    docs/a.md:1: example `demo` printed different output on a second run (normalise it with `replace=`, or allow it with `vary=` or `unordered`):
     --- first run
     +++ second run
     @@ -1,2 +1,2 @@
