@@ -21,3 +21,8 @@ struct FuturesChapter;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/scheduling.md")]
 struct SchedulingChapter;
+
+/// See [`FuturesChapter`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/executors.md")]
+struct ExecutorsChapter;

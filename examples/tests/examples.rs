@@ -159,6 +159,63 @@ fn asyncio_call_at() {
     ");
 }
 
+/// The worker threads print concurrently, so the order of their lines and
+/// which worker ran which call vary from run to run. What does not: the
+/// main thread's lines and their order, every call running then finishing
+/// once, on one of three workers, never more than three at a time, and the
+/// results in the order the calls were made (asyncio's `wait` returns a
+/// set, whose order varies; awaiting each future in turn does not).
+#[test]
+fn asyncio_executor_thread() {
+    let output = run_example("asyncio_executor_thread");
+    let lines: Vec<&str> = output.lines().collect();
+    let (main, workers): (Vec<&str>, Vec<&str>) = lines
+        .iter()
+        .partition(|line| line.starts_with("      main "));
+    insta::assert_snapshot!(main.join("\n"), @r"
+          main run_blocking_tasks: starting
+          main run_blocking_tasks: creating executor tasks
+          main run_blocking_tasks: waiting for executor tasks
+          main run_blocking_tasks: results: [0, 1, 4, 9, 16, 25]
+          main run_blocking_tasks: exiting
+    ");
+    // No call starts before it was made, and the results wait for them all;
+    // "waiting for executor tasks" may come before or after the first calls
+    // start (asyncio's runs show it after three).
+    assert_eq!(lines[..2], main[..2], "{output}");
+    assert_eq!(lines[lines.len() - 2..], main[3..], "{output}");
+    let mut running = Vec::new();
+    let mut worker_of = std::collections::BTreeMap::new();
+    let mut busy = 0;
+    for line in &workers {
+        let (worker, event) = line.split_once(' ').unwrap();
+        assert!(
+            [
+                "asyncio-executor-0",
+                "asyncio-executor-1",
+                "asyncio-executor-2"
+            ]
+            .contains(&worker),
+            "{line}"
+        );
+        let event = event.trim_start();
+        if let Some(call) = event.strip_suffix(": running") {
+            assert!(worker_of.insert(call, worker).is_none(), "{call} ran twice");
+            running.push(call);
+            busy += 1;
+            assert!(busy <= 3, "more than three calls at once: {output}");
+        } else {
+            let call = event.strip_suffix(": done").unwrap();
+            assert_eq!(worker_of.get(call), Some(&worker), "{call}: {output}");
+            busy -= 1;
+        }
+    }
+    assert_eq!(busy, 0);
+    running.sort_unstable();
+    let expected: Vec<String> = (0..6).map(|n| format!("blocks({n})")).collect();
+    assert_eq!(running, expected);
+}
+
 #[test]
 fn examples_print_nothing_to_stderr() {
     for name in [
@@ -168,6 +225,7 @@ fn examples_print_nothing_to_stderr() {
         "asyncio_call_soon",
         "asyncio_call_later",
         "asyncio_call_at",
+        "asyncio_executor_thread",
     ] {
         let output = Command::new(example_binary(name)).output().unwrap();
         assert!(

@@ -97,6 +97,7 @@
 //! - The chapters, asyncio's model with examples: [Producing Results
 //!   Asynchronously](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/futures.md),
 //!   [Scheduling Calls to Regular Functions](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/scheduling.md),
+//!   [Combining Coroutines with Threads and Processes](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/executors.md),
 //!   and [all chapters](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/README.md).
 //! - [ARCHITECTURE.md](https://github.com/asyncio-rs/asyncio-rs/blob/main/ARCHITECTURE.md):
 //!   how the three crates fit together, one loop iteration, the invariants.
