@@ -9,6 +9,7 @@
 //! `std::task::RawWaker`: a hand-written vtable over untyped storage.
 
 use std::any::{type_name, Any};
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop, MaybeUninit};
@@ -32,6 +33,10 @@ struct VTable<A: ?Sized> {
     /// queue) costs no indirect call each.
     needs_drop: bool,
     name: fn() -> &'static str,
+    /// For a [`Named`] closure: reads the name it carries, from the
+    /// storage of an uncalled callback. `None` for the others, whose name is
+    /// `name`'s.
+    label: Option<unsafe fn(*const Storage) -> &'static str>,
     inline: bool,
 }
 
@@ -40,6 +45,11 @@ struct VTable<A: ?Sized> {
 trait Invoke<A: ?Sized>: Sized {
     fn invoke(self, argument: &A);
     fn name() -> &'static str;
+    /// Whether the value carries its own name, which `label` reads.
+    const LABELLED: bool = false;
+    fn label(&self) -> &'static str {
+        Self::name()
+    }
 }
 
 struct WithArgument<F>(F);
@@ -66,6 +76,42 @@ impl<F: FnOnce()> Invoke<()> for NoArgument<F> {
     }
 }
 
+struct NamedThunk<F>(Named<F>);
+
+thread_local! {
+    /// The name of the `Named` callback whose panic is unwinding, set by its
+    /// `NameOnUnwind` guard for `call_catch_unwind`, which takes it.
+    static UNWINDING_NAME: Cell<Option<&'static str>> = const { Cell::new(None) };
+}
+
+/// Dropped only while a `Named` callback's panic unwinds through it (it is
+/// forgotten otherwise): the name survives the closure it came with, at no
+/// cost to a call that returns.
+struct NameOnUnwind(&'static str);
+
+impl Drop for NameOnUnwind {
+    fn drop(&mut self) {
+        let _ = UNWINDING_NAME.try_with(|name| name.set(Some(self.0)));
+    }
+}
+
+impl<F: FnOnce()> Invoke<()> for NamedThunk<F> {
+    fn invoke(self, _: &()) {
+        let guard = NameOnUnwind(self.0.name);
+        (self.0.callback)();
+        mem::forget(guard);
+    }
+
+    fn name() -> &'static str {
+        type_name::<F>()
+    }
+
+    const LABELLED: bool = true;
+    fn label(&self) -> &'static str {
+        self.0.name
+    }
+}
+
 /// Whether `I` fits in the inline storage.
 const fn fits_inline<I>() -> bool {
     mem::size_of::<I>() <= mem::size_of::<Storage>()
@@ -82,6 +128,11 @@ impl<I: Invoke<A>, A: ?Sized> VTableOf<I, A> {
         drop: drop_inline::<I>,
         needs_drop: mem::needs_drop::<I>(),
         name: I::name,
+        label: if I::LABELLED {
+            Some(label_inline::<I, A>)
+        } else {
+            None
+        },
         inline: true,
     };
 
@@ -90,6 +141,11 @@ impl<I: Invoke<A>, A: ?Sized> VTableOf<I, A> {
         drop: drop_boxed::<I>,
         needs_drop: true,
         name: I::name,
+        label: if I::LABELLED {
+            Some(label_boxed::<I, A>)
+        } else {
+            None
+        },
         inline: false,
     };
 }
@@ -112,6 +168,23 @@ unsafe fn call_inline<I: Invoke<A>, A: ?Sized>(storage: *mut Storage, argument: 
 unsafe fn drop_inline<I>(storage: *mut Storage) {
     // SAFETY: as for `call_inline`: an initialised, aligned `I`, dropped once.
     unsafe { ptr::drop_in_place(storage.cast::<I>()) }
+}
+
+/// # Safety
+///
+/// `storage` holds an initialised `I`, as for `call_inline`, not yet called.
+unsafe fn label_inline<I: Invoke<A>, A: ?Sized>(storage: *const Storage) -> &'static str {
+    // SAFETY: an initialised, aligned `I`, only read through a shared reference.
+    unsafe { (*storage.cast::<I>()).label() }
+}
+
+/// # Safety
+///
+/// `storage` starts with the pointer of a live `Box<I>`, as for `call_boxed`,
+/// not yet called.
+unsafe fn label_boxed<I: Invoke<A>, A: ?Sized>(storage: *const Storage) -> &'static str {
+    // SAFETY: the first word is the pointer of a live `Box<I>`, only read.
+    unsafe { (**storage.cast::<*const I>()).label() }
 }
 
 /// # Safety
@@ -250,12 +323,13 @@ impl<A: ?Sized + 'static> Callback<A> {
     /// assert!(panicked.name().ends_with("check"));
     /// assert_eq!(panicked.payload().downcast_ref::<&str>(), Some(&"not positive"));
     /// ```
+    #[inline]
     pub fn call_catch_unwind(self, argument: &A) -> Result<(), Panicked> {
-        let name = self.vtable.name;
-        catch_unwind(AssertUnwindSafe(|| self.call(argument))).map_err(|payload| Panicked {
-            name: name(),
-            payload,
-        })
+        let vtable = self.vtable;
+        match catch_unwind(AssertUnwindSafe(|| self.call(argument))) {
+            Ok(()) => Ok(()),
+            Err(payload) => Err(Panicked::new(vtable, payload)),
+        }
     }
 
     /// The closure's type name, for error reports and `Debug` output.
@@ -268,7 +342,11 @@ impl<A: ?Sized + 'static> Callback<A> {
     /// assert!(callback.name().ends_with("::on_done"));
     /// ```
     pub fn name(&self) -> &'static str {
-        (self.vtable.name)()
+        match self.vtable.label {
+            // SAFETY: `self` is not called yet (calling consumes it).
+            Some(label) => unsafe { label(&self.storage) },
+            None => (self.vtable.name)(),
+        }
     }
 
     /// Whether the closure is stored inline (no allocation).
@@ -309,6 +387,122 @@ impl Callback<()> {
     }
 }
 
+/// A callback with a name of its own, for handles, reprs and error
+/// reports: what [`named`] makes.
+///
+/// A closure's type name is the path of the function that defines it
+/// followed by `{{closure}}` (`main::{{closure}}`), which says little in an
+/// error report. A `Named` closure is reported by the name given to it, as
+/// asyncio reports a callback by its `repr`. It is not itself callable;
+/// anything that takes an [`IntoThunk`] (the loop's `call_soon`,
+/// `call_later` and `call_at`) takes it.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_callbacks::{named, IntoThunk};
+///
+/// let greeting = String::from("hello");
+/// let callback = named("greet", move || println!("{greeting}")).into_thunk();
+/// assert_eq!(callback.name(), "greet");
+/// assert_eq!(format!("{callback:?}"), "Callback(\"greet\")");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Named<F> {
+    name: &'static str,
+    callback: F,
+}
+
+/// Gives `callback` the name `name` (see [`Named`]).
+///
+/// # Examples
+///
+/// ```
+/// let callback = asyncio_callbacks::named("tick", || {});
+/// assert_eq!(callback.name(), "tick");
+/// ```
+pub fn named<F>(name: &'static str, callback: F) -> Named<F> {
+    Named { name, callback }
+}
+
+impl<F> Named<F> {
+    /// The name given to the callback.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(asyncio_callbacks::named("tick", || {}).name(), "tick");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The callback itself, without its name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let answer = asyncio_callbacks::named("answer", || 42).into_inner();
+    /// assert_eq!(answer(), 42);
+    /// ```
+    pub fn into_inner(self) -> F {
+        self.callback
+    }
+}
+
+impl<F> fmt::Debug for Named<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Named").field(&self.name).finish()
+    }
+}
+
+/// What a loop's `call_soon`, `call_later` and `call_at` take: any
+/// `FnOnce() + 'static` (a closure or a function), or one given a name by
+/// [`named`]. It becomes a [`Callback<()>`], stored inline under the same
+/// rule as [`Callback::from_thunk`].
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_callbacks::{named, Callback, IntoThunk};
+///
+/// fn tick() {}
+/// fn schedule(callback: impl IntoThunk) -> Callback<()> {
+///     callback.into_thunk()
+/// }
+/// assert!(schedule(tick).name().ends_with("::tick"));
+/// assert_eq!(schedule(named("tock", || {})).name(), "tock");
+/// ```
+pub trait IntoThunk: 'static {
+    /// The callback, ready to be queued.
+    fn into_thunk(self) -> Callback<()>;
+
+    /// The name reports will give it, without making the callback.
+    fn thunk_name(&self) -> &'static str;
+}
+
+impl<F: FnOnce() + 'static> IntoThunk for F {
+    #[inline]
+    fn into_thunk(self) -> Callback<()> {
+        Callback::from_thunk(self)
+    }
+
+    fn thunk_name(&self) -> &'static str {
+        type_name::<F>()
+    }
+}
+
+impl<F: FnOnce() + 'static> IntoThunk for Named<F> {
+    #[inline]
+    fn into_thunk(self) -> Callback<()> {
+        Callback::from_invoke(NamedThunk(self))
+    }
+
+    fn thunk_name(&self) -> &'static str {
+        self.name
+    }
+}
+
 impl<A: ?Sized + 'static> Drop for Callback<A> {
     fn drop(&mut self) {
         if self.vtable.needs_drop {
@@ -346,6 +540,24 @@ pub struct Panicked {
 }
 
 impl Panicked {
+    /// The panic of a callback made for `vtable`. A `Named` callback's name
+    /// went with its storage; its unwinding left it in `UNWINDING_NAME`,
+    /// which only a `Named` callback's vtable reads, so a name left there by
+    /// a panic that someone else caught is never given to another callback.
+    #[cold]
+    #[inline(never)]
+    fn new<A: ?Sized>(vtable: &VTable<A>, payload: Box<dyn Any + Send>) -> Self {
+        let stored = if vtable.label.is_some() {
+            UNWINDING_NAME.try_with(Cell::take).ok().flatten()
+        } else {
+            None
+        };
+        Panicked {
+            name: stored.unwrap_or_else(vtable.name),
+            payload,
+        }
+    }
+
     /// The [`name`](Callback::name) of the callback that panicked.
     ///
     /// # Examples
@@ -398,6 +610,72 @@ mod tests {
 
     /// Counts its drops.
     struct Token(Rc<Cell<usize>>);
+
+    #[test]
+    fn a_named_callback_keeps_its_name_inline_and_boxed_and_in_its_panic() {
+        let small = named("small", || panic!("small"));
+        let big_capture = [1u64; 8];
+        let big = named("big", move || panic!("{}", big_capture.len()));
+        let (small, big) = (small.into_thunk(), big.into_thunk());
+        assert!(small.is_inline());
+        assert!(!big.is_inline());
+        assert_eq!((small.name(), big.name()), ("small", "big"));
+        assert_eq!(format!("{big:?}"), "Callback(\"big\")");
+        let small = small.call_catch_unwind(&()).unwrap_err();
+        let big = big.call_catch_unwind(&()).unwrap_err();
+        assert_eq!((small.name(), big.name()), ("small", "big"));
+        assert_eq!(big.payload().downcast_ref::<String>().unwrap(), "8");
+        // Unnamed ones keep their type name.
+        let plain = Callback::from_thunk(|| panic!("plain"));
+        assert!(plain.name().contains("{{closure}}"));
+        assert!(plain
+            .call_catch_unwind(&())
+            .unwrap_err()
+            .name()
+            .contains("{{closure}}"));
+    }
+
+    #[test]
+    fn a_name_left_by_a_panic_caught_elsewhere_goes_to_no_other_callback() {
+        // A named callback's panic, caught by the caller's own catch_unwind.
+        let named_panic = named("elsewhere", || panic!("caught elsewhere")).into_thunk();
+        assert!(catch_unwind(AssertUnwindSafe(|| named_panic.call(&()))).is_err());
+        // An unnamed one is still reported by its type name...
+        let plain = Callback::from_thunk(|| panic!("plain"));
+        let name = plain.call_catch_unwind(&()).unwrap_err().name();
+        assert!(name.contains("{{closure}}"), "{name}");
+        // ...and a named one by its own name.
+        let own = named("own", || panic!("own")).into_thunk();
+        assert_eq!(own.call_catch_unwind(&()).unwrap_err().name(), "own");
+        // A named callback that panics inside another is reported as the
+        // outer one, the callback the caller ran.
+        let outer = named("outer", || {
+            named("inner", || panic!("inner")).into_thunk().call(&());
+        })
+        .into_thunk();
+        assert_eq!(outer.call_catch_unwind(&()).unwrap_err().name(), "outer");
+    }
+
+    #[test]
+    fn a_named_callback_runs_once_and_drops_its_capture_when_unrun() {
+        let drops = Rc::new(Cell::new(0));
+        let token = Token(Rc::clone(&drops));
+        let ran = Rc::new(Cell::new(false));
+        let flag = Rc::clone(&ran);
+        named("runs", move || {
+            let _token = &token;
+            flag.set(true);
+        })
+        .into_thunk()
+        .call(&());
+        assert!(ran.get());
+        assert_eq!(drops.get(), 1);
+        let token = Token(Rc::clone(&drops));
+        let unrun = named("unrun", move || drop(token)).into_thunk();
+        assert_eq!(unrun.name(), "unrun");
+        drop(unrun);
+        assert_eq!(drops.get(), 2);
+    }
 
     impl Drop for Token {
         fn drop(&mut self) {

@@ -13,6 +13,9 @@
 //!   inline instead of boxing them.
 //! - [`partial`]: binds an extra argument to a callback, the
 //!   `functools.partial` of the asyncio chapter.
+//! - [`named`]: gives a closure a name for error reports and reprs, in place
+//!   of its type name (`main::{{closure}}`); [`IntoThunk`] is what a loop's
+//!   `call_soon` takes, a closure or a named one.
 //!
 //! `asyncio-core` builds `Future::add_done_callback` on these types, and
 //! `asyncio-loop` schedules the callbacks. This crate is what to depend on when
@@ -65,7 +68,7 @@ mod callback;
 mod list;
 mod partial;
 
-pub use crate::callback::{Callback, Panicked};
+pub use crate::callback::{named, Callback, IntoThunk, Named, Panicked};
 pub use crate::list::{CallbackKey, CallbackList, IntoIter, Iter};
 pub use crate::partial::partial;
 

@@ -72,7 +72,7 @@ pub use crate::error::{FutureError, FutureErrorKind};
 pub use crate::exception::{BoxError, Exception, Panic};
 pub use crate::future::{Future, Wait, WaitTake};
 pub use crate::schedule::{Closed, ExceptionContext, Schedule};
-pub use asyncio_callbacks::{Callback, CallbackKey, Panicked};
+pub use asyncio_callbacks::{named, Callback, CallbackKey, IntoThunk, Named, Panicked};
 
 /// This crate's README code, compiled and run as a doctest.
 #[cfg(doctest)]

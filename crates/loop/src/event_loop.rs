@@ -4,7 +4,7 @@ use std::fmt;
 use std::rc::{Rc, Weak};
 use std::time::Instant;
 
-use asyncio_core::{ExceptionContext, Future, IntoAwaitable};
+use asyncio_core::{ExceptionContext, Future, IntoAwaitable, IntoThunk};
 
 use crate::clock::{self, Clock, Delay, ManualClock, When};
 use crate::registry;
@@ -226,10 +226,10 @@ impl EventLoop {
     /// event_loop.run_forever().unwrap();
     /// assert_eq!(event_loop.time(), 0.2);
     /// ```
-    pub fn call_later<F: FnOnce() + 'static>(
+    pub fn call_later<C: IntoThunk>(
         &self,
         delay: impl Into<Delay>,
-        callback: F,
+        callback: C,
     ) -> Result<TimerHandle, LoopError> {
         let when = self.shared.after(delay.into().duration());
         TimerHandle::schedule(&self.shared, when, callback)
@@ -256,10 +256,10 @@ impl EventLoop {
     /// event_loop.run_forever().unwrap();
     /// assert_eq!(event_loop.time(), now + 1.5);
     /// ```
-    pub fn call_at<F: FnOnce() + 'static>(
+    pub fn call_at<C: IntoThunk>(
         &self,
         when: impl Into<When>,
-        callback: F,
+        callback: C,
     ) -> Result<TimerHandle, LoopError> {
         TimerHandle::schedule(&self.shared, when.into().nanos(), callback)
     }
@@ -313,12 +313,27 @@ impl EventLoop {
     /// handle, a future) is stored in the queue itself, so queueing it
     /// allocates nothing in steady state; a larger one is boxed once.
     ///
+    /// The handle's `Debug` and the report of a panic name the callback by
+    /// its type: a function's path, or for a closure the path of the
+    /// function that defines it and `{{closure}}`. Wrap a closure in
+    /// [`named`](asyncio_core::named) to give it a readable name, as
+    /// [`call_later`](Self::call_later) and [`call_at`](Self::call_at) also
+    /// accept (anything [`IntoThunk`]).
+    ///
     /// # Errors
     ///
     /// [`is_closed`](LoopError::is_closed) when the loop is closed; the
     /// callback is dropped.
     ///
     /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::named;
+    ///
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let handle = event_loop.call_soon(named("greet", || println!("hi"))).unwrap();
+    /// assert_eq!(format!("{handle:?}"), "<Handle greet>");
+    /// ```
     ///
     /// ```
     /// use std::cell::RefCell;
@@ -335,7 +350,7 @@ impl EventLoop {
     /// assert_eq!(*log.borrow(), [1, 2, 3]);
     /// ```
     #[inline]
-    pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<Handle, LoopError> {
+    pub fn call_soon<C: IntoThunk>(&self, callback: C) -> Result<Handle, LoopError> {
         let seq = self.shared.call_soon(callback)?;
         Ok(Handle::new(self.shared.id, seq))
     }
@@ -698,7 +713,7 @@ impl LoopHandle {
     /// handle.call_soon(|| {}).unwrap().cancel();
     /// ```
     #[inline]
-    pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<Handle, LoopError> {
+    pub fn call_soon<C: IntoThunk>(&self, callback: C) -> Result<Handle, LoopError> {
         let shared = self.upgrade()?;
         let seq = shared.call_soon(callback)?;
         Ok(Handle::new(shared.id, seq))
@@ -781,10 +796,10 @@ impl LoopHandle {
     /// event_loop.run_forever().unwrap();
     /// assert_eq!(handle.time(), 0.5);
     /// ```
-    pub fn call_later<F: FnOnce() + 'static>(
+    pub fn call_later<C: IntoThunk>(
         &self,
         delay: impl Into<Delay>,
-        callback: F,
+        callback: C,
     ) -> Result<TimerHandle, LoopError> {
         let shared = self.shared.upgrade().ok_or_else(LoopError::closed)?;
         let when = shared.after(delay.into().duration());
@@ -796,10 +811,10 @@ impl LoopHandle {
     /// # Errors
     ///
     /// [`is_closed`](LoopError::is_closed) when the loop is closed or gone.
-    pub fn call_at<F: FnOnce() + 'static>(
+    pub fn call_at<C: IntoThunk>(
         &self,
         when: impl Into<When>,
-        callback: F,
+        callback: C,
     ) -> Result<TimerHandle, LoopError> {
         let shared = self.shared.upgrade().ok_or_else(LoopError::closed)?;
         TimerHandle::schedule(&shared, when.into().nanos(), callback)

@@ -6,6 +6,8 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 use std::time::Instant;
 
+use asyncio_core::IntoThunk;
+
 use crate::clock::{self, Nanos};
 use crate::registry;
 use crate::shared::Shared;
@@ -161,18 +163,19 @@ pub struct TimerHandle {
 
 impl TimerHandle {
     /// Schedules `callback` on `shared` at `when`.
-    pub(crate) fn schedule<F: FnOnce() + 'static>(
+    pub(crate) fn schedule<C: IntoThunk>(
         shared: &Shared,
         when: Nanos,
-        callback: F,
+        callback: C,
     ) -> Result<TimerHandle, LoopError> {
+        let name = callback.thunk_name();
         let (key, seq) = shared.call_at(when, callback)?;
         Ok(TimerHandle {
             loop_id: shared.id,
             key,
             seq,
             when,
-            name: std::any::type_name::<F>(),
+            name,
             cancelled: Cell::new(false),
             _not_send: PhantomData,
         })

@@ -11,8 +11,8 @@ use std::task::Waker;
 use std::time::Instant;
 
 use asyncio_core::{
-    Awaitable, Callback, Closed, Exception, ExceptionContext, Future, IntoAwaitable, Panicked,
-    Schedule,
+    Awaitable, Callback, Closed, Exception, ExceptionContext, Future, IntoAwaitable, IntoThunk,
+    Panicked, Schedule,
 };
 use slab::Slab;
 
@@ -100,8 +100,8 @@ impl Shared {
     // ---- scheduling -------------------------------------------------------
 
     #[inline]
-    pub(crate) fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Result<u64, LoopError> {
-        self.push_with(|| Job::Callback(Callback::from_thunk(callback)))
+    pub(crate) fn call_soon<C: IntoThunk>(&self, callback: C) -> Result<u64, LoopError> {
+        self.push_with(|| Job::Callback(callback.into_thunk()))
     }
 
     /// Queues the job `make` returns, built in its slot (see
@@ -158,16 +158,16 @@ impl Shared {
 
     /// Schedules `callback` at `when`; returns the timer's `(key, seq)`. On a
     /// closed loop nothing is scheduled and the callback is dropped.
-    pub(crate) fn call_at<F: FnOnce() + 'static>(
+    pub(crate) fn call_at<C: IntoThunk>(
         &self,
         when: Nanos,
-        callback: F,
+        callback: C,
     ) -> Result<(u32, u64), LoopError> {
         if self.closed.get() {
             drop(callback);
             return Err(LoopError::closed());
         }
-        let action = Action::Call(Callback::from_thunk(callback));
+        let action = Action::Call(callback.into_thunk());
         Ok(self.timers.borrow_mut().push(when, action))
     }
 

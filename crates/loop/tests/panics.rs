@@ -147,3 +147,43 @@ fn a_coroutine_panic_inside_an_awaited_chain_reaches_the_caller() {
     // Reported to the caller, so not to the handler.
     check(&trace, &[]);
 }
+
+/// A callback given a name with `named` is shown by it: in its handle's and
+/// timer handle's `Debug`, and in the report of its panic.
+#[test]
+fn a_named_callback_is_reported_and_shown_by_its_name() {
+    use asyncio_core::named;
+    use asyncio_loop::ManualClock;
+
+    let event_loop = EventLoop::with_clock(&ManualClock::new());
+    let trace = Trace::new();
+    let log = trace.clone();
+    event_loop.set_exception_handler(Some(move |context: &ExceptionContext| {
+        log.log(context.to_string());
+    }));
+    let seconds = 3;
+    let handle = event_loop
+        .call_soon(named("print_seconds", move || panic!("{seconds}")))
+        .unwrap();
+    assert_eq!(format!("{handle:?}"), "<Handle print_seconds>");
+    let timer = event_loop
+        .call_later(1.0, named("tick", || panic!("late")))
+        .unwrap();
+    assert_eq!(format!("{timer:?}"), "<TimerHandle when=1 tick>");
+    let stop = event_loop.handle();
+    event_loop.call_later(2.0, move || stop.stop()).unwrap();
+    event_loop.run_forever().unwrap();
+    check(
+        &trace,
+        &[
+            "Exception in callback print_seconds\n\
+             callback: print_seconds\n\
+             handle: <Handle print_seconds>\n\
+             exception: panicked: 3",
+            "Exception in callback tick\n\
+             callback: tick\n\
+             handle: <TimerHandle when=1 tick>\n\
+             exception: panicked: late",
+        ],
+    );
+}
