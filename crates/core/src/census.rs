@@ -180,8 +180,21 @@ fn remove_other(executor: u64) {
 /// stored in when it is that scope's waker.
 pub(crate) struct HeldWaker {
     waker: Waker,
-    /// The executor it counts under, or 0.
-    executor: u64,
+    count: Count,
+}
+
+/// One waker counted under an executor (0: not counted), until dropped.
+/// Apart from the waker, so that waking can move the waker out and wake it
+/// by value (one call, as an uncounted waker would be woken).
+struct Count(u64);
+
+impl Drop for Count {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0 != 0 {
+            remove(self.0);
+        }
+    }
 }
 
 impl HeldWaker {
@@ -197,7 +210,7 @@ impl HeldWaker {
         };
         HeldWaker {
             waker: waker.clone(),
-            executor,
+            count: Count(executor),
         }
     }
 
@@ -206,19 +219,12 @@ impl HeldWaker {
         self.waker.will_wake(waker)
     }
 
-    /// Wakes the task; the waker is given up (and uncounted) with `self`.
+    /// Wakes the task, giving the waker up (and uncounting it).
     #[inline]
     pub(crate) fn wake(self) {
-        self.waker.wake_by_ref();
-    }
-}
-
-impl Drop for HeldWaker {
-    #[inline]
-    fn drop(&mut self) {
-        if self.executor != 0 {
-            remove(self.executor);
-        }
+        let HeldWaker { waker, count } = self;
+        drop(count);
+        waker.wake();
     }
 }
 

@@ -922,8 +922,19 @@ impl<T: 'static> Awaiter<T> {
 }
 
 impl<T: 'static> Drop for Awaiter<T> {
+    #[inline]
     fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
+        // Almost always done by now (completion took the waker): inline
+        // this test, keep the removal out of line.
+        if let Some(key) = self.key.take() {
+            self.remove_waker(key);
+        }
+    }
+}
+
+impl<T: 'static> Awaiter<T> {
+    #[inline(never)]
+    fn remove_waker(&mut self, key: CallbackKey) {
         let removed = match self.future.shared.inner.try_borrow_mut() {
             Ok(mut inner) if matches!(inner.state, State::Pending) => {
                 let removed = inner.listeners.remove(key);

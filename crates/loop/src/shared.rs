@@ -543,8 +543,9 @@ impl Shared {
     }
 
     /// The loop's id as the core census knows it (ids are never 0).
+    #[inline]
     pub(crate) fn census_id(&self) -> std::num::NonZeroU64 {
-        std::num::NonZeroU64::new(self.id).expect("loop ids start at 1")
+        std::num::NonZeroU64::new(self.id).unwrap_or(std::num::NonZeroU64::MIN)
     }
 
     /// Queues what other threads sent, in the order they sent it. Runs no
