@@ -2,7 +2,8 @@
 //! operation in steady state, measured with a counting global allocator.
 //!
 //! `cargo bench --bench memory` measures at N = 1,000,000 and prints one
-//! `key value` line per figure (`cargo xtask bench` reads them). Under
+//! `memory` record per figure (see `asyncio_benches::report`; `cargo xtask
+//! bench` reads them). Under
 //! `cargo test --benches` it runs once at a tiny size as a smoke test.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -10,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use asyncio_benches::{
-    check_work, w1_asyncio, w1_expected, w1_floor, w2_asyncio, w3_asyncio, w3_expected,
+    check_work, report, w1_asyncio, w1_expected, w1_floor, w2_asyncio, w3_asyncio, w3_expected,
 };
 use asyncio_core::Future;
 use asyncio_loop::EventLoop;
@@ -72,10 +73,16 @@ fn allocations_per_op(n: usize, mut workload: impl FnMut(usize)) -> f64 {
     (allocations() - before) as f64 / n as f64
 }
 
+/// `value` rounded to `digits` decimals, as the page shows it.
+fn rounded(value: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (value * scale).round() / scale
+}
+
 fn main() {
     let full = std::env::args().any(|argument| argument == "--bench");
     let n: usize = if full { 1_000_000 } else { 1_000 };
-    println!("n {n}");
+    report::memory("n", n);
 
     // Heap bytes per pending callback, beyond the closure's own 8-byte box.
     let event_loop = EventLoop::new();
@@ -89,7 +96,7 @@ fn main() {
         })
         .sum();
     let per_callback = (live_bytes() - before) as f64 / handles_dropped as f64 - 8.0;
-    println!("bytes_per_pending_callback {per_callback:.1}");
+    report::memory("bytes_per_pending_callback", rounded(per_callback, 1));
     event_loop.close().ok();
     drop(event_loop);
 
@@ -101,7 +108,7 @@ fn main() {
         }));
     }
     let per_floor = (live_bytes() - before) as f64 / n as f64 - 8.0;
-    println!("bytes_per_pending_callback_floor {per_floor:.1}");
+    report::memory("bytes_per_pending_callback_floor", rounded(per_floor, 1));
     drop(floor);
 
     // Heap bytes per pending future.
@@ -110,7 +117,7 @@ fn main() {
     let futures: Vec<Future<u64>> = (0..n).map(|_| event_loop.create_future()).collect();
     let per_future =
         (live_bytes() - before) as f64 / n as f64 - std::mem::size_of::<Future<u64>>() as f64;
-    println!("bytes_per_pending_future {per_future:.1}");
+    report::memory("bytes_per_pending_future", rounded(per_future, 1));
     drop(futures);
 
     // A burst grows the ready queue; once drained, the loop gives the memory
@@ -125,9 +132,9 @@ fn main() {
         event_loop.run_forever().ok();
     }
     let drained = live_bytes() - before;
-    println!("burst_callbacks {burst}");
-    println!("bytes_kept_after_burst {after_burst}");
-    println!("bytes_kept_after_drain {drained}");
+    report::memory("burst_callbacks", burst);
+    report::memory("bytes_kept_after_burst", after_burst);
+    report::memory("bytes_kept_after_drain", drained);
     drop(event_loop);
 
     // Scheduling and cancelling 10n timers, one after another, then a burst
@@ -156,50 +163,54 @@ fn main() {
         timer.cancel();
     }
     drop(live);
-    println!("cancelled_timers {churn}");
-    println!("timer_bytes_peak_while_cancelling {peak}");
-    println!("timer_bytes_with_n_live {with_live}");
-    println!("timer_bytes_after_cancelling_all {}", live_bytes() - before);
+    report::memory("cancelled_timers", churn);
+    report::memory("timer_bytes_peak_while_cancelling", peak);
+    report::memory("timer_bytes_with_n_live", with_live);
+    report::memory("timer_bytes_after_cancelling_all", live_bytes() - before);
     drop(event_loop);
 
     if let Some(peak) = peak_rss_kib() {
-        println!("peak_rss_kib {peak}");
+        report::memory("peak_rss_kib", peak);
     }
 
     // Allocations per operation in steady state.
     let event_loop = EventLoop::new();
     let steady = n.min(100_000);
-    println!(
-        "allocations_per_call_soon {:.3}",
-        allocations_per_op(steady, |n| check_work(
-            "w1",
-            w1_asyncio(&event_loop, n),
-            w1_expected(n)
-        ))
+    report::memory(
+        "allocations_per_call_soon",
+        rounded(
+            allocations_per_op(steady, |n| {
+                check_work("w1", w1_asyncio(&event_loop, n), w1_expected(n))
+            }),
+            3,
+        ),
     );
     let mut queue = VecDeque::new();
-    println!(
-        "allocations_per_floor_callback {:.3}",
-        allocations_per_op(steady, |n| check_work(
-            "w1 floor",
-            w1_floor(&mut queue, n),
-            w1_expected(n)
-        ))
+    report::memory(
+        "allocations_per_floor_callback",
+        rounded(
+            allocations_per_op(steady, |n| {
+                check_work("w1 floor", w1_floor(&mut queue, n), w1_expected(n))
+            }),
+            3,
+        ),
     );
-    println!(
-        "allocations_per_ping_pong {:.3}",
-        allocations_per_op(steady, |n| check_work(
-            "w2",
-            w2_asyncio(&event_loop, n),
-            w1_expected(n)
-        ))
+    report::memory(
+        "allocations_per_ping_pong",
+        rounded(
+            allocations_per_op(steady, |n| {
+                check_work("w2", w2_asyncio(&event_loop, n), w1_expected(n))
+            }),
+            3,
+        ),
     );
-    println!(
-        "allocations_per_fan_out_callback {:.3}",
-        allocations_per_op(steady, |n| check_work(
-            "w3",
-            w3_asyncio(&event_loop, n),
-            w3_expected(n)
-        ))
+    report::memory(
+        "allocations_per_fan_out_callback",
+        rounded(
+            allocations_per_op(steady, |n| {
+                check_work("w3", w3_asyncio(&event_loop, n), w3_expected(n))
+            }),
+            3,
+        ),
     );
 }

@@ -3,20 +3,23 @@
 //! within a round, so load that drifts between criterion's measurements of
 //! one contender and the next cancels out.
 //!
-//! `cargo bench --bench paired` prints one line per target and size:
-//! `paired <target> <n> <rounds> <low> <median> <high>`, the quartiles and
-//! median of the per-round ratio (`cargo xtask bench` reads them). Under
+//! `cargo bench --bench paired` prints one JSON record per line (see
+//! `asyncio_benches::report`): per target and size the quartiles and median
+//! of the per-round ratio, per contender its time per operation, and the rows
+//! of the tables that `cargo xtask bench` declares. Under
 //! `cargo test --benches` it runs three rounds at a tiny size as a smoke test.
 
 use std::collections::VecDeque;
 
 use asyncio_benches::paired::{ratios, rounds, Summary};
+use asyncio_benches::report;
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 use asyncio_benches::{
     check_work, peers, racing_awaiters, threadsafe_asyncio, threadsafe_floor, timers_asyncio,
-    timers_floor, w1_asyncio, w1_expected, w1_floor, w2_asyncio, w3_asyncio, w3_expected,
-    wake_latency_asyncio, SIZES,
+    timers_cancel_asyncio, timers_cancel_floor, timers_floor, w1_asyncio, w1_expected, w1_floor,
+    w2_asyncio, w3_asyncio, w3_expected, wake_latency_asyncio, SIZES,
 };
 use asyncio_loop::EventLoop;
 
@@ -39,14 +42,6 @@ impl Peers {
     }
 }
 
-/// Prints one target's line; `ratios` holds one ratio per round.
-fn report(target: &str, n: usize, ratios: Vec<f64>) {
-    let count = ratios.len();
-    if let Some(Summary { low, median, high }) = Summary::of(ratios) {
-        println!("paired {target} {n} {count} {low:.3} {median:.3} {high:.3}");
-    }
-}
-
 /// W1 against the floor and the Rust peers, and our W3 against our W1.
 fn w1_and_w3(n: usize, warm_up: usize, count: usize) {
     let (ours_loop, w3_loop) = (EventLoop::new(), EventLoop::new());
@@ -65,20 +60,29 @@ fn w1_and_w3(n: usize, warm_up: usize, count: usize) {
         warm_up,
         count,
     );
-    report("w1_floor", n, ratios(&times, 0, &[1]));
-    report("w1_rust_peers", n, ratios(&times, 0, &[2, 3, 4]));
+    report::ratio("w1_floor", n, ratios(&times, 0, &[1]));
+    report::ratio("w1_rust_peers", n, ratios(&times, 0, &[2, 3, 4]));
     // W1 and W3 both run `n` callbacks, so per round this is W1 / W3 per callback.
-    report("w1_over_w3", n, ratios(&times, 5, &[0]));
+    report::ratio("w1_over_w3", n, ratios(&times, 5, &[0]));
 }
 
-/// The timers workload against its floor and tokio (paused time).
-fn timers(n: usize, warm_up: usize, count: usize) {
-    let event_loop = EventLoop::with_clock(&asyncio_loop::ManualClock::new());
+/// A loop on a manual clock and a tokio runtime with paused time: the timer
+/// workloads' contenders never sleep for real.
+fn manual_clocks() -> (EventLoop, tokio::runtime::Runtime) {
     let paused = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .expect("a current-thread runtime with paused time");
+    (
+        EventLoop::with_clock(&asyncio_loop::ManualClock::new()),
+        paused,
+    )
+}
+
+/// The timers workload against its floor and tokio (paused time).
+fn timers(n: usize, warm_up: usize, count: usize) {
+    let (event_loop, paused) = manual_clocks();
     let sum = w1_expected(n);
     let times = rounds(
         &mut [
@@ -89,15 +93,43 @@ fn timers(n: usize, warm_up: usize, count: usize) {
         warm_up,
         count,
     );
-    report("timers_floor", n, ratios(&times, 0, &[1]));
-    report("timers_rust_peers", n, ratios(&times, 0, &[2]));
+    report::ratio("timers_floor", n, ratios(&times, 0, &[1]));
+    report::ratio("timers_rust_peers", n, ratios(&times, 0, &[2]));
+    for (contender, times) in ["asyncio-rs", "floor", "tokio"].iter().zip(&times) {
+        report::time("timers", contender, n, n, times);
+    }
+}
+
+/// Schedule-then-cancel against its floor and tokio (paused time), on a
+/// reused loop and on a fresh one each round.
+fn timers_cancel(n: usize, warm_up: usize, count: usize) {
+    let (event_loop, paused) = manual_clocks();
+    let times = rounds(
+        &mut [
+            &mut || check_work("cancel", timers_cancel_asyncio(&event_loop, n), n),
+            &mut || check_work("cancel floor", timers_cancel_floor(n), n),
+            &mut || check_work("cancel", peers::timers_cancel_tokio(&paused, n), n),
+            &mut || {
+                let fresh = EventLoop::with_clock(&asyncio_loop::ManualClock::new());
+                check_work("cancel fresh", timers_cancel_asyncio(&fresh, n), n)
+            },
+        ],
+        warm_up,
+        count,
+    );
+    report::ratio("timers_cancel_floor", n, ratios(&times, 0, &[1]));
+    report::ratio("timers_cancel_rust_peers", n, ratios(&times, 0, &[2]));
+    report::ratio("timers_cancel_fresh_floor", n, ratios(&times, 3, &[1]));
+    let contenders = ["asyncio-rs", "floor", "tokio", "asyncio-rs, fresh loop"];
+    for (contender, times) in contenders.iter().zip(&times) {
+        report::time("timers_cancel", contender, n, n, times);
+    }
 }
 
 /// Cross-thread throughput, from 1 and 3 producer threads, against the
-/// `SegQueue` floor and tokio's `Handle::spawn`: prints `threadsafe
-/// <producers> <n> <rounds> <floor/ours median low high> <tokio/ours median
-/// low high>`. Then the wake-up latency of an idle loop: `latency <runs>
-/// <ours median µs> <ours p99 µs> <tokio median µs> <tokio p99 µs>`.
+/// `SegQueue` floor and tokio's `Handle::spawn` (ratios and times per
+/// callback), then the wake-up latency of an idle loop (a `latency` row per
+/// contender: median and p99 in µs).
 fn threads(n: usize, warm_up: usize, count: usize, latency_runs: usize) {
     for producers in [1, 3] {
         let per_producer = n / producers;
@@ -133,16 +165,13 @@ fn threads(n: usize, warm_up: usize, count: usize, latency_runs: usize) {
             warm_up,
             count,
         );
-        let summary = |ratios: Vec<f64>| {
-            Summary::of(ratios).map_or("nan nan nan".to_owned(), |s| {
-                format!("{:.3} {:.3} {:.3}", s.median, s.low, s.high)
-            })
-        };
-        println!(
-            "threadsafe {producers} {n} {count} {} {}",
-            summary(ratios(&times, 0, &[1])),
-            summary(ratios(&times, 0, &[2]))
-        );
+        let target = |peer: &str| format!("threadsafe_{producers}_{peer}");
+        report::ratio(&target("floor"), n, ratios(&times, 0, &[1]));
+        report::ratio(&target("rust_peers"), n, ratios(&times, 0, &[2]));
+        let workload = format!("threadsafe_{producers}");
+        for (contender, times) in ["asyncio-rs", "floor", "tokio"].iter().zip(&times) {
+            report::time(&workload, contender, n, producers * per_producer, times);
+        }
     }
     let quantile = |mut values: Vec<f64>, q: f64| -> f64 {
         values.sort_by(f64::total_cmp);
@@ -150,13 +179,17 @@ fn threads(n: usize, warm_up: usize, count: usize, latency_runs: usize) {
     };
     let ours = wake_latency_asyncio(latency_runs);
     let tokio = peers::wake_latency_tokio(latency_runs);
-    println!(
-        "latency {latency_runs} {:.1} {:.1} {:.1} {:.1}",
-        quantile(ours.clone(), 0.5),
-        quantile(ours, 0.99),
-        quantile(tokio.clone(), 0.5),
-        quantile(tokio, 0.99)
-    );
+    for (contender, latencies) in [("asyncio-rs", ours), ("tokio", tokio)] {
+        report::row(
+            "latency",
+            json!({
+                "contender": contender,
+                "runs": latency_runs,
+                "median_us": quantile(latencies.clone(), 0.5),
+                "p99_us": quantile(latencies, 0.99),
+            }),
+        );
+    }
 }
 
 /// W2 against the Rust peers.
@@ -174,14 +207,13 @@ fn w2(n: usize, warm_up: usize, count: usize) {
         warm_up,
         count,
     );
-    report("w2_rust_peers", n, ratios(&times, 0, &[1, 2, 3]));
+    report::ratio("w2_rust_peers", n, ratios(&times, 0, &[1, 2, 3]));
 }
 
 /// W1 on a fresh loop (and a fresh floor queue) each round, beside the
 /// reused ones: the first burst pays for growing the queue and for touching
-/// new pages, which the reused loop has already paid. Prints the two floor
-/// ratios and, as `fresh <n> <rounds> <ours fresh> <ours reused> <floor
-/// fresh> <floor reused>`, the median nanoseconds per callback.
+/// new pages, which the reused loop has already paid. Reports the two floor
+/// ratios and a `fresh` row of the median nanoseconds per callback.
 fn w1_fresh(n: usize, warm_up: usize, count: usize) {
     let reused_loop = EventLoop::new();
     let mut reused_queue = VecDeque::new();
@@ -196,20 +228,26 @@ fn w1_fresh(n: usize, warm_up: usize, count: usize) {
         warm_up,
         count,
     );
-    report("w1_fresh_floor", n, ratios(&times, 0, &[2]));
-    report("w1_reused_floor", n, ratios(&times, 1, &[3]));
-    let per_callback: Vec<String> = times
-        .iter()
-        .map(|times| {
-            let median = Summary::of(times.clone()).map_or(f64::NAN, |summary| summary.median);
-            format!("{:.2}", median / n as f64)
-        })
-        .collect();
-    println!("fresh {n} {count} {}", per_callback.join(" "));
+    report::ratio("w1_fresh_floor", n, ratios(&times, 0, &[2]));
+    report::ratio("w1_reused_floor", n, ratios(&times, 1, &[3]));
+    let median = |times: &Vec<f64>| {
+        Summary::of(times.clone()).map_or(f64::NAN, |summary| summary.median) / n as f64
+    };
+    report::row(
+        "fresh",
+        json!({
+            "n": n,
+            "rounds": count,
+            "ours_fresh": median(&times[0]),
+            "ours_reused": median(&times[1]),
+            "floor_fresh": median(&times[2]),
+            "floor_reused": median(&times[3]),
+        }),
+    );
 }
 
-/// The racing awaiters at each size, on a fresh loop each run: prints
-/// `racing <n> <runs> <median ns per race>`. Linear time means a flat
+/// The racing awaiters at each size, on a fresh loop each run: a `racing`
+/// row with the median nanoseconds per race. Linear time means a flat
 /// figure across sizes.
 fn racing(n: usize, runs: usize) {
     let mut times: Vec<f64> = (0..runs)
@@ -221,7 +259,10 @@ fn racing(n: usize, runs: usize) {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    println!("racing {n} {runs} {:.1}", times[times.len() / 2]);
+    report::row(
+        "racing",
+        json!({"n": n, "runs": runs, "ns_per_race": times[times.len() / 2]}),
+    );
 }
 
 /// CPU time this thread has used.
@@ -237,9 +278,9 @@ fn thread_cpu_time() -> Duration {
     Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
-/// A loop idle until a timer `wait` ahead, `runs` times: prints `idle
-/// <runs> <wait ms> <median CPU µs> <median late µs> <max late µs>`, where
-/// late is how long after its deadline the timer's callback ran.
+/// A loop idle until a timer `wait` ahead, `runs` times: an `idle` row with
+/// the median CPU time and how late the timer's callback ran (median, max),
+/// in µs.
 #[cfg(unix)]
 fn idle(runs: usize, wait: Duration) {
     let mut cpu = Vec::new();
@@ -267,12 +308,15 @@ fn idle(runs: usize, wait: Duration) {
         values[values.len() / 2]
     };
     let max = late.iter().copied().fold(0.0, f64::max);
-    println!(
-        "idle {runs} {} {:.0} {:.0} {:.0}",
-        wait.as_millis(),
-        median(&mut cpu),
-        median(&mut late),
-        max
+    report::row(
+        "idle",
+        json!({
+            "runs": runs,
+            "wait_ms": wait.as_millis() as u64,
+            "cpu_us": median(&mut cpu),
+            "late_us": median(&mut late),
+            "late_max_us": max,
+        }),
     );
 }
 
@@ -296,6 +340,7 @@ fn main() {
             w1_and_w3(n, warm_up, count);
             w2(n, warm_up, count);
             timers(n, warm_up, count);
+            timers_cancel(n, warm_up, count);
         }
     }
     if wanted("fresh") {

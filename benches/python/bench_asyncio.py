@@ -1,8 +1,10 @@
 """The Python peers of benches/benches/workloads.rs: the same workloads on
 CPython's asyncio loop and on uvloop.
 
-Prints one JSON object per measurement:
-{"peer": ..., "workload": "w1_dispatch", "n": 1000, "median_ns": ..., "low_ns": ..., "high_ns": ...}
+Prints one JSON record per measurement, as the Rust benches do
+(asyncio_benches::report):
+{"record": "time", "workload": "w1_dispatch", "contender": "CPython asyncio",
+ "n": 1000, "rounds": 9, "median_ns": ..., "low_ns": ..., "high_ns": ...}
 where the values are nanoseconds per operation (median, and the lowest and
 highest of the repeats). `cargo xtask bench` runs it in a virtual
 environment with uvloop installed and folds the results into
@@ -14,6 +16,7 @@ import asyncio
 import json
 import statistics
 import sys
+import threading
 import time
 
 FAN_OUT = 10
@@ -53,11 +56,76 @@ def w3_fan_out(loop, n):
     loop.run_forever()
 
 
+def timer_deadline(i):
+    """The Rust workload's spread of deadlines over one second, in seconds."""
+    return ((i * 0x9E3779B97F4A7C15) % (1 << 64)) % 1_000_000 / 1e6
+
+
+def timers(loop, n):
+    # Python loops have no manual clock, and uvloop's clock cannot be patched:
+    # the deadlines are the same spread, but a second in the past, so all of
+    # them are due at once and the loop runs them in one iteration, in
+    # deadline order (CPython's heap; uvloop clamps past delays to zero).
+    start = loop.time() - 1.0
+    call_at = loop.call_at
+    for i in range(n):
+        call_at(start + timer_deadline(i), touch, i)
+    loop.call_at(start + 1.0, loop.stop)
+    loop.run_forever()
+
+
+def timers_cancel(loop, n):
+    call_later = loop.call_later
+    handles = [call_later(1.0 + timer_deadline(i), touch, i) for i in range(n)]
+    for handle in handles:
+        handle.cancel()
+    assert all(handle.cancelled() for handle in handles)
+    loop.stop()
+    loop.run_forever()
+
+
+def threadsafe(producers):
+    def run(loop, n):
+        per_producer = n // producers
+        left = [producers]
+        lock = threading.Lock()
+        seen = [0]
+
+        def count(_):
+            seen[0] += 1
+
+        def produce():
+            call = loop.call_soon_threadsafe
+            for i in range(per_producer):
+                call(count, i)
+            with lock:
+                left[0] -= 1
+                last = left[0] == 0
+            if last:
+                call(loop.stop)
+
+        threads = [threading.Thread(target=produce) for _ in range(producers)]
+        for thread in threads:
+            thread.start()
+        loop.run_forever()
+        for thread in threads:
+            thread.join()
+        assert seen[0] == per_producer * producers, seen
+
+    return run
+
+
 WORKLOADS = {
     "w1_dispatch": w1_dispatch,
     "w2_ping_pong": w2_ping_pong,
     "w3_fan_out": w3_fan_out,
+    "timers": timers,
+    "timers_cancel": timers_cancel,
+    "threadsafe_1": threadsafe(1),
+    "threadsafe_3": threadsafe(3),
 }
+
+CONTENDERS = {"asyncio": "CPython asyncio", "uvloop": "uvloop"}
 
 
 def new_loop(peer):
@@ -81,9 +149,11 @@ def measure(peer, workload, n, repeats):
     finally:
         loop.close()
     return {
-        "peer": peer,
+        "record": "time",
         "workload": workload,
+        "contender": CONTENDERS[peer],
         "n": n,
+        "rounds": repeats,
         "median_ns": statistics.median(per_op),
         "low_ns": min(per_op),
         "high_ns": max(per_op),
@@ -94,6 +164,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer", action="append", choices=["asyncio", "uvloop"])
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--workload", action="append", choices=sorted(WORKLOADS))
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--versions", action="store_true", help="print the peers' versions and exit")
     arguments = parser.parse_args()
@@ -107,7 +178,7 @@ def main():
         print(json.dumps(versions))
         return
     for peer in peers:
-        for workload in WORKLOADS:
+        for workload in arguments.workload or WORKLOADS:
             for n in (int(size) for size in arguments.sizes.split(",")):
                 print(json.dumps(measure(peer, workload, n, arguments.repeats)), flush=True)
 

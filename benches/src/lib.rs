@@ -116,6 +116,66 @@ pub fn timers_floor(n: usize) -> usize {
     })
 }
 
+/// Schedule-then-cancel on asyncio-rs: `call_later` `n` timers with spread
+/// delays, cancel every one, then run one iteration (nothing is due, and
+/// nothing may run). Returns how many were cancelled without running: `n`.
+pub fn timers_cancel_asyncio(event_loop: &EventLoop, n: usize) -> usize {
+    let mut cancelled = 0;
+    let ran = touched(|| {
+        let timers: Vec<_> = (0..n)
+            .filter_map(|i| {
+                let delay = std::time::Duration::from_micros(timer_deadline(i) + 1);
+                event_loop.call_later(delay, move || touch(i + 1)).ok()
+            })
+            .collect();
+        for timer in &timers {
+            timer.cancel();
+            cancelled += usize::from(timer.cancelled());
+        }
+        event_loop.stop();
+        let _ = event_loop.run_forever();
+    });
+    if ran == 0 {
+        cancelled
+    } else {
+        0
+    }
+}
+
+/// Schedule-then-cancel's floor: a `BinaryHeap` of `(deadline, key)` beside
+/// a `slab::Slab` of the boxed closures, as a hand-written cancellable timer
+/// queue keeps them; cancelling removes (and drops) the closure, and the
+/// heap is drained, finding nothing to run. Returns how many were cancelled.
+pub fn timers_cancel_floor(n: usize) -> usize {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut cancelled = 0;
+    let ran = touched(|| {
+        let mut heap = BinaryHeap::with_capacity(n);
+        let mut closures: slab::Slab<Box<dyn FnOnce()>> = slab::Slab::with_capacity(n);
+        let keys: Vec<usize> = (0..n)
+            .map(|i| {
+                let key = closures.insert(Box::new(move || touch(i + 1)));
+                heap.push(Reverse((timer_deadline(i), key)));
+                key
+            })
+            .collect();
+        for key in keys {
+            cancelled += usize::from(closures.try_remove(key).is_some());
+        }
+        while let Some(Reverse((_, key))) = heap.pop() {
+            if let Some(callback) = closures.try_remove(key) {
+                callback();
+            }
+        }
+    });
+    if ran == 0 {
+        cancelled
+    } else {
+        0
+    }
+}
+
 /// Cross-thread throughput on asyncio-rs: `producers` threads each send
 /// `per_producer` callbacks with `call_soon_threadsafe`, and the loop runs
 /// until the last producer's `stop`. Returns the sum the callbacks touched
@@ -354,6 +414,48 @@ pub mod peers {
         })
     }
 
+    /// Schedule-then-cancel on tokio (paused time), as a tokio user cancels
+    /// timers: `n` tasks each sleeping a spread delay, every one aborted
+    /// before its deadline (aborting drops its `Sleep`, which leaves the
+    /// timer wheel). Returns how many ended cancelled: `n`.
+    pub fn timers_cancel_tokio(runtime: &tokio::runtime::Runtime, n: usize) -> usize {
+        let mut cancelled = 0;
+        let ran = touched(|| {
+            let local = tokio::task::LocalSet::new();
+            cancelled = runtime.block_on(local.run_until(async move {
+                let started = std::rc::Rc::new(std::cell::Cell::new(0));
+                let handles: Vec<_> = (0..n)
+                    .map(|i| {
+                        let delay = std::time::Duration::from_micros(timer_deadline(i) + 1);
+                        let started = std::rc::Rc::clone(&started);
+                        tokio::task::spawn_local(async move {
+                            started.set(started.get() + 1);
+                            tokio::time::sleep(delay).await;
+                            touch(i + 1);
+                        })
+                    })
+                    .collect();
+                // Let every task start its sleep, as scheduled timers would be.
+                while started.get() < n {
+                    tokio::task::yield_now().await;
+                }
+                for handle in &handles {
+                    handle.abort();
+                }
+                let mut cancelled = 0;
+                for handle in handles {
+                    cancelled += usize::from(handle.await.is_err_and(|error| error.is_cancelled()));
+                }
+                cancelled
+            }));
+        });
+        if ran == 0 {
+            cancelled
+        } else {
+            0
+        }
+    }
+
     /// Cross-thread throughput on tokio: `producers` threads each
     /// `Handle::spawn` `per_producer` tasks onto a current-thread runtime
     /// that the caller's thread drives until the last task ran.
@@ -498,6 +600,62 @@ pub mod peers {
     }
 }
 
+/// The measurements the bench binaries print, one JSON object per line,
+/// for `cargo xtask bench` (which reads them with `serde_json`):
+///
+/// - `{"record": "ratio", "target", "n", "rounds", "low", "median", "high"}`:
+///   a target ratio over paired rounds (its quartiles and median);
+/// - `{"record": "time", "workload", "contender", "n", "rounds", "median_ns",
+///   "low_ns", "high_ns"}`: nanoseconds per operation of one contender over
+///   paired rounds (median and quartiles);
+/// - `{"record": "row", "table", "cells": {...}}`: one row of a table that
+///   `cargo xtask bench` declares (its columns name the cells);
+/// - `{"record": "memory", "key", "value"}`: one figure of the memory bench.
+///
+/// Other lines (cargo's, criterion's) are not objects and are skipped.
+pub mod report {
+    use serde_json::{json, Value};
+
+    use crate::paired::Summary;
+
+    fn emit(record: Value) {
+        println!("{record}");
+    }
+
+    /// A target ratio: the per-round ratios' median and quartiles.
+    pub fn ratio(target: &str, n: usize, ratios: Vec<f64>) {
+        let rounds = ratios.len();
+        if let Some(Summary { low, median, high }) = Summary::of(ratios) {
+            emit(json!({
+                "record": "ratio", "target": target, "n": n, "rounds": rounds,
+                "low": low, "median": median, "high": high,
+            }));
+        }
+    }
+
+    /// One contender's time per operation, from its per-round times for
+    /// `operations` operations each.
+    pub fn time(workload: &str, contender: &str, n: usize, operations: usize, times: &[f64]) {
+        let per_operation: Vec<f64> = times.iter().map(|time| time / operations as f64).collect();
+        if let Some(Summary { low, median, high }) = Summary::of(per_operation) {
+            emit(json!({
+                "record": "time", "workload": workload, "contender": contender, "n": n,
+                "rounds": times.len(), "median_ns": median, "low_ns": low, "high_ns": high,
+            }));
+        }
+    }
+
+    /// One row of the table `table`.
+    pub fn row(table: &str, cells: Value) {
+        emit(json!({"record": "row", "table": table, "cells": cells}));
+    }
+
+    /// One figure of the memory bench.
+    pub fn memory(key: &str, value: impl Into<Value>) {
+        emit(json!({"record": "memory", "key": key, "value": value.into()}));
+    }
+}
+
 /// Paired rounds: every contender runs once per round, so all of them meet
 /// the same machine state, and ratios are taken within a round.
 ///
@@ -632,9 +790,9 @@ mod tests {
     fn every_workload_does_its_work() {
         let event_loop = EventLoop::new();
         let w1 = w1_expected(100);
-        assert_eq!(w1, (0..100).sum());
+        assert_eq!(w1, (0..100).sum::<usize>());
         assert_eq!(w1_asyncio(&event_loop, 100), w1);
-        assert_eq!(w2_asyncio(&event_loop, 100), (0..100).sum());
+        assert_eq!(w2_asyncio(&event_loop, 100), (0..100).sum::<usize>());
         assert_eq!(w3_asyncio(&event_loop, 100), 10 * 45);
         assert_eq!(w3_expected(100), 10 * 45);
         assert_eq!(racing_awaiters(&event_loop, 100), 100);
@@ -644,15 +802,21 @@ mod tests {
 
         let executor = async_executor::LocalExecutor::new();
         assert_eq!(peers::w1_async_executor(&executor, 100), w1);
-        assert_eq!(peers::w2_async_executor(&executor, 100), (0..100).sum());
+        assert_eq!(
+            peers::w2_async_executor(&executor, 100),
+            (0..100).sum::<usize>()
+        );
         let mut pool = futures::executor::LocalPool::new();
         assert_eq!(peers::w1_local_pool(&mut pool, 100), w1);
-        assert_eq!(peers::w2_local_pool(&mut pool, 100), (0..100).sum());
+        assert_eq!(
+            peers::w2_local_pool(&mut pool, 100),
+            (0..100).sum::<usize>()
+        );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         assert_eq!(peers::w1_tokio(&runtime, 100), w1);
-        assert_eq!(peers::w2_tokio(&runtime, 100), (0..100).sum());
+        assert_eq!(peers::w2_tokio(&runtime, 100), (0..100).sum::<usize>());
     }
 
     fn runtime_for_threads() -> tokio::runtime::Runtime {
@@ -677,6 +841,24 @@ mod tests {
         let deadlines: Vec<u64> = (0..100).map(timer_deadline).collect();
         assert!(deadlines.windows(2).any(|w| w[0] > w[1]), "out of order");
         assert!(deadlines.iter().all(|d| *d < 1_000_000));
+    }
+
+    #[test]
+    fn the_cancel_workloads_cancel_every_timer_and_run_none() {
+        let manual = EventLoop::with_clock(&asyncio_loop::ManualClock::new());
+        assert_eq!(timers_cancel_asyncio(&manual, 100), 100);
+        assert_eq!(manual.time(), 0.0, "nothing was due, so the clock stayed");
+        // Reused, and on a real clock (the loop must not wait for them).
+        let real = EventLoop::new();
+        assert_eq!(timers_cancel_asyncio(&real, 100), 100);
+        assert_eq!(timers_cancel_asyncio(&real, 100), 100);
+        assert_eq!(timers_cancel_floor(100), 100);
+        let paused = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        assert_eq!(peers::timers_cancel_tokio(&paused, 100), 100);
     }
 
     #[test]

@@ -1,0 +1,339 @@
+//! What `docs/benchmarks.md` shows, declared once: the workloads (their
+//! contenders come from whatever measured them), the targets, the tables of
+//! the other measurements, and the memory figures. `render.rs` turns these
+//! into the page with shared code; a new workload is an entry here (and its
+//! measuring code in `benches/`), not new rendering code.
+
+/// The sizes every workload runs at.
+pub(crate) const SIZES: [u64; 3] = [1_000, 10_000, 100_000];
+
+/// The contender every ratio is taken against.
+pub(crate) const OURS: &str = "asyncio-rs";
+
+/// Which bench measures a workload's Rust contenders.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Source {
+    /// `benches/benches/workloads.rs`, under criterion.
+    Criterion,
+    /// `benches/benches/paired.rs`: the median over its paired rounds.
+    Paired,
+}
+
+/// One workload: a table of every contender that measured it (Rust and
+/// Python), one column per size.
+pub(crate) struct Workload {
+    pub(crate) key: &'static str,
+    pub(crate) title: &'static str,
+    /// What each contender does, when the title does not say it all.
+    pub(crate) note: &'static str,
+    pub(crate) source: Source,
+}
+
+pub(crate) const WORKLOADS: &[Workload] = &[
+    Workload {
+        key: "w1_dispatch",
+        title: "W1 dispatch: `call_soon` N trivial callbacks, run until all ran",
+        note: "",
+        source: Source::Criterion,
+    },
+    Workload {
+        key: "w2_ping_pong",
+        title: "W2 ping-pong: a task awaits a fresh future that a `call_soon` callback completes, N times",
+        note: "",
+        source: Source::Criterion,
+    },
+    Workload {
+        key: "w3_fan_out",
+        title: "W3 fan-out: N/10 futures with 10 done-callbacks each, completed (ns per callback)",
+        note: "The Rust peers have no done-callbacks, so W3 compares asyncio-rs with the Python loops only.",
+        source: Source::Criterion,
+    },
+    Workload {
+        key: "timers",
+        title: "Timers: N timers with spread deadlines over one second, scheduled, then run",
+        note: "asyncio-rs on a `ManualClock` (the loop jumps from deadline to deadline), tokio with paused \
+               time (`sleep` in N spawned tasks); the floor is a `BinaryHeap` of `(deadline, seq, boxed \
+               closure)`. Python loops cannot be given a manual clock (uvloop's cannot be patched), so \
+               there the same deadlines are a second in the past and all N run in one iteration: CPython \
+               pops them from its heap in deadline order, uvloop clamps the delays to zero. Medians over \
+               paired rounds (± half the quartile range).",
+        source: Source::Paired,
+    },
+    Workload {
+        key: "timers_cancel",
+        title: "Schedule then cancel: N timers scheduled, every one cancelled, then one iteration",
+        note: "Nothing may run. The floor is a `BinaryHeap` of `(deadline, key)` beside a `slab::Slab` of \
+               the boxed closures (cancelling removes the closure; the heap is drained); tokio aborts N \
+               tasks sleeping in paused time; Python calls `handle.cancel()`. asyncio-rs both on a reused \
+               loop and on a fresh one each round.",
+        source: Source::Paired,
+    },
+    Workload {
+        key: "threadsafe_1",
+        title: "Across threads, 1 producer: N `call_soon_threadsafe` callbacks from another thread",
+        note: "The loop runs until the producer's stop. The floor is a bare `crossbeam_queue::SegQueue` \
+               of boxed closures that the consumer polls in a spin loop (no wake-ups); tokio's shape is \
+               `Handle::spawn` onto a current-thread runtime. ns per callback.",
+        source: Source::Paired,
+    },
+    Workload {
+        key: "threadsafe_3",
+        title: "Across threads, 3 producers: N callbacks in all, from three threads",
+        note: "As above, with three producer threads (Python's share the GIL).",
+        source: Source::Paired,
+    },
+];
+
+/// How a target's value is computed.
+pub(crate) enum Measure {
+    /// A ratio the paired bench reports under this key, at each size.
+    Paired(&'static str),
+    /// The fastest of these contenders over ours on a workload's figures, at
+    /// each size (their ratio of medians, not paired).
+    Figures {
+        workload: &'static str,
+        contenders: &'static [&'static str],
+    },
+}
+
+/// A goal on a ratio: met when it is at least `at_least` at every size.
+pub(crate) struct Target {
+    pub(crate) label: &'static str,
+    pub(crate) measure: Measure,
+    pub(crate) at_least: f64,
+}
+
+pub(crate) const TARGETS: &[Target] = &[
+    Target {
+        label: "W1: floor / ours",
+        measure: Measure::Paired("w1_floor"),
+        at_least: 1.0,
+    },
+    Target {
+        label: "W1: fastest Rust peer / ours",
+        measure: Measure::Paired("w1_rust_peers"),
+        at_least: 3.0,
+    },
+    Target {
+        label: "W1: uvloop / ours (not paired)",
+        measure: Measure::Figures {
+            workload: "w1_dispatch",
+            contenders: &["uvloop"],
+        },
+        at_least: 15.0,
+    },
+    Target {
+        label: "W2: fastest Rust peer / ours",
+        measure: Measure::Paired("w2_rust_peers"),
+        at_least: 2.5,
+    },
+    Target {
+        label: "W3: our W1 / our W3, per callback",
+        measure: Measure::Paired("w1_over_w3"),
+        at_least: 1.0 / 1.5,
+    },
+    Target {
+        label: "Timers: floor / ours",
+        measure: Measure::Paired("timers_floor"),
+        at_least: 1.0 / 1.5,
+    },
+    Target {
+        label: "Timers: tokio (paused time) / ours",
+        measure: Measure::Paired("timers_rust_peers"),
+        at_least: 3.0,
+    },
+    Target {
+        label: "Schedule then cancel: floor / ours",
+        measure: Measure::Paired("timers_cancel_floor"),
+        at_least: 1.0 / 1.5,
+    },
+    Target {
+        label: "Schedule then cancel, fresh loop: floor / ours",
+        measure: Measure::Paired("timers_cancel_fresh_floor"),
+        at_least: 1.0 / 1.5,
+    },
+    Target {
+        label: "Schedule then cancel: tokio (paused time) / ours",
+        measure: Measure::Paired("timers_cancel_rust_peers"),
+        at_least: 3.0,
+    },
+    Target {
+        label: "Across threads, 1 producer: floor / ours",
+        measure: Measure::Paired("threadsafe_1_floor"),
+        at_least: 1.0 / 1.5,
+    },
+    Target {
+        label: "Across threads, 3 producers: floor / ours",
+        measure: Measure::Paired("threadsafe_3_floor"),
+        at_least: 1.0 / 1.5,
+    },
+    Target {
+        label: "Across threads, 1 producer: tokio / ours",
+        measure: Measure::Paired("threadsafe_1_rust_peers"),
+        at_least: 1.0,
+    },
+    Target {
+        label: "Across threads, 3 producers: tokio / ours",
+        measure: Measure::Paired("threadsafe_3_rust_peers"),
+        at_least: 1.0,
+    },
+];
+
+/// How a table cell is shown.
+#[derive(Clone, Copy)]
+pub(crate) enum Format {
+    /// A number with this many decimals, and a unit after it (or "").
+    Number(usize, &'static str),
+    /// The paired ratio with this key at the row's `n`: median (quartiles).
+    RatioAt(&'static str),
+    /// The cell as it is (a name).
+    Text,
+}
+
+/// A table of rows that a bench reports under `key` (`report::row`).
+pub(crate) struct Table {
+    pub(crate) key: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) intro: &'static str,
+    /// `(cell, header, format)`, in column order.
+    pub(crate) columns: &'static [(&'static str, &'static str, Format)],
+}
+
+pub(crate) const TABLES: &[Table] = &[
+    Table {
+        key: "fresh",
+        title: "W1 on a fresh loop and on a reused one",
+        intro: "A fresh loop (or a fresh floor queue) each round pays for growing its queue and for \
+                touching new pages; a reused one has paid already. Nanoseconds per callback (medians \
+                over paired rounds), and the floor ratio of each, whose goal is ≥ 1 at every size.",
+        columns: &[
+            ("n", "N", Format::Number(0, "")),
+            ("ours_fresh", "ours, fresh", Format::Number(2, "")),
+            ("floor_fresh", "floor, fresh", Format::Number(2, "")),
+            ("n", "floor / ours, fresh", Format::RatioAt("w1_fresh_floor")),
+            ("ours_reused", "ours, reused", Format::Number(2, "")),
+            ("floor_reused", "floor, reused", Format::Number(2, "")),
+            ("n", "floor / ours, reused", Format::RatioAt("w1_reused_floor")),
+        ],
+    },
+    Table {
+        key: "racing",
+        title: "Racing awaiters",
+        intro: "N races, one after another, of one shutdown future against a fresh future (`select`), \
+                each polled with a waker of its own, as separate tasks would; the fresh one always \
+                wins. Each losing wait must leave nothing behind, so the time per race stays flat as \
+                N grows (before, losers left their wakers: 1128 / 6700 / 16930 ns per race at N = \
+                1000 / 10000 / 30000, quadratic overall). Median of the runs, fresh loop each run.",
+        columns: &[
+            ("n", "N", Format::Number(0, "")),
+            ("ns_per_race", "ns per race", Format::Number(1, "")),
+        ],
+    },
+    Table {
+        key: "latency",
+        title: "Wake-up latency of an idle loop",
+        intro: "Another thread sends one callback every millisecond, stamped with the time; how long \
+                until it runs on the loop's thread (tokio: a task spawned with `Handle::spawn`). Goal: \
+                no worse than tokio.",
+        columns: &[
+            ("contender", "", Format::Text),
+            ("runs", "runs", Format::Number(0, "")),
+            ("median_us", "median", Format::Number(1, " µs")),
+            ("p99_us", "p99", Format::Number(1, " µs")),
+        ],
+    },
+    Table {
+        key: "idle",
+        title: "An idle loop",
+        intro: "A fresh loop with one timer ahead and nothing else to do waits in the OS poller \
+                (`polling`: epoll and a timerfd here) with the deadline as its timeout. CPU time of \
+                the loop's thread while it waits (median of the runs; making the poller included), \
+                and how long after its deadline the timer's callback ran.",
+        columns: &[
+            ("wait_ms", "wait", Format::Number(0, " ms")),
+            ("runs", "runs", Format::Number(0, "")),
+            ("cpu_us", "CPU time", Format::Number(0, " µs")),
+            ("late_us", "late, median", Format::Number(0, " µs")),
+            ("late_max_us", "late, max", Format::Number(0, " µs")),
+        ],
+    },
+];
+
+/// The memory bench's figures, `(key, label)`, in the order shown.
+pub(crate) const MEMORY: &[(&str, &str)] = &[
+    (
+        "bytes_per_pending_callback",
+        "heap bytes per pending callback, beyond its 8-byte closure",
+    ),
+    (
+        "bytes_per_pending_callback_floor",
+        "the same for the floor (the closure's box only)",
+    ),
+    (
+        "bytes_per_pending_future",
+        "heap bytes per pending future, beyond its handle",
+    ),
+    ("peak_rss_kib", "peak RSS of the whole memory bench, KiB"),
+    (
+        "allocations_per_call_soon",
+        "allocations per `call_soon` (W1), steady state",
+    ),
+    (
+        "allocations_per_floor_callback",
+        "allocations per floor callback",
+    ),
+    (
+        "allocations_per_ping_pong",
+        "allocations per W2 round trip (the new future)",
+    ),
+    (
+        "allocations_per_fan_out_callback",
+        "allocations per W3 done-callback",
+    ),
+    ("burst_callbacks", "callbacks in one burst on a fresh loop"),
+    (
+        "bytes_kept_after_burst",
+        "heap bytes the loop keeps right after running the burst",
+    ),
+    (
+        "bytes_kept_after_drain",
+        "heap bytes it keeps after eight more (quiet) iterations",
+    ),
+    (
+        "cancelled_timers",
+        "timers scheduled and cancelled, one after another",
+    ),
+    (
+        "timer_bytes_peak_while_cancelling",
+        "peak heap bytes of the timers meanwhile",
+    ),
+    ("timer_bytes_with_n_live", "heap bytes with N live timers"),
+    (
+        "timer_bytes_after_cancelling_all",
+        "heap bytes once those N are cancelled",
+    ),
+];
+
+/// A goal on a memory figure: met when it is at most `at_most`.
+pub(crate) const MEMORY_TARGETS: &[(&str, &str, f64)] = &[
+    (
+        "≤ 64 bytes per pending callback beyond its closure",
+        "bytes_per_pending_callback",
+        64.0,
+    ),
+    (
+        "≤ 128 bytes per pending future",
+        "bytes_per_pending_future",
+        128.0,
+    ),
+    (
+        "no allocation per `call_soon` for an inline closure",
+        "allocations_per_call_soon",
+        0.0,
+    ),
+    (
+        "scheduling and cancelling 10^7 timers keeps the timers' memory bounded (peak bytes)",
+        "timer_bytes_peak_while_cancelling",
+        65_536.0,
+    ),
+];
