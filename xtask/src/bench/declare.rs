@@ -4,8 +4,12 @@
 //! into the page with shared code; a new workload is an entry here (and its
 //! measuring code in `benches/`), not new rendering code.
 
-/// The sizes every workload runs at.
-pub(crate) const SIZES: [u64; 3] = [1_000, 10_000, 100_000];
+/// The sizes the workloads run at.
+pub(crate) const SIZES: &[u64] = &[1_000, 10_000, 100_000];
+
+/// The one size of the cross-thread workloads: below it, starting the
+/// producer threads is most of what a round measures.
+const THREADS: &[u64] = &[100_000];
 
 /// The contender every ratio is taken against.
 pub(crate) const OURS: &str = "asyncio-rs";
@@ -27,6 +31,8 @@ pub(crate) struct Workload {
     /// What each contender does, when the title does not say it all.
     pub(crate) note: &'static str,
     pub(crate) source: Source,
+    /// The sizes it is measured at (the columns of its table).
+    pub(crate) sizes: &'static [u64],
 }
 
 pub(crate) const WORKLOADS: &[Workload] = &[
@@ -34,18 +40,21 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         key: "w1_dispatch",
         title: "W1 dispatch: `call_soon` N trivial callbacks, run until all ran",
         note: "",
+        sizes: SIZES,
         source: Source::Criterion,
     },
     Workload {
         key: "w2_ping_pong",
         title: "W2 ping-pong: a task awaits a fresh future that a `call_soon` callback completes, N times",
         note: "",
+        sizes: SIZES,
         source: Source::Criterion,
     },
     Workload {
         key: "w3_fan_out",
         title: "W3 fan-out: N/10 futures with 10 done-callbacks each, completed (ns per callback)",
         note: "The Rust peers have no done-callbacks, so W3 compares asyncio-rs with the Python loops only.",
+        sizes: SIZES,
         source: Source::Criterion,
     },
     Workload {
@@ -57,6 +66,7 @@ pub(crate) const WORKLOADS: &[Workload] = &[
                there the same deadlines are a second in the past and all N run in one iteration: CPython \
                pops them from its heap in deadline order, uvloop clamps the delays to zero. Medians over \
                paired rounds (± half the quartile range).",
+        sizes: SIZES,
         source: Source::Paired,
     },
     Workload {
@@ -66,6 +76,7 @@ pub(crate) const WORKLOADS: &[Workload] = &[
                the boxed closures (cancelling removes the closure; the heap is drained); tokio aborts N \
                tasks sleeping in paused time; Python calls `handle.cancel()`. asyncio-rs both on a reused \
                loop and on a fresh one each round.",
+        sizes: SIZES,
         source: Source::Paired,
     },
     Workload {
@@ -74,12 +85,14 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         note: "The loop runs until the producer's stop. The floor is a bare `crossbeam_queue::SegQueue` \
                of boxed closures that the consumer polls in a spin loop (no wake-ups); tokio's shape is \
                `Handle::spawn` onto a current-thread runtime. ns per callback.",
+        sizes: THREADS,
         source: Source::Paired,
     },
     Workload {
         key: "threadsafe_3",
         title: "Across threads, 3 producers: N callbacks in all, from three threads",
         note: "As above, with three producer threads (Python's share the GIL).",
+        sizes: THREADS,
         source: Source::Paired,
     },
 ];
@@ -101,17 +114,21 @@ pub(crate) struct Target {
     pub(crate) label: &'static str,
     pub(crate) measure: Measure,
     pub(crate) at_least: f64,
+    /// The sizes it is measured and judged at.
+    pub(crate) sizes: &'static [u64],
 }
 
 pub(crate) const TARGETS: &[Target] = &[
     Target {
         label: "W1: floor / ours",
         measure: Measure::Paired("w1_floor"),
+        sizes: SIZES,
         at_least: 1.0,
     },
     Target {
         label: "W1: fastest Rust peer / ours",
         measure: Measure::Paired("w1_rust_peers"),
+        sizes: SIZES,
         at_least: 3.0,
     },
     Target {
@@ -120,61 +137,73 @@ pub(crate) const TARGETS: &[Target] = &[
             workload: "w1_dispatch",
             contenders: &["uvloop"],
         },
+        sizes: SIZES,
         at_least: 15.0,
     },
     Target {
         label: "W2: fastest Rust peer / ours",
         measure: Measure::Paired("w2_rust_peers"),
+        sizes: SIZES,
         at_least: 2.5,
     },
     Target {
         label: "W3: our W1 / our W3, per callback",
         measure: Measure::Paired("w1_over_w3"),
+        sizes: SIZES,
         at_least: 1.0 / 1.5,
     },
     Target {
         label: "Timers: floor / ours",
         measure: Measure::Paired("timers_floor"),
+        sizes: SIZES,
         at_least: 1.0 / 1.5,
     },
     Target {
         label: "Timers: tokio (paused time) / ours",
         measure: Measure::Paired("timers_rust_peers"),
+        sizes: SIZES,
         at_least: 3.0,
     },
     Target {
         label: "Schedule then cancel: floor / ours",
         measure: Measure::Paired("timers_cancel_floor"),
+        sizes: SIZES,
         at_least: 1.0 / 1.5,
     },
     Target {
         label: "Schedule then cancel, fresh loop: floor / ours",
         measure: Measure::Paired("timers_cancel_fresh_floor"),
+        sizes: SIZES,
         at_least: 1.0 / 1.5,
     },
     Target {
         label: "Schedule then cancel: tokio (paused time) / ours",
         measure: Measure::Paired("timers_cancel_rust_peers"),
+        sizes: SIZES,
         at_least: 3.0,
     },
     Target {
         label: "Across threads, 1 producer: floor / ours",
         measure: Measure::Paired("threadsafe_1_floor"),
+        sizes: THREADS,
         at_least: 1.0 / 1.5,
     },
     Target {
         label: "Across threads, 3 producers: floor / ours",
         measure: Measure::Paired("threadsafe_3_floor"),
+        sizes: THREADS,
         at_least: 1.0 / 1.5,
     },
     Target {
         label: "Across threads, 1 producer: tokio / ours",
         measure: Measure::Paired("threadsafe_1_rust_peers"),
+        sizes: THREADS,
         at_least: 1.0,
     },
     Target {
         label: "Across threads, 3 producers: tokio / ours",
         measure: Measure::Paired("threadsafe_3_rust_peers"),
+        sizes: THREADS,
         at_least: 1.0,
     },
 ];

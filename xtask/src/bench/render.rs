@@ -106,13 +106,13 @@ fn workload_table(text: &mut String, workload: &Workload, figures: &Figures) {
     let get =
         |contender: &str, n: u64| figures.get(&(workload.key.to_owned(), contender.to_owned(), n));
     let _ = write!(text, "| contender |");
-    for n in SIZES {
+    for n in workload.sizes {
         let _ = write!(text, " N = {n} | × ours |");
     }
-    let _ = writeln!(text, "\n|---|{}", "---:|---:|".repeat(SIZES.len()));
+    let _ = writeln!(text, "\n|---|{}", "---:|---:|".repeat(workload.sizes.len()));
     for contender in &contenders {
         let _ = write!(text, "| {contender} |");
-        for n in SIZES {
+        for &n in workload.sizes {
             match (get(contender, n), get(OURS, n)) {
                 (Some(figure), Some(base)) => {
                     let _ = write!(
@@ -136,78 +136,79 @@ fn workload_table(text: &mut String, workload: &Workload, figures: &Figures) {
     let _ = writeln!(text);
 }
 
-/// A target's value at each size: the median, with the quartiles of a
-/// paired ratio, or the range over the criterion runs of a figure ratio.
+/// A target's value at each of [`SIZES`]: the median, with the quartiles
+/// of a paired ratio, or the range over the criterion runs of a figure
+/// ratio; "—" at a size the target is not measured at.
 struct Values {
     shown: Vec<String>,
+    /// At the target's own sizes.
     medians: Vec<Option<f64>>,
 }
 
 fn target_values(target: &Target, measured: &Measured) -> Values {
-    match target.measure {
-        Measure::Paired(key) => {
-            let ratios: Vec<_> = SIZES
-                .iter()
-                .map(|&n| measured.ratios.get(&(key.to_owned(), n)))
-                .collect();
-            Values {
-                shown: ratios
-                    .iter()
-                    .map(|ratio| {
-                        ratio.map_or("?".to_owned(), |r| {
-                            format!("{:.2} ({:.2}–{:.2})", r.median, r.low, r.high)
-                        })
-                    })
-                    .collect(),
-                medians: ratios.iter().map(|ratio| ratio.map(|r| r.median)).collect(),
-            }
-        }
+    let (shown, medians): (Vec<String>, Vec<Option<f64>>) = match target.measure {
+        Measure::Paired(key) => SIZES
+            .iter()
+            .map(|&n| {
+                let ratio = measured.ratios.get(&(key.to_owned(), n));
+                let shown = ratio.map_or("?".to_owned(), |r| {
+                    format!("{:.2} ({:.2}–{:.2})", r.median, r.low, r.high)
+                });
+                (shown, ratio.map(|r| r.median))
+            })
+            .unzip(),
         Measure::Figures {
             workload,
             contenders,
-        } => {
-            let medians = fastest_over_ours(&measured.figures, workload, contenders);
-            let per_run: Vec<Vec<Option<f64>>> = measured
-                .runs
-                .iter()
-                .map(|run| fastest_over_ours(run, workload, contenders))
-                .collect();
-            let shown = medians
-                .iter()
-                .enumerate()
-                .map(|(size, median)| {
-                    let Some(median) = median else {
-                        return "?".to_owned();
-                    };
-                    let values = per_run.iter().filter_map(|run| run[size]);
-                    match (values.clone().reduce(f64::min), values.reduce(f64::max)) {
-                        (Some(low), Some(high)) if per_run.len() > 1 => {
-                            format!("{median:.2} (runs: {low:.2}–{high:.2})")
-                        }
-                        _ => format!("{median:.2}"),
+        } => SIZES
+            .iter()
+            .map(|&n| {
+                let median = fastest_over_ours(&measured.figures, workload, contenders, n);
+                let per_run = measured
+                    .runs
+                    .iter()
+                    .filter_map(|run| fastest_over_ours(run, workload, contenders, n));
+                let range = (per_run.clone().reduce(f64::min), per_run.reduce(f64::max));
+                let shown = match (median, range) {
+                    (None, _) => "?".to_owned(),
+                    (Some(median), (Some(low), Some(high))) if measured.runs.len() > 1 => {
+                        format!("{median:.2} (runs: {low:.2}–{high:.2})")
                     }
-                })
-                .collect();
-            Values { shown, medians }
+                    (Some(median), _) => format!("{median:.2}"),
+                };
+                (shown, median)
+            })
+            .unzip(),
+    };
+    let mut values = Values {
+        shown: Vec::new(),
+        medians: Vec::new(),
+    };
+    for ((n, shown), median) in SIZES.iter().zip(shown).zip(medians) {
+        if target.sizes.contains(n) {
+            values.shown.push(shown);
+            values.medians.push(median);
+        } else {
+            values.shown.push("—".to_owned());
         }
     }
+    values
 }
 
-/// The fastest of `contenders` over ours on `workload`, at each size.
-fn fastest_over_ours(figures: &Figures, workload: &str, contenders: &[&str]) -> Vec<Option<f64>> {
-    let get =
-        |contender: &str, n: u64| figures.get(&(workload.to_owned(), contender.to_owned(), n));
-    SIZES
+/// The fastest of `contenders` over ours on `workload` at size `n`.
+fn fastest_over_ours(
+    figures: &Figures,
+    workload: &str,
+    contenders: &[&str],
+    n: u64,
+) -> Option<f64> {
+    let get = |contender: &str| figures.get(&(workload.to_owned(), contender.to_owned(), n));
+    let base = get(OURS)?.median;
+    contenders
         .iter()
-        .map(|&n| {
-            let base = get(OURS, n)?.median;
-            contenders
-                .iter()
-                .filter_map(|contender| get(contender, n))
-                .map(|figure| figure.median / base)
-                .reduce(f64::min)
-        })
-        .collect()
+        .filter_map(|contender| get(contender))
+        .map(|figure| figure.median / base)
+        .reduce(f64::min)
 }
 
 fn targets(text: &mut String, measured: &Measured) {
@@ -346,7 +347,7 @@ mod tests {
     fn with_figures(entries: &[(&str, &str, f64)]) -> Measured {
         let mut measured = Measured::default();
         for (workload, contender, median) in entries {
-            for n in SIZES {
+            for &n in SIZES {
                 measured.figures.insert(
                     ((*workload).to_owned(), (*contender).to_owned(), n),
                     Figure {
@@ -386,6 +387,14 @@ mod tests {
             "ours, floor, then by name"
         );
         assert!(text.contains("| uvloop | 500.0 ± 1.0 | 10.00 |"), "{text}");
+        // A workload of one size has one column.
+        let mut threads = with_figures(&[("threadsafe_1", "asyncio-rs", 100.0)]);
+        threads.figures.retain(|(_, _, n), _| *n == 100_000);
+        let text_threads = page(&threads, &context(""));
+        assert!(
+            text_threads.contains("| contender | N = 100000 | × ours |\n|---|---:|---:|\n| asyncio-rs | 100.0 ± 1.0 | 1.00 |"),
+            "{text_threads}"
+        );
         for workload in WORKLOADS {
             assert!(text.contains(&format!("## {}", workload.title)));
         }
@@ -399,7 +408,7 @@ mod tests {
     #[test]
     fn targets_are_met_only_at_every_size_and_missing_ones_say_so() {
         let mut output = String::new();
-        for n in SIZES {
+        for &n in SIZES {
             let w1 = if n == 1000 { 0.95 } else { 1.10 };
             let _ = writeln!(
                 output,
@@ -419,7 +428,16 @@ mod tests {
             read("{\"record\":\"memory\",\"key\":\"bytes_per_pending_future\",\"value\":120.0}")
                 .unwrap(),
         );
+        // A target of one size only: judged there, a dash elsewhere.
+        measured.add(
+            read("{\"record\":\"ratio\",\"target\":\"threadsafe_1_floor\",\"n\":100000,\"rounds\":30,\"low\":0.88,\"median\":0.93,\"high\":1.0}")
+                .unwrap(),
+        );
         let text = page(&measured, &context(""));
+        assert!(
+            text.contains("| Across threads, 1 producer: floor / ours | ≥ 0.67 | — | — | 0.93 (0.88–1.00) | met |"),
+            "{text}"
+        );
         assert!(
             text.contains("| W2: fastest Rust peer / ours | ≥ 2.50 | 2.60 (1.80–2.70) | 2.60 (1.80–2.70) | 2.60 (1.80–2.70) | met |"),
             "{text}"
