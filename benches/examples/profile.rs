@@ -1,5 +1,8 @@
-//! Runs one workload in a loop, for a profiler: `profile w1|w2|w3|timers|timers-floor [rounds] [n]`
-//! (`n` callbacks or round trips per round, 10,000 unless given).
+//! Runs one workload in a loop, for a profiler:
+//! `profile w1|w2|w3|timers|timers-floor|cancel|cancel-floor [rounds] [n]`
+//! (`n` callbacks or round trips per round, 10,000 unless given), or
+//! `profile latency [wakes]`: the wake-up latency of an idle loop, printed
+//! as its median and p99 in µs (for `strace -c` or `perf trace`).
 //!
 //! For W3, profile with `n` = 1000 or with `MALLOC_TRIM_THRESHOLD_` set
 //! high: from `n` = 10,000 up, glibc trims the heap after each round frees
@@ -13,7 +16,14 @@ fn main() {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
-    let event_loop = if workload == "timers" {
+    if workload == "latency" {
+        let mut latencies = asyncio_benches::wake_latency_asyncio(rounds);
+        latencies.sort_by(f64::total_cmp);
+        let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize] / 1e3;
+        println!("median {:.1} µs, p99 {:.1} µs", at(0.5), at(0.99));
+        return;
+    }
+    let event_loop = if workload == "timers" || workload == "cancel" {
         asyncio_loop::EventLoop::with_clock(&asyncio_loop::ManualClock::new())
     } else {
         asyncio_loop::EventLoop::new()
@@ -33,6 +43,8 @@ fn main() {
                 asyncio_benches::timers_floor(n),
                 asyncio_benches::w1_expected(n),
             ),
+            "cancel" => (asyncio_benches::timers_cancel_asyncio(&event_loop, n), n),
+            "cancel-floor" => (asyncio_benches::timers_cancel_floor(n), n),
             _ => (
                 asyncio_benches::w3_asyncio(&event_loop, n),
                 asyncio_benches::w3_expected(n),
