@@ -110,6 +110,7 @@ mod error;
 mod event_loop;
 mod executor;
 mod handle;
+mod poller;
 mod ready;
 mod registry;
 mod remote;

@@ -8,9 +8,9 @@
 //! on the loop's thread runs first, as in asyncio, whose
 //! `call_soon_threadsafe` appends to the ready queue at once).
 //!
-//! The loop waits in an OS readiness poller (`polling`: epoll, kqueue, IOCP),
-//! made the first time the loop has nothing to do, with the next timer's
-//! deadline as its timeout; a push notifies it. The I/O that comes later
+//! The loop waits in an OS readiness poller (`poller.rs`: mio's epoll,
+//! kqueue or IOCP), made the first time the loop has nothing to do, with the
+//! next timer's deadline as its timeout; a push notifies it. The I/O that comes later
 //! registers its file descriptors with the same poller. If no poller can be
 //! made (no file descriptors left, or under Miri, which cannot run it), the
 //! loop parks its thread instead and a push unparks it.
@@ -26,9 +26,9 @@
 //! `RUNNING` again. Both swaps are read-modify-writes of one atomic, so one
 //! comes first: either the sender finds `WAITING` and wakes the loop (a
 //! notification that comes before the wait makes the wait return at once:
-//! `polling` keeps it, and `park` keeps an unpark), or the loop finds
+//! the waker's eventfd stays readable, and `park` keeps an unpark), or the loop finds
 //! `NOTIFIED` and does not block. And a sender that finds `WAITING` also
-//! sees the poller, made before the loop's swap. After a wait the loop
+//! sees the notifier, set before the loop's swap. After a wait the loop
 //! swaps `RUNNING` back in (not a plain store), so that reading a
 //! sender's `NOTIFIED` there also makes that sender's item visible. A busy
 //! loop costs senders no system call: they wake it only when it waits.
@@ -50,7 +50,8 @@ use std::thread::{self, Thread, ThreadId};
 use std::time::Instant;
 
 use crossbeam_queue::SegQueue;
-use polling::{Events, Poller};
+
+use crate::poller::{Notifier, Poller};
 
 /// A `call_soon_threadsafe` callback.
 pub(crate) type RemoteCall = Box<dyn FnOnce() + Send>;
@@ -90,10 +91,9 @@ pub(crate) struct Remote {
     state: AtomicU8,
     /// The loop's thread, unparked by pushes while there is no poller.
     thread: Thread,
-    /// The poller the loop waits in, made on its first wait.
-    poller: OnceLock<Poller>,
-    /// Set if making the poller failed: the loop parks instead.
-    no_poller: AtomicBool,
+    /// What notifies the poller the loop waits in, set when the loop makes
+    /// it, on its first wait; unset, a push unparks the loop's thread.
+    notifier: OnceLock<Notifier>,
     /// Live `ThreadsafeHandle`s, for the loop's check that nothing can
     /// complete what it waits for.
     handles: AtomicUsize,
@@ -107,8 +107,7 @@ impl Remote {
             senders: AtomicUsize::new(0),
             state: AtomicU8::new(RUNNING),
             thread: thread::current(),
-            poller: OnceLock::new(),
-            no_poller: AtomicBool::new(false),
+            notifier: OnceLock::new(),
             handles: AtomicUsize::new(0),
         }
     }
@@ -185,11 +184,11 @@ impl Remote {
         self.senders.fetch_sub(2, Ordering::Release);
         self.pending.store(true, Ordering::Release);
         if self.state.swap(NOTIFIED, Ordering::AcqRel) == WAITING {
-            match self.poller.get() {
+            match self.notifier.get() {
                 // A failed notification (an OS error) leaves the loop
                 // waiting for its deadline at worst; nothing better can be
                 // done here.
-                Some(poller) => drop(poller.notify()),
+                Some(notifier) => drop(notifier.wake()),
                 None => self.thread.unpark(),
             }
         }
@@ -215,50 +214,33 @@ impl Remote {
         std::iter::from_fn(|| self.queue.pop()).collect()
     }
 
-    /// The poller, made on first use; `None` if it cannot be made.
-    fn poller(&self) -> Option<&Poller> {
-        if let Some(poller) = self.poller.get() {
-            return Some(poller);
-        }
-        if cfg!(miri) || self.no_poller.load(Ordering::Relaxed) {
-            return None;
-        }
-        match Poller::new() {
-            Ok(poller) => {
-                // Only the loop's thread makes it, so this cannot race.
-                let _ = self.poller.set(poller);
-                self.poller.get()
-            }
-            Err(_) => {
-                self.no_poller.store(true, Ordering::Relaxed);
-                None
-            }
-        }
-    }
-
     /// Blocks the loop's thread until `deadline` (or for ever) or until a
     /// push, whichever comes first; may return early, so the caller checks
-    /// again. Called on the loop's thread only, with `events` the loop's
-    /// buffer.
-    pub(crate) fn wait(&self, deadline: Option<Instant>, events: &mut Events) {
-        // Made before `WAITING` is published: a sender that finds `WAITING`
-        // then finds the poller too.
-        let poller = self.poller();
+    /// again. Called on the loop's thread only, with the loop's poller
+    /// (`None`: there is none, and the thread parks). The poller's notifier
+    /// was given to [`set_notifier`](Self::set_notifier) when it was made.
+    pub(crate) fn wait(&self, deadline: Option<Instant>, poller: Option<&mut Poller>) {
+        // The notifier was set before `WAITING` is published: a sender that
+        // finds `WAITING` then finds the notifier too.
         if self.state.swap(WAITING, Ordering::AcqRel) == NOTIFIED {
             // A push came: look at it instead of blocking.
             self.state.swap(RUNNING, Ordering::AcqRel);
             return;
         }
         match (poller, deadline) {
-            (Some(poller), Some(deadline)) => drop(poller.wait_deadline(events, deadline)),
-            (Some(poller), None) => drop(poller.wait(events, None)),
+            (Some(poller), deadline) => poller.wait(deadline),
             (None, Some(deadline)) => {
                 thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
             }
             (None, None) => thread::park(),
         }
         self.state.swap(RUNNING, Ordering::AcqRel);
-        events.clear();
+    }
+
+    /// Gives the remote the notifier of the loop's poller, just made (on the
+    /// loop's thread, before its first wait with it).
+    pub(crate) fn set_notifier(&self, notifier: Notifier) {
+        let _ = self.notifier.set(notifier);
     }
 }
 

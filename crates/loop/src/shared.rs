@@ -19,6 +19,7 @@ use slab::Slab;
 use crate::clock::{self, Clock, Nanos};
 use crate::completer::{self, Completer, CompleterDropped};
 use crate::executor::{Executor, ThreadPool};
+use crate::poller::Poller;
 use crate::ready::{Job, Ready};
 use crate::registry;
 use crate::remote::{Remote, RemoteItem};
@@ -45,8 +46,10 @@ pub(crate) struct Shared {
     ready: RefCell<Ready>,
     timers: RefCell<Timers>,
     clock: Clock,
-    /// The buffer the loop's poller fills when it waits.
-    events: RefCell<polling::Events>,
+    /// The OS wait, made on the first wait (`None` before, and for good if
+    /// it cannot be made: the thread parks instead).
+    poller: RefCell<Option<Poller>>,
+    no_poller: Cell<bool>,
     /// Live tasks by key, for wakers (which name a task, not hold it).
     tasks: RefCell<Slab<TaskEntry>>,
     next_task_seq: Cell<u64>,
@@ -78,7 +81,8 @@ impl Shared {
             ready: RefCell::new(Ready::new()),
             timers: RefCell::new(Timers::new()),
             clock,
-            events: RefCell::new(polling::Events::with_capacity(std::num::NonZeroUsize::MIN)),
+            poller: RefCell::new(None),
+            no_poller: Cell::new(false),
             tasks: RefCell::new(Slab::new()),
             next_task_seq: Cell::new(0),
             remote: Arc::new(Remote::new()),
@@ -502,13 +506,29 @@ impl Shared {
             };
             match until {
                 Some(until) if until <= Instant::now() => return,
-                _ => self.remote.wait(until, &mut self.events.borrow_mut()),
+                _ => self.wait_in_poller(until),
             }
             self.drain_remote();
             if self.ready.borrow().len() != 0 || self.stopping.get() {
                 return;
             }
         }
+    }
+
+    /// One wait in the OS poller (made now if this is the first), or parked
+    /// where there is none (Miri, no file descriptor left).
+    fn wait_in_poller(&self, until: Option<Instant>) {
+        let mut poller = self.poller.borrow_mut();
+        if poller.is_none() && !self.no_poller.get() && !cfg!(miri) {
+            match Poller::new() {
+                Ok((made, notifier)) => {
+                    self.remote.set_notifier(notifier);
+                    *poller = Some(made);
+                }
+                Err(_) => self.no_poller.set(true),
+            }
+        }
+        self.remote.wait(until, poller.as_mut());
     }
 
     /// Whether nothing could ever bring the loop work again: called with

@@ -275,7 +275,7 @@ pub(crate) const TABLES: &[Table] = &[
         key: "idle",
         title: "An idle loop",
         intro: "A fresh loop with one timer ahead and nothing else to do waits in the OS poller \
-                (`polling`: epoll and a timerfd here) with the deadline as its timeout. CPU time of \
+                (mio: epoll and a timerfd here) with the deadline as its timeout. CPU time of \
                 the loop's thread while it waits (median of the runs; making the poller included), \
                 and how long after its deadline the timer's callback ran.",
         columns: &[
