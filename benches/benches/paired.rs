@@ -178,8 +178,13 @@ fn threads(n: usize, warm_up: usize, count: usize, latency_runs: usize) {
         values[((values.len() - 1) as f64 * q).round() as usize] / 1e3
     };
     let ours = wake_latency_asyncio(latency_runs);
-    let tokio = peers::wake_latency_tokio(latency_runs);
-    for (contender, latencies) in [("asyncio-rs", ours), ("tokio", tokio)] {
+    let tokio_io = peers::wake_latency_tokio(latency_runs, true);
+    let tokio_futex = peers::wake_latency_tokio(latency_runs, false);
+    for (contender, latencies) in [
+        ("asyncio-rs", ours),
+        ("tokio, `enable_all` (idles in epoll)", tokio_io),
+        ("tokio, time driver only (idles on a futex)", tokio_futex),
+    ] {
         report::row(
             "latency",
             json!({

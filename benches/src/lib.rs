@@ -497,13 +497,21 @@ pub mod peers {
     /// Wake-up latency of an idle tokio current-thread runtime, as
     /// `wake_latency_asyncio` measures ours: a task spawned from another
     /// thread every millisecond records how long it took to run.
-    pub fn wake_latency_tokio(rounds: usize) -> Vec<f64> {
+    ///
+    /// With `io`, the runtime is built as `#[tokio::main(flavor =
+    /// "current_thread")]` builds it (`enable_all`), and idles in its I/O
+    /// driver (epoll), as our loop does; without, it has only a time driver
+    /// and idles on a futex, which no loop that waits for I/O can do.
+    pub fn wake_latency_tokio(rounds: usize, io: bool) -> Vec<f64> {
         use std::sync::{Arc, Mutex};
         use std::time::{Duration, Instant};
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("a current-thread runtime");
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        if io {
+            builder.enable_all();
+        } else {
+            builder.enable_time();
+        }
+        let runtime = builder.build().expect("a current-thread runtime");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let done = Arc::new(tokio::sync::Notify::new());
         let handle = runtime.handle().clone();
@@ -871,7 +879,8 @@ mod tests {
             w1_expected(300)
         );
         assert_eq!(wake_latency_asyncio(3).len(), 3);
-        assert_eq!(peers::wake_latency_tokio(3).len(), 3);
+        assert_eq!(peers::wake_latency_tokio(3, true).len(), 3);
+        assert_eq!(peers::wake_latency_tokio(3, false).len(), 3);
     }
 
     #[test]
