@@ -67,6 +67,11 @@ pub(crate) struct Shared {
     /// stops the loop instead, and sets `stuck`.
     detect_stuck: Cell<bool>,
     stuck: Cell<bool>,
+    /// Wakers of finished tasks that were still cloned when their task
+    /// finished: one of our futures may hold such a clone (and count it in
+    /// the census) or something outside may, so the stuck check counts
+    /// them. Pruned of those nobody else holds any more.
+    outlived: RefCell<Vec<Arc<TaskWaker>>>,
     handler: RefCell<Option<ExceptionHandler>>,
     /// A weak pointer to this very value, for the futures it creates and the
     /// stop callback of `run_until_complete`.
@@ -94,6 +99,7 @@ impl Shared {
             closed: Cell::new(false),
             detect_stuck: Cell::new(false),
             stuck: Cell::new(false),
+            outlived: RefCell::new(Vec::new()),
             handler: RefCell::new(None),
             this: this.clone(),
         });
@@ -546,20 +552,44 @@ impl Shared {
         if self.remote.has_handles() || !self.awaiting.borrow().is_empty() {
             return false;
         }
-        let clones: usize = {
+        let live: usize = {
             let tasks = self.tasks.borrow();
             tasks
                 .iter()
                 .map(|(_, entry)| entry.task.waker_clones())
                 .sum()
         };
-        if clones != asyncio_core::census::held(self.census_id()) {
+        let outlived = self.prune_outlived();
+        // Every clone the census counts is one of these; any other is held
+        // outside and could wake a task.
+        if live + outlived != asyncio_core::census::held(self.census_id()) {
             return false;
         }
         // `Arc::strong_count` loads relaxed: the fence orders it before the
         // load of `pending` (pairing with the release of the clone's drop).
         std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
         !self.remote.maybe_pending()
+    }
+
+    /// A finished task's waker that is still cloned (see `outlived`).
+    pub(crate) fn keep_outlived(&self, waker: Arc<TaskWaker>) {
+        let mut outlived = self.outlived.borrow_mut();
+        // Amortised: prune when the list has doubled since the last prune.
+        if outlived.len() >= 64 && outlived.len() == outlived.capacity() {
+            outlived.retain(|waker| Arc::strong_count(waker) > 1);
+        }
+        outlived.push(waker);
+    }
+
+    /// Forgets the outlived wakers nobody else holds now; returns how many
+    /// clones of the others exist beyond the loop's own.
+    fn prune_outlived(&self) -> usize {
+        let mut outlived = self.outlived.borrow_mut();
+        outlived.retain(|waker| Arc::strong_count(waker) > 1);
+        outlived
+            .iter()
+            .map(|waker| Arc::strong_count(waker) - 1)
+            .sum()
     }
 
     /// The loop's id as the core census knows it (ids are never 0).
@@ -749,6 +779,8 @@ impl Shared {
                 self.drop_reporting("a call_soon_threadsafe callback dropped by close", callback);
             }
         }
+        // Their drops run no user code.
+        self.outlived.borrow_mut().clear();
         let awaiting = std::mem::take(&mut *self.awaiting.borrow_mut());
         for (_, entry) in awaiting {
             self.drop_reporting("a future awaiting a completer", entry);

@@ -96,6 +96,11 @@ impl<T: 'static> TaskStep for Task<T> {
         // drop the coroutine outside every borrow (its `Drop` is user code).
         drop(shared.remove_task(self.key));
         shared.drop_reporting("a finished coroutine", coroutine);
+        // Clones of the waker that outlive the task (`waker` and `counted`
+        // are its own two) still count in the stuck check.
+        if Arc::strong_count(&self.counted) > 2 {
+            shared.keep_outlived(Arc::clone(&self.counted));
+        }
         // The result future is private to the loop until now, so it is pending
         // and these cannot fail. Completing wakes its awaiters, whose wakers
         // may be another executor's code: caught, as the poll was.

@@ -236,3 +236,42 @@ fn a_task_woken_through_our_futures_by_a_callback_completes() {
         .unwrap();
     assert_eq!(event_loop.run_until_complete(main).unwrap().unwrap(), 8);
 }
+
+/// A finished task's waker can outlive it in one of our futures (the wait
+/// that registered it was kept outside the coroutine). That stale count must
+/// not hide a live task's waker held outside: here the main task's waker is
+/// in a oneshot whose sender is on another thread, and the loop must wait.
+#[test]
+fn a_finished_tasks_waker_left_in_a_future_does_not_hide_an_outside_one() {
+    use std::cell::RefCell;
+    use std::future::Future as _;
+    use std::pin::Pin;
+    use std::rc::Rc;
+
+    let done = support::watchdog(30);
+    let event_loop = EventLoop::new();
+    let never = event_loop.create_future::<u8>();
+    // A task polls a wait once, with its own waker, and leaves it outside.
+    type Kept = Rc<RefCell<Option<Pin<Box<asyncio_core::Wait<u8>>>>>>;
+    let kept: Kept = Rc::default();
+    let slot = Rc::clone(&kept);
+    let waiter = never.clone();
+    event_loop
+        .run_until_complete(futures::future::poll_fn(move |context| {
+            let mut wait = Box::pin(waiter.wait());
+            assert!(wait.as_mut().poll(context).is_pending());
+            *slot.borrow_mut() = Some(wait);
+            std::task::Poll::Ready(())
+        }))
+        .unwrap();
+    assert!(kept.borrow().is_some());
+    let (sender, receiver) = futures::channel::oneshot::channel::<u8>();
+    let thread = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        sender.send(4).unwrap();
+    });
+    assert_eq!(event_loop.run_until_complete(receiver).unwrap(), Ok(4));
+    thread.join().unwrap();
+    drop(kept);
+    drop(done);
+}
