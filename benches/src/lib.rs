@@ -116,6 +116,16 @@ pub fn timers_floor(n: usize) -> usize {
     })
 }
 
+/// What a schedule-then-cancel workload returns: how many timers it
+/// cancelled, or 0 (a failed check) if any cancelled callback ran anyway.
+fn cancelled_if_none_ran(cancelled: usize, ran: usize) -> usize {
+    if ran == 0 {
+        cancelled
+    } else {
+        0
+    }
+}
+
 /// Schedule-then-cancel on asyncio-rs: `call_later` `n` timers with spread
 /// delays, cancel every one, then run one iteration (nothing is due, and
 /// nothing may run). Returns how many were cancelled without running: `n`.
@@ -135,11 +145,7 @@ pub fn timers_cancel_asyncio(event_loop: &EventLoop, n: usize) -> usize {
         event_loop.stop();
         let _ = event_loop.run_forever();
     });
-    if ran == 0 {
-        cancelled
-    } else {
-        0
-    }
+    cancelled_if_none_ran(cancelled, ran)
 }
 
 /// Schedule-then-cancel's floor: a `BinaryHeap` of `(deadline, key)` beside
@@ -169,11 +175,7 @@ pub fn timers_cancel_floor(n: usize) -> usize {
             }
         }
     });
-    if ran == 0 {
-        cancelled
-    } else {
-        0
-    }
+    cancelled_if_none_ran(cancelled, ran)
 }
 
 /// Cross-thread throughput on asyncio-rs: `producers` threads each send
@@ -449,11 +451,7 @@ pub mod peers {
                 cancelled
             }));
         });
-        if ran == 0 {
-            cancelled
-        } else {
-            0
-        }
+        super::cancelled_if_none_ran(cancelled, ran)
     }
 
     /// Cross-thread throughput on tokio: `producers` threads each

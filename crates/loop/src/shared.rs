@@ -31,6 +31,15 @@ use crate::LoopError;
 /// cloned out before it runs (a handler may replace itself).
 pub type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
 
+/// The loop's OS wait, made on its first wait.
+enum PollerSlot {
+    NotYet,
+    Made(Poller),
+    /// It could not be made (no file descriptor left, or Miri, which cannot
+    /// run it): the thread parks instead, for good.
+    Unavailable,
+}
+
 /// A task's entry in `Shared::tasks`.
 struct TaskEntry {
     /// Tells the task from a later one that reuses its key.
@@ -46,10 +55,8 @@ pub(crate) struct Shared {
     ready: RefCell<Ready>,
     timers: RefCell<Timers>,
     clock: Clock,
-    /// The OS wait, made on the first wait (`None` before, and for good if
-    /// it cannot be made: the thread parks instead).
-    poller: RefCell<Option<Poller>>,
-    no_poller: Cell<bool>,
+    /// The OS wait, made on the first wait.
+    poller: RefCell<PollerSlot>,
     /// Live tasks by key, for wakers (which name a task, not hold it).
     tasks: RefCell<Slab<TaskEntry>>,
     next_task_seq: Cell<u64>,
@@ -86,8 +93,7 @@ impl Shared {
             ready: RefCell::new(Ready::new()),
             timers: RefCell::new(Timers::new()),
             clock,
-            poller: RefCell::new(None),
-            no_poller: Cell::new(false),
+            poller: RefCell::new(PollerSlot::NotYet),
             tasks: RefCell::new(Slab::new()),
             next_task_seq: Cell::new(0),
             remote: Arc::new(Remote::new()),
@@ -222,16 +228,18 @@ impl Shared {
         // asyncio adds the clock's resolution; ours is a nanosecond and a
         // wait never ends before its deadline, so `now` is the end.
         let end = self.clock.now_nanos();
-        loop {
-            let popped = self.timers.borrow_mut().pop_due(end);
-            let Some((key, action)) = popped else { break };
-            let job = match action {
+        // Moving actions into jobs runs no user code (nothing is called or
+        // dropped), so both tables stay borrowed for the whole batch.
+        let mut timers = self.timers.borrow_mut();
+        let mut ready = self.ready.borrow_mut();
+        while let Some((key, action)) = timers.pop_due(end) {
+            // A closed loop has no timers: `push_with` of the loop (which
+            // checks for that) is not needed, the queue's own is.
+            let seq = ready.push_with(|| match action {
                 Action::Call(callback) => Job::Callback(callback),
                 Action::Wake(waker) => Job::Callback(Callback::from_thunk(move || waker.wake())),
-            };
-            // A closed loop has no timers, so this cannot fail.
-            let seq = self.ready.borrow_mut().push_with(|| job);
-            self.timers.borrow_mut().queued(key, seq);
+            });
+            timers.queued(key, seq);
         }
     }
 
@@ -524,17 +532,23 @@ impl Shared {
     /// One wait in the OS poller (made now if this is the first), or parked
     /// where there is none (Miri, no file descriptor left).
     fn wait_in_poller(&self, until: Option<Instant>) {
-        let mut poller = self.poller.borrow_mut();
-        if poller.is_none() && !self.no_poller.get() && !cfg!(miri) {
-            match Poller::new() {
-                Ok((made, notifier)) => {
+        let mut slot = self.poller.borrow_mut();
+        if matches!(*slot, PollerSlot::NotYet) {
+            // Miri cannot make one: it must not even try.
+            let made = if cfg!(miri) { None } else { Poller::new().ok() };
+            *slot = match made {
+                Some((poller, notifier)) => {
                     self.remote.set_notifier(notifier);
-                    *poller = Some(made);
+                    PollerSlot::Made(poller)
                 }
-                Err(_) => self.no_poller.set(true),
-            }
+                None => PollerSlot::Unavailable,
+            };
         }
-        self.remote.wait(until, poller.as_mut());
+        let poller = match &mut *slot {
+            PollerSlot::Made(poller) => Some(poller),
+            _ => None,
+        };
+        self.remote.wait(until, poller);
     }
 
     /// Whether nothing could ever bring the loop work again: called with
