@@ -176,6 +176,13 @@ fn remove_other(executor: u64) {
     });
 }
 
+/// Whether `waker` is the open scope's own waker (the one its task's
+/// `Context` carries), as opposed to a combinator's.
+#[inline]
+pub(crate) fn is_scope_waker(waker: &Waker) -> bool {
+    POLLING.with(|polling| polling.get().0 == waker as *const Waker as usize)
+}
+
 /// A waker a future stores, counted under the executor of the scope it was
 /// stored in when it is that scope's waker.
 pub(crate) struct HeldWaker {

@@ -120,7 +120,15 @@ impl FutureError {
         FutureError::new(Repr::Exception(exception))
     }
 
-    pub(crate) fn loop_closed() -> Self {
+    /// The error of an operation whose loop is closed or gone, for the
+    /// loop's own awaitables (a sleep on a dropped loop).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(asyncio_core::FutureError::loop_closed().is_loop_closed());
+    /// ```
+    pub fn loop_closed() -> Self {
         FutureError::new(Repr::LoopClosed)
     }
 

@@ -12,6 +12,7 @@ use std::task::{Context, Poll};
 
 use asyncio_callbacks::{Callback, CallbackKey, CallbackList};
 
+use crate::cancel::{self, Awaited};
 use crate::census::HeldWaker;
 use crate::schedule::print_to_stderr;
 use crate::{BoxError, Exception, ExceptionContext, FutureError, Schedule};
@@ -505,6 +506,26 @@ impl<T: 'static> Future<T> {
         usize::from(removed.is_some())
     }
 
+    /// Calls `inspect` with a reference to the result, without cloning or
+    /// moving it: to show or measure a result that is not `Clone`.
+    /// `inspect` must not use this future (it is borrowed meanwhile).
+    ///
+    /// # Errors
+    ///
+    /// As for [`result`](Self::result).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let future = asyncio_core::Future::new();
+    /// future.set_result(vec![1, 2, 3]).unwrap();
+    /// assert_eq!(future.inspect_result(Vec::len).unwrap(), 3);
+    /// ```
+    pub fn inspect_result<R>(&self, inspect: impl FnOnce(&T) -> R) -> Result<R, FutureError> {
+        let mut inner = self.shared.inner.borrow_mut();
+        inner.read_result(|slot| slot.as_ref().map(inspect))
+    }
+
     /// Whether `self` and `other` are handles to the same future.
     ///
     /// # Examples
@@ -896,6 +917,9 @@ impl<T: 'static> Awaiter<T> {
         context: &mut Context<'_>,
         read: impl FnOnce(&mut Option<T>) -> Option<R>,
     ) -> Poll<Result<R, FutureError>> {
+        if let Some(cancelled) = cancel::take() {
+            return Poll::Ready(Err(self.take_cancel(cancelled)));
+        }
         let mut inner = self.future.shared.inner.borrow_mut();
         if !matches!(inner.state, State::Pending) {
             self.key = None;
@@ -906,6 +930,8 @@ impl<T: 'static> Awaiter<T> {
         let known = self.key.and_then(|key| inner.listeners.get_mut(key));
         if let Some(Listener::Waker(known)) = known {
             if known.will_wake(waker) {
+                drop(inner);
+                self.note_awaited(waker);
                 return Poll::Pending;
             }
             // Polled by another task: the old waker goes, dropped after the
@@ -913,11 +939,49 @@ impl<T: 'static> Awaiter<T> {
             let old = mem::replace(known, HeldWaker::new(waker));
             drop(inner);
             drop(old);
+            self.note_awaited(waker);
             return Poll::Pending;
         }
         self.key = Some(inner.listeners.push(Listener::Waker(HeldWaker::new(waker))));
         inner.wakers += 1;
+        drop(inner);
+        self.note_awaited(waker);
         Poll::Pending
+    }
+
+    /// Tells the task polling us, if any, that it waits on this future, so
+    /// that cancelling the task cancels it (see [`cancel`]).
+    #[inline]
+    fn note_awaited(&self, waker: &std::task::Waker) {
+        cancel::note_awaited(waker, || {
+            let shared: Rc<dyn Awaited> = self.future.shared.clone();
+            shared
+        });
+    }
+
+    /// The task's cancellation was delivered here: this await ends with it,
+    /// and the future, if still pending, is cancelled with it (asyncio
+    /// cancels what a cancelled task awaits). Our waker goes first, so
+    /// that cancelling does not wake the task that is running.
+    #[cold]
+    fn take_cancel(&mut self, cancelled: FutureError) -> FutureError {
+        if let Some(key) = self.key.take() {
+            self.remove_waker(key);
+        }
+        self.terminated = true;
+        let message = cancelled.cancel_message().map(Arc::from);
+        self.future.cancel_inner(message);
+        cancelled
+    }
+}
+
+impl<T: 'static> Awaited for Shared<T> {
+    fn cancel_awaited(self: Rc<Self>, message: Option<Arc<str>>) -> bool {
+        Future { shared: self }.cancel_inner(message)
+    }
+
+    fn describe_awaited(&self) -> String {
+        self.describe()
     }
 }
 

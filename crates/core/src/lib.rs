@@ -47,6 +47,9 @@
 //! - [`Schedule`], [`Closed`], [`ExceptionContext`]: the boundary with the loop.
 //! - [`IntoAwaitable`], [`Awaitable`]: what a loop's `run_until_complete`
 //!   takes (`&future`, `future`, or a coroutine).
+//! - [`cancel`]: how a task's cancellation reaches the futures it awaits
+//!   (asyncio's `_fut_waiter` and `_must_cancel`), for an executor with
+//!   asyncio's tasks.
 //! - [`census`]: how many of an executor's wakers this thread's futures
 //!   hold, for an executor that detects tasks nothing can wake.
 //!
@@ -61,6 +64,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod awaitable;
+pub mod cancel;
 pub mod census;
 mod error;
 mod exception;

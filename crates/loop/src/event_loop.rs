@@ -1,6 +1,7 @@
 //! `EventLoop`, the owner, and `LoopHandle`, the reference callbacks keep.
 
 use std::fmt;
+use std::future::Future as StdFuture;
 use std::rc::{Rc, Weak};
 use std::time::Instant;
 
@@ -9,6 +10,7 @@ use asyncio_core::{ExceptionContext, Future, IntoAwaitable, IntoThunk};
 use crate::clock::{self, Clock, Delay, ManualClock, When};
 use crate::registry;
 use crate::shared::Shared;
+use crate::task::{coroutine_label, AnyTask, Outcome, Task, TaskOutput};
 use crate::{Completer, Executor, Handle, LoopError, Sleep, ThreadsafeHandle, TimerHandle};
 
 /// A single-threaded event loop: asyncio's loop, without I/O (yet).
@@ -370,6 +372,53 @@ impl EventLoop {
         self.shared.create_future()
     }
 
+    /// Wraps `coroutine` in a [`Task`] and schedules its first step, which
+    /// runs on a later iteration, after what is queued now (asyncio's
+    /// `create_task`).
+    ///
+    /// The coroutine returns a [`TaskOutput`]: a `Result` whose error
+    /// fails the task (or cancels it, for a propagated cancellation), or a
+    /// plain value.
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) on a closed loop (the coroutine
+    /// is dropped unrun).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async { "the result" }).unwrap();
+    /// assert_eq!(event_loop.run_until_complete(&task).unwrap(), "the result");
+    /// ```
+    pub fn create_task<F>(
+        &self,
+        coroutine: F,
+    ) -> Result<Task<<F::Output as TaskOutput>::Value>, LoopError>
+    where
+        F: StdFuture + 'static,
+        F::Output: TaskOutput,
+    {
+        create_task(&self.shared, coroutine)
+    }
+
+    /// The tasks of this loop that are not done, in creation order
+    /// (asyncio's `all_tasks`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// assert_eq!(event_loop.all_tasks().len(), 1);
+    /// event_loop.run_until_complete(&task).unwrap();
+    /// assert!(event_loop.all_tasks().is_empty());
+    /// ```
+    pub fn all_tasks(&self) -> Vec<AnyTask> {
+        self.shared.all_tasks()
+    }
+
     /// Runs iterations until `awaitable` is done and returns its result.
     ///
     /// `awaitable` is a `&Future<T>` of this loop, or any
@@ -719,6 +768,56 @@ impl LoopHandle {
         Ok(Handle::new(shared.id, seq))
     }
 
+    /// [`EventLoop::create_task`] through the handle.
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is closed or dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let handle = event_loop.handle();
+    /// let sum = event_loop
+    ///     .run_until_complete(async move {
+    ///         let first = handle.create_task(async { 1 })?;
+    ///         let second = handle.create_task(async { 2 })?;
+    ///         Ok::<_, asyncio_loop::LoopError>(first.await? + second.await?)
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(sum.unwrap(), 3);
+    /// ```
+    pub fn create_task<F>(
+        &self,
+        coroutine: F,
+    ) -> Result<Task<<F::Output as TaskOutput>::Value>, LoopError>
+    where
+        F: StdFuture + 'static,
+        F::Output: TaskOutput,
+    {
+        create_task(&*self.upgrade()?, coroutine)
+    }
+
+    /// [`EventLoop::all_tasks`] through the handle (empty once the loop is gone).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let handle = event_loop.handle();
+    /// let seen = event_loop
+    ///     .run_until_complete(async move { handle.all_tasks().len() })
+    ///     .unwrap();
+    /// assert_eq!(seen, 1, "the task of run_until_complete itself");
+    /// ```
+    pub fn all_tasks(&self) -> Vec<AnyTask> {
+        self.shared
+            .upgrade()
+            .map(|shared| shared.all_tasks())
+            .unwrap_or_default()
+    }
+
     /// A handle other threads can use to reach the loop; see
     /// [`EventLoop::threadsafe_handle`].
     ///
@@ -977,4 +1076,62 @@ pub fn get_running_loop() -> Result<LoopHandle, LoopError> {
     Ok(LoopHandle {
         shared: Rc::downgrade(&shared),
     })
+}
+
+fn create_task<F>(
+    shared: &Shared,
+    coroutine: F,
+) -> Result<Task<<F::Output as TaskOutput>::Value>, LoopError>
+where
+    F: StdFuture + 'static,
+    F::Output: TaskOutput,
+{
+    let label = coroutine_label::<F>();
+    shared.spawn(Box::pin(Outcome::new(coroutine)), label)
+}
+
+/// The task whose step is running on this thread's running loop, as
+/// asyncio's `current_task()`; `None` outside a task (in a plain callback,
+/// or with no loop running).
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{current_task, EventLoop};
+///
+/// assert!(current_task().is_none());
+/// let event_loop = EventLoop::new();
+/// let task = event_loop.create_task(async { current_task().unwrap().name() }).unwrap();
+/// assert_eq!(event_loop.run_until_complete(task).unwrap(), "Task-1");
+/// ```
+pub fn current_task() -> Option<AnyTask> {
+    let id = registry::running();
+    if id == 0 {
+        return None;
+    }
+    registry::find(id)?.current_task()
+}
+
+/// The tasks of this thread's running loop that are not done, in creation
+/// order, as asyncio's `all_tasks()`; empty with no loop running.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{all_tasks, EventLoop};
+///
+/// let event_loop = EventLoop::new();
+/// let names = event_loop
+///     .run_until_complete(async { all_tasks().iter().map(|t| t.name()).collect::<Vec<_>>() })
+///     .unwrap();
+/// assert_eq!(names, ["Task-1"]);
+/// ```
+pub fn all_tasks() -> Vec<AnyTask> {
+    let id = registry::running();
+    if id == 0 {
+        return Vec::new();
+    }
+    registry::find(id)
+        .map(|shared| shared.all_tasks())
+        .unwrap_or_default()
 }

@@ -54,6 +54,32 @@
 //! assert_eq!(event_loop.time(), 0.4);
 //! ```
 //!
+//! Tasks: [`EventLoop::create_task`] schedules a coroutine as a [`Task`],
+//! asyncio's future-like handle with a name, a `Debug` in asyncio's style,
+//! and asyncio's cancellation ([`Task::cancel`]): what the task awaits is
+//! cancelled at once, and the coroutine sees a cancelled error at that
+//! await, which it may handle or propagate with `?`. [`current_task`] and
+//! [`all_tasks`] find them.
+//!
+//! ```
+//! use asyncio_loop::{EventLoop, ManualClock};
+//!
+//! let event_loop = EventLoop::with_clock(&ManualClock::new());
+//! let handle = event_loop.handle();
+//! let worker = event_loop
+//!     .create_task(async move {
+//!         match handle.sleep(10.0).await {
+//!             Err(error) if error.is_cancelled() => "cleaned up",
+//!             _ => "slept",
+//!         }
+//!     })
+//!     .unwrap();
+//! let canceller = worker.clone();
+//! event_loop.call_later(1.0, move || { canceller.cancel(); }).unwrap();
+//! assert_eq!(event_loop.run_until_complete(&worker).unwrap(), "cleaned up");
+//! assert_eq!(event_loop.time(), 1.0);
+//! ```
+//!
 //! Other threads reach a loop through its [`ThreadsafeHandle`]
 //! (`Send + Sync + Clone`): [`ThreadsafeHandle::call_soon_threadsafe`]
 //! queues a callback to run on the loop's thread and wakes the loop, and
@@ -70,8 +96,8 @@
 //! # What it is not
 //!
 //! Not a multi-threaded runtime: a loop and its futures live on one thread.
-//! There is no I/O yet and no public tasks (`create_task`): those come
-//! next, and `ARCHITECTURE.md` says where each goes.
+//! There is no I/O yet, and no composition helpers (`gather`, `wait`,
+//! `wait_for`): those come next, and `ARCHITECTURE.md` says where each goes.
 //!
 //! # Differences from asyncio
 //!
@@ -123,11 +149,12 @@ mod timers;
 pub use crate::clock::{Delay, ManualClock, When};
 pub use crate::completer::{Completer, CompleterDropped};
 pub use crate::error::{LoopError, LoopErrorKind};
-pub use crate::event_loop::{get_running_loop, EventLoop, LoopHandle};
+pub use crate::event_loop::{all_tasks, current_task, get_running_loop, EventLoop, LoopHandle};
 pub use crate::executor::{Executor, Job, ThreadPool};
 pub use crate::handle::{Handle, TimerHandle};
 pub use crate::shared::{default_exception_handler, ExceptionHandler};
 pub use crate::sleep::Sleep;
+pub use crate::task::{AnyTask, Task, TaskOutput, TaskValue, TaskWait};
 pub use crate::threadsafe::{Rejected, ThreadsafeHandle};
 
 /// This crate's README code, compiled and run as a doctest.

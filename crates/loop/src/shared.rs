@@ -23,7 +23,7 @@ use crate::poller::Poller;
 use crate::ready::{Job, Ready};
 use crate::registry;
 use crate::remote::{Remote, RemoteItem};
-use crate::task::{Task, TaskStep, TaskWaker};
+use crate::task::{coroutine_label, AnyTask, Plainly, Task, TaskCell, TaskStep, TaskWaker};
 use crate::timers::{Action, Cancelled, Timers};
 use crate::LoopError;
 
@@ -60,6 +60,8 @@ pub(crate) struct Shared {
     /// Live tasks by key, for wakers (which name a task, not hold it).
     tasks: RefCell<Slab<TaskEntry>>,
     next_task_seq: Cell<u64>,
+    /// The key of the task whose step is running.
+    current: Cell<Option<usize>>,
     remote: Arc<Remote>,
     /// Set while `drain_remote` runs.
     draining: Cell<bool>,
@@ -96,6 +98,7 @@ impl Shared {
             poller: RefCell::new(PollerSlot::NotYet),
             tasks: RefCell::new(Slab::new()),
             next_task_seq: Cell::new(0),
+            current: Cell::new(None),
             remote: Arc::new(Remote::new()),
             draining: Cell::new(false),
             awaiting: RefCell::new(Slab::new()),
@@ -362,12 +365,12 @@ impl Shared {
 
     // ---- tasks ------------------------------------------------------------
 
-    /// Wraps `coroutine` in a task whose first step is queued now; returns
-    /// the future the task completes.
-    fn spawn<T: 'static>(
+    /// Wraps `coroutine` in a task whose first step is queued now.
+    pub(crate) fn spawn<T: 'static>(
         &self,
-        coroutine: Pin<Box<dyn StdFuture<Output = T>>>,
-    ) -> Result<Future<T>, LoopError> {
+        coroutine: Pin<Box<dyn StdFuture<Output = Result<T, Exception>>>>,
+        label: &'static str,
+    ) -> Result<Task<T>, LoopError> {
         if self.closed.get() {
             return Err(LoopError::closed());
         }
@@ -383,7 +386,15 @@ impl Shared {
             seq,
             remote: Arc::clone(&self.remote),
         });
-        let task: Rc<dyn TaskStep> = Rc::new(Task::new(coroutine, result.clone(), waker, key));
+        let cell = Rc::new(TaskCell::new(
+            coroutine,
+            label,
+            result,
+            waker,
+            seq + 1,
+            self.this.clone(),
+        ));
+        let task: Rc<dyn TaskStep> = cell.clone();
         entry.insert(TaskEntry {
             seq,
             task: Rc::clone(&task),
@@ -391,7 +402,46 @@ impl Shared {
         drop(tasks);
         task.scheduled().set(true);
         self.push_with(|| Job::Task(task))?;
-        Ok(result)
+        Ok(Task::from_cell(cell))
+    }
+
+    /// Marks the task `key` as the one running until the guard is dropped.
+    #[inline]
+    pub(crate) fn enter_task(&self, key: usize) -> CurrentTask<'_> {
+        CurrentTask {
+            shared: self,
+            previous: self.current.replace(Some(key)),
+        }
+    }
+
+    /// The task whose step is running, if any.
+    pub(crate) fn current_task(&self) -> Option<AnyTask> {
+        let key = self.current.get()?;
+        let tasks = self.tasks.borrow();
+        tasks
+            .get(key)
+            .map(|entry| AnyTask::from_step(Rc::clone(&entry.task)))
+    }
+
+    /// The tasks not done yet, in creation order.
+    pub(crate) fn all_tasks(&self) -> Vec<AnyTask> {
+        let tasks = self.tasks.borrow();
+        let mut live: Vec<(u64, AnyTask)> = tasks
+            .iter()
+            .map(|(_, entry)| (entry.seq, AnyTask::from_step(Rc::clone(&entry.task))))
+            .collect();
+        drop(tasks);
+        live.sort_by_key(|(seq, _)| *seq);
+        live.into_iter().map(|(_, task)| task).collect()
+    }
+
+    /// asyncio's `Task exception was never retrieved`.
+    pub(crate) fn report_unretrieved(&self, task: String, exception: Exception) {
+        self.call_exception_handler(
+            ExceptionContext::new("Task exception was never retrieved")
+                .with_future(task)
+                .with_exception(exception),
+        );
     }
 
     /// Forgets a finished task; the caller drops what comes back.
@@ -718,10 +768,15 @@ impl Shared {
                 }
                 (future, read)
             }
-            Awaitable::Coroutine(coroutine) => (
-                self.spawn(coroutine)?,
-                Future::take_result as fn(&Future<_>) -> _,
-            ),
+            Awaitable::Coroutine(coroutine) => {
+                let label = coroutine_label::<A>();
+                let task = self.spawn(Box::pin(Plainly(coroutine)), label)?;
+                task.silence();
+                (
+                    task.future().clone(),
+                    Future::take_result as fn(&Future<_>) -> _,
+                )
+            }
         };
         // asyncio's `_run_until_complete_cb`: stop once the future is done.
         // `wanted` makes a stop that was queued but not run by the time this
@@ -931,5 +986,18 @@ impl Drop for RunGuard<'_> {
 fn stop_running_loop() {
     if let Some(shared) = registry::find(registry::running()) {
         shared.stop();
+    }
+}
+
+/// Restores the running task when a step ends (see `Shared::enter_task`).
+pub(crate) struct CurrentTask<'a> {
+    shared: &'a Shared,
+    previous: Option<usize>,
+}
+
+impl Drop for CurrentTask<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.shared.current.set(self.previous);
     }
 }

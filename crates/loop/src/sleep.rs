@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use futures_core::FusedFuture;
 
+use asyncio_core::{cancel, FutureError};
+
 use crate::shared::Shared;
-use crate::LoopError;
 
 /// A future that completes after a delay on its loop's clock: asyncio's
 /// `await asyncio.sleep(delay, result)`, made by
@@ -27,8 +28,11 @@ use crate::LoopError;
 /// (a `select!` that another branch won) cancels its timer.
 ///
 /// Its output is the value given to `sleep_with` (`()` for `sleep`), or
-/// [`is_closed`](LoopError::is_closed) when the loop was closed or dropped
-/// before the sleep could be scheduled.
+/// an error: [`is_cancelled`](FutureError::is_cancelled) when the task
+/// awaiting it was cancelled (as asyncio's `sleep` raises
+/// `CancelledError`; the timer is cancelled too), or
+/// [`is_loop_closed`](FutureError::is_loop_closed) when the loop was
+/// closed or dropped before the sleep could be scheduled.
 ///
 /// # Examples
 ///
@@ -77,7 +81,7 @@ impl<T> Sleep<T> {
         }
     }
 
-    fn finish(&mut self) -> Poll<Result<T, LoopError>> {
+    fn finish(&mut self) -> Poll<Result<T, FutureError>> {
         self.state = State::Done;
         match self.value.take() {
             Some(value) => Poll::Ready(Ok(value)),
@@ -85,10 +89,22 @@ impl<T> Sleep<T> {
         }
     }
 
-    fn closed(&mut self) -> Poll<Result<T, LoopError>> {
+    fn closed(&mut self) -> Poll<Result<T, FutureError>> {
         self.state = State::Done;
         self.value = None;
-        Poll::Ready(Err(LoopError::closed()))
+        Poll::Ready(Err(FutureError::loop_closed()))
+    }
+
+    /// The awaiting task was cancelled: the timer goes, and the sleep ends
+    /// with the cancellation.
+    #[cold]
+    fn cancelled(&mut self, cancelled: FutureError) -> Poll<Result<T, FutureError>> {
+        if let (State::Timer(key, seq), Some(shared)) = (self.state, self.shared.upgrade()) {
+            shared.cancel_timer(key, seq);
+        }
+        self.state = State::Done;
+        self.value = None;
+        Poll::Ready(Err(cancelled))
     }
 }
 
@@ -96,13 +112,16 @@ impl<T> Sleep<T> {
 impl<T> Unpin for Sleep<T> {}
 
 impl<T> StdFuture for Sleep<T> {
-    type Output = Result<T, LoopError>;
+    type Output = Result<T, FutureError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if this.state == State::Done {
             // Polled after it finished: it never finishes again.
             return Poll::Pending;
+        }
+        if let Some(cancelled) = cancel::take() {
+            return this.cancelled(cancelled);
         }
         let Some(shared) = this.shared.upgrade() else {
             return this.closed();

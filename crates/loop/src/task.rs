@@ -1,22 +1,34 @@
 //! Tasks: a coroutine driven by the loop, one poll per step.
 //!
-//! asyncio wraps a coroutine given to `run_until_complete` in a `Task`
-//! whose first step is queued with `call_soon`, and whose wake-up is queued
-//! the same way when an awaited future completes. Here the wake-up comes
-//! through a [`Waker`]: on the loop's thread it queues the step at once (so it
-//! keeps its place among other callbacks), from another thread it goes
-//! through the loop's [`Remote`] queue.
+//! asyncio wraps a coroutine in a `Task` whose first step is queued with
+//! `call_soon`, and whose wake-up is queued the same way when an awaited
+//! future completes. Here the wake-up comes through a [`Waker`]: on the
+//! loop's thread it queues the step at once (so it keeps its place among
+//! other callbacks), from another thread it goes through the loop's
+//! [`Remote`] queue.
+//!
+//! Cancellation follows asyncio's `Task.cancel`: what the task awaits (a
+//! future of ours or a task, noted through [`asyncio_core::cancel`]) is
+//! cancelled at once; otherwise the cancellation is delivered to the first
+//! awaitable of ours that the next step polls, and a coroutine that polls
+//! none (it waits on another crate's future) is dropped at its await.
 
+use std::any::type_name;
 use std::cell::{Cell, RefCell};
-use std::future::Future as StdFuture;
+use std::fmt;
+use std::future::{Future as StdFuture, IntoFuture};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 
-use asyncio_core::{census, Exception, Future};
+use asyncio_core::cancel::{self, Awaited};
+use asyncio_core::{
+    census, Awaitable, BoxError, CallbackKey, Exception, Future, FutureError, IntoAwaitable,
+    WaitTake,
+};
 
 use crate::registry;
 use crate::remote::{Remote, RemoteItem};
@@ -37,76 +49,129 @@ pub(crate) trait TaskStep {
     /// How many clones of the task's waker exist beyond the task's own:
     /// held by futures of this thread, or by anything else.
     fn waker_clones(&self) -> usize;
+
+    /// The type-erased operations of [`AnyTask`].
+    fn header(&self) -> &Header;
+
+    fn cancel(&self, message: Option<Arc<str>>) -> bool;
+
+    fn done(&self) -> bool;
+
+    fn write_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
 
-pub(crate) struct Task<T: 'static> {
-    /// `None` while a step is polling it and after it finished.
-    coroutine: RefCell<Option<Pin<Box<dyn StdFuture<Output = T>>>>>,
-    /// Completed with the coroutine's output, or with its panic.
-    result: Future<T>,
+/// What every task has whatever its output: its name, its cancellation
+/// state, what it awaits.
+pub(crate) struct Header {
+    /// `Task-N`, numbered per loop in creation order.
+    number: u64,
+    name: RefCell<Option<Box<str>>>,
+    /// The coroutine's name, from its type (`task_func` for the future of
+    /// `async fn task_func`).
+    label: &'static str,
     scheduled: Cell<bool>,
+    /// Set while a step polls the coroutine.
+    running: Cell<bool>,
+    /// Set once the first step polled the coroutine.
+    started: Cell<bool>,
+    /// asyncio's `_num_cancels_requested`: `cancelling()`.
+    cancels: Cell<u32>,
+    /// asyncio's `_must_cancel`, and its message.
+    must_cancel: Cell<bool>,
+    cancel_message: RefCell<Option<Arc<str>>>,
+    /// asyncio's `_fut_waiter`: what the last step suspended on, if it
+    /// noted itself.
+    awaited: Cell<Option<Rc<dyn Awaited>>>,
+    /// asyncio's `__log_traceback`: set when the task fails, cleared when
+    /// its exception is read or it is cancelled.
+    unretrieved: Cell<bool>,
+    /// Set when `run_until_complete` waits for the task: the run hands the
+    /// exception to its caller, so it is never reported as unretrieved.
+    silenced: Cell<bool>,
     /// Made once: wakes this task by its key in the loop's task slab.
     waker: Waker,
     /// The same waker's shared part, for counting its clones.
     counted: Arc<TaskWaker>,
-    /// The task's key in `Shared::tasks`.
-    key: usize,
+    shared: Weak<Shared>,
 }
 
-impl<T: 'static> Task<T> {
+pub(crate) struct TaskCell<T: 'static> {
+    header: Header,
+    /// `None` while a step is polling it and after it finished.
+    coroutine: RefCell<Option<Coroutine<T>>>,
+    /// Completed with the coroutine's outcome, or with its panic.
+    result: Future<T>,
+}
+
+type Coroutine<T> = Pin<Box<dyn StdFuture<Output = Result<T, Exception>>>>;
+
+impl<T: 'static> TaskCell<T> {
     pub(crate) fn new(
-        coroutine: Pin<Box<dyn StdFuture<Output = T>>>,
+        coroutine: Coroutine<T>,
+        label: &'static str,
         result: Future<T>,
         waker: Arc<TaskWaker>,
-        key: usize,
+        number: u64,
+        shared: Weak<Shared>,
     ) -> Self {
-        Task {
+        TaskCell {
+            header: Header {
+                number,
+                name: RefCell::new(None),
+                label,
+                scheduled: Cell::new(false),
+                running: Cell::new(false),
+                started: Cell::new(false),
+                cancels: Cell::new(0),
+                must_cancel: Cell::new(false),
+                cancel_message: RefCell::new(None),
+                awaited: Cell::new(None),
+                unretrieved: Cell::new(false),
+                silenced: Cell::new(false),
+                waker: Waker::from(Arc::clone(&waker)),
+                counted: waker,
+                shared,
+            },
             coroutine: RefCell::new(Some(coroutine)),
             result,
-            scheduled: Cell::new(false),
-            waker: Waker::from(Arc::clone(&waker)),
-            counted: waker,
-            key,
         }
     }
-}
 
-impl<T: 'static> TaskStep for Task<T> {
-    fn step(self: Rc<Self>, shared: &Shared) {
-        self.scheduled.set(false);
-        let Some(mut coroutine) = self.coroutine.borrow_mut().take() else {
-            return;
-        };
-        let mut context = Context::from_waker(&self.waker);
-        let polled = {
-            // Futures of ours that keep this waker count it as theirs, for
-            // the check that nothing outside the loop can wake the task.
-            let _scope = census::PollScope::enter(&self.waker, shared.census_id());
-            catch_unwind(AssertUnwindSafe(|| coroutine.as_mut().poll(&mut context)))
-        };
-        let outcome = match polled {
-            Ok(Poll::Pending) => {
-                *self.coroutine.borrow_mut() = Some(coroutine);
-                return;
-            }
-            Ok(Poll::Ready(output)) => Ok(output),
-            Err(payload) => Err(Exception::from_panic(payload)),
-        };
-        // Finished: forget the task before anything can wake it again, then
-        // drop the coroutine outside every borrow (its `Drop` is user code).
-        drop(shared.remove_task(self.key));
-        shared.drop_reporting("a finished coroutine", coroutine);
+    /// Ends the task: forgets it in the loop, drops the coroutine, then
+    /// completes the result with `outcome` (`Err(None)`: cancelled).
+    fn finish(self: Rc<Self>, shared: &Shared, coroutine: Option<Coroutine<T>>, outcome: Ended<T>) {
+        let header = &self.header;
+        // Forget the task before anything can wake it again, then drop the
+        // coroutine outside every borrow (its `Drop` is user code).
+        drop(shared.remove_task(header.counted.key));
+        if let Some(coroutine) = coroutine {
+            shared.drop_reporting("a finished coroutine", coroutine);
+        }
+        shared.drop_reporting("what a finished task awaited", header.awaited.take());
         // Clones of the waker that outlive the task (`waker` and `counted`
         // are its own two) still count in the stuck check.
-        if Arc::strong_count(&self.counted) > 2 {
-            shared.keep_outlived(Arc::clone(&self.counted));
+        if Arc::strong_count(&header.counted) > 2 {
+            shared.keep_outlived(Arc::clone(&header.counted));
         }
-        // The result future is private to the loop until now, so it is pending
-        // and these cannot fail. Completing wakes its awaiters, whose wakers
-        // may be another executor's code: caught, as the poll was.
+        // The result future is private to the task until now, so it is
+        // pending and these cannot fail. Completing wakes its awaiters, whose
+        // wakers may be another executor's code: caught, as the poll was.
         let completed = catch_unwind(AssertUnwindSafe(|| match outcome {
-            Ok(output) => self.result.set_result(output),
-            Err(exception) => self.result.set_exception(exception),
+            Ended::Value(output) => {
+                let _ = self.result.set_result(output);
+            }
+            Ended::Failed(exception) => {
+                header.unretrieved.set(!header.silenced.get());
+                let _ = self.result.set_exception(exception);
+                // The task reports it, as a task, if nobody reads it.
+                let _ = self.result.exception();
+            }
+            Ended::Cancelled(message) => {
+                match message {
+                    Some(message) => self.result.cancel_with_message(message.to_string()),
+                    None => self.result.cancel(),
+                };
+            }
         }));
         if let Err(payload) = completed {
             shared.report_panic("Exception in completing a task".to_owned(), payload);
@@ -116,14 +181,304 @@ impl<T: 'static> TaskStep for Task<T> {
         shared.drop_reporting("a finished task", self);
     }
 
+    fn is_done(&self) -> bool {
+        self.result.done()
+    }
+}
+
+/// How a task ended.
+enum Ended<T> {
+    Value(T),
+    Failed(Exception),
+    Cancelled(Option<Arc<str>>),
+}
+
+impl<T> Ended<T> {
+    /// A coroutine's outcome: an error that is a cancellation (a
+    /// [`FutureError`] that [`is_cancelled`](FutureError::is_cancelled))
+    /// cancels the task, as a `CancelledError` that propagates out of an
+    /// asyncio coroutine does; an error that carries another future's
+    /// exception fails the task with that exception.
+    fn from_outcome(outcome: Result<T, Exception>) -> Self {
+        let exception = match outcome {
+            Ok(value) => return Ended::Value(value),
+            Err(exception) => exception,
+        };
+        // A cancellation propagated as it is, or as the cause of the error
+        // the coroutine returned, cancels the task.
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(exception.as_error());
+        while let Some(error) = cause {
+            if let Some(error) = as_future_error(error) {
+                if error.is_cancelled() {
+                    return Ended::Cancelled(error.cancel_message().map(Arc::from));
+                }
+            }
+            cause = error.source();
+        }
+        // Another future's exception, propagated with `?`, is the task's.
+        match as_future_error(exception.as_error()).and_then(FutureError::exception) {
+            Some(inner) => Ended::Failed(inner.clone()),
+            None => Ended::Failed(exception),
+        }
+    }
+}
+
+/// `error` as a [`FutureError`], directly or inside a [`LoopError`].
+fn as_future_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a FutureError> {
+    error.downcast_ref::<FutureError>().or_else(|| {
+        error
+            .downcast_ref::<crate::LoopError>()
+            .and_then(crate::LoopError::future_error)
+    })
+}
+
+impl<T: 'static> TaskStep for TaskCell<T> {
+    fn step(self: Rc<Self>, shared: &Shared) {
+        let header = &self.header;
+        header.scheduled.set(false);
+        let Some(mut coroutine) = self.coroutine.borrow_mut().take() else {
+            return;
+        };
+        // asyncio's `__step` forgets what the task waited on (which frees
+        // a finished future before the step makes the next one).
+        drop(header.awaited.take());
+        let deliver = header.must_cancel.replace(false);
+        let message = if deliver {
+            header.cancel_message.borrow_mut().take()
+        } else {
+            None
+        };
+        if deliver && !header.started.get() {
+            // Cancelled before it ever ran: the body never runs.
+            return self.finish(shared, Some(coroutine), Ended::Cancelled(message));
+        }
+        header.started.set(true);
+        header.running.set(true);
+        let mut context = Context::from_waker(&header.waker);
+        let (polled, undelivered, awaited) = {
+            // Futures of ours that keep this waker count it as theirs, for
+            // the check that nothing outside the loop can wake the task.
+            let _scope = census::PollScope::enter(&header.waker, shared.census_id());
+            let _current = shared.enter_task(header.counted.key);
+            if deliver {
+                cancel::deliver(message);
+            }
+            let polled = catch_unwind(AssertUnwindSafe(|| coroutine.as_mut().poll(&mut context)));
+            let undelivered = if deliver { cancel::undelivered() } else { None };
+            (polled, undelivered, cancel::take_awaited())
+        };
+        header.running.set(false);
+        let outcome = match polled {
+            Ok(Poll::Pending) => {
+                if let Some(message) = undelivered {
+                    // It waits on something that is not ours: it cannot be
+                    // told, so it is dropped at its await (its destructors
+                    // run, as `finally` blocks would) and ends cancelled.
+                    shared.drop_reporting("what a cancelled task awaited", awaited);
+                    return self.finish(shared, Some(coroutine), Ended::Cancelled(message));
+                }
+                *self.coroutine.borrow_mut() = Some(coroutine);
+                header.awaited.set(awaited);
+                if header.must_cancel.get() {
+                    // Cancelled while it ran (by itself, or by what it
+                    // called): cancel what it now awaits, as asyncio does
+                    // when the step yields, or make sure a step comes.
+                    self.cancel_after_step();
+                }
+                return;
+            }
+            Ok(Poll::Ready(output)) => {
+                drop(awaited);
+                if let Some(message) = undelivered {
+                    Ended::Cancelled(message)
+                } else if header.must_cancel.replace(false) {
+                    // Cancelled right before the coroutine returned.
+                    Ended::Cancelled(header.cancel_message.borrow_mut().take())
+                } else {
+                    Ended::from_outcome(output)
+                }
+            }
+            Err(payload) => {
+                drop(awaited);
+                Ended::Failed(Exception::from_panic(payload))
+            }
+        };
+        self.finish(shared, Some(coroutine), outcome);
+    }
+
     fn scheduled(&self) -> &Cell<bool> {
-        &self.scheduled
+        &self.header.scheduled
     }
 
     fn waker_clones(&self) -> usize {
         // `waker` and `counted` are the task's own two.
-        Arc::strong_count(&self.counted) - 2
+        Arc::strong_count(&self.header.counted) - 2
     }
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn cancel(&self, message: Option<Arc<str>>) -> bool {
+        let header = &self.header;
+        header.unretrieved.set(false);
+        if self.is_done() {
+            return false;
+        }
+        header.cancels.set(header.cancels.get() + 1);
+        // While a step runs, the task awaits nothing yet (asyncio's `__step`
+        // forgets its `_fut_waiter`; ours is replaced when the step ends).
+        let awaited = if header.running.get() {
+            None
+        } else {
+            header.awaited_clone()
+        };
+        if let Some(awaited) = awaited {
+            // Left in place: it may be a task that ignores the cancellation,
+            // to be cancelled again later.
+            if awaited.cancel_awaited(message.clone()) {
+                return true;
+            }
+        }
+        header.must_cancel.set(true);
+        *header.cancel_message.borrow_mut() = message;
+        if !header.running.get() {
+            // asyncio's step is always queued here; ours is not when the
+            // task waits on a sleep or another crate's future.
+            header.counted.wake_by_ref_here();
+        }
+        true
+    }
+
+    fn done(&self) -> bool {
+        self.is_done()
+    }
+
+    fn write_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_repr_with(f, |_, _| Ok(()))
+    }
+}
+
+impl<T: 'static> TaskCell<T> {
+    /// A cancellation requested while the step ran: the coroutine now
+    /// suspends on `awaited` (cancelled if it can be) or on nothing of ours
+    /// (delivered at the next step).
+    fn cancel_after_step(&self) {
+        let header = &self.header;
+        if let Some(awaited) = header.awaited_clone() {
+            let message = header.cancel_message.borrow().clone();
+            if awaited.cancel_awaited(message) {
+                header.must_cancel.set(false);
+                header.cancel_message.borrow_mut().take();
+                return;
+            }
+        }
+        header.counted.wake_by_ref_here();
+    }
+
+    /// asyncio's task repr; `result` writes ` result=...` for a finished one.
+    fn write_repr_with(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        result: impl FnOnce(&Future<T>, &mut fmt::Formatter<'_>) -> fmt::Result,
+    ) -> fmt::Result {
+        let header = &self.header;
+        let future = &self.result;
+        let state = if future.cancelled() {
+            "cancelled"
+        } else if future.done() {
+            "finished"
+        } else if header.cancels.get() > 0 {
+            "cancelling"
+        } else {
+            "pending"
+        };
+        write!(f, "<Task {state} name='")?;
+        header.write_name(f)?;
+        let progress = if future.done() { "done" } else { "running" };
+        write!(f, "' coro=<{}() {progress}>", header.label)?;
+        if future.done() && !future.cancelled() {
+            match future.exception() {
+                Ok(Some(exception)) => write!(f, " exception={exception:?}")?,
+                _ => result(future, f)?,
+            }
+        } else if let Some(awaited) = header.awaited_clone().filter(|_| !header.running.get()) {
+            write!(f, " wait_for={}", awaited.describe_awaited())?;
+        }
+        f.write_str(">")
+    }
+}
+
+impl Header {
+    /// What the task awaits, left in place.
+    fn awaited_clone(&self) -> Option<Rc<dyn Awaited>> {
+        let awaited = self.awaited.take();
+        let copy = awaited.clone();
+        self.awaited.set(awaited);
+        copy
+    }
+
+    fn write_name(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        match self.name.try_borrow().ok().as_deref() {
+            Some(Some(name)) => f.write_str(name),
+            _ => write!(f, "Task-{}", self.number),
+        }
+    }
+
+    fn name(&self) -> String {
+        let mut name = String::new();
+        let _ = self.write_name(&mut name);
+        name
+    }
+}
+
+impl<T: 'static> Awaited for TaskCell<T> {
+    /// Cancelling a task that awaits this one cancels this one.
+    fn cancel_awaited(self: Rc<Self>, message: Option<Arc<str>>) -> bool {
+        TaskStep::cancel(&*self, message)
+    }
+
+    fn describe_awaited(&self) -> String {
+        struct Repr<'a, T: 'static>(&'a TaskCell<T>);
+        impl<T: 'static> fmt::Display for Repr<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_repr_with(f, |_, _| Ok(()))
+            }
+        }
+        Repr(self).to_string()
+    }
+}
+
+impl<T: 'static> Drop for TaskCell<T> {
+    /// asyncio's `Task exception was never retrieved`.
+    fn drop(&mut self) {
+        if !self.header.unretrieved.get() {
+            return;
+        }
+        let Some(shared) = self.header.shared.upgrade() else {
+            return;
+        };
+        let Ok(Some(exception)) = self.result.exception() else {
+            return;
+        };
+        shared.report_unretrieved(self.describe_awaited(), exception);
+    }
+}
+
+/// The name a coroutine's type gives it: `task_func` for the future of
+/// `async fn task_func`, and for an `async` block the function it is
+/// written in (its type is named after it), or `<async block>` inside
+/// another block.
+pub(crate) fn coroutine_label<F>() -> &'static str {
+    let full = type_name::<F>();
+    let Some(path) = full.strip_suffix("::{{closure}}") else {
+        // A hand-written future: its type's own name.
+        return full.rsplit("::").next().unwrap_or(full);
+    };
+    if path.ends_with("{{closure}}") {
+        return "<async block>";
+    }
+    path.rsplit("::").next().unwrap_or(path)
 }
 
 /// The waker of one task: `Send + Sync`, it names the task by
@@ -133,6 +488,15 @@ pub(crate) struct TaskWaker {
     pub(crate) key: usize,
     pub(crate) seq: u64,
     pub(crate) remote: Arc<Remote>,
+}
+
+impl TaskWaker {
+    /// Queues the task's step, from the loop's own thread.
+    fn wake_by_ref_here(&self) {
+        if let Some(shared) = registry::find(self.loop_id) {
+            shared.wake_task(self.key, self.seq);
+        }
+    }
 }
 
 impl Wake for TaskWaker {
@@ -149,5 +513,812 @@ impl Wake for TaskWaker {
             let _ = self.remote.push(RemoteItem::Wake(self.key, self.seq));
         }
         // Otherwise the loop is gone: there is nothing left to wake.
+    }
+}
+
+// ---- the public handles ----------------------------------------------------
+
+/// A coroutine scheduled on the loop: asyncio's `Task`, made by
+/// [`EventLoop::create_task`](crate::EventLoop::create_task).
+///
+/// A task is a future in asyncio's sense: [`done`](Self::done),
+/// [`cancelled`](Self::cancelled), [`result`](Self::result),
+/// [`exception`](Self::exception), done-callbacks, and awaitable
+/// (`task.await` moves the result out; `(&task).await` or
+/// [`wait`](Self::wait) clone it). Its first step runs on the next loop
+/// iteration. Clones are handles to the same task, and the loop keeps a
+/// running task alive even when every handle is gone.
+///
+/// # The coroutine's output
+///
+/// The coroutine returns a [`TaskOutput`]: a `Result<T, E>` makes a
+/// `Task<T>` that fails with `E` as its exception (or ends cancelled, when
+/// `E` is the cancelled [`FutureError`] that an await gave it, propagated
+/// with `?`); a plain value (`()`, `String`, numbers, collections, anything
+/// that implements [`TaskValue`]) is the result as it is.
+///
+/// # Cancellation
+///
+/// [`cancel`](Self::cancel) is asyncio's. A task awaiting one of our
+/// futures or tasks cancels it at once; the coroutine sees a cancelled
+/// error at that await, which it may handle (clean up and go on, or
+/// return a value: the task then finishes normally) or propagate with `?`
+/// (the task ends cancelled, with the message). A task that awaits a sleep
+/// sees the error at the sleep on its next step; one cancelled before its
+/// first step never runs its body. A coroutine suspended at an await that
+/// is not ours (another crate's channel or timer) cannot be told: at its
+/// next step it is dropped where it waits, its destructors running as
+/// `finally` blocks would, and the task ends cancelled.
+///
+/// A task whose coroutine panics fails with a [`Panic`](asyncio_core::Panic)
+/// exception, and the loop goes on. A failed task whose exception nobody
+/// reads reports `Task exception was never retrieved` to the loop's
+/// exception handler when its last handle goes.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::EventLoop;
+///
+/// let event_loop = EventLoop::new();
+/// let handle = event_loop.handle();
+/// let value = event_loop
+///     .run_until_complete(async move {
+///         let task = handle.create_task(async { 6 * 7 })?;
+///         assert_eq!(format!("{task:?}"), "<Task pending name='Task-2' coro=<<async block>() running>>");
+///         let value = (&task).await?;
+///         assert_eq!(format!("{task:?}"), "<Task finished name='Task-2' coro=<<async block>() done> result=42>");
+///         Ok::<_, asyncio_loop::LoopError>(value)
+///     })
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!(value, 42);
+/// ```
+pub struct Task<T: 'static> {
+    cell: Rc<TaskCell<T>>,
+}
+
+impl<T: 'static> Task<T> {
+    pub(crate) fn from_cell(cell: Rc<TaskCell<T>>) -> Self {
+        Task { cell }
+    }
+
+    pub(crate) fn future(&self) -> &Future<T> {
+        &self.cell.result
+    }
+
+    /// The task's exception goes to whoever runs the loop until it is done.
+    pub(crate) fn silence(&self) {
+        self.cell.header.silenced.set(true);
+        self.cell.header.unretrieved.set(false);
+    }
+
+    /// The task's name: `Task-N` (numbered per loop, in creation order)
+    /// unless [`set_name`](Self::set_name) gave it another.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// assert_eq!(task.name(), "Task-1");
+    /// task.set_name("worker");
+    /// assert_eq!(task.name(), "worker");
+    /// ```
+    pub fn name(&self) -> String {
+        self.cell.header.name()
+    }
+
+    /// Renames the task.
+    ///
+    /// # Examples
+    ///
+    /// See [`name`](Self::name).
+    pub fn set_name(&self, name: impl Into<String>) {
+        *self.cell.header.name.borrow_mut() = Some(name.into().into_boxed_str());
+    }
+
+    /// Whether the task is done: finished, failed or cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// assert!(!task.done());
+    /// event_loop.run_until_complete(&task).unwrap();
+    /// assert!(task.done());
+    /// ```
+    pub fn done(&self) -> bool {
+        self.cell.is_done()
+    }
+
+    /// Whether the task ended cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// task.cancel();
+    /// assert!(!task.cancelled(), "not until its step runs");
+    /// assert!(event_loop.run_until_complete(&task).unwrap_err().is_cancelled());
+    /// assert!(task.cancelled());
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        self.cell.result.cancelled()
+    }
+
+    /// The task's result, cloned.
+    ///
+    /// # Errors
+    ///
+    /// As [`Future::result`]: its exception, its cancellation, or an
+    /// invalid-state error while it runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async { "the result" }).unwrap();
+    /// assert!(task.result().unwrap_err().is_invalid_state());
+    /// event_loop.run_until_complete(&task).unwrap();
+    /// assert_eq!(task.result().unwrap(), "the result");
+    /// ```
+    pub fn result(&self) -> Result<T, FutureError>
+    where
+        T: Clone,
+    {
+        self.cell.header.unretrieved.set(false);
+        self.cell.result.result()
+    }
+
+    /// Moves the result out (for results that are not `Clone`); later
+    /// reads fail with an invalid-state error.
+    ///
+    /// # Errors
+    ///
+    /// As [`result`](Self::result).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async { vec![1, 2] }).unwrap();
+    /// event_loop.run_until_complete(&task).unwrap();
+    /// assert_eq!(task.take_result().unwrap(), [1, 2]);
+    /// assert!(task.take_result().unwrap_err().is_invalid_state());
+    /// ```
+    pub fn take_result(&self) -> Result<T, FutureError> {
+        self.cell.header.unretrieved.set(false);
+        self.cell.result.take_result()
+    }
+
+    /// The exception the task failed with, `None` if it finished.
+    ///
+    /// # Errors
+    ///
+    /// As [`Future::exception`]: cancelled, or still running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async { Err::<(), _>("boom") }).unwrap();
+    /// event_loop.run_until_complete(async {}).unwrap();
+    /// assert_eq!(task.exception().unwrap().unwrap().to_string(), "boom");
+    /// ```
+    pub fn exception(&self) -> Result<Option<Exception>, FutureError> {
+        self.cell.header.unretrieved.set(false);
+        self.cell.result.exception()
+    }
+
+    /// Adds a callback that the loop runs with the task once it is done,
+    /// as [`Future::add_done_callback`] does; returns its key.
+    ///
+    /// # Errors
+    ///
+    /// [`is_loop_closed`](FutureError::is_loop_closed) when the task is
+    /// done and its loop closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async { 7 }).unwrap();
+    /// let seen = Rc::new(Cell::new(0));
+    /// let sink = Rc::clone(&seen);
+    /// task.add_done_callback(move |task| sink.set(task.result().unwrap())).unwrap();
+    /// event_loop.run_until_complete(&task).unwrap();
+    /// assert_eq!(seen.get(), 7);
+    /// ```
+    pub fn add_done_callback(
+        &self,
+        callback: impl FnOnce(&Task<T>) + 'static,
+    ) -> Result<CallbackKey, FutureError> {
+        // The task, not captured (that would be a cycle through the
+        // future's own list), is found again from the loop's handle to it.
+        let task = Rc::downgrade(&self.cell);
+        self.cell.result.add_done_callback(move |_| {
+            if let Some(cell) = task.upgrade() {
+                callback(&Task { cell });
+            }
+        })
+    }
+
+    /// Removes a done-callback by its key; returns how many were removed
+    /// (`0` or `1`), as [`Future::remove_done_callback`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// let key = task.add_done_callback(|_| unreachable!()).unwrap();
+    /// assert_eq!(task.remove_done_callback(key), 1);
+    /// event_loop.run_until_complete(&task).unwrap();
+    /// ```
+    pub fn remove_done_callback(&self, key: CallbackKey) -> usize {
+        self.cell.result.remove_done_callback(key)
+    }
+
+    /// Requests cancellation (see [Cancellation](Self#cancellation)); returns
+    /// `false` when the task is already done.
+    ///
+    /// # Examples
+    ///
+    /// See [`cancelled`](Self::cancelled).
+    pub fn cancel(&self) -> bool {
+        TaskStep::cancel(&*self.cell, None)
+    }
+
+    /// [`cancel`](Self::cancel) with a message, which the cancelled error
+    /// carries ([`FutureError::cancel_message`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// task.cancel_with_message("not needed");
+    /// let error = event_loop.run_until_complete(&task).unwrap_err();
+    /// assert_eq!(error.future_error().unwrap().cancel_message(), Some("not needed"));
+    /// ```
+    pub fn cancel_with_message(&self, message: impl Into<String>) -> bool {
+        TaskStep::cancel(&*self.cell, Some(Arc::from(message.into())))
+    }
+
+    /// How many cancellations are pending: asyncio 3.11's `cancelling()`,
+    /// counted up by [`cancel`](Self::cancel), down by
+    /// [`uncancel`](Self::uncancel).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// task.cancel();
+    /// task.cancel();
+    /// assert_eq!(task.cancelling(), 2);
+    /// assert_eq!(task.uncancel(), 1);
+    /// ```
+    pub fn cancelling(&self) -> u32 {
+        self.cell.header.cancels.get()
+    }
+
+    /// Takes back one cancellation request and returns how many are left
+    /// (asyncio 3.11's `uncancel()`, which `timeout` and task groups use to
+    /// tell their own cancellations from others').
+    ///
+    /// # Examples
+    ///
+    /// See [`cancelling`](Self::cancelling).
+    pub fn uncancel(&self) -> u32 {
+        let header = &self.cell.header;
+        header.cancels.set(header.cancels.get().saturating_sub(1));
+        header.cancels.get()
+    }
+
+    /// Waits for the task and gives a clone of its result, keeping the
+    /// handle: `(&task).await`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async { 1 }).unwrap();
+    /// let waiter = task.clone();
+    /// let got = event_loop.run_until_complete(async move { waiter.wait().await }).unwrap();
+    /// assert_eq!(got.unwrap(), 1);
+    /// assert_eq!(task.result().unwrap(), 1);
+    /// ```
+    pub fn wait(&self) -> TaskWait<T>
+    where
+        T: Clone,
+    {
+        TaskWait::cloning(Rc::clone(&self.cell))
+    }
+
+    /// The task with its output type erased, as [`current_task`](crate::current_task)
+    /// and [`all_tasks`](crate::all_tasks) give it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// assert_eq!(task.as_any().name(), "Task-1");
+    /// ```
+    pub fn as_any(&self) -> AnyTask {
+        AnyTask {
+            step: self.cell.clone(),
+        }
+    }
+
+    /// Whether two handles name the same task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// assert!(task.ptr_eq(&task.clone()));
+    /// ```
+    pub fn ptr_eq(&self, other: &Task<T>) -> bool {
+        Rc::ptr_eq(&self.cell, &other.cell)
+    }
+}
+
+impl<T: 'static> Clone for Task<T> {
+    fn clone(&self) -> Self {
+        Task {
+            cell: Rc::clone(&self.cell),
+        }
+    }
+}
+
+impl<T: fmt::Debug + 'static> fmt::Debug for Task<T> {
+    /// asyncio's repr: `<Task pending name='Task-1' coro=<main() running>>`,
+    /// `<Task finished name='Task-1' coro=<main() done> result=42>`,
+    /// `<Task cancelling ...>`, `<Task cancelled ...>`, with
+    /// `wait_for=...` while it awaits a future of ours.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.cell.write_repr_with(f, |future, f| {
+            match future.inspect_result(|value| write!(f, " result={value:?}")) {
+                Ok(written) => written,
+                Err(_) => f.write_str(" result=<taken>"),
+            }
+        })
+    }
+}
+
+/// What awaiting a [`Task`] polls: ready with its result (moved out for
+/// `task.await`, cloned for `(&task).await` and [`Task::wait`]).
+///
+/// While it waits, cancelling the task that awaits it cancels this task
+/// (asyncio's rule for a task awaiting a task).
+///
+/// # Examples
+///
+/// See [`Task`].
+pub struct TaskWait<T: 'static> {
+    cell: Rc<TaskCell<T>>,
+    inner: Inner<T>,
+    /// Polls `inner`: made where `T: Clone` is known for a cloning wait.
+    poll_inner: PollInner<T>,
+}
+
+type PollInner<T> = fn(&mut Inner<T>, &mut Context<'_>) -> Poll<Result<T, FutureError>>;
+
+enum Inner<T: 'static> {
+    Clone(asyncio_core::Wait<T>),
+    Take(WaitTake<T>),
+}
+
+fn poll_cloning<T: Clone + 'static>(
+    inner: &mut Inner<T>,
+    context: &mut Context<'_>,
+) -> Poll<Result<T, FutureError>> {
+    match inner {
+        Inner::Clone(wait) => Pin::new(wait).poll(context),
+        Inner::Take(wait) => Pin::new(wait).poll(context),
+    }
+}
+
+fn poll_taking<T: 'static>(
+    inner: &mut Inner<T>,
+    context: &mut Context<'_>,
+) -> Poll<Result<T, FutureError>> {
+    match inner {
+        Inner::Take(wait) => Pin::new(wait).poll(context),
+        // Only `poll_cloning` is ever paired with a cloning wait.
+        Inner::Clone(_) => Poll::Pending,
+    }
+}
+
+impl<T: 'static> TaskWait<T> {
+    fn cloning(cell: Rc<TaskCell<T>>) -> Self
+    where
+        T: Clone,
+    {
+        let inner = Inner::Clone(cell.result.wait());
+        TaskWait {
+            cell,
+            inner,
+            poll_inner: poll_cloning::<T>,
+        }
+    }
+
+    fn taking(cell: Rc<TaskCell<T>>) -> Self {
+        let inner = Inner::Take(cell.result.wait_take());
+        TaskWait {
+            cell,
+            inner,
+            poll_inner: poll_taking::<T>,
+        }
+    }
+}
+
+impl<T: 'static> StdFuture for TaskWait<T> {
+    type Output = Result<T, FutureError>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(cancelled) = cancel::take() {
+            // The awaiting task was cancelled: this task is cancelled in
+            // its place, and awaited on; if it is already done, the await
+            // ends with the cancellation instead of its result.
+            let message = cancelled.cancel_message().map(Arc::from);
+            if !TaskStep::cancel(&*this.cell, message) {
+                return Poll::Ready(Err(cancelled));
+            }
+        }
+        let polled = (this.poll_inner)(&mut this.inner, context);
+        if polled.is_ready() {
+            this.cell.header.unretrieved.set(false);
+        } else {
+            // What the awaiting task waits on is this task, not its result
+            // future (which the inner wait noted).
+            let cell = &this.cell;
+            cancel::note_awaited(context.waker(), || {
+                let cell: Rc<dyn Awaited> = cell.clone();
+                cell
+            });
+        }
+        polled
+    }
+}
+
+impl<T: 'static> fmt::Debug for TaskWait<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TaskWait")
+            .field(&format_args!("{}", self.cell.describe_awaited()))
+            .finish()
+    }
+}
+
+impl<T: 'static> IntoFuture for Task<T> {
+    type Output = Result<T, FutureError>;
+    type IntoFuture = TaskWait<T>;
+
+    /// `task.await`: waits for the task and moves its result out.
+    fn into_future(self) -> TaskWait<T> {
+        TaskWait::taking(self.cell)
+    }
+}
+
+impl<T: Clone + 'static> IntoFuture for &Task<T> {
+    type Output = Result<T, FutureError>;
+    type IntoFuture = TaskWait<T>;
+
+    /// `(&task).await`: [`Task::wait`].
+    fn into_future(self) -> TaskWait<T> {
+        self.wait()
+    }
+}
+
+impl<T: Clone + 'static> IntoAwaitable for &Task<T> {
+    type Output = T;
+
+    /// `run_until_complete(&task)`: waits for the task, then clones its result.
+    fn into_awaitable(self) -> Awaitable<T> {
+        // The run reads the result: it counts as retrieved.
+        self.silence();
+        Awaitable::Future {
+            future: self.cell.result.clone(),
+            read: Future::result,
+        }
+    }
+}
+
+impl<T: 'static> IntoAwaitable for Task<T> {
+    type Output = T;
+
+    /// `run_until_complete(task)`: waits for the task, then moves its result out.
+    fn into_awaitable(self) -> Awaitable<T> {
+        self.silence();
+        Awaitable::Future {
+            future: self.cell.result.clone(),
+            read: Future::take_result,
+        }
+    }
+}
+
+/// A task with its output type erased: what [`current_task`](crate::current_task)
+/// and [`all_tasks`](crate::all_tasks) give. It can be named, cancelled
+/// and shown, not read.
+///
+/// # Examples
+///
+/// ```
+/// let event_loop = asyncio_loop::EventLoop::new();
+/// let task = event_loop.create_task(async {}).unwrap();
+/// let any = task.as_any();
+/// assert!(any.cancel());
+/// assert_eq!(any.cancelling(), 1);
+/// assert!(format!("{any:?}").starts_with("<Task cancelling name='Task-1' coro=<"));
+/// ```
+#[derive(Clone)]
+pub struct AnyTask {
+    step: Rc<dyn TaskStep>,
+}
+
+impl AnyTask {
+    pub(crate) fn from_step(step: Rc<dyn TaskStep>) -> Self {
+        AnyTask { step }
+    }
+
+    /// The task's name (see [`Task::name`]).
+    ///
+    /// # Examples
+    ///
+    /// See [`AnyTask`].
+    pub fn name(&self) -> String {
+        self.step.header().name()
+    }
+
+    /// Renames the task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// task.as_any().set_name("renamed");
+    /// assert_eq!(task.name(), "renamed");
+    /// ```
+    pub fn set_name(&self, name: impl Into<String>) {
+        *self.step.header().name.borrow_mut() = Some(name.into().into_boxed_str());
+    }
+
+    /// Whether the task is done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// assert!(!task.as_any().done());
+    /// ```
+    pub fn done(&self) -> bool {
+        self.step.done()
+    }
+
+    /// [`Task::cancel`].
+    ///
+    /// # Examples
+    ///
+    /// See [`AnyTask`].
+    pub fn cancel(&self) -> bool {
+        self.step.cancel(None)
+    }
+
+    /// [`Task::cancel_with_message`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// assert!(task.as_any().cancel_with_message("stop"));
+    /// ```
+    pub fn cancel_with_message(&self, message: impl Into<String>) -> bool {
+        self.step.cancel(Some(Arc::from(message.into())))
+    }
+
+    /// [`Task::cancelling`].
+    ///
+    /// # Examples
+    ///
+    /// See [`AnyTask`].
+    pub fn cancelling(&self) -> u32 {
+        self.step.header().cancels.get()
+    }
+
+    /// [`Task::uncancel`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let any = event_loop.create_task(async {}).unwrap().as_any();
+    /// any.cancel();
+    /// assert_eq!(any.uncancel(), 0);
+    /// ```
+    pub fn uncancel(&self) -> u32 {
+        let header = self.step.header();
+        header.cancels.set(header.cancels.get().saturating_sub(1));
+        header.cancels.get()
+    }
+
+    /// Whether two handles name the same task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let task = event_loop.create_task(async {}).unwrap();
+    /// assert!(task.as_any().ptr_eq(&task.as_any()));
+    /// ```
+    pub fn ptr_eq(&self, other: &AnyTask) -> bool {
+        std::ptr::addr_eq(Rc::as_ptr(&self.step), Rc::as_ptr(&other.step))
+    }
+}
+
+impl fmt::Debug for AnyTask {
+    /// The task's repr, without its result.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.step.write_repr(f)
+    }
+}
+
+// ---- what a coroutine returns ------------------------------------------------
+
+/// What a task's coroutine may return: a `Result` (its error is the
+/// task's exception, or its cancellation) or a plain [`TaskValue`].
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::TaskOutput;
+///
+/// assert_eq!(TaskOutput::into_outcome(5).unwrap(), 5);
+/// assert_eq!(Err::<u8, _>("boom").into_outcome().unwrap_err().to_string(), "boom");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a task's coroutine cannot return `{Self}`",
+    label = "returns `{Self}`",
+    note = "return a `Result` (`Ok::<_, asyncio_core::FutureError>(value)`), or implement `asyncio_loop::TaskValue` for the type"
+)]
+pub trait TaskOutput: 'static {
+    /// The task's result type.
+    type Value: 'static;
+
+    /// The result, or the error that fails (or cancels) the task.
+    ///
+    /// # Errors
+    ///
+    /// The coroutine's own error, boxed.
+    fn into_outcome(self) -> Result<Self::Value, BoxError>;
+}
+
+impl<T: 'static, E: Into<BoxError> + 'static> TaskOutput for Result<T, E> {
+    type Value = T;
+
+    fn into_outcome(self) -> Result<T, BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// A type a coroutine returns as the task's result, as it is (not a
+/// `Result`, which [`TaskOutput`] takes apart). Implemented for the
+/// standard library's plain types; implement it for your own:
+///
+/// ```
+/// struct Report { lines: usize }
+/// impl asyncio_loop::TaskValue for Report {}
+///
+/// let event_loop = asyncio_loop::EventLoop::new();
+/// let task = event_loop.create_task(async { Report { lines: 3 } }).unwrap();
+/// assert_eq!(event_loop.run_until_complete(task).unwrap().lines, 3);
+/// ```
+pub trait TaskValue: 'static {}
+
+impl<T: TaskValue> TaskOutput for T {
+    type Value = T;
+
+    fn into_outcome(self) -> Result<T, BoxError> {
+        Ok(self)
+    }
+}
+
+macro_rules! task_values {
+    ($($t:ty),* $(,)?) => { $(impl TaskValue for $t {})* };
+}
+
+task_values!(
+    (),
+    bool,
+    char,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    f32,
+    f64,
+    String,
+    &'static str,
+    Box<str>,
+    Rc<str>,
+    Arc<str>,
+    std::time::Duration,
+    std::time::Instant,
+);
+
+impl<T: 'static> TaskValue for Vec<T> {}
+impl<T: 'static> TaskValue for Option<T> {}
+impl<T: 'static> TaskValue for Box<T> {}
+impl<T: 'static> TaskValue for Rc<T> {}
+impl<T: 'static> TaskValue for Arc<T> {}
+impl<T: 'static> TaskValue for std::collections::VecDeque<T> {}
+impl<K: 'static, V: 'static, S: 'static> TaskValue for std::collections::HashMap<K, V, S> {}
+impl<K: 'static, V: 'static> TaskValue for std::collections::BTreeMap<K, V> {}
+impl<T: 'static, S: 'static> TaskValue for std::collections::HashSet<T, S> {}
+impl<T: 'static> TaskValue for std::collections::BTreeSet<T> {}
+impl<T: 'static> TaskValue for Future<T> {}
+impl<T: 'static> TaskValue for Task<T> {}
+impl<A: 'static, B: 'static> TaskValue for (A, B) {}
+impl<A: 'static, B: 'static, C: 'static> TaskValue for (A, B, C) {}
+impl<A: 'static, B: 'static, C: 'static, D: 'static> TaskValue for (A, B, C, D) {}
+
+pin_project_lite::pin_project! {
+    /// A coroutine whose output goes through [`TaskOutput`]. It keeps the
+    /// finished coroutine until the task drops it, outside the poll, so
+    /// that a panic in its `Drop` is reported rather than failing the task.
+    pub(crate) struct Outcome<F> {
+        #[pin]
+        coroutine: F,
+    }
+}
+
+impl<F> Outcome<F> {
+    pub(crate) fn new(coroutine: F) -> Self {
+        Outcome { coroutine }
+    }
+}
+
+impl<F> StdFuture for Outcome<F>
+where
+    F: StdFuture,
+    F::Output: TaskOutput,
+{
+    type Output = Result<<F::Output as TaskOutput>::Value, Exception>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project()
+            .coroutine
+            .poll(context)
+            .map(|output| output.into_outcome().map_err(Exception::from_boxed))
+    }
+}
+
+/// A boxed coroutine whose output is the result as it is, whatever its
+/// type (`run_until_complete`); kept as [`Outcome`] keeps its coroutine.
+pub(crate) struct Plainly<T>(pub(crate) Pin<Box<dyn StdFuture<Output = T>>>);
+
+impl<T> StdFuture for Plainly<T> {
+    type Output = Result<T, Exception>;
+
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(context).map(Ok)
     }
 }

@@ -1,0 +1,471 @@
+//! Tasks: `create_task`, asyncio's cancellation, names and reprs, failure,
+//! `current_task` and `all_tasks`. Many are ports of CPython's
+//! `Lib/test/test_asyncio/test_tasks.py` (named after the test they port).
+
+mod support;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use asyncio_core::{Exception, ExceptionContext, FutureError};
+use asyncio_loop::{current_task, EventLoop, LoopError, ManualClock};
+use support::{check, Trace};
+
+fn manual() -> EventLoop {
+    EventLoop::with_clock(&ManualClock::new())
+}
+
+/// The first step runs on the next iteration, behind what was queued first.
+#[test]
+fn a_task_first_runs_after_what_was_queued_before_it() {
+    let event_loop = EventLoop::new();
+    let trace = Trace::new();
+    event_loop.call_soon(trace.logger("callback")).unwrap();
+    let inside = trace.clone();
+    let task = event_loop
+        .create_task(async move { inside.log("task") })
+        .unwrap();
+    trace.log("created");
+    event_loop.run_until_complete(&task).unwrap();
+    check(&trace, &["created", "callback", "task"]);
+}
+
+/// `test_task_repr` and `test_task_basics`: names, states, results.
+#[test]
+fn names_and_reprs_follow_the_state() {
+    let event_loop = EventLoop::new();
+    let first = event_loop.create_task(async { 1 }).unwrap();
+    let second = event_loop.create_task(async { "two" }).unwrap();
+    assert_eq!(
+        (first.name(), second.name()),
+        ("Task-1".into(), "Task-2".into())
+    );
+    second.set_name("second");
+    assert!(format!("{second:?}").starts_with("<Task pending name='second' coro=<"));
+    event_loop.run_until_complete(&second).unwrap();
+    let repr = format!("{second:?}");
+    assert!(repr.starts_with("<Task finished name='second'"), "{repr}");
+    assert!(repr.ends_with(r#"done> result="two">"#), "{repr}");
+    assert_eq!(first.result().unwrap(), 1);
+    assert_eq!(second.take_result().unwrap(), "two");
+    assert!(format!("{second:?}").ends_with("result=<taken>>"));
+}
+
+async fn named_coroutine() -> u8 {
+    7
+}
+
+#[test]
+fn the_repr_names_an_async_fn_and_what_the_task_waits_for() {
+    let event_loop = EventLoop::new();
+    let task = event_loop.create_task(named_coroutine()).unwrap();
+    assert_eq!(
+        format!("{task:?}"),
+        "<Task pending name='Task-1' coro=<named_coroutine() running>>"
+    );
+    let waited = event_loop.create_future::<u8>();
+    let inner = waited.clone();
+    let waiter = event_loop.create_task(async move { inner.await }).unwrap();
+    let handle = event_loop.handle();
+    event_loop
+        .run_until_complete(async move { handle.sleep(0.0).await })
+        .unwrap()
+        .unwrap();
+    assert!(
+        format!("{waiter:?}").ends_with(" wait_for=<Future pending cb=[<waker>]>>"),
+        "{waiter:?}"
+    );
+    waited.set_result(3).unwrap();
+    assert_eq!(event_loop.run_until_complete(waiter).unwrap(), 3);
+}
+
+/// `test_cancel` before the first step: the body never runs.
+#[test]
+fn a_task_cancelled_before_its_first_step_never_runs() {
+    let event_loop = EventLoop::new();
+    let ran = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&ran);
+    let task = event_loop
+        .create_task(async move { flag.set(true) })
+        .unwrap();
+    assert!(task.cancel_with_message("early"));
+    assert_eq!(task.cancelling(), 1);
+    assert!(format!("{task:?}").starts_with("<Task cancelling"));
+    let error = event_loop.run_until_complete(&task).unwrap_err();
+    assert!(error.is_cancelled());
+    assert_eq!(
+        error.future_error().unwrap().cancel_message(),
+        Some("early")
+    );
+    assert!(!ran.get());
+    assert!(task.cancelled() && task.done());
+    assert!(!task.cancel(), "a done task cannot be cancelled");
+    assert!(format!("{task:?}").starts_with("<Task cancelled"));
+}
+
+/// `test_cancel_inner_future`: the awaited future is cancelled at once, and
+/// the coroutine sees the cancellation at its await and propagates it.
+#[test]
+fn cancelling_a_task_cancels_the_future_it_awaits_at_once() {
+    let event_loop = EventLoop::new();
+    let future = event_loop.create_future::<u8>();
+    let awaited = future.clone();
+    let task = event_loop
+        .create_task(async move {
+            awaited.await?;
+            Ok::<_, FutureError>(12)
+        })
+        .unwrap();
+    event_loop.run_until_complete(async {}).unwrap(); // the first step
+    assert!(task.cancel_with_message("stop"));
+    assert!(
+        future.cancelled(),
+        "at once, as asyncio's _fut_waiter.cancel()"
+    );
+    let error = event_loop.run_until_complete(&task).unwrap_err();
+    assert_eq!(error.future_error().unwrap().cancel_message(), Some("stop"));
+    assert!(task.cancelled());
+}
+
+/// `test_cancel_task_catching` / `test_cancel_task_ignoring`: a coroutine
+/// that handles the cancellation goes on, and the task finishes normally.
+#[test]
+fn a_coroutine_that_handles_the_cancellation_goes_on() {
+    let event_loop = manual();
+    let handle = event_loop.handle();
+    let trace = Trace::new();
+    let log = trace.clone();
+    let task = event_loop
+        .create_task(async move {
+            if let Err(error) = handle.sleep(10.0).await {
+                log.log(format!("cancelled: {}", error.is_cancelled()));
+                // Clean up with another await, then return a value.
+                handle.sleep(1.0).await?;
+            }
+            Ok::<_, FutureError>(42)
+        })
+        .unwrap();
+    let canceller = task.clone();
+    event_loop
+        .call_later(Duration::from_secs(1), move || {
+            canceller.cancel();
+        })
+        .unwrap();
+    assert_eq!(event_loop.run_until_complete(&task).unwrap(), 42);
+    check(&trace, &["cancelled: true"]);
+    assert!(!task.cancelled());
+    assert_eq!(task.cancelling(), 1, "uncancel is the coroutine's business");
+    assert_eq!(event_loop.time(), 2.0, "the 10 s timer was cancelled");
+}
+
+/// `test_cancel_yield`-like: asyncio_cancel_task2's order. The canceller runs,
+/// then the sleeping task sees the cancellation on the next iteration.
+#[test]
+fn a_sleeping_task_sees_its_cancellation_on_the_next_iteration() {
+    let event_loop = manual();
+    let trace = Trace::new();
+    let (handle, log) = (event_loop.handle(), trace.clone());
+    let task = event_loop
+        .create_task(async move {
+            log.log("sleeping");
+            let slept = handle.sleep(1.0).await;
+            log.log(format!("woke: {}", slept.is_ok()));
+            slept
+        })
+        .unwrap();
+    let (canceller, log) = (task.clone(), trace.clone());
+    event_loop
+        .call_soon(move || {
+            log.log("cancelling");
+            canceller.cancel();
+            log.log("cancelled");
+        })
+        .unwrap();
+    let error = event_loop.run_until_complete(&task).unwrap_err();
+    assert!(error.is_cancelled());
+    check(
+        &trace,
+        &["sleeping", "cancelling", "cancelled", "woke: false"],
+    );
+    assert_eq!(event_loop.time(), 0.0);
+}
+
+/// `test_cancel_inner_task`-like: cancelling a task that awaits a task
+/// cancels the inner one; if it ignores that, the outer gets its result.
+#[test]
+fn cancelling_a_task_awaiting_a_task_cancels_the_inner_one() {
+    let event_loop = manual();
+    let handle = event_loop.handle();
+    let trace = Trace::new();
+    let log = trace.clone();
+    let inner = event_loop
+        .create_task(async move {
+            match handle.sleep(5.0).await {
+                Err(_) => {
+                    log.log("inner cancelled, ignores it");
+                    "inner result"
+                }
+                Ok(()) => "slept",
+            }
+        })
+        .unwrap();
+    let awaited = inner.clone();
+    let outer = event_loop
+        .create_task(async move { awaited.await })
+        .unwrap();
+    event_loop.run_until_complete(async {}).unwrap();
+    assert!(outer.cancel());
+    assert_eq!(
+        inner.cancelling(),
+        1,
+        "the inner task took the cancellation"
+    );
+    let got = event_loop.run_until_complete(&outer).unwrap();
+    assert_eq!(got, "inner result");
+    check(&trace, &["inner cancelled, ignores it"]);
+    assert!(!outer.cancelled());
+}
+
+/// `test_cancel_current_task`: a task cancelling itself sees it at its next
+/// await of ours.
+#[test]
+fn a_task_that_cancels_itself_is_cancelled_at_its_next_await() {
+    let event_loop = EventLoop::new();
+    let handle = event_loop.handle();
+    let trace = Trace::new();
+    let log = trace.clone();
+    let task = event_loop
+        .create_task(async move {
+            assert!(current_task().unwrap().cancel());
+            log.log("still running");
+            handle.sleep(0.0).await?;
+            log.log("never");
+            Ok::<_, FutureError>(())
+        })
+        .unwrap();
+    assert!(event_loop
+        .run_until_complete(&task)
+        .unwrap_err()
+        .is_cancelled());
+    check(&trace, &["still running"]);
+}
+
+/// Cancelled as it awaits a future that is already done: the await ends
+/// with the cancellation, not the result (asyncio throws into the coroutine).
+#[test]
+fn a_cancellation_beats_a_result_already_on_its_way() {
+    let event_loop = EventLoop::new();
+    let future = event_loop.create_future::<u8>();
+    let awaited = future.clone();
+    let task = event_loop
+        .create_task(async move { awaited.await })
+        .unwrap();
+    event_loop.run_until_complete(async {}).unwrap();
+    future.set_result(1).unwrap(); // the task's step is queued
+    assert!(task.cancel());
+    assert!(event_loop
+        .run_until_complete(&task)
+        .unwrap_err()
+        .is_cancelled());
+    assert_eq!(future.result().unwrap(), 1, "the future keeps its result");
+}
+
+/// A coroutine waiting on another crate's future cannot be told: it is
+/// dropped at its await (its destructors run) and the task ends cancelled.
+#[test]
+fn a_task_awaiting_a_foreign_future_is_dropped_at_its_await() {
+    let event_loop = EventLoop::new();
+    let dropped = support::Counter::new();
+    let token = dropped.token();
+    let (sender, receiver) = futures::channel::oneshot::channel::<u8>();
+    let task = event_loop
+        .create_task(async move {
+            let _guard = token;
+            receiver.await.unwrap_or(0)
+        })
+        .unwrap();
+    event_loop.run_until_complete(async {}).unwrap();
+    assert_eq!(dropped.dropped(), 0);
+    assert!(task.cancel());
+    assert!(event_loop
+        .run_until_complete(&task)
+        .unwrap_err()
+        .is_cancelled());
+    assert_eq!(dropped.dropped(), 1, "dropped like a finally block");
+    drop(sender);
+}
+
+/// `cancelling` and `uncancel` count requests, as in 3.11.
+#[test]
+fn cancelling_counts_requests_and_uncancel_takes_them_back() {
+    let event_loop = EventLoop::new();
+    let task = event_loop.create_task(async {}).unwrap();
+    assert_eq!(task.cancelling(), 0);
+    assert!(task.cancel());
+    assert!(task.cancel());
+    assert_eq!(task.cancelling(), 2);
+    assert_eq!(task.uncancel(), 1);
+    assert_eq!(task.uncancel(), 0);
+    assert_eq!(task.uncancel(), 0);
+}
+
+/// A panicking coroutine fails its task with a `Panic`; the loop goes on.
+#[test]
+fn a_panicking_coroutine_fails_its_task_and_the_loop_goes_on() {
+    let event_loop = EventLoop::new();
+    let task = event_loop
+        .create_task(async {
+            if true {
+                panic!("boom");
+            }
+        })
+        .unwrap();
+    let error = event_loop.run_until_complete(&task).unwrap_err();
+    let exception = error.future_error().unwrap().exception().unwrap().clone();
+    assert!(exception.is::<asyncio_core::Panic>());
+    assert_eq!(exception.to_string(), "panicked: boom");
+    assert_eq!(event_loop.run_until_complete(async { 5 }).unwrap(), 5);
+}
+
+/// An `Err` the coroutine returns is the task's exception; one that came
+/// from awaiting a failed future is that future's very exception.
+#[test]
+fn errors_become_the_task_exception_and_propagate_unchanged() {
+    let event_loop = EventLoop::new();
+    let failed = event_loop.create_future::<u8>();
+    let original = Exception::msg("original");
+    failed.set_exception(original.clone()).unwrap();
+    let awaited = failed.clone();
+    let task = event_loop
+        .create_task(async move { awaited.await })
+        .unwrap();
+    let plain = event_loop
+        .create_task(async { Err::<(), _>(std::io::Error::other("io")) })
+        .unwrap();
+    event_loop.run_until_complete(async {}).unwrap();
+    event_loop.run_until_complete(async {}).unwrap();
+    assert!(task.exception().unwrap().unwrap().ptr_eq(&original));
+    let io = plain.exception().unwrap().unwrap();
+    assert!(io.is::<std::io::Error>());
+}
+
+/// A cancellation propagated inside a `LoopError` still cancels the task.
+#[test]
+fn a_cancellation_propagated_as_a_loop_error_cancels_the_task() {
+    let event_loop = manual();
+    let handle = event_loop.handle();
+    let task = event_loop
+        .create_task(async move {
+            handle.sleep(1.0).await?;
+            Ok::<_, LoopError>(())
+        })
+        .unwrap();
+    task.cancel();
+    assert!(event_loop
+        .run_until_complete(&task)
+        .unwrap_err()
+        .is_cancelled());
+    assert!(task.cancelled());
+}
+
+/// A task nobody holds still runs to completion.
+#[test]
+fn a_task_dropped_by_everyone_still_runs() {
+    let event_loop = manual();
+    let handle = event_loop.handle();
+    let trace = Trace::new();
+    let log = trace.clone();
+    drop(
+        event_loop
+            .create_task(async move {
+                handle.sleep(1.0).await?;
+                log.log("finished");
+                Ok::<_, FutureError>(())
+            })
+            .unwrap(),
+    );
+    let handle = event_loop.handle();
+    event_loop
+        .run_until_complete(async move { handle.sleep(2.0).await })
+        .unwrap()
+        .unwrap();
+    check(&trace, &["finished"]);
+}
+
+/// `test_exception_never_retrieved`-like: the task reports itself.
+#[test]
+fn a_failed_task_nobody_reads_is_reported_as_a_task() {
+    let event_loop = EventLoop::new();
+    let reports = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = Rc::clone(&reports);
+    event_loop.set_exception_handler(Some(move |context: &ExceptionContext| {
+        sink.borrow_mut().push((
+            context.message.to_string(),
+            context.future.clone().unwrap_or_default(),
+        ));
+    }));
+    let task = event_loop
+        .create_task(async { Err::<(), _>("lost") })
+        .unwrap();
+    let read = event_loop
+        .create_task(async { Err::<(), _>("read") })
+        .unwrap();
+    event_loop.run_until_complete(async {}).unwrap();
+    event_loop.run_until_complete(async {}).unwrap();
+    assert!(read.exception().unwrap().is_some());
+    drop((task, read));
+    let reports = reports.borrow();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].0, "Task exception was never retrieved");
+    assert!(
+        reports[0].1.starts_with("<Task finished name='Task-1'"),
+        "{}",
+        reports[0].1
+    );
+}
+
+#[test]
+fn current_task_and_all_tasks_see_the_running_loop() {
+    let event_loop = EventLoop::new();
+    assert!(current_task().is_none());
+    let seen = Rc::new(Cell::new(None));
+    let sink = Rc::clone(&seen);
+    event_loop
+        .call_soon(move || sink.set(Some(current_task().is_none())))
+        .unwrap();
+    let first = event_loop.create_task(async {}).unwrap();
+    let second = event_loop
+        .create_task(async {
+            let names: Vec<String> = asyncio_loop::all_tasks().iter().map(|t| t.name()).collect();
+            (current_task().unwrap().name(), names)
+        })
+        .unwrap();
+    let (me, all) = event_loop.run_until_complete(&second).unwrap();
+    assert_eq!(seen.get(), Some(true), "a plain callback runs in no task");
+    assert_eq!(me, "Task-2");
+    // Task-1 finished on the same iteration, before Task-2's step, and a
+    // task given to `run_until_complete` is not wrapped in another.
+    assert_eq!(all, ["Task-2"]);
+    assert!(first.done());
+}
+
+/// Done-callbacks get the task, and run after it is done.
+#[test]
+fn done_callbacks_get_the_task() {
+    let event_loop = EventLoop::new();
+    let task = event_loop.create_task(async { 3 }).unwrap();
+    let seen = Rc::new(Cell::new(0));
+    let sink = Rc::clone(&seen);
+    task.add_done_callback(move |task| sink.set(task.result().unwrap() * 2))
+        .unwrap();
+    event_loop.run_until_complete(&task).unwrap();
+    assert_eq!(seen.get(), 6);
+}
+
+#[test]
+fn a_closed_loop_refuses_tasks() {
+    let event_loop = EventLoop::new();
+    event_loop.close().unwrap();
+    assert!(event_loop.create_task(async {}).unwrap_err().is_closed());
+}
