@@ -26,3 +26,13 @@ struct SchedulingChapter;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/executors.md")]
 struct ExecutorsChapter;
+
+/// See [`FuturesChapter`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/coroutines.md")]
+struct CoroutinesChapter;
+
+/// See [`FuturesChapter`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/tasks.md")]
+struct TasksChapter;

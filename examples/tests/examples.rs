@@ -217,6 +217,95 @@ fn asyncio_executor_thread() {
 }
 
 #[test]
+fn asyncio_coroutine() {
+    insta::assert_snapshot!(run_example("asyncio_coroutine"), @r#"
+    starting coroutine
+    entering event loop
+    in coroutine
+    closing event loop
+    "#);
+}
+
+#[test]
+fn asyncio_coroutine_return() {
+    insta::assert_snapshot!(run_example("asyncio_coroutine_return"), @r#"
+    in coroutine
+    it returned: 'result'
+    "#);
+}
+
+#[test]
+fn asyncio_coroutine_chain() {
+    insta::assert_snapshot!(run_example("asyncio_coroutine_chain"), @r#"
+    in outer
+    waiting for result1
+    in phase1
+    waiting for result2
+    in phase2
+    return value: ('result1', 'result2 derived from result1')
+    "#);
+}
+
+#[test]
+fn asyncio_generator() {
+    insta::assert_snapshot!(run_example("asyncio_generator"), @r#"
+    in outer
+    waiting for result1
+    in phase1
+    waiting for result2
+    in phase2
+    return value: ('result1', 'result2 derived from result1')
+    "#);
+}
+
+#[test]
+fn asyncio_create_task() {
+    insta::assert_snapshot!(run_example("asyncio_create_task"), @r#"
+    creating task
+    waiting for <Task pending name='Task-2' coro=<task_func() running>>
+    in task_func
+    task completed <Task finished name='Task-2' coro=<task_func() done> result="the result">
+    return value: 'the result'
+    "#);
+}
+
+#[test]
+fn asyncio_cancel_task() {
+    insta::assert_snapshot!(run_example("asyncio_cancel_task"), @r#"
+    creating task
+    canceling task
+    canceled task <Task cancelling name='Task-2' coro=<task_func() running>>
+    caught error from canceled task
+    "#);
+}
+
+#[test]
+fn asyncio_cancel_task2() {
+    insta::assert_snapshot!(run_example("asyncio_cancel_task2"), @r#"
+    creating task
+    in task_func, sleeping
+    in task_canceller
+    canceled the task
+    task_func was canceled
+    main() also sees task as canceled
+    "#);
+}
+
+#[test]
+fn asyncio_ensure_future() {
+    insta::assert_snapshot!(run_example("asyncio_ensure_future"), @r#"
+    entering event loop
+    starter: creating task
+    starter: waiting for inner
+    inner: starting
+    inner: waiting for <Task pending name='Task-2' coro=<wrapped() running>>
+    wrapped
+    inner: task returned 'result'
+    starter: inner returned
+    "#);
+}
+
+#[test]
 fn examples_print_nothing_to_stderr() {
     for name in [
         "asyncio_future_event_loop",
@@ -226,6 +315,14 @@ fn examples_print_nothing_to_stderr() {
         "asyncio_call_later",
         "asyncio_call_at",
         "asyncio_executor_thread",
+        "asyncio_coroutine",
+        "asyncio_coroutine_return",
+        "asyncio_coroutine_chain",
+        "asyncio_generator",
+        "asyncio_create_task",
+        "asyncio_cancel_task",
+        "asyncio_cancel_task2",
+        "asyncio_ensure_future",
     ] {
         let output = Command::new(example_binary(name)).output().unwrap();
         assert!(

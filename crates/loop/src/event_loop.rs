@@ -10,7 +10,7 @@ use asyncio_core::{ExceptionContext, Future, IntoAwaitable, IntoThunk};
 use crate::clock::{self, Clock, Delay, ManualClock, When};
 use crate::registry;
 use crate::shared::Shared;
-use crate::task::{coroutine_label, AnyTask, Outcome, Task, TaskOutput};
+use crate::task::{create_task_on, AnyTask, IntoTask, Task, TaskOutput};
 use crate::{Completer, Executor, Handle, LoopError, Sleep, ThreadsafeHandle, TimerHandle};
 
 /// A single-threaded event loop: asyncio's loop, without I/O (yet).
@@ -400,7 +400,24 @@ impl EventLoop {
         F: StdFuture + 'static,
         F::Output: TaskOutput,
     {
-        create_task(&self.shared, coroutine)
+        create_task_on(&self.shared, coroutine)
+    }
+
+    /// asyncio's `ensure_future`: a coroutine becomes a new task (as
+    /// [`create_task`](Self::create_task)); a task of this loop is given
+    /// back as it is.
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) on a closed loop;
+    /// [`is_foreign_future`](LoopError::is_foreign_future) for a task of
+    /// another loop.
+    ///
+    /// # Examples
+    ///
+    /// See [`IntoTask`].
+    pub fn ensure_future<A: IntoTask>(&self, awaitable: A) -> Result<Task<A::Value>, LoopError> {
+        awaitable.into_task(&self.handle())
     }
 
     /// The tasks of this loop that are not done, in creation order
@@ -748,6 +765,11 @@ impl LoopHandle {
         self.shared.upgrade().ok_or_else(LoopError::closed)
     }
 
+    /// The loop's id, while it lives.
+    pub(crate) fn id(&self) -> Option<u64> {
+        self.shared.upgrade().map(|shared| shared.id)
+    }
+
     /// [`EventLoop::call_soon`] through the handle.
     ///
     /// # Errors
@@ -796,7 +818,26 @@ impl LoopHandle {
         F: StdFuture + 'static,
         F::Output: TaskOutput,
     {
-        create_task(&*self.upgrade()?, coroutine)
+        create_task_on(&*self.upgrade()?, coroutine)
+    }
+
+    /// [`EventLoop::ensure_future`] through the handle.
+    ///
+    /// # Errors
+    ///
+    /// As [`EventLoop::ensure_future`], and [`is_closed`](LoopError::is_closed)
+    /// when the loop is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let handle = event_loop.handle();
+    /// let task = handle.ensure_future(async { "wrapped" }).unwrap();
+    /// assert_eq!(event_loop.run_until_complete(task).unwrap(), "wrapped");
+    /// ```
+    pub fn ensure_future<A: IntoTask>(&self, awaitable: A) -> Result<Task<A::Value>, LoopError> {
+        awaitable.into_task(self)
     }
 
     /// [`EventLoop::all_tasks`] through the handle (empty once the loop is gone).
@@ -1076,18 +1117,6 @@ pub fn get_running_loop() -> Result<LoopHandle, LoopError> {
     Ok(LoopHandle {
         shared: Rc::downgrade(&shared),
     })
-}
-
-fn create_task<F>(
-    shared: &Shared,
-    coroutine: F,
-) -> Result<Task<<F::Output as TaskOutput>::Value>, LoopError>
-where
-    F: StdFuture + 'static,
-    F::Output: TaskOutput,
-{
-    let label = coroutine_label::<F>();
-    shared.spawn(Box::pin(Outcome::new(coroutine)), label)
 }
 
 /// The task whose step is running on this thread's running loop, as

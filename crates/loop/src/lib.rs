@@ -120,8 +120,11 @@
 //!
 //! # Read more
 //!
-//! - The chapters, asyncio's model with examples: [Producing Results
+//! - The chapters, asyncio's model with examples: [Cooperative
+//!   Multitasking with Coroutines](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/coroutines.md),
+//!   [Producing Results
 //!   Asynchronously](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/futures.md),
+//!   [Executing Tasks Concurrently](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/tasks.md),
 //!   [Scheduling Calls to Regular Functions](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/scheduling.md),
 //!   [Combining Coroutines with Threads and Processes](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/executors.md),
 //!   and [all chapters](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/README.md).
@@ -154,7 +157,7 @@ pub use crate::executor::{Executor, Job, ThreadPool};
 pub use crate::handle::{Handle, TimerHandle};
 pub use crate::shared::{default_exception_handler, ExceptionHandler};
 pub use crate::sleep::Sleep;
-pub use crate::task::{AnyTask, Task, TaskOutput, TaskValue, TaskWait};
+pub use crate::task::{AnyTask, IntoTask, Task, TaskOutput, TaskValue, TaskWait};
 pub use crate::threadsafe::{Rejected, ThreadsafeHandle};
 
 /// This crate's README code, compiled and run as a doctest.

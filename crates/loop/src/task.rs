@@ -1173,6 +1173,66 @@ impl fmt::Debug for AnyTask {
     }
 }
 
+// ---- ensure_future -----------------------------------------------------------
+
+/// What [`EventLoop::ensure_future`](crate::EventLoop::ensure_future)
+/// takes: a coroutine, wrapped in a new task, or a [`Task`], given back as
+/// it is (asyncio's `ensure_future`).
+///
+/// A [`Future`] is awaitable by any coroutine as it is; make it a task with
+/// `create_task(future.wait())` if a task is what is needed.
+///
+/// # Examples
+///
+/// ```
+/// let event_loop = asyncio_loop::EventLoop::new();
+/// let task = event_loop.ensure_future(async { 1 }).unwrap();
+/// let same = event_loop.ensure_future(task.clone()).unwrap();
+/// assert!(same.ptr_eq(&task));
+/// ```
+pub trait IntoTask {
+    /// The task's result type.
+    type Value: 'static;
+
+    /// The task: made on `event_loop`, or `self` if it is one of its tasks.
+    ///
+    /// # Errors
+    ///
+    /// As [`EventLoop::ensure_future`](crate::EventLoop::ensure_future).
+    fn into_task(
+        self,
+        event_loop: &crate::LoopHandle,
+    ) -> Result<Task<Self::Value>, crate::LoopError>;
+}
+
+impl<F> IntoTask for F
+where
+    F: StdFuture + 'static,
+    F::Output: TaskOutput,
+{
+    type Value = <F::Output as TaskOutput>::Value;
+
+    fn into_task(
+        self,
+        event_loop: &crate::LoopHandle,
+    ) -> Result<Task<Self::Value>, crate::LoopError> {
+        event_loop.create_task(self)
+    }
+}
+
+impl<T: 'static> IntoTask for Task<T> {
+    type Value = T;
+
+    fn into_task(self, event_loop: &crate::LoopHandle) -> Result<Task<T>, crate::LoopError> {
+        // asyncio refuses a task of another loop (`ValueError`).
+        if event_loop.id() == Some(self.cell.header.counted.loop_id) {
+            Ok(self)
+        } else {
+            Err(crate::LoopError::foreign_future())
+        }
+    }
+}
+
 // ---- what a coroutine returns ------------------------------------------------
 
 /// What a task's coroutine may return: a `Result` (its error is the
@@ -1321,4 +1381,16 @@ impl<T> StdFuture for Plainly<T> {
     fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
         self.0.as_mut().poll(context).map(Ok)
     }
+}
+
+/// Wraps `coroutine` in a task of `shared` (`create_task`).
+pub(crate) fn create_task_on<F>(
+    shared: &Shared,
+    coroutine: F,
+) -> Result<Task<<F::Output as TaskOutput>::Value>, crate::LoopError>
+where
+    F: StdFuture + 'static,
+    F::Output: TaskOutput,
+{
+    shared.spawn(Box::pin(Outcome::new(coroutine)), coroutine_label::<F>())
 }
