@@ -94,6 +94,23 @@ enum WhenRepr {
 }
 
 impl When {
+    /// The point this names in the seconds of a loop's
+    /// [`time()`](crate::EventLoop::time).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::When;
+    ///
+    /// assert_eq!(When::from(2.5).seconds(), 2.5);
+    /// ```
+    pub fn seconds(self) -> f64 {
+        match self.0 {
+            WhenRepr::Instant(_) => seconds(self.nanos()),
+            WhenRepr::Seconds(seconds) => seconds,
+        }
+    }
+
     /// The point this names, in nanoseconds since the epoch.
     pub(crate) fn nanos(self) -> Nanos {
         match self.0 {

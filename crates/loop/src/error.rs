@@ -99,6 +99,13 @@ pub enum LoopErrorKind {
     ForeignFuture,
     /// `get_running_loop` outside a running loop.
     NoRunningLoop,
+    /// A deadline passed first: `wait_for`, `timeout`, `as_completed`
+    /// (asyncio's `TimeoutError`).
+    Timeout,
+    /// An operation its object's state does not allow: a [`Timeout`](crate::Timeout)
+    /// rescheduled outside its block or after it expired, or run twice
+    /// (asyncio's `RuntimeError`).
+    InvalidState,
     /// The future's own failure: its exception, its cancellation, or another
     /// [`FutureError`], whose kind this carries.
     Future(FutureErrorKind),
@@ -114,6 +121,8 @@ enum Repr {
     Stuck,
     ForeignFuture,
     NoRunningLoop,
+    Timeout,
+    TimeoutState,
     Future(FutureError),
 }
 
@@ -162,6 +171,18 @@ impl LoopError {
         }
     }
 
+    pub(crate) fn timeout() -> Self {
+        LoopError {
+            repr: Repr::Timeout,
+        }
+    }
+
+    pub(crate) fn timeout_state() -> Self {
+        LoopError {
+            repr: Repr::TimeoutState,
+        }
+    }
+
     /// What this error is, for `match`.
     ///
     /// # Examples
@@ -181,6 +202,8 @@ impl LoopError {
             Repr::Stuck => LoopErrorKind::Stuck,
             Repr::ForeignFuture => LoopErrorKind::ForeignFuture,
             Repr::NoRunningLoop => LoopErrorKind::NoRunningLoop,
+            Repr::Timeout => LoopErrorKind::Timeout,
+            Repr::TimeoutState => LoopErrorKind::InvalidState,
             Repr::Future(error) => LoopErrorKind::Future(error.kind()),
         }
     }
@@ -297,6 +320,25 @@ impl LoopError {
         matches!(self.repr, Repr::Stuck)
     }
 
+    /// Whether a deadline passed first (asyncio's `TimeoutError`), from
+    /// [`wait_for`](crate::wait_for), [`timeout`](crate::timeout) or
+    /// [`as_completed`](crate::as_completed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{wait_for, EventLoop, ManualClock};
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// let handle = event_loop.handle();
+    /// let slow = async move { handle.sleep(10.0).await };
+    /// let error = event_loop.run_until_complete(wait_for(slow, 1.0)).unwrap().unwrap_err();
+    /// assert!(error.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.repr, Repr::Timeout)
+    }
+
     /// Whether `run_until_complete` was given a future of another loop (or
     /// one made by `Future::new`, which has none).
     ///
@@ -403,6 +445,10 @@ impl fmt::Display for LoopError {
             }
             Repr::ForeignFuture => "the future belongs to a different event loop",
             Repr::NoRunningLoop => "no running event loop",
+            Repr::Timeout => "timed out",
+            Repr::TimeoutState => {
+                "the timeout is not active: it was not entered, or it expired or finished"
+            }
             Repr::Future(error) => return fmt::Display::fmt(error, f),
         })
     }
@@ -419,6 +465,8 @@ impl fmt::Debug for LoopError {
             Repr::Stuck => f.write_str("Stuck"),
             Repr::ForeignFuture => f.write_str("ForeignFuture"),
             Repr::NoRunningLoop => f.write_str("NoRunningLoop"),
+            Repr::Timeout => f.write_str("Timeout"),
+            Repr::TimeoutState => f.write_str("TimeoutState"),
             Repr::Future(error) => f.debug_tuple("Future").field(error).finish(),
         }
     }

@@ -135,6 +135,7 @@
 
 mod clock;
 mod completer;
+mod compose;
 mod error;
 mod event_loop;
 mod executor;
@@ -151,6 +152,10 @@ mod timers;
 
 pub use crate::clock::{Delay, ManualClock, When};
 pub use crate::completer::{Completer, CompleterDropped};
+pub use crate::compose::{
+    as_completed, gather, shield, wait, wait_for, AsCompleted, Gather, GatherAll, ReturnWhen,
+    Shield, Timeout, WaitSet, Waited,
+};
 pub use crate::error::{LoopError, LoopErrorKind};
 pub use crate::event_loop::{all_tasks, current_task, get_running_loop, EventLoop, LoopHandle};
 pub use crate::executor::{Executor, Job, ThreadPool};

@@ -1261,6 +1261,24 @@ pub trait TaskOutput: 'static {
     ///
     /// The coroutine's own error, boxed.
     fn into_outcome(self) -> Result<Self::Value, BoxError>;
+
+    /// Whether this is a propagated cancellation: an `Err` holding a
+    /// cancelled [`FutureError`] or [`LoopError`](crate::LoopError)
+    /// (what [`Timeout`](crate::Timeout) turns into a timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::TaskOutput;
+    ///
+    /// let future: asyncio_core::Future<()> = asyncio_core::Future::new();
+    /// future.cancel();
+    /// assert!(future.result().is_cancellation());
+    /// assert!(!Ok::<_, asyncio_core::FutureError>(1).is_cancellation());
+    /// ```
+    fn is_cancellation(&self) -> bool {
+        false
+    }
 }
 
 impl<T: 'static, E: Into<BoxError> + 'static> TaskOutput for Result<T, E> {
@@ -1268,6 +1286,17 @@ impl<T: 'static, E: Into<BoxError> + 'static> TaskOutput for Result<T, E> {
 
     fn into_outcome(self) -> Result<T, BoxError> {
         self.map_err(Into::into)
+    }
+
+    fn is_cancellation(&self) -> bool {
+        let Err(error) = self else { return false };
+        let error: &dyn std::any::Any = error;
+        error
+            .downcast_ref::<FutureError>()
+            .is_some_and(FutureError::is_cancelled)
+            || error
+                .downcast_ref::<crate::LoopError>()
+                .is_some_and(crate::LoopError::is_cancelled)
     }
 }
 

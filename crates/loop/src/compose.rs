@@ -1,0 +1,1096 @@
+//! Composing tasks: asyncio's `wait`, `gather`, `as_completed`, `wait_for`,
+//! `shield` and `timeout`, built on the loop's public API only (tasks,
+//! futures, done-callbacks and timers), as asyncio builds them in
+//! `tasks.py` and `timeouts.py`.
+//!
+//! Behaviour is asyncio's; the shapes are Rust's: builders that are
+//! awaited (`wait(tasks).timeout(0.1).await`), results in argument order
+//! where asyncio returns sets, a [`Stream`] for `as_completed`, and a
+//! [`Timeout`] scope with a handle to reschedule it.
+//!
+//! Each helper takes anything [`IntoTask`] (a coroutine, which becomes a
+//! task of the running loop in argument order, or a task), and must run
+//! inside a task of a running loop.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{Future as StdFuture, IntoFuture};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use asyncio_core::{CallbackKey, Future, FutureError, WaitTake};
+use futures_core::Stream;
+
+use crate::{
+    current_task, get_running_loop, AnyTask, Delay, IntoTask, LoopError, LoopHandle, Task,
+    TaskOutput, TimerHandle, When,
+};
+
+type Boxed<T> = Pin<Box<dyn StdFuture<Output = T>>>;
+
+/// Makes tasks of `awaitables` on the running loop, in order.
+fn tasks_of<A: IntoTask>(
+    event_loop: &LoopHandle,
+    awaitables: Vec<A>,
+) -> Result<Vec<Task<A::Value>>, LoopError> {
+    awaitables
+        .into_iter()
+        .map(|awaitable| event_loop.ensure_future(awaitable))
+        .collect()
+}
+
+/// Sets `future`'s result unless it is done (asyncio's `_release_waiter`).
+fn release(future: &Future<()>) {
+    if !future.done() {
+        let _ = future.set_result(());
+    }
+}
+
+/// Removes done-callbacks added by a helper, when it is done waiting.
+fn remove_callbacks<T>(tasks: &[Task<T>], keys: &[CallbackKey]) {
+    for (task, key) in tasks.iter().zip(keys) {
+        task.remove_done_callback(*key);
+    }
+}
+
+// ---- wait ------------------------------------------------------------------
+
+/// When [`wait`] returns (asyncio's `return_when`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ReturnWhen {
+    /// When any task is done (`FIRST_COMPLETED`).
+    FirstCompleted,
+    /// When any task fails with an exception, or all are done
+    /// (`FIRST_EXCEPTION`; a cancelled task is not a failure here).
+    FirstException,
+    /// When all are done (`ALL_COMPLETED`, the default).
+    #[default]
+    AllCompleted,
+}
+
+/// What [`wait`] makes: awaited, it gives the tasks that are done and
+/// those still pending, each in argument order.
+///
+/// # Examples
+///
+/// See [`wait`].
+#[must_use = "a wait does nothing unless it is awaited"]
+pub struct WaitSet<A> {
+    awaitables: Vec<A>,
+    return_when: ReturnWhen,
+    timeout: Option<Delay>,
+}
+
+/// Waits for tasks, as asyncio's `wait`: until all are done, or as
+/// [`return_when`](WaitSet::return_when) says, or until a
+/// [`timeout`](WaitSet::timeout) passes, which cancels nothing. Awaited,
+/// it gives `(done, pending)`.
+///
+/// Coroutines become tasks in argument order when the wait is first
+/// polled (3.11's `wait` refuses bare coroutines; this does what its
+/// error message asks for). asyncio returns two sets; here both are in
+/// argument order. An empty `awaitables` gives two empty lists at once,
+/// where asyncio raises `ValueError`. If the task awaiting the wait is
+/// cancelled, the wait ends with the cancellation and cancels nothing.
+///
+/// # Errors
+///
+/// [`is_no_running_loop`](LoopError::is_no_running_loop) outside a running
+/// loop, [`is_foreign_future`](LoopError::is_foreign_future) for a task of
+/// another loop, [`is_cancelled`](LoopError::is_cancelled) when the
+/// awaiting task was cancelled.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{wait, EventLoop, ManualClock, ReturnWhen};
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// let handle = event_loop.handle();
+/// let (done, pending) = event_loop
+///     .run_until_complete(async move {
+///         let nap = |seconds: f64| {
+///             let handle = handle.clone();
+///             async move { handle.sleep_with(seconds, seconds).await }
+///         };
+///         wait([nap(1.0), nap(2.0)]).return_when(ReturnWhen::FirstCompleted).await
+///     })
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!(done[0].result().unwrap(), 1.0);
+/// assert!(!pending[0].done());
+/// assert_eq!(event_loop.time(), 1.0);
+/// ```
+pub fn wait<I>(awaitables: I) -> WaitSet<I::Item>
+where
+    I: IntoIterator,
+    I::Item: IntoTask,
+{
+    WaitSet {
+        awaitables: awaitables.into_iter().collect(),
+        return_when: ReturnWhen::AllCompleted,
+        timeout: None,
+    }
+}
+
+impl<A> WaitSet<A> {
+    /// Returns when `return_when` says instead of when all are done.
+    ///
+    /// # Examples
+    ///
+    /// See [`wait`].
+    pub fn return_when(mut self, return_when: ReturnWhen) -> Self {
+        self.return_when = return_when;
+        self
+    }
+
+    /// Returns once `timeout` has passed (seconds as `f64`, or a
+    /// `Duration`), whatever is done by then; nothing is cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{wait, EventLoop, ManualClock};
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// let handle = event_loop.handle();
+    /// let (done, pending) = event_loop
+    ///     .run_until_complete(async move {
+    ///         let slow = handle.create_task(handle.sleep(5.0))?;
+    ///         wait([slow]).timeout(1.0).await
+    ///     })
+    ///     .unwrap()
+    ///     .unwrap();
+    /// assert!(done.is_empty() && !pending[0].done());
+    /// ```
+    pub fn timeout(mut self, timeout: impl Into<Delay>) -> Self {
+        self.timeout = Some(timeout.into());
+        self
+    }
+}
+
+/// What a [`WaitSet`] gives: the tasks done, and those still pending.
+pub type Waited<T> = (Vec<Task<T>>, Vec<Task<T>>);
+
+impl<A> IntoFuture for WaitSet<A>
+where
+    A: IntoTask + 'static,
+{
+    type Output = Result<Waited<A::Value>, LoopError>;
+    type IntoFuture = Boxed<Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let event_loop = get_running_loop()?;
+            let tasks = tasks_of(&event_loop, self.awaitables)?;
+            if tasks.is_empty() {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            let waiter = event_loop.create_future::<()>();
+            let timer = match self.timeout {
+                Some(timeout) => {
+                    let waiter = waiter.clone();
+                    Some(event_loop.call_later(timeout, move || release(&waiter))?)
+                }
+                None => None,
+            };
+            let counter = Rc::new(Cell::new(tasks.len()));
+            let return_when = self.return_when;
+            let mut keys = Vec::with_capacity(tasks.len());
+            for task in &tasks {
+                let (waiter, counter) = (waiter.clone(), Rc::clone(&counter));
+                keys.push(task.add_done_callback(move |task| {
+                    counter.set(counter.get() - 1);
+                    let failed = || !task.cancelled() && matches!(task.exception(), Ok(Some(_)));
+                    if counter.get() == 0
+                        || return_when == ReturnWhen::FirstCompleted
+                        || (return_when == ReturnWhen::FirstException && failed())
+                    {
+                        release(&waiter);
+                    }
+                })?);
+            }
+            let waited = waiter.wait().await;
+            if let Some(timer) = timer {
+                timer.cancel();
+            }
+            remove_callbacks(&tasks, &keys);
+            waited?;
+            Ok(tasks.into_iter().partition(Task::done))
+        })
+    }
+}
+
+impl<A> fmt::Debug for WaitSet<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitSet")
+            .field("awaitables", &self.awaitables.len())
+            .field("return_when", &self.return_when)
+            .field("timeout", &self.timeout.map(Delay::duration))
+            .finish()
+    }
+}
+
+// ---- gather ----------------------------------------------------------------
+
+/// What [`gather`] makes: awaited, it gives every result in argument
+/// order, or the first failure.
+///
+/// # Examples
+///
+/// See [`gather`].
+#[must_use = "a gather does nothing unless it is awaited"]
+pub struct Gather<A> {
+    awaitables: Vec<A>,
+}
+
+/// [`Gather::return_exceptions`]: every outcome, failures included.
+#[must_use = "a gather does nothing unless it is awaited"]
+pub struct GatherAll<A> {
+    awaitables: Vec<A>,
+}
+
+/// Runs `awaitables` concurrently and gives their results in argument
+/// order, whatever the order they finish in: asyncio's `gather`.
+///
+/// Coroutines become tasks in argument order when the gather is first
+/// polled. The first task to fail (with an exception, or cancelled) makes
+/// the gather fail with its error at once, and the others keep running,
+/// as in asyncio. Cancelling the task that awaits the gather cancels every
+/// child still running; the gather then waits for them to finish and
+/// ends cancelled. [`return_exceptions`](Gather::return_exceptions) gives
+/// every outcome instead, failures included.
+///
+/// # Errors
+///
+/// The first child's failure ([`future_error`](LoopError::future_error)
+/// has its exception, or its cancellation), the awaiting task's
+/// cancellation, or [`is_no_running_loop`](LoopError::is_no_running_loop).
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{gather, EventLoop, ManualClock};
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// let handle = event_loop.handle();
+/// let results = event_loop
+///     .run_until_complete(async move {
+///         let nap = |seconds: f64| handle.sleep_with(seconds, seconds);
+///         gather([nap(2.0), nap(1.0)]).await
+///     })
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!(results, [2.0, 1.0]);
+/// assert_eq!(event_loop.time(), 2.0);
+/// ```
+pub fn gather<I>(awaitables: I) -> Gather<I::Item>
+where
+    I: IntoIterator,
+    I::Item: IntoTask,
+{
+    Gather {
+        awaitables: awaitables.into_iter().collect(),
+    }
+}
+
+impl<A> Gather<A> {
+    /// asyncio's `return_exceptions=True`: waits for every child and gives
+    /// each outcome, `Err` for a failed or cancelled one, in argument order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{gather, EventLoop};
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let outcomes = event_loop
+    ///     .run_until_complete(async {
+    ///         let attempt = |fail: bool| async move { if fail { Err("boom") } else { Ok(1) } };
+    ///         gather([attempt(false), attempt(true)]).return_exceptions().await
+    ///     })
+    ///     .unwrap()
+    ///     .unwrap();
+    /// assert_eq!(*outcomes[0].as_ref().unwrap(), 1);
+    /// assert_eq!(outcomes[1].as_ref().unwrap_err().exception().unwrap().to_string(), "boom");
+    /// ```
+    pub fn return_exceptions(self) -> GatherAll<A> {
+        GatherAll {
+            awaitables: self.awaitables,
+        }
+    }
+}
+
+/// The shared state of one gather's done-callbacks.
+struct Gathering {
+    remaining: Cell<usize>,
+    /// The first child that failed, when failures end the gather.
+    failed: Cell<Option<usize>>,
+    /// Released at the first failure (when it counts) or when all are done.
+    outer: Future<()>,
+    /// Released when all are done.
+    finished: Future<()>,
+}
+
+/// Runs the children until the gather can end: `Ok(failed child)` once all
+/// are done (or, unless `all`, at the first failure), or the awaiting
+/// task's cancellation once the children it cancelled are done.
+async fn gathering<T: 'static>(
+    event_loop: &LoopHandle,
+    tasks: &[Task<T>],
+    all: bool,
+) -> Result<Option<usize>, LoopError> {
+    let state = Rc::new(Gathering {
+        remaining: Cell::new(tasks.len()),
+        failed: Cell::new(None),
+        outer: event_loop.create_future(),
+        finished: event_loop.create_future(),
+    });
+    if tasks.is_empty() {
+        return Ok(None);
+    }
+    let mut keys = Vec::with_capacity(tasks.len());
+    for (index, task) in tasks.iter().enumerate() {
+        let state = Rc::clone(&state);
+        keys.push(task.add_done_callback(move |task| {
+            state.remaining.set(state.remaining.get() - 1);
+            let failed = task.cancelled() || matches!(task.exception(), Ok(Some(_)));
+            if failed && !all && state.failed.get().is_none() && !state.outer.done() {
+                state.failed.set(Some(index));
+                release(&state.outer);
+            }
+            if state.remaining.get() == 0 {
+                release(&state.outer);
+                release(&state.finished);
+            }
+        })?);
+    }
+    match state.outer.wait().await {
+        Ok(()) => Ok(state.failed.get()),
+        Err(cancelled) => {
+            // asyncio's `_GatheringFuture.cancel`: the children go, and
+            // the gather ends cancelled once they are done.
+            let message = cancelled.cancel_message().map(str::to_owned);
+            let mut any = false;
+            for task in tasks {
+                any |= match &message {
+                    Some(message) => task.cancel_with_message(message.clone()),
+                    None => task.cancel(),
+                };
+            }
+            if any {
+                let _ = state.finished.wait().await;
+            }
+            remove_callbacks(tasks, &keys);
+            Err(cancelled.into())
+        }
+    }
+}
+
+impl<A> IntoFuture for Gather<A>
+where
+    A: IntoTask + 'static,
+{
+    type Output = Result<Vec<A::Value>, LoopError>;
+    type IntoFuture = Boxed<Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let event_loop = get_running_loop()?;
+            let tasks = tasks_of(&event_loop, self.awaitables)?;
+            if let Some(index) = gathering(&event_loop, &tasks, false).await? {
+                return Err(tasks[index].take_result().err().map_or_else(
+                    || LoopError::from(FutureError::loop_closed()),
+                    LoopError::from,
+                ));
+            }
+            tasks
+                .iter()
+                .map(|task| task.take_result().map_err(LoopError::from))
+                .collect()
+        })
+    }
+}
+
+impl<A> IntoFuture for GatherAll<A>
+where
+    A: IntoTask + 'static,
+{
+    type Output = Result<Vec<Result<A::Value, FutureError>>, LoopError>;
+    type IntoFuture = Boxed<Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let event_loop = get_running_loop()?;
+            let tasks = tasks_of(&event_loop, self.awaitables)?;
+            gathering(&event_loop, &tasks, true).await?;
+            Ok(tasks.iter().map(Task::take_result).collect())
+        })
+    }
+}
+
+impl<A> fmt::Debug for Gather<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gather")
+            .field("awaitables", &self.awaitables.len())
+            .finish()
+    }
+}
+
+impl<A> fmt::Debug for GatherAll<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatherAll")
+            .field("awaitables", &self.awaitables.len())
+            .finish()
+    }
+}
+
+// ---- as_completed ----------------------------------------------------------
+
+/// The results of tasks in the order they finish: asyncio's
+/// `as_completed`, as a [`Stream`] (`futures::StreamExt::next` awaits the
+/// next one).
+///
+/// Made by [`as_completed`]; each item is the next task's result, taken out
+/// of it. After a [`timeout`](Self::timeout) passes, the next item is an
+/// [`is_timeout`](LoopError::is_timeout) error and the stream ends (the
+/// tasks still running are not cancelled, as in asyncio).
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{as_completed, EventLoop, ManualClock};
+/// use futures::StreamExt;
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// let handle = event_loop.handle();
+/// let order = event_loop
+///     .run_until_complete(async move {
+///         let nap = |seconds: f64| handle.sleep_with(seconds, seconds);
+///         let mut finished = as_completed([nap(0.3), nap(0.1), nap(0.2)])?;
+///         let mut order = Vec::new();
+///         while let Some(result) = finished.next().await {
+///             order.push(result?);
+///         }
+///         Ok::<_, asyncio_loop::LoopError>(order)
+///     })
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!(order, [0.1, 0.2, 0.3]);
+/// ```
+pub struct AsCompleted<T: 'static> {
+    state: Rc<Completions<T>>,
+    event_loop: LoopHandle,
+    /// The tasks and their done-callbacks' keys, for `Drop`.
+    tasks: Vec<(Task<T>, CallbackKey)>,
+    /// How many results are still to come.
+    remaining: usize,
+    /// What the stream waits on between results.
+    signal: Option<WaitTake<()>>,
+    timer: Option<TimerHandle>,
+}
+
+struct Completions<T: 'static> {
+    done: RefCell<VecDeque<Task<T>>>,
+    /// Released when a task finishes or the timeout passes.
+    signal: RefCell<Option<Future<()>>>,
+    timed_out: Cell<bool>,
+}
+
+impl<T: 'static> Completions<T> {
+    fn wake(&self) {
+        if let Some(signal) = self.signal.borrow_mut().take() {
+            release(&signal);
+        }
+    }
+}
+
+/// Makes tasks of `awaitables` (in argument order) on the running loop and
+/// streams their results as they finish; see [`AsCompleted`].
+///
+/// # Errors
+///
+/// [`is_no_running_loop`](LoopError::is_no_running_loop) outside a running
+/// loop, [`is_foreign_future`](LoopError::is_foreign_future).
+///
+/// # Examples
+///
+/// See [`AsCompleted`].
+pub fn as_completed<I>(
+    awaitables: I,
+) -> Result<AsCompleted<<I::Item as IntoTask>::Value>, LoopError>
+where
+    I: IntoIterator,
+    I::Item: IntoTask,
+{
+    let event_loop = get_running_loop()?;
+    let tasks = tasks_of(&event_loop, awaitables.into_iter().collect())?;
+    let state = Rc::new(Completions {
+        done: RefCell::new(VecDeque::new()),
+        signal: RefCell::new(None),
+        timed_out: Cell::new(false),
+    });
+    let mut registered = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let sink = Rc::clone(&state);
+        let key = task.add_done_callback(move |task| {
+            sink.done.borrow_mut().push_back(task.clone());
+            sink.wake();
+        })?;
+        registered.push((task, key));
+    }
+    Ok(AsCompleted {
+        remaining: registered.len(),
+        state,
+        event_loop,
+        tasks: registered,
+        signal: None,
+        timer: None,
+    })
+}
+
+impl<T: 'static> AsCompleted<T> {
+    /// Ends the stream with a timeout error once `timeout` has passed from
+    /// now (asyncio's `timeout=`).
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{as_completed, EventLoop, ManualClock};
+    /// use futures::StreamExt;
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// let handle = event_loop.handle();
+    /// let first = event_loop
+    ///     .run_until_complete(async move {
+    ///         let mut finished = as_completed([handle.sleep(5.0)])?.timeout(1.0)?;
+    ///         Ok::<_, asyncio_loop::LoopError>(finished.next().await)
+    ///     })
+    ///     .unwrap()
+    ///     .unwrap();
+    /// assert!(first.unwrap().unwrap_err().is_timeout());
+    /// ```
+    pub fn timeout(mut self, timeout: impl Into<Delay>) -> Result<Self, LoopError> {
+        let state = Rc::clone(&self.state);
+        let timer = self.event_loop.call_later(timeout, move || {
+            state.timed_out.set(true);
+            state.wake();
+        })?;
+        if let Some(old) = self.timer.replace(timer) {
+            old.cancel();
+        }
+        Ok(self)
+    }
+
+    fn finish(&mut self) {
+        self.remaining = 0;
+        if let Some(timer) = self.timer.take() {
+            timer.cancel();
+        }
+    }
+}
+
+impl<T: 'static> Stream for AsCompleted<T> {
+    type Item = Result<T, LoopError>;
+
+    fn poll_next(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.remaining == 0 {
+                return Poll::Ready(None);
+            }
+            let next = this.state.done.borrow_mut().pop_front();
+            if let Some(task) = next {
+                this.remaining -= 1;
+                if this.remaining == 0 {
+                    this.finish();
+                }
+                return Poll::Ready(Some(task.take_result().map_err(LoopError::from)));
+            }
+            if this.state.timed_out.get() {
+                this.finish();
+                return Poll::Ready(Some(Err(LoopError::timeout())));
+            }
+            if this.signal.is_none() {
+                let signal = this.event_loop.create_future::<()>();
+                *this.state.signal.borrow_mut() = Some(signal.clone());
+                this.signal = Some(signal.wait_take());
+            }
+            let signal = this.signal.as_mut().expect("made above");
+            match Pin::new(signal).poll(context) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(outcome) => {
+                    this.signal = None;
+                    if let Err(cancelled) = outcome {
+                        // The awaiting task was cancelled.
+                        this.state.signal.borrow_mut().take();
+                        return Poll::Ready(Some(Err(cancelled.into())));
+                    }
+                }
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.remaining))
+    }
+}
+
+impl<T: 'static> Drop for AsCompleted<T> {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            timer.cancel();
+        }
+        for (task, key) in &self.tasks {
+            task.remove_done_callback(*key);
+        }
+    }
+}
+
+impl<T: 'static> fmt::Debug for AsCompleted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompleted")
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---- wait_for --------------------------------------------------------------
+
+/// Waits for `awaitable` for at most `timeout`: asyncio 3.11's `wait_for`.
+///
+/// On timeout it cancels the task, waits until it is done, then fails with
+/// [`is_timeout`](LoopError::is_timeout) (or gives the result, if the task
+/// finished anyway). If the awaiting task is cancelled, the inner task is
+/// cancelled and awaited too, and the cancellation propagates. A zero or
+/// negative timeout gives a task already done its result, and cancels any
+/// other at once.
+///
+/// # Errors
+///
+/// [`is_timeout`](LoopError::is_timeout), the task's own failure, the
+/// awaiting task's cancellation, or [`is_no_running_loop`](LoopError::is_no_running_loop).
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{wait_for, EventLoop, ManualClock};
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// let handle = event_loop.handle();
+/// let quick = event_loop
+///     .run_until_complete(wait_for(handle.sleep_with(0.5, "quick"), 1.0))
+///     .unwrap();
+/// assert_eq!(quick.unwrap(), "quick");
+/// ```
+pub async fn wait_for<A>(awaitable: A, timeout: impl Into<Delay>) -> Result<A::Value, LoopError>
+where
+    A: IntoTask,
+{
+    let timeout = timeout.into().duration();
+    let event_loop = get_running_loop()?;
+    let task = event_loop.ensure_future(awaitable)?;
+    if timeout.is_zero() {
+        if !task.done() {
+            cancel_and_wait(&event_loop, &task).await?;
+        }
+        return timed_out(&task);
+    }
+    let waiter = event_loop.create_future::<()>();
+    let timer = {
+        let waiter = waiter.clone();
+        event_loop.call_later(timeout, move || release(&waiter))?
+    };
+    let key = {
+        let waiter = waiter.clone();
+        task.add_done_callback(move |_| release(&waiter))?
+    };
+    let waited = waiter.wait().await;
+    timer.cancel();
+    if task.done() {
+        return task.take_result().map_err(LoopError::from);
+    }
+    task.remove_done_callback(key);
+    cancel_and_wait(&event_loop, &task).await?;
+    match waited {
+        // The awaiting task was cancelled: so is the inner one, now done.
+        Err(cancelled) => Err(cancelled.into()),
+        Ok(()) => timed_out(&task),
+    }
+}
+
+/// The result of a task that `wait_for` cancelled when its time was up.
+fn timed_out<T: 'static>(task: &Task<T>) -> Result<T, LoopError> {
+    match task.take_result() {
+        Err(error) if error.is_cancelled() => Err(LoopError::timeout()),
+        outcome => outcome.map_err(LoopError::from),
+    }
+}
+
+/// Cancels `task` and waits until it is done (asyncio's `_cancel_and_wait`).
+async fn cancel_and_wait<T: 'static>(
+    event_loop: &LoopHandle,
+    task: &Task<T>,
+) -> Result<(), LoopError> {
+    let waiter = event_loop.create_future::<()>();
+    let key = {
+        let waiter = waiter.clone();
+        task.add_done_callback(move |_| release(&waiter))?
+    };
+    task.cancel();
+    let waited = waiter.wait().await;
+    task.remove_done_callback(key);
+    waited.map_err(LoopError::from)
+}
+
+// ---- shield ----------------------------------------------------------------
+
+/// Protects `awaitable` from the cancellation of the task that awaits it:
+/// asyncio's `shield`.
+///
+/// The task is made (for a coroutine) at once. Cancelling the awaiting task
+/// ends its await of the shield with the cancellation, and the shielded
+/// task runs on. Its result is cloned out (it stays readable in the task).
+///
+/// # Errors
+///
+/// The shielded task's own failure, the awaiting task's cancellation, or
+/// [`is_no_running_loop`](LoopError::is_no_running_loop).
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{current_task, shield, EventLoop, ManualClock};
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// let handle = event_loop.handle();
+/// let inner = event_loop.create_task(handle.sleep_with(1.0, "kept")).unwrap();
+/// let protected = inner.clone();
+/// let outer = event_loop
+///     .create_task(async move {
+///         current_task().unwrap().cancel();
+///         shield(protected).await
+///     })
+///     .unwrap();
+/// assert!(event_loop.run_until_complete(&outer).unwrap_err().is_cancelled());
+/// assert_eq!(event_loop.run_until_complete(&inner).unwrap(), "kept");
+/// ```
+pub fn shield<A>(awaitable: A) -> Shield<A::Value>
+where
+    A: IntoTask,
+    A::Value: Clone,
+{
+    Shield {
+        task: get_running_loop().and_then(|event_loop| event_loop.ensure_future(awaitable)),
+    }
+}
+
+/// What [`shield`] makes; awaited, it gives the shielded task's result.
+#[must_use = "a shield does nothing unless it is awaited"]
+pub struct Shield<T: 'static> {
+    task: Result<Task<T>, LoopError>,
+}
+
+impl<T: Clone + 'static> IntoFuture for Shield<T> {
+    type Output = Result<T, LoopError>;
+    type IntoFuture = Boxed<Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let task = self.task?;
+            if task.done() {
+                return task.result().map_err(LoopError::from);
+            }
+            // What the awaiting task awaits is this future, not the task:
+            // cancelling it cancels only the wait.
+            let event_loop = get_running_loop()?;
+            let outer = event_loop.create_future::<()>();
+            let key = {
+                let outer = outer.clone();
+                task.add_done_callback(move |_| release(&outer))?
+            };
+            let waited = outer.wait().await;
+            task.remove_done_callback(key);
+            waited?;
+            task.result().map_err(LoopError::from)
+        })
+    }
+}
+
+impl<T: 'static> fmt::Debug for Shield<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.task {
+            Ok(task) => f.debug_tuple("Shield").field(&task.as_any()).finish(),
+            Err(error) => f.debug_tuple("Shield").field(error).finish(),
+        }
+    }
+}
+
+// ---- timeout ---------------------------------------------------------------
+
+/// A deadline for a block of a task: asyncio 3.11's `asyncio.timeout()`.
+///
+/// [`Timeout::after`] or [`Timeout::at`] make one; [`run`](Self::run)
+/// runs a future under it, inside the current task. When the deadline
+/// passes first, the task is cancelled; if the future then ends with that
+/// cancellation (propagated with `?`), `run` gives
+/// [`is_timeout`](LoopError::is_timeout) instead. Clones are handles to
+/// the same timeout, so the block itself can [`reschedule`](Self::reschedule)
+/// it, and [`expired`](Self::expired) tells afterwards whether it fired.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{EventLoop, ManualClock, Timeout};
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// let handle = event_loop.handle();
+/// let outcome = event_loop
+///     .run_until_complete(async move {
+///         let deadline = Timeout::after(1.0)?;
+///         let inner = deadline.clone();
+///         let result = deadline
+///             .run(async move {
+///                 inner.reschedule(Some(2.0.into()))?; // two seconds from the start
+///                 handle.sleep(1.5).await?;
+///                 handle.sleep(1.0).await?;
+///                 Ok::<_, asyncio_loop::LoopError>("never")
+///             })
+///             .await;
+///         Ok::<_, asyncio_loop::LoopError>((result.unwrap_err().is_timeout(), deadline.expired()))
+///     })
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!(outcome, (true, true));
+/// assert_eq!(event_loop.time(), 2.0);
+/// ```
+#[derive(Clone)]
+pub struct Timeout {
+    state: Rc<TimeoutState>,
+}
+
+struct TimeoutState {
+    event_loop: LoopHandle,
+    when: Cell<Option<When>>,
+    phase: Cell<Phase>,
+    timer: RefCell<Option<TimerHandle>>,
+    task: RefCell<Option<AnyTask>>,
+    /// The task's `cancelling()` when the block began.
+    cancelling: Cell<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Created,
+    Entered,
+    Expiring,
+    Expired,
+    Exited,
+}
+
+impl Timeout {
+    /// A timeout `delay` from now on the running loop's clock
+    /// (asyncio's `timeout(delay)`).
+    ///
+    /// # Errors
+    ///
+    /// [`is_no_running_loop`](LoopError::is_no_running_loop).
+    ///
+    /// # Examples
+    ///
+    /// See [`Timeout`].
+    pub fn after(delay: impl Into<Delay>) -> Result<Timeout, LoopError> {
+        let event_loop = get_running_loop()?;
+        let when = event_loop.time() + delay.into().duration().as_secs_f64();
+        Ok(Timeout::new(event_loop, Some(When::from(when))))
+    }
+
+    /// A timeout at `when` on the running loop's clock, or none for `None`
+    /// (asyncio's `timeout_at(when)`).
+    ///
+    /// # Errors
+    ///
+    /// [`is_no_running_loop`](LoopError::is_no_running_loop).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{EventLoop, ManualClock, Timeout};
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// let handle = event_loop.handle();
+    /// let done = event_loop
+    ///     .run_until_complete(async move {
+    ///         let never = Timeout::at(None)?;
+    ///         never.run(handle.sleep_with(3.0, "slept")).await
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(done.unwrap().unwrap(), "slept");
+    /// ```
+    pub fn at(when: Option<When>) -> Result<Timeout, LoopError> {
+        Ok(Timeout::new(get_running_loop()?, when))
+    }
+
+    fn new(event_loop: LoopHandle, when: Option<When>) -> Timeout {
+        Timeout {
+            state: Rc::new(TimeoutState {
+                event_loop,
+                when: Cell::new(when),
+                phase: Cell::new(Phase::Created),
+                timer: RefCell::new(None),
+                task: RefCell::new(None),
+                cancelling: Cell::new(0),
+            }),
+        }
+    }
+
+    /// The deadline, in the loop's `time()` seconds; `None` for none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{EventLoop, ManualClock, Timeout};
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// let when = event_loop
+    ///     .run_until_complete(async { Timeout::after(2.5).map(|t| t.when()) })
+    ///     .unwrap()
+    ///     .unwrap();
+    /// assert_eq!(when, Some(2.5));
+    /// ```
+    pub fn when(&self) -> Option<f64> {
+        self.state.when.get().map(When::seconds)
+    }
+
+    /// Whether the deadline passed while the block ran.
+    ///
+    /// # Examples
+    ///
+    /// See [`Timeout`].
+    pub fn expired(&self) -> bool {
+        matches!(self.state.phase.get(), Phase::Expiring | Phase::Expired)
+    }
+
+    /// Moves the deadline (`None`: no deadline) while the block runs.
+    ///
+    /// # Errors
+    ///
+    /// [`LoopErrorKind::InvalidState`](crate::LoopErrorKind::InvalidState)
+    /// outside the block or once the timeout expired (asyncio's
+    /// `RuntimeError`); [`is_closed`](LoopError::is_closed).
+    ///
+    /// # Examples
+    ///
+    /// See [`Timeout`].
+    pub fn reschedule(&self, when: Option<When>) -> Result<(), LoopError> {
+        if self.state.phase.get() != Phase::Entered {
+            return Err(LoopError::timeout_state());
+        }
+        self.state.when.set(when);
+        self.arm()
+    }
+
+    fn arm(&self) -> Result<(), LoopError> {
+        let state = &self.state;
+        if let Some(old) = state.timer.borrow_mut().take() {
+            old.cancel();
+        }
+        let Some(when) = state.when.get() else {
+            return Ok(());
+        };
+        let fire = {
+            let state = Rc::clone(&self.state);
+            move || state.on_timeout()
+        };
+        // A deadline already passed fires on the next iteration, as asyncio's
+        // `call_soon(self._on_timeout)`: a timer in the past does the same.
+        let timer = state.event_loop.call_at(when, fire)?;
+        *state.timer.borrow_mut() = Some(timer);
+        Ok(())
+    }
+
+    /// Runs `future` under this timeout, inside the current task (asyncio's
+    /// `async with timeout:` block).
+    ///
+    /// # Errors
+    ///
+    /// [`is_timeout`](LoopError::is_timeout) when the deadline passed and
+    /// `future` ended with the cancellation it caused (dropping that
+    /// output); [`is_no_running_loop`](LoopError::is_no_running_loop)
+    /// outside a task, or [`LoopErrorKind::InvalidState`](crate::LoopErrorKind::InvalidState)
+    /// for a timeout used twice.
+    ///
+    /// # Examples
+    ///
+    /// See [`Timeout`].
+    pub async fn run<F>(&self, future: F) -> Result<F::Output, LoopError>
+    where
+        F: StdFuture,
+        F::Output: TaskOutput,
+    {
+        let state = &self.state;
+        if state.phase.get() != Phase::Created {
+            return Err(LoopError::timeout_state());
+        }
+        let task = current_task().ok_or_else(LoopError::no_running_loop)?;
+        state.cancelling.set(task.cancelling());
+        *state.task.borrow_mut() = Some(task);
+        state.phase.set(Phase::Entered);
+        self.arm()?;
+        let output = future.await;
+        if let Some(timer) = state.timer.borrow_mut().take() {
+            timer.cancel();
+        }
+        let task = state.task.borrow_mut().take();
+        if state.phase.get() == Phase::Expiring {
+            state.phase.set(Phase::Expired);
+            let ours = task.is_some_and(|task| task.uncancel() <= state.cancelling.get());
+            if ours && output.is_cancellation() {
+                return Err(LoopError::timeout());
+            }
+        } else {
+            state.phase.set(Phase::Exited);
+        }
+        Ok(output)
+    }
+}
+
+impl TimeoutState {
+    fn on_timeout(&self) {
+        if self.phase.get() != Phase::Entered {
+            return;
+        }
+        self.timer.borrow_mut().take();
+        if let Some(task) = self.task.borrow().as_ref() {
+            task.cancel();
+        }
+        self.phase.set(Phase::Expiring);
+    }
+}
+
+impl fmt::Debug for Timeout {
+    /// asyncio's repr: `<Timeout [active] when=2.5>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let phase = match self.state.phase.get() {
+            Phase::Created => "created",
+            Phase::Entered => "active",
+            Phase::Expiring => "expiring",
+            Phase::Expired => "expired",
+            Phase::Exited => "finished",
+        };
+        write!(f, "<Timeout [{phase}]")?;
+        if self.state.phase.get() == Phase::Entered {
+            match self.when() {
+                Some(when) => write!(f, " when={when}")?,
+                None => f.write_str(" when=None")?,
+            }
+        }
+        f.write_str(">")
+    }
+}

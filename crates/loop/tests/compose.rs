@@ -1,0 +1,521 @@
+//! `wait`, `gather`, `as_completed`, `wait_for`, `shield` and `Timeout`:
+//! ports of the applicable cases of CPython's `test_tasks.py` and
+//! `test_timeouts.py`, on a manual clock (named after what they port).
+
+mod support;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use asyncio_core::FutureError;
+use asyncio_loop::{
+    as_completed, current_task, gather, shield, wait, wait_for, EventLoop, LoopError,
+    LoopErrorKind, LoopHandle, ManualClock, ReturnWhen, Timeout,
+};
+use futures::StreamExt;
+use support::{check, Trace};
+
+fn manual() -> (EventLoop, LoopHandle) {
+    let event_loop = EventLoop::with_clock(&ManualClock::new());
+    let handle = event_loop.handle();
+    (event_loop, handle)
+}
+
+/// A coroutine that sleeps `seconds`, then returns `value`.
+async fn nap(handle: LoopHandle, seconds: f64, value: u32) -> Result<u32, FutureError> {
+    handle.sleep(seconds).await?;
+    Ok(value)
+}
+
+/// A coroutine that sleeps `seconds`, then fails.
+async fn fail_after(handle: LoopHandle, seconds: f64) -> Result<u32, LoopError> {
+    handle.sleep(seconds).await?;
+    Err(FutureError::loop_closed().into())
+}
+
+// ---- wait ----
+
+/// `test_wait`: all done, in argument order; the clock ran to the last.
+#[test]
+fn wait_returns_when_all_are_done() {
+    let (event_loop, handle) = manual();
+    let (done, pending) = event_loop
+        .run_until_complete(async move {
+            wait([nap(handle.clone(), 0.2, 1), nap(handle.clone(), 0.1, 2)]).await
+        })
+        .unwrap()
+        .unwrap();
+    assert!(pending.is_empty());
+    let results: Vec<u32> = done.iter().map(|t| t.result().unwrap()).collect();
+    assert_eq!(results, [1, 2]);
+    assert_eq!(event_loop.time(), 0.2);
+}
+
+/// `test_wait_first_completed`.
+#[test]
+fn wait_first_completed_returns_at_the_first() {
+    let (event_loop, handle) = manual();
+    let (done, pending) = event_loop
+        .run_until_complete(async move {
+            wait([nap(handle.clone(), 1.0, 1), nap(handle.clone(), 0.5, 2)])
+                .return_when(ReturnWhen::FirstCompleted)
+                .await
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].result().unwrap(), 2);
+    assert_eq!(pending.len(), 1);
+    assert!(!pending[0].done(), "nothing is cancelled");
+    assert_eq!(event_loop.time(), 0.5);
+}
+
+/// `test_wait_first_exception`, and a cancelled task is not an exception.
+#[test]
+fn wait_first_exception_returns_at_the_first_failure() {
+    let (event_loop, handle) = manual();
+    let (done, pending) = event_loop
+        .run_until_complete(async move {
+            let cancelled = handle.create_task(nap(handle.clone(), 0.1, 0))?;
+            cancelled.cancel();
+            let tasks = [
+                cancelled,
+                handle.create_task(fail_after(handle.clone(), 0.3))?,
+                handle.create_task(nap(handle.clone(), 1.0, 3))?,
+            ];
+            wait(tasks).return_when(ReturnWhen::FirstException).await
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!((done.len(), pending.len()), (2, 1));
+    assert!(done[0].cancelled());
+    assert!(done[1].exception().unwrap().is_some());
+    assert_eq!(event_loop.time(), 0.3);
+}
+
+/// `test_wait_with_timeout`: the timeout cancels nothing.
+#[test]
+fn wait_with_a_timeout_cancels_nothing() {
+    let (event_loop, handle) = manual();
+    let (done, pending) = event_loop
+        .run_until_complete(async move {
+            wait([nap(handle.clone(), 0.1, 1), nap(handle.clone(), 0.5, 2)])
+                .timeout(0.2)
+                .await
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!((done.len(), pending.len()), (1, 1));
+    assert_eq!(event_loop.time(), 0.2);
+    assert_eq!(
+        event_loop.run_until_complete(pending[0].clone()).unwrap(),
+        2
+    );
+}
+
+/// A task cancelled while it waits ends its wait with the cancellation.
+#[test]
+fn cancelling_the_waiter_ends_the_wait_and_cancels_nothing() {
+    let (event_loop, handle) = manual();
+    let child = event_loop.create_task(nap(handle.clone(), 5.0, 1)).unwrap();
+    let waited = child.clone();
+    let waiter = event_loop
+        .create_task(async move { wait([waited]).await.map(|_| ()) })
+        .unwrap();
+    let canceller = waiter.clone();
+    event_loop
+        .call_later(1.0, move || {
+            canceller.cancel();
+        })
+        .unwrap();
+    assert!(event_loop
+        .run_until_complete(&waiter)
+        .unwrap_err()
+        .is_cancelled());
+    assert!(!child.done());
+    assert_eq!(event_loop.run_until_complete(&child).unwrap(), 1);
+}
+
+// ---- gather ----
+
+/// `test_gather_shortcut`-like: results in argument order.
+#[test]
+fn gather_gives_results_in_argument_order() {
+    let (event_loop, handle) = manual();
+    let trace = Trace::new();
+    let (log, h) = (trace.clone(), handle.clone());
+    let results = event_loop
+        .run_until_complete(async move {
+            let step = |seconds: f64, value: u32| {
+                let (log, handle) = (log.clone(), h.clone());
+                async move {
+                    log.log(format!("start {value}"));
+                    handle.sleep(seconds).await?;
+                    log.log(format!("end {value}"));
+                    Ok::<_, FutureError>(value)
+                }
+            };
+            gather([step(0.2, 1), step(0.1, 2)]).await
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(results, [1, 2]);
+    check(&trace, &["start 1", "start 2", "end 2", "end 1"]);
+}
+
+/// `test_one_exception`: the first failure propagates; the others run on.
+#[test]
+fn gather_fails_with_the_first_failure_and_the_others_keep_running() {
+    let (event_loop, handle) = manual();
+    let slow = event_loop.create_task(nap(handle.clone(), 1.0, 9)).unwrap();
+    let other = slow.clone();
+    let h = handle.clone();
+    let error = event_loop
+        .run_until_complete(async move {
+            let failing = h.create_task(fail_after(h.clone(), 0.1))?;
+            gather([
+                failing,
+                h.create_task(async move { other.wait().await.map_err(LoopError::from) })?,
+            ])
+            .await
+            .map(|_| ())
+        })
+        .unwrap()
+        .unwrap_err();
+    assert!(error.exception().is_some(), "{error:?}");
+    assert_eq!(event_loop.time(), 0.1);
+    assert!(!slow.done(), "the others keep running");
+    assert_eq!(event_loop.run_until_complete(&slow).unwrap(), 9);
+}
+
+/// `test_return_exceptions`.
+#[test]
+fn gather_return_exceptions_gives_every_outcome() {
+    let (event_loop, handle) = manual();
+    let outcomes = event_loop
+        .run_until_complete(async move {
+            let a = handle.create_task(fail_after(handle.clone(), 0.2))?;
+            let b = handle.create_task(async { Ok::<_, LoopError>(2) })?;
+            gather([a, b]).return_exceptions().await
+        })
+        .unwrap()
+        .unwrap();
+    assert!(outcomes[0].as_ref().unwrap_err().exception().is_some());
+    assert_eq!(*outcomes[1].as_ref().unwrap(), 2);
+}
+
+/// `test_cancel_gather_1`-like: cancelling the gathering task cancels the
+/// children, and it ends cancelled once they are done.
+#[test]
+fn cancelling_a_gather_cancels_its_children() {
+    let (event_loop, handle) = manual();
+    let trace = Trace::new();
+    let (log, h) = (trace.clone(), handle.clone());
+    let gathering = event_loop
+        .create_task(async move {
+            let child = |n: u32| {
+                let (log, handle) = (log.clone(), h.clone());
+                async move {
+                    if let Err(error) = handle.sleep(10.0).await {
+                        log.log(format!("child {n} cancelled"));
+                        return Err(error);
+                    }
+                    Ok(n)
+                }
+            };
+            gather([child(1), child(2)]).await
+        })
+        .unwrap();
+    let canceller = gathering.clone();
+    event_loop
+        .call_later(1.0, move || {
+            canceller.cancel();
+        })
+        .unwrap();
+    assert!(event_loop
+        .run_until_complete(&gathering)
+        .unwrap_err()
+        .is_cancelled());
+    check(&trace, &["child 1 cancelled", "child 2 cancelled"]);
+    assert_eq!(event_loop.time(), 1.0);
+}
+
+#[test]
+fn gather_of_nothing_is_empty() {
+    let event_loop = EventLoop::new();
+    let results = event_loop
+        .run_until_complete(async { gather(Vec::<asyncio_loop::Task<u8>>::new()).await })
+        .unwrap()
+        .unwrap();
+    assert!(results.is_empty());
+}
+
+// ---- as_completed ----
+
+/// `test_as_completed`: completion order; `test_as_completed_with_timeout`.
+#[test]
+fn as_completed_yields_in_completion_order_then_times_out() {
+    let (event_loop, handle) = manual();
+    let (order, timed_out) = event_loop
+        .run_until_complete(async move {
+            let naps = [
+                nap(handle.clone(), 0.3, 3),
+                nap(handle.clone(), 0.1, 1),
+                nap(handle.clone(), 5.0, 5),
+            ];
+            let mut finished = as_completed(naps)?.timeout(1.0)?;
+            let mut order = Vec::new();
+            let mut timed_out = false;
+            while let Some(result) = finished.next().await {
+                match result {
+                    Ok(value) => order.push(value),
+                    Err(error) => timed_out = error.is_timeout(),
+                }
+            }
+            Ok::<_, LoopError>((order, timed_out))
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(order, [1, 3]);
+    assert!(timed_out);
+    assert_eq!(event_loop.time(), 1.0);
+}
+
+// ---- wait_for ----
+
+/// `test_wait_for`: the inner task is cancelled, awaited, then a timeout.
+#[test]
+fn wait_for_cancels_the_inner_task_waits_for_it_then_times_out() {
+    let (event_loop, handle) = manual();
+    let trace = Trace::new();
+    let (log, h) = (trace.clone(), handle.clone());
+    let error = event_loop
+        .run_until_complete(async move {
+            let slow = async move {
+                if let Err(error) = h.sleep(10.0).await {
+                    log.log("inner cancelled, cleaning up");
+                    h.sleep(0.5).await?;
+                    log.log("inner cleaned up");
+                    return Err(error);
+                }
+                Ok(1)
+            };
+            wait_for(slow, 1.0).await
+        })
+        .unwrap()
+        .unwrap_err();
+    assert!(error.is_timeout());
+    assert_eq!(error.kind(), LoopErrorKind::Timeout);
+    check(
+        &trace,
+        &["inner cancelled, cleaning up", "inner cleaned up"],
+    );
+    assert_eq!(event_loop.time(), 1.5, "it waited for the inner task");
+}
+
+/// `test_wait_for_with_global_loop`-like: in time, the result.
+#[test]
+fn wait_for_in_time_gives_the_result() {
+    let (event_loop, handle) = manual();
+    let result = event_loop
+        .run_until_complete(wait_for(nap(handle, 0.5, 7), 1.0))
+        .unwrap();
+    assert_eq!(result.unwrap(), 7);
+    assert_eq!(event_loop.time(), 0.5);
+}
+
+/// `test_wait_for_timeout_less_then_0_or_0`.
+#[test]
+fn wait_for_with_no_time_cancels_at_once() {
+    let (event_loop, handle) = manual();
+    let result = event_loop
+        .run_until_complete(wait_for(nap(handle, 0.5, 7), 0.0))
+        .unwrap();
+    assert!(result.unwrap_err().is_timeout());
+    assert_eq!(event_loop.time(), 0.0);
+}
+
+/// `test_wait_for_cancellation`-like: cancelling the waiter cancels the inner.
+#[test]
+fn cancelling_wait_for_cancels_the_inner_task() {
+    let (event_loop, handle) = manual();
+    let inner = event_loop
+        .create_task(nap(handle.clone(), 10.0, 1))
+        .unwrap();
+    let awaited = inner.clone();
+    let waiter = event_loop
+        .create_task(async move { wait_for(awaited, 5.0).await })
+        .unwrap();
+    let canceller = waiter.clone();
+    event_loop
+        .call_later(1.0, move || {
+            canceller.cancel();
+        })
+        .unwrap();
+    assert!(event_loop
+        .run_until_complete(&waiter)
+        .unwrap_err()
+        .is_cancelled());
+    assert!(inner.cancelled());
+}
+
+// ---- shield ----
+
+/// `test_shield_effect`: the outer await is cancelled, the inner runs on.
+#[test]
+fn shield_keeps_the_inner_task_running() {
+    let (event_loop, handle) = manual();
+    let inner = event_loop.create_task(nap(handle.clone(), 1.0, 4)).unwrap();
+    let protected = inner.clone();
+    let outer = event_loop
+        .create_task(async move { shield(protected).await })
+        .unwrap();
+    let canceller = outer.clone();
+    event_loop
+        .call_later(0.5, move || {
+            canceller.cancel();
+        })
+        .unwrap();
+    assert!(event_loop
+        .run_until_complete(&outer)
+        .unwrap_err()
+        .is_cancelled());
+    assert!(!inner.done());
+    assert_eq!(event_loop.run_until_complete(&inner).unwrap(), 4);
+}
+
+/// `test_shield_result` and `test_shield_exception`.
+#[test]
+fn shield_passes_the_result_and_the_exception_through() {
+    let (event_loop, handle) = manual();
+    let h = handle.clone();
+    let (ok, failed) = event_loop
+        .run_until_complete(async move {
+            let ok = shield(nap(h.clone(), 0.1, 5)).await?;
+            let failed = shield(fail_after(h.clone(), 0.1)).await;
+            Ok::<_, LoopError>((ok, failed))
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(ok, 5);
+    assert!(failed.unwrap_err().exception().is_some());
+}
+
+// ---- timeout (test_timeouts.py) ----
+
+/// `test_timeout_basic`, `test_timeout_expired`: the cancellation it caused
+/// becomes a timeout, and `expired()` says so.
+#[test]
+fn a_timeout_turns_its_cancellation_into_a_timeout_error() {
+    let (event_loop, handle) = manual();
+    let (error, expired, cancelling) = event_loop
+        .run_until_complete(async move {
+            let deadline = Timeout::after(0.1)?;
+            let error = deadline.run(handle.sleep(10.0)).await.unwrap_err();
+            let cancelling = current_task().unwrap().cancelling();
+            Ok::<_, LoopError>((error, deadline.expired(), cancelling))
+        })
+        .unwrap()
+        .unwrap();
+    assert!(error.is_timeout());
+    assert!(expired);
+    assert_eq!(cancelling, 0, "uncancelled");
+    assert_eq!(event_loop.time(), 0.1);
+}
+
+/// `test_timeout_not_called`: in time, the output as it is.
+#[test]
+fn a_block_done_in_time_gives_its_output() {
+    let (event_loop, handle) = manual();
+    let output = event_loop
+        .run_until_complete(async move {
+            let deadline = Timeout::after(10.0)?;
+            let output = deadline.run(nap(handle, 0.5, 3)).await?;
+            assert!(!deadline.expired());
+            Ok::<_, LoopError>(output)
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(output.unwrap(), 3);
+    assert_eq!(event_loop.time(), 0.5);
+}
+
+/// `test_timeout_in_the_past_sleep_zero`-like, and a swallowed cancellation
+/// is no timeout error (asyncio only converts a `CancelledError`).
+#[test]
+fn a_block_that_swallows_the_cancellation_gives_its_output() {
+    let (event_loop, handle) = manual();
+    let output = event_loop
+        .run_until_complete(async move {
+            let deadline = Timeout::at(Some((-1.0).into()))?;
+            let h = handle.clone();
+            let output = deadline
+                .run(async move {
+                    match h.sleep(10.0).await {
+                        Err(_) => "swallowed",
+                        Ok(()) => "slept",
+                    }
+                })
+                .await?;
+            Ok::<_, LoopError>((output, deadline.expired()))
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(output, ("swallowed", true));
+    assert_eq!(event_loop.time(), 0.0);
+}
+
+/// `test_timeout_reschedule`-like, `test_repr_*`: rescheduling moves the
+/// deadline; outside the block it is refused.
+#[test]
+fn rescheduling_moves_the_deadline_and_needs_the_block() {
+    let (event_loop, handle) = manual();
+    let refused = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&refused);
+    event_loop
+        .run_until_complete(async move {
+            let deadline = Timeout::after(1.0)?;
+            assert_eq!(format!("{deadline:?}"), "<Timeout [created]>");
+            flag.set(deadline.reschedule(None).unwrap_err().kind() == LoopErrorKind::InvalidState);
+            let inner = deadline.clone();
+            let h = handle.clone();
+            let output = deadline
+                .run(async move {
+                    assert_eq!(format!("{inner:?}"), "<Timeout [active] when=1>");
+                    inner.reschedule(None)?;
+                    h.sleep(2.0).await?;
+                    Ok::<_, LoopError>("no deadline")
+                })
+                .await?;
+            assert_eq!(format!("{deadline:?}"), "<Timeout [finished]>");
+            output
+        })
+        .unwrap()
+        .unwrap();
+    assert!(refused.get());
+    assert_eq!(event_loop.time(), 2.0);
+}
+
+/// `test_nested_timeouts`: the inner one fires first and is the only one
+/// to convert.
+#[test]
+fn nested_timeouts_each_convert_only_their_own() {
+    let (event_loop, handle) = manual();
+    let (inner_error, outer_expired) = event_loop
+        .run_until_complete(async move {
+            let outer = Timeout::after(5.0)?;
+            let h = handle.clone();
+            let inner_error = outer
+                .run(async move {
+                    let inner = Timeout::after(0.1)?;
+                    let error = inner.run(h.sleep(10.0)).await.unwrap_err();
+                    Ok::<_, LoopError>(error.is_timeout())
+                })
+                .await??;
+            Ok::<_, LoopError>((inner_error, outer.expired()))
+        })
+        .unwrap()
+        .unwrap();
+    assert!(inner_error);
+    assert!(!outer_expired);
+}
