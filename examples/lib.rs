@@ -36,3 +36,8 @@ struct CoroutinesChapter;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/tasks.md")]
 struct TasksChapter;
+
+/// See [`FuturesChapter`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/composing.md")]
+struct ComposingChapter;

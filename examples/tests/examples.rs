@@ -306,6 +306,69 @@ fn asyncio_ensure_future() {
 }
 
 #[test]
+fn asyncio_wait() {
+    insta::assert_snapshot!(run_example("asyncio_wait"), @r"
+    starting main
+    waiting for phases to complete
+    in phase 0
+    in phase 1
+    in phase 2
+    done with phase 0
+    done with phase 1
+    done with phase 2
+    results: ['phase 0 result', 'phase 1 result', 'phase 2 result']
+    ");
+}
+
+#[test]
+fn asyncio_wait_timeout() {
+    insta::assert_snapshot!(run_example("asyncio_wait_timeout"), @r"
+    starting main
+    waiting 0.1 for phases to complete
+    in phase 0
+    in phase 1
+    in phase 2
+    done with phase 0
+    1 completed and 2 pending
+    canceling tasks
+    exiting main
+    phase 1 canceled
+    phase 2 canceled
+    ");
+}
+
+#[test]
+fn asyncio_gather() {
+    insta::assert_snapshot!(run_example("asyncio_gather"), @r"
+    starting main
+    waiting for phases to complete
+    in phase1
+    in phase2
+    done with phase2
+    done with phase1
+    results: ['phase1 result', 'phase2 result']
+    ");
+}
+
+#[test]
+fn asyncio_as_completed() {
+    insta::assert_snapshot!(run_example("asyncio_as_completed"), @r"
+    starting main
+    waiting for phases to complete
+    in phase 0
+    in phase 1
+    in phase 2
+    done with phase 2
+    received answer 'phase 2 result'
+    done with phase 1
+    received answer 'phase 1 result'
+    done with phase 0
+    received answer 'phase 0 result'
+    results: ['phase 2 result', 'phase 1 result', 'phase 0 result']
+    ");
+}
+
+#[test]
 fn examples_print_nothing_to_stderr() {
     for name in [
         "asyncio_future_event_loop",
@@ -323,6 +386,10 @@ fn examples_print_nothing_to_stderr() {
         "asyncio_cancel_task",
         "asyncio_cancel_task2",
         "asyncio_ensure_future",
+        "asyncio_wait",
+        "asyncio_wait_timeout",
+        "asyncio_gather",
+        "asyncio_as_completed",
     ] {
         let output = Command::new(example_binary(name)).output().unwrap();
         assert!(

@@ -59,7 +59,9 @@
 //! and asyncio's cancellation ([`Task::cancel`]): what the task awaits is
 //! cancelled at once, and the coroutine sees a cancelled error at that
 //! await, which it may handle or propagate with `?`. [`current_task`] and
-//! [`all_tasks`] find them.
+//! [`all_tasks`] find them. [`wait`], [`gather`], [`as_completed`],
+//! [`wait_for`], [`shield`] and [`Timeout`] compose them, as asyncio's
+//! helpers do.
 //!
 //! ```
 //! use asyncio_loop::{EventLoop, ManualClock};
@@ -96,8 +98,8 @@
 //! # What it is not
 //!
 //! Not a multi-threaded runtime: a loop and its futures live on one thread.
-//! There is no I/O yet, and no composition helpers (`gather`, `wait`,
-//! `wait_for`): those come next, and `ARCHITECTURE.md` says where each goes.
+//! There is no I/O yet, and no `TaskGroup` or synchronization primitives:
+//! those come next, and `ARCHITECTURE.md` says where each goes.
 //!
 //! # Differences from asyncio
 //!
@@ -125,6 +127,7 @@
 //!   [Producing Results
 //!   Asynchronously](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/futures.md),
 //!   [Executing Tasks Concurrently](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/tasks.md),
+//!   [Composing Coroutines with Control Structures](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/composing.md),
 //!   [Scheduling Calls to Regular Functions](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/scheduling.md),
 //!   [Combining Coroutines with Threads and Processes](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/executors.md),
 //!   and [all chapters](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/README.md).
