@@ -112,6 +112,20 @@ impl FutureError {
         FutureError::new(Repr::Cancelled(message))
     }
 
+    /// A cancellation error with `message` (asyncio's `CancelledError(msg)`),
+    /// for awaitables of other crates that end with a cancellation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let error = asyncio_core::FutureError::cancellation(Some("stop"));
+    /// assert!(error.is_cancelled());
+    /// assert_eq!(error.cancel_message(), Some("stop"));
+    /// ```
+    pub fn cancellation(message: Option<&str>) -> Self {
+        FutureError::cancelled(message.map(Arc::from))
+    }
+
     pub(crate) fn invalid_state(what: &'static str) -> Self {
         FutureError::new(Repr::InvalidState(what))
     }

@@ -990,7 +990,9 @@ impl Timeout {
     /// See [`Timeout`].
     pub fn reschedule(&self, when: Option<When>) -> Result<(), LoopError> {
         if self.state.phase.get() != Phase::Entered {
-            return Err(LoopError::timeout_state());
+            return Err(LoopError::invalid_state(
+                "the timeout is not active: it was not entered, or it expired or finished",
+            ));
         }
         self.state.when.set(when);
         self.arm()
@@ -1036,7 +1038,9 @@ impl Timeout {
     {
         let state = &self.state;
         if state.phase.get() != Phase::Created {
-            return Err(LoopError::timeout_state());
+            return Err(LoopError::invalid_state(
+                "the timeout has already been used",
+            ));
         }
         let task = current_task().ok_or_else(LoopError::no_running_loop)?;
         state.cancelling.set(task.cancelling());

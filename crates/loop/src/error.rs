@@ -103,9 +103,14 @@ pub enum LoopErrorKind {
     /// (asyncio's `TimeoutError`).
     Timeout,
     /// An operation its object's state does not allow: a [`Timeout`](crate::Timeout)
-    /// rescheduled outside its block or after it expired, or run twice
-    /// (asyncio's `RuntimeError`).
+    /// rescheduled outside its block or after it expired, or run twice; a
+    /// task made in a [`TaskGroup`](crate::TaskGroup) that is finished or
+    /// shutting down (asyncio's `RuntimeError`).
     InvalidState,
+    /// Tasks of a [`TaskGroup`](crate::TaskGroup) (or its body) failed:
+    /// [`LoopError::exceptions`] has their exceptions (asyncio's
+    /// `ExceptionGroup`).
+    TaskGroup,
     /// The future's own failure: its exception, its cancellation, or another
     /// [`FutureError`], whose kind this carries.
     Future(FutureErrorKind),
@@ -122,7 +127,8 @@ enum Repr {
     ForeignFuture,
     NoRunningLoop,
     Timeout,
-    TimeoutState,
+    InvalidState(&'static str),
+    Group(std::sync::Arc<[Exception]>),
     Future(FutureError),
 }
 
@@ -177,9 +183,44 @@ impl LoopError {
         }
     }
 
-    pub(crate) fn timeout_state() -> Self {
+    pub(crate) fn group(exceptions: Vec<Exception>) -> Self {
         LoopError {
-            repr: Repr::TimeoutState,
+            repr: Repr::Group(exceptions.into()),
+        }
+    }
+
+    /// The exceptions of a [`TaskGroup`](crate::TaskGroup)'s failed tasks,
+    /// in the order they failed (the body's own error last); empty for
+    /// every other error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{EventLoop, LoopErrorKind, TaskGroup};
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let error = event_loop
+    ///     .run_until_complete(TaskGroup::run(|group| async move {
+    ///         group.create_task(async { Err::<(), _>("first") })?;
+    ///         group.create_task(async { Err::<(), _>("second") })?;
+    ///         Ok::<_, asyncio_loop::LoopError>(())
+    ///     }))
+    ///     .unwrap()
+    ///     .unwrap_err();
+    /// assert_eq!(error.kind(), LoopErrorKind::TaskGroup);
+    /// let messages: Vec<String> = error.exceptions().iter().map(ToString::to_string).collect();
+    /// assert_eq!(messages, ["first", "second"]);
+    /// ```
+    pub fn exceptions(&self) -> &[Exception] {
+        match &self.repr {
+            Repr::Group(exceptions) => exceptions,
+            _ => &[],
+        }
+    }
+
+    pub(crate) fn invalid_state(what: &'static str) -> Self {
+        LoopError {
+            repr: Repr::InvalidState(what),
         }
     }
 
@@ -203,7 +244,8 @@ impl LoopError {
             Repr::ForeignFuture => LoopErrorKind::ForeignFuture,
             Repr::NoRunningLoop => LoopErrorKind::NoRunningLoop,
             Repr::Timeout => LoopErrorKind::Timeout,
-            Repr::TimeoutState => LoopErrorKind::InvalidState,
+            Repr::InvalidState(_) => LoopErrorKind::InvalidState,
+            Repr::Group(_) => LoopErrorKind::TaskGroup,
             Repr::Future(error) => LoopErrorKind::Future(error.kind()),
         }
     }
@@ -446,8 +488,14 @@ impl fmt::Display for LoopError {
             Repr::ForeignFuture => "the future belongs to a different event loop",
             Repr::NoRunningLoop => "no running event loop",
             Repr::Timeout => "timed out",
-            Repr::TimeoutState => {
-                "the timeout is not active: it was not entered, or it expired or finished"
+            Repr::InvalidState(what) => what,
+            Repr::Group(exceptions) => {
+                let plural = if exceptions.len() == 1 { "" } else { "s" };
+                return write!(
+                    f,
+                    "unhandled errors in a TaskGroup ({} sub-exception{plural})",
+                    exceptions.len()
+                );
             }
             Repr::Future(error) => return fmt::Display::fmt(error, f),
         })
@@ -466,7 +514,8 @@ impl fmt::Debug for LoopError {
             Repr::ForeignFuture => f.write_str("ForeignFuture"),
             Repr::NoRunningLoop => f.write_str("NoRunningLoop"),
             Repr::Timeout => f.write_str("Timeout"),
-            Repr::TimeoutState => f.write_str("TimeoutState"),
+            Repr::InvalidState(what) => f.debug_tuple("InvalidState").field(what).finish(),
+            Repr::Group(exceptions) => f.debug_tuple("TaskGroup").field(exceptions).finish(),
             Repr::Future(error) => f.debug_tuple("Future").field(error).finish(),
         }
     }

@@ -60,8 +60,10 @@
 //! cancelled at once, and the coroutine sees a cancelled error at that
 //! await, which it may handle or propagate with `?`. [`current_task`] and
 //! [`all_tasks`] find them. [`wait`], [`gather`], [`as_completed`],
-//! [`wait_for`], [`shield`] and [`Timeout`] compose them, as asyncio's
-//! helpers do.
+//! [`wait_for`], [`shield`], [`Timeout`] and [`TaskGroup`] compose them,
+//! as asyncio's helpers do, and [`run`] is `asyncio.run()`. The loop's
+//! handle implements `futures`' `LocalSpawn` and `Spawn`, so crates written
+//! against those traits spawn onto it.
 //!
 //! ```
 //! use asyncio_loop::{EventLoop, ManualClock};
@@ -98,8 +100,8 @@
 //! # What it is not
 //!
 //! Not a multi-threaded runtime: a loop and its futures live on one thread.
-//! There is no I/O yet, and no `TaskGroup` or synchronization primitives:
-//! those come next, and `ARCHITECTURE.md` says where each goes.
+//! There is no I/O yet, and no synchronization primitives: those come
+//! next, and `ARCHITECTURE.md` says where each goes.
 //!
 //! # Differences from asyncio
 //!
@@ -142,11 +144,13 @@ mod compose;
 mod error;
 mod event_loop;
 mod executor;
+mod group;
 mod handle;
 mod poller;
 mod ready;
 mod registry;
 mod remote;
+mod run;
 mod shared;
 mod sleep;
 mod task;
@@ -162,7 +166,9 @@ pub use crate::compose::{
 pub use crate::error::{LoopError, LoopErrorKind};
 pub use crate::event_loop::{all_tasks, current_task, get_running_loop, EventLoop, LoopHandle};
 pub use crate::executor::{Executor, Job, ThreadPool};
+pub use crate::group::TaskGroup;
 pub use crate::handle::{Handle, TimerHandle};
+pub use crate::run::run;
 pub use crate::shared::{default_exception_handler, ExceptionHandler};
 pub use crate::sleep::Sleep;
 pub use crate::task::{AnyTask, IntoTask, Task, TaskOutput, TaskValue, TaskWait};

@@ -58,6 +58,13 @@ pub(crate) trait TaskStep {
     fn done(&self) -> bool;
 
     fn write_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+
+    /// Runs `callback` (as a done-callback) once the task is done.
+    fn on_done(&self, callback: Box<dyn FnOnce()>) -> Result<CallbackKey, FutureError>;
+
+    /// The exception the task failed with, marked as retrieved; `None`
+    /// if it finished, was cancelled, or is still running.
+    fn failure(&self) -> Option<Exception>;
 }
 
 /// What every task has whatever its output: its name, its cancellation
@@ -204,16 +211,8 @@ impl<T> Ended<T> {
             Ok(value) => return Ended::Value(value),
             Err(exception) => exception,
         };
-        // A cancellation propagated as it is, or as the cause of the error
-        // the coroutine returned, cancels the task.
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(exception.as_error());
-        while let Some(error) = cause {
-            if let Some(error) = as_future_error(error) {
-                if error.is_cancelled() {
-                    return Ended::Cancelled(error.cancel_message().map(Arc::from));
-                }
-            }
-            cause = error.source();
+        if let Some(message) = cancellation(&exception) {
+            return Ended::Cancelled(message);
         }
         // Another future's exception, propagated with `?`, is the task's.
         match as_future_error(exception.as_error()).and_then(FutureError::exception) {
@@ -221,6 +220,22 @@ impl<T> Ended<T> {
             None => Ended::Failed(exception),
         }
     }
+}
+
+/// The message of the cancellation `exception` is, or was caused by: a
+/// cancellation propagated as it is, or as the cause of the error a
+/// coroutine returned, cancels the task.
+pub(crate) fn cancellation(exception: &Exception) -> Option<Option<Arc<str>>> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(exception.as_error());
+    while let Some(error) = cause {
+        if let Some(error) = as_future_error(error) {
+            if error.is_cancelled() {
+                return Some(error.cancel_message().map(Arc::from));
+            }
+        }
+        cause = error.source();
+    }
+    None
 }
 
 /// `error` as a [`FutureError`], directly or inside a [`LoopError`].
@@ -356,6 +371,15 @@ impl<T: 'static> TaskStep for TaskCell<T> {
 
     fn write_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.write_repr_with(f, |_, _| Ok(()))
+    }
+
+    fn on_done(&self, callback: Box<dyn FnOnce()>) -> Result<CallbackKey, FutureError> {
+        self.result.add_done_callback(move |_| callback())
+    }
+
+    fn failure(&self) -> Option<Exception> {
+        self.header.unretrieved.set(false);
+        self.result.exception().ok().flatten()
     }
 }
 
@@ -1163,6 +1187,32 @@ impl AnyTask {
     /// ```
     pub fn ptr_eq(&self, other: &AnyTask) -> bool {
         std::ptr::addr_eq(Rc::as_ptr(&self.step), Rc::as_ptr(&other.step))
+    }
+}
+
+impl AnyTask {
+    /// A future of the task's loop that finishes (with `()`) once the task
+    /// is done, whatever its outcome.
+    pub(crate) fn done_future(&self) -> Future<()> {
+        let Some(shared) = self.step.header().shared.upgrade() else {
+            let gone = Future::new();
+            let _ = gone.set_result(());
+            return gone;
+        };
+        let done = shared.create_future::<()>();
+        let setter = done.clone();
+        let added = self.step.on_done(Box::new(move || {
+            let _ = setter.set_result(());
+        }));
+        if added.is_err() {
+            let _ = done.set_result(());
+        }
+        done
+    }
+
+    /// See [`TaskStep::failure`].
+    pub(crate) fn failure(&self) -> Option<Exception> {
+        self.step.failure()
     }
 }
 

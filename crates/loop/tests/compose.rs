@@ -519,3 +519,124 @@ fn nested_timeouts_each_convert_only_their_own() {
     assert!(inner_error);
     assert!(!outer_expired);
 }
+
+// ---- TaskGroup (test_taskgroups.py) ----
+
+/// `test_taskgroup_01`: the group waits for every task.
+#[test]
+fn a_task_group_waits_for_all_its_tasks() {
+    let (event_loop, handle) = manual();
+    let (a, b) = event_loop
+        .run_until_complete(asyncio_loop::TaskGroup::run(|group| async move {
+            let a = group.create_task(nap(handle.clone(), 0.1, 42))?;
+            let b = group.create_task(nap(handle.clone(), 0.2, 11))?;
+            Ok::<_, LoopError>((a, b))
+        }))
+        .unwrap()
+        .unwrap();
+    assert_eq!((a.result().unwrap(), b.result().unwrap()), (42, 11));
+    assert_eq!(event_loop.time(), 0.2);
+}
+
+/// `test_taskgroup_03`-like: the first failure cancels the others and the
+/// body; the group fails with that exception, and the parent's own
+/// cancellation count goes back to zero.
+#[test]
+fn the_first_failure_cancels_the_rest_and_the_body() {
+    let (event_loop, handle) = manual();
+    let trace = Trace::new();
+    let (log, h) = (trace.clone(), handle.clone());
+    let (error, cancelling) = event_loop
+        .run_until_complete(async move {
+            let outcome = asyncio_loop::TaskGroup::run(|group| {
+                let (log, h) = (log.clone(), h.clone());
+                async move {
+                    let slow_log = log.clone();
+                    let slow_h = h.clone();
+                    group.create_task(async move {
+                        if slow_h.sleep(10.0).await.is_err() {
+                            slow_log.log("sibling cancelled");
+                        }
+                    })?;
+                    group.create_task(fail_after(h.clone(), 0.1))?;
+                    if h.sleep(5.0).await.is_err() {
+                        log.log("body cancelled");
+                    }
+                    Ok::<_, LoopError>(())
+                }
+            })
+            .await;
+            (outcome.unwrap_err(), current_task().unwrap().cancelling())
+        })
+        .unwrap();
+    assert_eq!(error.kind(), LoopErrorKind::TaskGroup);
+    assert_eq!(error.exceptions().len(), 1);
+    assert_eq!(cancelling, 0);
+    let mut events = trace.take();
+    events.sort();
+    assert_eq!(events, ["body cancelled", "sibling cancelled"]);
+    assert_eq!(event_loop.time(), 0.1);
+}
+
+/// `test_taskgroup_07`-like: an error of the body cancels the tasks and is
+/// one of the group's exceptions.
+#[test]
+fn an_error_of_the_body_cancels_the_tasks() {
+    let (event_loop, handle) = manual();
+    let child = Rc::new(Cell::new(None));
+    let seen = Rc::clone(&child);
+    let error = event_loop
+        .run_until_complete(asyncio_loop::TaskGroup::run(|group| async move {
+            seen.set(Some(group.create_task(nap(handle.clone(), 10.0, 1))?));
+            handle.sleep(0.1).await?;
+            Err::<(), _>(LoopError::from(FutureError::loop_closed()))
+        }))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.exceptions().len(), 1);
+    assert!(child.take().unwrap().cancelled());
+}
+
+/// `test_taskgroup_15`-like: cancelling the task running the group from
+/// outside cancels the tasks and propagates.
+#[test]
+fn cancelling_the_running_task_cancels_the_group() {
+    let (event_loop, handle) = manual();
+    let child = Rc::new(Cell::new(None));
+    let seen = Rc::clone(&child);
+    let runner = event_loop
+        .create_task(asyncio_loop::TaskGroup::run(move |group| async move {
+            seen.set(Some(group.create_task(nap(handle.clone(), 10.0, 1))?));
+            handle.sleep(10.0).await?;
+            Ok::<_, LoopError>(())
+        }))
+        .unwrap();
+    let canceller = runner.clone();
+    event_loop
+        .call_later(1.0, move || {
+            canceller.cancel();
+        })
+        .unwrap();
+    assert!(event_loop
+        .run_until_complete(&runner)
+        .unwrap_err()
+        .is_cancelled());
+    assert!(child.take().unwrap().cancelled());
+    assert_eq!(event_loop.time(), 1.0);
+}
+
+/// A task that is cancelled is no failure; a finished group takes no tasks.
+#[test]
+fn cancelled_tasks_are_no_failures_and_a_finished_group_refuses_tasks() {
+    let (event_loop, handle) = manual();
+    let group = event_loop
+        .run_until_complete(asyncio_loop::TaskGroup::run(|group| async move {
+            let task = group.create_task(nap(handle.clone(), 1.0, 1))?;
+            task.cancel();
+            Ok::<_, LoopError>(group)
+        }))
+        .unwrap()
+        .unwrap();
+    let refused = group.create_task(async {}).unwrap_err();
+    assert_eq!(refused.kind(), LoopErrorKind::InvalidState);
+}

@@ -469,3 +469,73 @@ fn a_closed_loop_refuses_tasks() {
     event_loop.close().unwrap();
     assert!(event_loop.create_task(async {}).unwrap_err().is_closed());
 }
+
+/// `asyncio.run`: the result of main; what is left is cancelled and gets
+/// to clean up before the loop closes.
+#[test]
+fn run_cancels_what_main_left_and_closes_the_loop() {
+    let trace = Trace::new();
+    let log = trace.clone();
+    let answer = asyncio_loop::run(async move {
+        let event_loop = asyncio_loop::get_running_loop()?;
+        let sleeper = event_loop.clone();
+        event_loop.create_task(async move {
+            if sleeper.sleep(3600.0).await.is_err() {
+                log.log("left-over task cancelled");
+            }
+        })?;
+        event_loop.sleep(0.0).await?;
+        Ok::<_, LoopError>(7)
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(answer, 7);
+    check(&trace, &["left-over task cancelled"]);
+}
+
+#[test]
+fn run_refuses_to_run_inside_a_running_loop() {
+    let event_loop = EventLoop::new();
+    let refused = event_loop
+        .run_until_complete(async {
+            asyncio_loop::run(async {})
+                .unwrap_err()
+                .is_another_loop_running()
+        })
+        .unwrap();
+    assert!(refused);
+}
+
+/// Crates written against `futures`' spawning traits run on the loop.
+#[test]
+fn the_handle_spawns_through_the_futures_traits() {
+    use futures::task::{LocalSpawnExt, SpawnExt};
+    let event_loop = EventLoop::new();
+    let handle = event_loop.handle();
+    let trace = Trace::new();
+    let log = trace.clone();
+    handle
+        .spawn_local(async move { log.log("spawned locally") })
+        .unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    handle
+        .spawn(async move { sender.send("spawned").unwrap() })
+        .unwrap();
+    event_loop.run_until_complete(async {}).unwrap();
+    check(&trace, &["spawned locally"]);
+    assert_eq!(receiver.try_recv().unwrap(), "spawned");
+    // From another thread, through the threadsafe handle.
+    let remote = event_loop.threadsafe_handle();
+    std::thread::spawn(move || {
+        remote
+            .spawn(async {
+                asyncio_loop::get_running_loop().unwrap().stop();
+            })
+            .unwrap();
+    })
+    .join()
+    .unwrap();
+    event_loop.run_forever().unwrap();
+    event_loop.close().unwrap();
+    assert!(handle.spawn_local(async {}).is_err());
+}
