@@ -120,6 +120,34 @@ fn main() {
     report::memory("bytes_per_pending_future", rounded(per_future, 1));
     drop(futures);
 
+    // Heap bytes per pending task beyond its coroutine: N tasks suspended
+    // at an await that holds nothing (`pending()`), their first steps run.
+    let event_loop = EventLoop::new();
+    let coroutine = || futures::future::pending::<()>();
+    let coroutine_size = std::mem::size_of_val(&coroutine());
+    // Warm the loop's queues first, so that their growth is not counted.
+    for _ in 0..n {
+        let _ = event_loop.create_task(coroutine());
+    }
+    event_loop.stop();
+    event_loop.run_forever().ok();
+    let before = live_bytes();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| event_loop.create_task(coroutine()).expect("an open loop"))
+        .collect();
+    event_loop.stop();
+    event_loop.run_forever().ok();
+    assert!(
+        tasks.iter().all(|task| !task.done()),
+        "the tasks are pending"
+    );
+    let handles = std::mem::size_of::<asyncio_loop::Task<()>>();
+    let per_task = (live_bytes() - before) as f64 / n as f64 - (handles + coroutine_size) as f64;
+    report::memory("bytes_per_pending_task", rounded(per_task, 1));
+    drop(tasks);
+    event_loop.close().ok();
+    drop(event_loop);
+
     // A burst grows the ready queue; once drained, the loop gives the memory
     // back after a few quiet iterations (`crates/loop/src/ready.rs`).
     let event_loop = EventLoop::new();

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use asyncio_benches::{
     check_work, peers, racing_awaiters, threadsafe_asyncio, threadsafe_floor, timers_asyncio,
     timers_cancel_asyncio, timers_cancel_floor, timers_floor, w1_asyncio, w1_expected, w1_floor,
-    w2_asyncio, w3_asyncio, w3_expected, wake_latency_asyncio, SIZES,
+    w2_asyncio, w3_asyncio, w3_expected, w4_asyncio, w5_asyncio, wake_latency_asyncio, SIZES,
 };
 use asyncio_loop::EventLoop;
 
@@ -235,6 +235,52 @@ fn w2(n: usize, warm_up: usize, count: usize) {
     report::ratio("w2_rust_peers", n, ratios(&times, 0, &[1, 2, 3]));
 }
 
+/// W4 spawn and W5 gather against the Rust peers, on a reused loop and on
+/// a fresh one each round.
+fn w4_and_w5(n: usize, warm_up: usize, count: usize) {
+    let event_loop = EventLoop::new();
+    let sum = w1_expected(n);
+    let mut rust = Peers::new();
+    let times = rounds(
+        &mut [
+            &mut || check_work("w4", w4_asyncio(&event_loop, n), sum),
+            &mut || check_work("w4", peers::w1_async_executor(&rust.executor, n), sum),
+            &mut || check_work("w4", peers::w1_local_pool(&mut rust.pool, n), sum),
+            &mut || check_work("w4", peers::w1_tokio(&rust.runtime, n), sum),
+            &mut || check_work("w4 fresh", w4_asyncio(&EventLoop::new(), n), sum),
+        ],
+        warm_up,
+        count,
+    );
+    report::ratio("w4_rust_peers", n, ratios(&times, 0, &[1, 2, 3]));
+    let contenders = [
+        "asyncio-rs",
+        "async-executor",
+        "LocalPool",
+        "tokio",
+        "asyncio-rs, fresh loop",
+    ];
+    for (contender, times) in contenders.iter().zip(&times) {
+        report::time("w4_spawn", contender, n, n, times);
+    }
+    let mut rust = Peers::new();
+    let times = rounds(
+        &mut [
+            &mut || check_work("w5", w5_asyncio(&event_loop, n), sum),
+            &mut || check_work("w5", peers::w5_async_executor(&rust.executor, n), sum),
+            &mut || check_work("w5", peers::w5_local_pool(&mut rust.pool, n), sum),
+            &mut || check_work("w5", peers::w5_tokio(&rust.runtime, n), sum),
+            &mut || check_work("w5 fresh", w5_asyncio(&EventLoop::new(), n), sum),
+        ],
+        warm_up,
+        count,
+    );
+    report::ratio("w5_rust_peers", n, ratios(&times, 0, &[1, 2, 3]));
+    for (contender, times) in contenders.iter().zip(&times) {
+        report::time("w5_gather", contender, n, n, times);
+    }
+}
+
 /// W1 on a fresh loop (and a fresh floor queue) each round, beside the
 /// reused ones: the first burst pays for growing the queue and for touching
 /// new pages, which the reused loop has already paid. Reports the two floor
@@ -366,6 +412,7 @@ fn main() {
             w2(n, warm_up, count);
             timers(n, warm_up, count);
             timers_cancel(n, warm_up, count);
+            w4_and_w5(n, warm_up, count);
         }
     }
     if wanted("fresh") {

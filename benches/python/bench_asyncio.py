@@ -56,6 +56,29 @@ def w3_fan_out(loop, n):
     loop.run_forever()
 
 
+def w4_spawn(loop, n):
+    async def trivial(i):
+        touch(i)
+
+    create_task = loop.create_task
+    for i in range(n):
+        create_task(trivial(i))
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+
+
+def w5_gather(loop, n):
+    async def one(i):
+        future = loop.create_future()
+        loop.call_soon(future.set_result, i)
+        return await future
+
+    async def main():
+        return sum(await asyncio.gather(*(one(i) for i in range(n))))
+
+    return loop.run_until_complete(main())
+
+
 def timer_deadline(i):
     """The Rust workload's spread of deadlines over one second, in seconds."""
     return ((i * 0x9E3779B97F4A7C15) % (1 << 64)) % 1_000_000 / 1e6
@@ -119,6 +142,8 @@ WORKLOADS = {
     "w1_dispatch": w1_dispatch,
     "w2_ping_pong": w2_ping_pong,
     "w3_fan_out": w3_fan_out,
+    "w4_spawn": w4_spawn,
+    "w5_gather": w5_gather,
     "timers": timers,
     "timers_cancel": timers_cancel,
     "threadsafe_1": threadsafe(1),

@@ -348,6 +348,45 @@ pub fn w2_asyncio(event_loop: &EventLoop, n: usize) -> usize {
         .unwrap_or(0)
 }
 
+/// W4 spawn on asyncio-rs: `create_task` `n` trivial tasks, then run one
+/// iteration, which runs every task's only step. Returns the sum the tasks
+/// touched ([`w1_expected`]). The Rust peers' shape is their W1
+/// (`peers::w1_*`), which spawns `n` trivial tasks too.
+pub fn w4_asyncio(event_loop: &EventLoop, n: usize) -> usize {
+    touched(|| {
+        for i in 0..n {
+            let _ = event_loop.create_task(async move { touch(i) });
+        }
+        event_loop.stop();
+        let _ = event_loop.run_forever();
+    })
+}
+
+/// W5 gather on asyncio-rs: `gather` of `n` tasks, each awaiting a fresh
+/// future that a `call_soon` callback completes. Returns the sum of the
+/// results, `0 + 1 + ... + (n - 1)`.
+pub fn w5_asyncio(event_loop: &EventLoop, n: usize) -> usize {
+    let handle = event_loop.handle();
+    event_loop
+        .run_until_complete(async move {
+            let parts = (0..n).map(|i| {
+                let handle = handle.clone();
+                async move {
+                    let future: Future<usize> = handle.create_future();
+                    let setter = future.clone();
+                    let _ = handle.call_soon(move || {
+                        let _ = setter.set_result(i);
+                    });
+                    future.await
+                }
+            });
+            asyncio_loop::gather(parts)
+                .await
+                .map_or(0, |results| results.into_iter().sum())
+        })
+        .unwrap_or(0)
+}
+
 /// W3 on asyncio-rs: `n / FAN_OUT` futures, each with `FAN_OUT`
 /// done-callbacks, completed; one iteration runs every callback. Returns the
 /// sum the callbacks touched ([`w3_expected`]).
@@ -541,6 +580,85 @@ pub mod peers {
             }
             runtime.block_on(local);
         })
+    }
+
+    /// W5's shape on one executor: spawn `n` tasks, each of which sends
+    /// its number through a oneshot from a freshly spawned task and awaits
+    /// it; join them all and sum the results.
+    async fn gather_parts<S, T, H>(spawn: S, n: usize) -> usize
+    where
+        S: Fn(usize) -> H,
+        H: StdFuture<Output = T>,
+        T: Into<Option<usize>>,
+    {
+        let handles: Vec<H> = (0..n).map(&spawn).collect();
+        futures::future::join_all(handles)
+            .await
+            .into_iter()
+            .map(|result| result.into().unwrap_or(0))
+            .sum()
+    }
+
+    /// W5 on async-executor. Its tasks cannot spawn on an executor they
+    /// borrow (`LocalExecutor<'static>`), so the sending task is spawned
+    /// beside each receiving one: the same tasks and messages.
+    pub fn w5_async_executor(executor: &async_executor::LocalExecutor<'_>, n: usize) -> usize {
+        futures_lite::future::block_on(executor.run(gather_parts(
+            |i| {
+                let (sender, receiver) = futures::channel::oneshot::channel();
+                let receiving = executor.spawn(async move { receiver.await.ok() });
+                executor
+                    .spawn(async move {
+                        let _ = sender.send(i);
+                    })
+                    .detach();
+                receiving
+            },
+            n,
+        )))
+    }
+
+    /// W5 on futures' `LocalPool` (`spawn_local_with_handle`).
+    pub fn w5_local_pool(pool: &mut futures::executor::LocalPool, n: usize) -> usize {
+        use futures::task::LocalSpawnExt;
+        let spawner = pool.spawner();
+        let inner = spawner.clone();
+        pool.run_until(gather_parts(
+            move |i| {
+                let inner = inner.clone();
+                spawner
+                    .spawn_local_with_handle(async move {
+                        let (sender, receiver) = futures::channel::oneshot::channel();
+                        let _ = inner.spawn_local(async move {
+                            let _ = sender.send(i);
+                        });
+                        receiver.await.ok()
+                    })
+                    .expect("the pool is running")
+            },
+            n,
+        ))
+    }
+
+    /// W5 on tokio: `spawn_local` on a `LocalSet`, tokio's oneshot.
+    pub fn w5_tokio(runtime: &tokio::runtime::Runtime, n: usize) -> usize {
+        let local = tokio::task::LocalSet::new();
+        local.block_on(
+            runtime,
+            gather_parts(
+                |i| {
+                    let handle = tokio::task::spawn_local(async move {
+                        let (sender, receiver) = tokio::sync::oneshot::channel();
+                        tokio::task::spawn_local(async move {
+                            let _ = sender.send(i);
+                        });
+                        receiver.await.ok()
+                    });
+                    async move { handle.await.ok().flatten() }
+                },
+                n,
+            ),
+        )
     }
 
     /// W2's round trip on one executor: the task sends through a oneshot

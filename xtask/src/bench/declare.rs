@@ -58,6 +58,26 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         source: Source::Criterion,
     },
     Workload {
+        key: "w4_spawn",
+        title: "W4 spawn: create N trivial tasks, run them all",
+        note: "asyncio-rs `create_task`, then one iteration; tokio `spawn_local` on a `LocalSet` (tokio's \
+               `LocalRuntime` is not stable); async-executor `spawn(..).detach()` and `try_tick`; \
+               `LocalPool` `spawn_local` and `run_until_stalled`; Python `loop.create_task`. asyncio-rs \
+               both on a reused loop and on a fresh one each round. Medians over paired rounds.",
+        sizes: SIZES,
+        source: Source::Paired,
+    },
+    Workload {
+        key: "w5_gather",
+        title: "W5 gather: gather N tasks, each awaiting one future that a callback completes",
+        note: "asyncio-rs `gather` of N coroutines, each awaiting a fresh loop future that a `call_soon` \
+               callback sets; the Rust peers have no callbacks: each task awaits a oneshot that a freshly \
+               spawned task sends on, and `join_all` collects them (async-executor spawns the sender \
+               beside the task); Python `asyncio.gather` with `call_soon(future.set_result, i)`.",
+        sizes: SIZES,
+        source: Source::Paired,
+    },
+    Workload {
         key: "timers",
         title: "Timers: N timers with spread deadlines over one second, scheduled, then run",
         note: "asyncio-rs on a `ManualClock` (the loop jumps from deadline to deadline), tokio with paused \
@@ -145,6 +165,18 @@ pub(crate) const TARGETS: &[Target] = &[
         measure: Measure::Paired("w2_rust_peers"),
         sizes: SIZES,
         at_least: 2.5,
+    },
+    Target {
+        label: "W4 spawn: fastest Rust peer / ours",
+        measure: Measure::Paired("w4_rust_peers"),
+        sizes: SIZES,
+        at_least: 2.0,
+    },
+    Target {
+        label: "W5 gather: fastest Rust peer / ours",
+        measure: Measure::Paired("w5_rust_peers"),
+        sizes: SIZES,
+        at_least: 2.0,
     },
     Target {
         label: "W3: our W1 / our W3, per callback",
@@ -304,6 +336,10 @@ pub(crate) const MEMORY: &[(&str, &str)] = &[
         "bytes_per_pending_future",
         "heap bytes per pending future, beyond its handle",
     ),
+    (
+        "bytes_per_pending_task",
+        "heap bytes per pending task, beyond its coroutine and its handle",
+    ),
     ("peak_rss_kib", "peak RSS of the whole memory bench, KiB"),
     (
         "allocations_per_call_soon",
@@ -355,6 +391,11 @@ pub(crate) const MEMORY_TARGETS: &[(&str, &str, f64)] = &[
     (
         "≤ 128 bytes per pending future",
         "bytes_per_pending_future",
+        128.0,
+    ),
+    (
+        "≤ 128 bytes per pending task beyond its coroutine",
+        "bytes_per_pending_task",
         128.0,
     ),
     (
