@@ -1,5 +1,5 @@
 //! Runs one workload in a loop, for a profiler:
-//! `profile w1|w2|w3|timers|timers-floor|cancel|cancel-floor [rounds] [n]`
+//! `profile w1|w2|w3|w4|w5|timers|timers-floor|cancel|cancel-floor [rounds] [n]`
 //! (`n` callbacks or round trips per round, 10,000 unless given), or
 //! `profile latency [wakes]`: the wake-up latency of an idle loop, printed
 //! as its median and p99 in µs (for `strace -c` or `perf trace`).
@@ -35,6 +35,11 @@ fn main() {
                 asyncio_benches::w1_expected(n),
             ),
             "w2" => (asyncio_benches::w2_asyncio(&event_loop, n), n * (n - 1) / 2),
+            "w4" => (
+                asyncio_benches::w4_asyncio(&event_loop, n),
+                asyncio_benches::w1_expected(n),
+            ),
+            "w5" => (asyncio_benches::w5_asyncio(&event_loop, n), n * (n - 1) / 2),
             "timers" => (
                 asyncio_benches::timers_asyncio(&event_loop, n),
                 asyncio_benches::w1_expected(n),

@@ -363,7 +363,7 @@ impl LoopError {
     }
 
     /// Whether a deadline passed first (asyncio's `TimeoutError`), from
-    /// [`wait_for`](crate::wait_for), [`timeout`](crate::timeout) or
+    /// [`wait_for`](crate::wait_for), [`Timeout`](crate::Timeout) or
     /// [`as_completed`](crate::as_completed).
     ///
     /// # Examples

@@ -864,6 +864,15 @@ impl Shared {
             self.drop_reporting("a callback dropped by close", job);
         }
         for (_, entry) in tasks {
+            // Cancelling drops its done-callbacks unrun (the loop is
+            // closed), which may hold the task: no cycle outlives the loop.
+            let abandoned = catch_unwind(AssertUnwindSafe(|| entry.task.abandon()));
+            if let Err(payload) = abandoned {
+                self.report_panic(
+                    "Exception in cancelling a task dropped by close".to_owned(),
+                    payload,
+                );
+            }
             self.drop_reporting("a task dropped by close", entry);
         }
     }

@@ -65,6 +65,11 @@ pub(crate) trait TaskStep {
     /// The exception the task failed with, marked as retrieved; `None`
     /// if it finished, was cancelled, or is still running.
     fn failure(&self) -> Option<Exception>;
+
+    /// The loop is closing with the task still pending: its result is
+    /// cancelled, and its done-callbacks (which may hold the task) are
+    /// dropped unrun, since a closed loop runs nothing.
+    fn abandon(&self);
 }
 
 /// What every task has whatever its output: its name, its cancellation
@@ -381,6 +386,10 @@ impl<T: 'static> TaskStep for TaskCell<T> {
         self.header.unretrieved.set(false);
         self.result.exception().ok().flatten()
     }
+
+    fn abandon(&self) {
+        self.result.cancel();
+    }
 }
 
 impl<T: 'static> TaskCell<T> {
@@ -574,6 +583,10 @@ impl Wake for TaskWaker {
 /// next step it is dropped where it waits, its destructors running as
 /// `finally` blocks would, and the task ends cancelled.
 ///
+/// Closing the loop drops the tasks still pending, unrun, and marks them
+/// cancelled (asyncio leaves them pending forever); their done-callbacks
+/// are dropped unrun.
+///
 /// A task whose coroutine panics fails with a [`Panic`](asyncio_core::Panic)
 /// exception, and the loop goes on. A failed task whose exception nobody
 /// reads reports `Task exception was never retrieved` to the loop's
@@ -738,7 +751,8 @@ impl<T: 'static> Task<T> {
     }
 
     /// Adds a callback that the loop runs with the task once it is done,
-    /// as [`Future::add_done_callback`] does; returns its key.
+    /// as [`Future::add_done_callback`] does; returns its key. The
+    /// callback runs even if every handle to the task is dropped.
     ///
     /// # Errors
     ///
@@ -761,14 +775,11 @@ impl<T: 'static> Task<T> {
         &self,
         callback: impl FnOnce(&Task<T>) + 'static,
     ) -> Result<CallbackKey, FutureError> {
-        // The task, not captured (that would be a cycle through the
-        // future's own list), is found again from the loop's handle to it.
-        let task = Rc::downgrade(&self.cell);
-        self.cell.result.add_done_callback(move |_| {
-            if let Some(cell) = task.upgrade() {
-                callback(&Task { cell });
-            }
-        })
+        // The callback keeps the task alive until it runs, as asyncio's
+        // does: the cycle through the result future's list ends when the
+        // callbacks run, or when closing the loop drops them.
+        let task = self.clone();
+        self.cell.result.add_done_callback(move |_| callback(&task))
     }
 
     /// Removes a done-callback by its key; returns how many were removed

@@ -539,3 +539,35 @@ fn the_handle_spawns_through_the_futures_traits() {
     event_loop.close().unwrap();
     assert!(handle.spawn_local(async {}).is_err());
 }
+
+/// A done-callback runs even when every handle to its task was dropped;
+/// closing the loop with a task pending cancels it and drops its
+/// callbacks unrun, so the task they hold is freed.
+#[test]
+fn done_callbacks_outlive_the_handles_and_close_frees_them() {
+    let event_loop = EventLoop::new();
+    let ran = Rc::new(Cell::new(false));
+    let flag = Rc::clone(&ran);
+    let task = event_loop.create_task(async { 1 }).unwrap();
+    task.add_done_callback(move |task| flag.set(task.result().unwrap() == 1))
+        .unwrap();
+    drop(task);
+    event_loop.run_until_complete(async {}).unwrap();
+    event_loop.run_until_complete(async {}).unwrap();
+    assert!(ran.get());
+
+    let dropped = support::Counter::new();
+    let token = dropped.token();
+    let future = event_loop.create_future::<()>();
+    let awaited = future.clone();
+    let pending = event_loop
+        .create_task(async move { awaited.await })
+        .unwrap();
+    pending.add_done_callback(move |_| drop(token)).unwrap();
+    let watcher = pending.as_any();
+    drop(pending);
+    event_loop.run_until_complete(async {}).unwrap();
+    event_loop.close().unwrap();
+    assert_eq!(dropped.dropped(), 1, "the callback was dropped unrun");
+    assert!(watcher.done(), "closing cancelled the pending task");
+}
