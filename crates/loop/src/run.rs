@@ -88,17 +88,11 @@ impl LocalSpawn for LoopHandle {
     /// Spawns `future` as a task of this loop ([`LoopHandle::create_task`]),
     /// so that crates written against `futures`' spawning traits run here.
     fn spawn_local_obj(&self, future: LocalFutureObj<'static, ()>) -> Result<(), SpawnError> {
-        self.create_task(future)
-            .map(drop)
-            .map_err(|_| SpawnError::shutdown())
+        spawn_detached(self, future)
     }
 
     fn status_local(&self) -> Result<(), SpawnError> {
-        if self.is_closed() {
-            Err(SpawnError::shutdown())
-        } else {
-            Ok(())
-        }
+        status(self.is_closed())
     }
 }
 
@@ -106,13 +100,11 @@ impl Spawn for LoopHandle {
     /// Spawns a `Send` future as a task of this loop, as
     /// [`LocalSpawn`] does.
     fn spawn_obj(&self, future: FutureObj<'static, ()>) -> Result<(), SpawnError> {
-        self.create_task(future)
-            .map(drop)
-            .map_err(|_| SpawnError::shutdown())
+        spawn_detached(self, future)
     }
 
     fn status(&self) -> Result<(), SpawnError> {
-        self.status_local()
+        status(self.is_closed())
     }
 }
 
@@ -130,10 +122,26 @@ impl Spawn for ThreadsafeHandle {
     }
 
     fn status(&self) -> Result<(), SpawnError> {
-        if self.is_closed() {
-            Err(SpawnError::shutdown())
-        } else {
-            Ok(())
-        }
+        status(self.is_closed())
+    }
+}
+
+/// A task nobody holds (the loop keeps it running), as the spawning traits make.
+fn spawn_detached<F>(event_loop: &LoopHandle, future: F) -> Result<(), SpawnError>
+where
+    F: StdFuture<Output = ()> + 'static,
+{
+    event_loop
+        .create_task(future)
+        .map(drop)
+        .map_err(|_| SpawnError::shutdown())
+}
+
+/// The spawning traits' status: a closed loop is shut down.
+fn status(closed: bool) -> Result<(), SpawnError> {
+    if closed {
+        Err(SpawnError::shutdown())
+    } else {
+        Ok(())
     }
 }

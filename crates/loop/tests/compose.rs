@@ -122,12 +122,7 @@ fn cancelling_the_waiter_ends_the_wait_and_cancels_nothing() {
     let waiter = event_loop
         .create_task(async move { wait([waited]).await.map(|_| ()) })
         .unwrap();
-    let canceller = waiter.clone();
-    event_loop
-        .call_later(1.0, move || {
-            canceller.cancel();
-        })
-        .unwrap();
+    support::cancel_later(&event_loop, &waiter, 1.0);
     assert!(event_loop
         .run_until_complete(&waiter)
         .unwrap_err()
@@ -226,12 +221,7 @@ fn cancelling_a_gather_cancels_its_children() {
             gather([child(1), child(2)]).await
         })
         .unwrap();
-    let canceller = gathering.clone();
-    event_loop
-        .call_later(1.0, move || {
-            canceller.cancel();
-        })
-        .unwrap();
+    support::cancel_later(&event_loop, &gathering, 1.0);
     assert!(event_loop
         .run_until_complete(&gathering)
         .unwrap_err()
@@ -346,12 +336,7 @@ fn cancelling_wait_for_cancels_the_inner_task() {
     let waiter = event_loop
         .create_task(async move { wait_for(awaited, 5.0).await })
         .unwrap();
-    let canceller = waiter.clone();
-    event_loop
-        .call_later(1.0, move || {
-            canceller.cancel();
-        })
-        .unwrap();
+    support::cancel_later(&event_loop, &waiter, 1.0);
     assert!(event_loop
         .run_until_complete(&waiter)
         .unwrap_err()
@@ -370,12 +355,7 @@ fn shield_keeps_the_inner_task_running() {
     let outer = event_loop
         .create_task(async move { shield(protected).await })
         .unwrap();
-    let canceller = outer.clone();
-    event_loop
-        .call_later(0.5, move || {
-            canceller.cancel();
-        })
-        .unwrap();
+    support::cancel_later(&event_loop, &outer, 0.5);
     assert!(event_loop
         .run_until_complete(&outer)
         .unwrap_err()
@@ -611,12 +591,7 @@ fn cancelling_the_running_task_cancels_the_group() {
             Ok::<_, LoopError>(())
         }))
         .unwrap();
-    let canceller = runner.clone();
-    event_loop
-        .call_later(1.0, move || {
-            canceller.cancel();
-        })
-        .unwrap();
+    support::cancel_later(&event_loop, &runner, 1.0);
     assert!(event_loop
         .run_until_complete(&runner)
         .unwrap_err()

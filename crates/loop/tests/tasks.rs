@@ -6,7 +6,6 @@ mod support;
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use asyncio_core::{Exception, ExceptionContext, FutureError};
 use asyncio_loop::{current_task, EventLoop, LoopError, ManualClock};
@@ -146,12 +145,7 @@ fn a_coroutine_that_handles_the_cancellation_goes_on() {
             Ok::<_, FutureError>(42)
         })
         .unwrap();
-    let canceller = task.clone();
-    event_loop
-        .call_later(Duration::from_secs(1), move || {
-            canceller.cancel();
-        })
-        .unwrap();
+    support::cancel_later(&event_loop, &task, 1.0);
     assert_eq!(event_loop.run_until_complete(&task).unwrap(), 42);
     check(&trace, &["cancelled: true"]);
     assert!(!task.cancelled());

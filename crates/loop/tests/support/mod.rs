@@ -134,3 +134,17 @@ impl Drop for Watchdog {
         }
     }
 }
+
+/// Cancels `task` from a timer `seconds` from now on the loop's clock.
+pub fn cancel_later<T: 'static>(
+    event_loop: &EventLoop,
+    task: &asyncio_loop::Task<T>,
+    seconds: f64,
+) {
+    let task = task.clone();
+    event_loop
+        .call_later(seconds, move || {
+            task.cancel();
+        })
+        .unwrap();
+}
