@@ -260,8 +260,11 @@ impl<T: 'static> TaskStep for TaskCell<T> {
             return;
         };
         // asyncio's `__step` forgets what the task waited on (which frees
-        // a finished future before the step makes the next one).
-        drop(header.awaited.take());
+        // a finished future before the step makes the next one; its
+        // result's `Drop` is user code).
+        if let Some(old) = header.awaited.take() {
+            shared.drop_reporting("what a task awaited", old);
+        }
         let deliver = header.must_cancel.replace(false);
         let message = if deliver {
             header.cancel_message.borrow_mut().take()
@@ -308,18 +311,25 @@ impl<T: 'static> TaskStep for TaskCell<T> {
                 return;
             }
             Ok(Poll::Ready(output)) => {
-                drop(awaited);
-                if let Some(message) = undelivered {
-                    Ended::Cancelled(message)
-                } else if header.must_cancel.replace(false) {
+                shared.drop_reporting("what a task awaited", awaited);
+                let cancelled = match undelivered {
+                    Some(message) => Some(message),
                     // Cancelled right before the coroutine returned.
-                    Ended::Cancelled(header.cancel_message.borrow_mut().take())
-                } else {
-                    Ended::from_outcome(output)
+                    None if header.must_cancel.replace(false) => {
+                        Some(header.cancel_message.borrow_mut().take())
+                    }
+                    None => None,
+                };
+                match cancelled {
+                    Some(message) => {
+                        shared.drop_reporting("a cancelled task's output", output);
+                        Ended::Cancelled(message)
+                    }
+                    None => Ended::from_outcome(output),
                 }
             }
             Err(payload) => {
-                drop(awaited);
+                shared.drop_reporting("what a task awaited", awaited);
                 Ended::Failed(Exception::from_panic(payload))
             }
         };
