@@ -118,6 +118,17 @@
 //!   `asyncio_callbacks::partial`), and removal goes by key.
 //! - `call_soon_threadsafe` returns no handle to cancel the callback, and a
 //!   refused callback (the loop is closed) comes back in the error.
+//! - A task's cancellation reaches its coroutine as a cancelled error at
+//!   its next await of ours (Rust cannot throw into a coroutine); a
+//!   coroutine waiting on another crate's future is dropped at that await.
+//!   A coroutine's `Err` propagated with `?` fails the task, or cancels it
+//!   when the error is the cancellation.
+//! - Task names (`Task-N`) are numbered per loop, so they do not depend on
+//!   what other loops or threads did; `close` marks the tasks it drops
+//!   cancelled (asyncio leaves them pending forever).
+//! - `wait` and `gather` take coroutines and make them tasks in argument
+//!   order (3.11's `wait` refuses them), and `wait` returns lists in that
+//!   order, where asyncio returns sets.
 //! - Timers with equal deadlines run in the order they were scheduled
 //!   (CPython's heap makes no promise), and a sleep's delay starts at its
 //!   first poll, as asyncio's does at the first step of `sleep()`.
