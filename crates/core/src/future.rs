@@ -1025,6 +1025,11 @@ impl<T: 'static> Awaiter<T> {
 /// wakes each live awaiter exactly once. It is fused: after it returned
 /// `Ready`, [`is_terminated`](futures_core::FusedFuture::is_terminated) is true.
 ///
+/// Inside a task of an executor that speaks [`cancel`](crate::cancel)
+/// (`asyncio-loop`'s tasks), cancelling the task while it waits here
+/// cancels the future, and the wait ends with the cancelled error, as in
+/// asyncio.
+///
 /// # Examples
 ///
 /// ```
