@@ -48,6 +48,18 @@ fn release(future: &Future<()>) {
     }
 }
 
+/// A future of the loop that is released once `task` is done, and the key
+/// of the done-callback that releases it (for `remove_done_callback`).
+fn done_signal<T: 'static>(
+    event_loop: &LoopHandle,
+    task: &Task<T>,
+) -> Result<(Future<()>, CallbackKey), LoopError> {
+    let signal = event_loop.create_future::<()>();
+    let releaser = signal.clone();
+    let key = task.add_done_callback(move |_| release(&releaser))?;
+    Ok((signal, key))
+}
+
 /// Removes done-callbacks added by a helper, when it is done waiting.
 fn remove_callbacks<T>(tasks: &[Task<T>], keys: &[CallbackKey]) {
     for (task, key) in tasks.iter().zip(keys) {
@@ -702,14 +714,10 @@ where
         }
         return timed_out(&task);
     }
-    let waiter = event_loop.create_future::<()>();
+    let (waiter, key) = done_signal(&event_loop, &task)?;
     let timer = {
         let waiter = waiter.clone();
         event_loop.call_later(timeout, move || release(&waiter))?
-    };
-    let key = {
-        let waiter = waiter.clone();
-        task.add_done_callback(move |_| release(&waiter))?
     };
     let waited = waiter.wait().await;
     timer.cancel();
@@ -738,11 +746,7 @@ async fn cancel_and_wait<T: 'static>(
     event_loop: &LoopHandle,
     task: &Task<T>,
 ) -> Result<(), LoopError> {
-    let waiter = event_loop.create_future::<()>();
-    let key = {
-        let waiter = waiter.clone();
-        task.add_done_callback(move |_| release(&waiter))?
-    };
+    let (waiter, key) = done_signal(event_loop, task)?;
     task.cancel();
     let waited = waiter.wait().await;
     task.remove_done_callback(key);
@@ -810,11 +814,7 @@ impl<T: Clone + 'static> IntoFuture for Shield<T> {
             // What the awaiting task awaits is this future, not the task:
             // cancelling it cancels only the wait.
             let event_loop = get_running_loop()?;
-            let outer = event_loop.create_future::<()>();
-            let key = {
-                let outer = outer.clone();
-                task.add_done_callback(move |_| release(&outer))?
-            };
+            let (outer, key) = done_signal(&event_loop, &task)?;
             let waited = outer.wait().await;
             task.remove_done_callback(key);
             waited?;

@@ -473,6 +473,16 @@ impl Header {
         let _ = self.write_name(&mut name);
         name
     }
+
+    fn set_name(&self, name: String) {
+        *self.name.borrow_mut() = Some(name.into_boxed_str());
+    }
+
+    /// asyncio's `uncancel()`: one request fewer, never below zero.
+    fn uncancel(&self) -> u32 {
+        self.cancels.set(self.cancels.get().saturating_sub(1));
+        self.cancels.get()
+    }
 }
 
 impl<T: 'static> Awaited for TaskCell<T> {
@@ -662,7 +672,7 @@ impl<T: 'static> Task<T> {
     ///
     /// See [`name`](Self::name).
     pub fn set_name(&self, name: impl Into<String>) {
-        *self.cell.header.name.borrow_mut() = Some(name.into().into_boxed_str());
+        self.cell.header.set_name(name.into());
     }
 
     /// Whether the task is done: finished, failed or cancelled.
@@ -860,9 +870,7 @@ impl<T: 'static> Task<T> {
     ///
     /// See [`cancelling`](Self::cancelling).
     pub fn uncancel(&self) -> u32 {
-        let header = &self.cell.header;
-        header.cancels.set(header.cancels.get().saturating_sub(1));
-        header.cancels.get()
+        self.cell.header.uncancel()
     }
 
     /// Waits for the task and gives a clone of its result, keeping the
@@ -1134,7 +1142,7 @@ impl AnyTask {
     /// assert_eq!(task.name(), "renamed");
     /// ```
     pub fn set_name(&self, name: impl Into<String>) {
-        *self.step.header().name.borrow_mut() = Some(name.into().into_boxed_str());
+        self.step.header().set_name(name.into());
     }
 
     /// Whether the task is done.
@@ -1192,9 +1200,7 @@ impl AnyTask {
     /// assert_eq!(any.uncancel(), 0);
     /// ```
     pub fn uncancel(&self) -> u32 {
-        let header = self.step.header();
-        header.cancels.set(header.cancels.get().saturating_sub(1));
-        header.cancels.get()
+        self.step.header().uncancel()
     }
 
     /// Whether two handles name the same task.
