@@ -1,0 +1,456 @@
+//! `Barrier`: asyncio's meeting point for a fixed number of tasks.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use asyncio_core::cancel;
+
+use crate::waiters::{wake, Waiters};
+use crate::{SyncError, SyncErrorKind};
+
+/// asyncio's `Barrier` (3.11): `parties` tasks each call
+/// [`wait`](Self::wait), and all return together once the last has come,
+/// each with its own index (0 for the first to come, `parties - 1` for the
+/// last).
+///
+/// After it releases its parties the barrier *drains*: tasks that call
+/// `wait` before every released party has returned wait for the next
+/// round. [`abort`](Self::abort) breaks it: every wait, now and later,
+/// fails with [`BrokenBarrier`](SyncErrorKind::BrokenBarrier) until
+/// [`reset`](Self::reset), which also fails the waits in progress and
+/// starts a fresh round. A waiter cancelled while it waits leaves the
+/// count, as in asyncio.
+///
+/// asyncio builds its barrier on a `Condition`; this one keeps the same
+/// states (`filling`, `draining`, `resetting`, `broken`) directly, so
+/// `reset` and `abort` need no `await`.
+///
+/// A handle: clones share one barrier. It belongs to one thread.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{gather, EventLoop};
+/// use asyncio_sync::Barrier;
+///
+/// let event_loop = EventLoop::new();
+/// let barrier = Barrier::new(3).unwrap();
+/// let parties: Vec<_> = (0..3)
+///     .map(|_| {
+///         let barrier = barrier.clone();
+///         async move { barrier.wait().await }
+///     })
+///     .collect();
+/// let indexes = event_loop
+///     .run_until_complete(async move { gather(parties).await })
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!(indexes, [0, 1, 2]);
+/// ```
+#[derive(Clone)]
+pub struct Barrier {
+    state: Rc<RefCell<State>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Filling,
+    Draining,
+    Resetting,
+    Broken,
+}
+
+struct State {
+    parties: usize,
+    phase: Phase,
+    /// Tasks inside `wait`: counted in while filling, out as they return.
+    count: usize,
+    /// Parties that came while filling, waiting for the last.
+    waiting: Waiters,
+    /// Tasks that came while the barrier drained or reset.
+    blocked: Waiters,
+}
+
+impl State {
+    /// asyncio's `_exit`: the last task out of a drained or reset barrier
+    /// lets the next round fill; those blocked may come in.
+    fn exit(&mut self) -> bool {
+        self.count -= 1;
+        if self.count == 0 && matches!(self.phase, Phase::Draining | Phase::Resetting) {
+            self.phase = Phase::Filling;
+            return true;
+        }
+        false
+    }
+}
+
+impl Barrier {
+    /// A barrier for `parties` tasks.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidArgument`](SyncErrorKind::InvalidArgument) for 0 parties
+    /// (asyncio's `ValueError('parties must be > 0')`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = asyncio_sync::Barrier::new(2).unwrap();
+    /// assert_eq!(barrier.parties(), 2);
+    /// ```
+    pub fn new(parties: usize) -> Result<Self, SyncError> {
+        if parties == 0 {
+            return Err(SyncError::plain(
+                SyncErrorKind::InvalidArgument,
+                "parties must be > 0",
+            ));
+        }
+        Ok(Barrier {
+            state: Rc::new(RefCell::new(State {
+                parties,
+                phase: Phase::Filling,
+                count: 0,
+                waiting: Waiters::new(),
+                blocked: Waiters::new(),
+            })),
+        })
+    }
+
+    /// How many tasks the barrier waits for.
+    ///
+    /// # Examples
+    ///
+    /// See [`new`](Self::new).
+    pub fn parties(&self) -> usize {
+        self.state.borrow().parties
+    }
+
+    /// How many tasks wait for the round being filled (0 while it drains).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = asyncio_sync::Barrier::new(2).unwrap();
+    /// assert_eq!(barrier.n_waiting(), 0);
+    /// ```
+    pub fn n_waiting(&self) -> usize {
+        let state = self.state.borrow();
+        if state.phase == Phase::Filling {
+            state.count
+        } else {
+            0
+        }
+    }
+
+    /// Whether the barrier is broken (aborted and not reset).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = asyncio_sync::Barrier::new(2).unwrap();
+    /// barrier.abort();
+    /// assert!(barrier.broken());
+    /// barrier.reset();
+    /// assert!(!barrier.broken());
+    /// ```
+    pub fn broken(&self) -> bool {
+        self.state.borrow().phase == Phase::Broken
+    }
+
+    /// Waits for all parties: asyncio's `await barrier.wait()`. Returns
+    /// this task's index in the round.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokenBarrier`](SyncErrorKind::BrokenBarrier) if the barrier is
+    /// broken, or is aborted or reset while this task waits;
+    /// [`Cancelled`](SyncErrorKind::Cancelled) if the task is cancelled.
+    ///
+    /// # Examples
+    ///
+    /// See [`Barrier`].
+    pub fn wait(&self) -> BarrierWait<'_> {
+        BarrierWait {
+            barrier: self,
+            stage: Stage::Start,
+        }
+    }
+
+    /// Fails the waits in progress and starts a fresh round (asyncio's
+    /// `await barrier.reset()`); a broken barrier works again.
+    ///
+    /// # Examples
+    ///
+    /// See [`broken`](Self::broken).
+    pub fn reset(&self) {
+        {
+            let mut state = self.state.borrow_mut();
+            state.phase = if state.count > 0 {
+                Phase::Resetting
+            } else {
+                Phase::Filling
+            };
+        }
+        self.wake_all();
+    }
+
+    /// Breaks the barrier: every wait, now and until [`reset`](Self::reset),
+    /// fails (asyncio's `await barrier.abort()`).
+    ///
+    /// # Examples
+    ///
+    /// See [`broken`](Self::broken).
+    pub fn abort(&self) {
+        self.state.borrow_mut().phase = Phase::Broken;
+        self.wake_all();
+    }
+
+    /// Wakes every waiting party and every blocked newcomer.
+    fn wake_all(&self) {
+        let (waiting, blocked) = {
+            let state = self.state.borrow();
+            (state.waiting.waiting(), state.blocked.waiting())
+        };
+        for _ in 0..waiting {
+            let waker = self.state.borrow_mut().waiting.wake_first();
+            wake(waker);
+        }
+        self.wake_blocked(blocked);
+    }
+
+    fn wake_blocked(&self, blocked: usize) {
+        for _ in 0..blocked {
+            let waker = self.state.borrow_mut().blocked.wake_first();
+            wake(waker);
+        }
+    }
+
+    fn blocked_count(&self) -> usize {
+        self.state.borrow().blocked.waiting()
+    }
+}
+
+impl fmt::Debug for Barrier {
+    /// asyncio's repr, without the address: `<Barrier [filling, waiters:1/3]>`.
+    ///
+    /// ```
+    /// let barrier = asyncio_sync::Barrier::new(3).unwrap();
+    /// assert_eq!(format!("{barrier:?}"), "<Barrier [filling, waiters:0/3]>");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Ok(state) = self.state.try_borrow() else {
+            return f.write_str("<Barrier>");
+        };
+        let phase = match state.phase {
+            Phase::Filling => "filling",
+            Phase::Draining => "draining",
+            Phase::Resetting => "resetting",
+            Phase::Broken => "broken",
+        };
+        write!(f, "<Barrier [{phase}")?;
+        if state.phase != Phase::Broken {
+            let waiting = if state.phase == Phase::Filling {
+                state.count
+            } else {
+                0
+            };
+            write!(f, ", waiters:{waiting}/{}", state.parties)?;
+        }
+        f.write_str("]>")
+    }
+}
+
+/// The future of [`Barrier::wait`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct BarrierWait<'a> {
+    barrier: &'a Barrier,
+    stage: Stage,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    Start,
+    /// Came while the barrier drained or reset.
+    Blocked(usize),
+    /// Counted in, with this index, waiting for the last party.
+    Waiting {
+        key: usize,
+        index: usize,
+    },
+    Done,
+}
+
+fn broken(what: &'static str) -> SyncError {
+    SyncError::plain(SyncErrorKind::BrokenBarrier, what)
+}
+
+impl BarrierWait<'_> {
+    /// Leaves the barrier (cancelled or dropped): a counted party leaves
+    /// the count, as asyncio's `finally: self._count -= 1; self._exit()`.
+    fn give_up(&mut self) {
+        let released = {
+            let mut state = self.barrier.state.borrow_mut();
+            match std::mem::replace(&mut self.stage, Stage::Done) {
+                Stage::Blocked(key) => {
+                    state.blocked.remove(key);
+                    false
+                }
+                Stage::Waiting { key, .. } => {
+                    state.waiting.remove(key);
+                    state.exit()
+                }
+                Stage::Start | Stage::Done => false,
+            }
+        };
+        if released {
+            self.barrier.wake_blocked(self.barrier.blocked_count());
+        }
+    }
+
+    /// The task leaves after its round: the last one out lets the blocked in.
+    fn leave(&mut self, outcome: Result<usize, SyncError>) -> Poll<Result<usize, SyncError>> {
+        self.stage = Stage::Done;
+        let released = self.barrier.state.borrow_mut().exit();
+        if released {
+            self.barrier.wake_blocked(self.barrier.blocked_count());
+        }
+        Poll::Ready(outcome)
+    }
+}
+
+impl Future for BarrierWait<'_> {
+    type Output = Result<usize, SyncError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(cancelled) = cancel::take() {
+            self.give_up();
+            return Poll::Ready(Err(SyncError::cancelled(cancelled)));
+        }
+        let barrier = self.barrier;
+        let mut state = barrier.state.borrow_mut();
+        match self.stage {
+            Stage::Waiting { key, index } => {
+                if !state.waiting.is_woken(key) {
+                    state.waiting.update(key, cx.waker());
+                    return Poll::Pending;
+                }
+                state.waiting.remove(key);
+                let outcome = match state.phase {
+                    Phase::Broken | Phase::Resetting => Err(broken("abort or reset of barrier")),
+                    Phase::Filling | Phase::Draining => Ok(index),
+                };
+                drop(state);
+                return self.leave(outcome);
+            }
+            Stage::Blocked(key) => {
+                if !state.blocked.is_woken(key) {
+                    state.blocked.update(key, cx.waker());
+                    return Poll::Pending;
+                }
+                state.blocked.remove(key);
+            }
+            Stage::Start => {}
+            Stage::Done => return Poll::Ready(Err(broken("barrier wait polled after it ended"))),
+        }
+        match state.phase {
+            Phase::Draining | Phase::Resetting => {
+                self.stage = Stage::Blocked(state.blocked.push(cx.waker()));
+                return Poll::Pending;
+            }
+            Phase::Broken => {
+                self.stage = Stage::Done;
+                return Poll::Ready(Err(broken("barrier aborted")));
+            }
+            Phase::Filling => {}
+        }
+        let index = state.count;
+        state.count += 1;
+        if index + 1 < state.parties {
+            let key = state.waiting.push(cx.waker());
+            self.stage = Stage::Waiting { key, index };
+            return Poll::Pending;
+        }
+        // The last party: release the round, and leave it.
+        state.phase = Phase::Draining;
+        drop(state);
+        barrier.wake_all();
+        self.leave(Ok(index))
+    }
+}
+
+impl Drop for BarrierWait<'_> {
+    fn drop(&mut self) {
+        self.give_up();
+    }
+}
+
+impl fmt::Debug for BarrierWait<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BarrierWait")
+            .field("barrier", self.barrier)
+            .field("stage", &self.stage)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+
+    use futures::task::noop_waker;
+
+    use super::*;
+
+    fn poll<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+        let waker = noop_waker();
+        future.poll(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn newcomers_wait_while_the_round_drains() {
+        let barrier = Barrier::new(2).unwrap();
+        let mut a = pin!(barrier.wait());
+        let mut b = pin!(barrier.wait());
+        assert!(poll(a.as_mut()).is_pending());
+        assert_eq!(format!("{barrier:?}"), "<Barrier [filling, waiters:1/2]>");
+        assert!(matches!(poll(b.as_mut()), Poll::Ready(Ok(1))));
+        assert_eq!(format!("{barrier:?}"), "<Barrier [draining, waiters:0/2]>");
+        let mut c = pin!(barrier.wait());
+        assert!(poll(c.as_mut()).is_pending());
+        assert!(matches!(poll(a.as_mut()), Poll::Ready(Ok(0))));
+        // Drained: the newcomer is the first of the next round.
+        assert!(poll(c.as_mut()).is_pending());
+        assert_eq!(barrier.n_waiting(), 1);
+    }
+
+    #[test]
+    fn a_dropped_party_leaves_the_count() {
+        let barrier = Barrier::new(2).unwrap();
+        let mut a = Box::pin(barrier.wait());
+        assert!(poll(a.as_mut()).is_pending());
+        drop(a);
+        assert_eq!(barrier.n_waiting(), 0);
+        let mut b = pin!(barrier.wait());
+        assert!(poll(b.as_mut()).is_pending());
+        assert_eq!(barrier.n_waiting(), 1);
+    }
+
+    #[test]
+    fn reset_fails_the_waiting_and_starts_afresh() {
+        let barrier = Barrier::new(3).unwrap();
+        let mut a = pin!(barrier.wait());
+        assert!(poll(a.as_mut()).is_pending());
+        barrier.reset();
+        assert_eq!(format!("{barrier:?}"), "<Barrier [resetting, waiters:0/3]>");
+        let error = match poll(a.as_mut()) {
+            Poll::Ready(Err(error)) => error,
+            _ => panic!("reset fails the wait"),
+        };
+        assert!(error.is_broken_barrier());
+        assert_eq!(format!("{barrier:?}"), "<Barrier [filling, waiters:0/3]>");
+    }
+}

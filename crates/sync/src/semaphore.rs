@@ -1,0 +1,539 @@
+//! `Semaphore` and `BoundedSemaphore`: asyncio's counting semaphores.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use asyncio_core::cancel;
+
+use crate::waiters::{wake, Waiters};
+use crate::{SyncError, SyncErrorKind};
+
+/// asyncio's `Semaphore`: a counter that [`acquire`](Self::acquire)
+/// takes one from, waiting while it is zero, and
+/// [`release`](Self::release) gives one back to.
+///
+/// Waiters are served first come, first served: a newcomer does not take
+/// a unit while others wait, and a released unit is handed to the oldest
+/// waiter at once (asyncio's `_wake_up_next`), before it runs. A waiter
+/// cancelled or dropped after it was handed a unit gives it on.
+/// `acquire` returns a [`SemaphoreGuard`] that releases the unit when
+/// dropped (`async with semaphore:`); [`SemaphoreGuard::detach`] keeps it
+/// for an explicit `release`.
+///
+/// A handle: clones share one semaphore. It belongs to one thread.
+///
+/// # Examples
+///
+/// Two of three workers at a time:
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use asyncio_loop::{gather, EventLoop};
+/// use asyncio_sync::Semaphore;
+///
+/// let event_loop = EventLoop::new();
+/// let semaphore = Semaphore::new(2);
+/// let (inside, most) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+/// let workers: Vec<_> = (0..3)
+///     .map(|_| {
+///         let (semaphore, inside, most) = (semaphore.clone(), inside.clone(), most.clone());
+///         let handle = event_loop.handle();
+///         async move {
+///             let _unit = semaphore.acquire().await?;
+///             inside.set(inside.get() + 1);
+///             most.set(most.get().max(inside.get()));
+///             handle.sleep(0.01).await?;
+///             inside.set(inside.get() - 1);
+///             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+///         }
+///     })
+///     .collect();
+/// event_loop
+///     .run_until_complete(async move { gather(workers).await })
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!(most.get(), 2);
+/// ```
+#[derive(Clone)]
+pub struct Semaphore {
+    state: Rc<RefCell<State>>,
+}
+
+/// asyncio's `BoundedSemaphore`: a [`Semaphore`] that refuses to be
+/// released above its initial value.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_sync::BoundedSemaphore;
+///
+/// let semaphore = BoundedSemaphore::new(1);
+/// let unit = semaphore.try_acquire().unwrap();
+/// drop(unit);
+/// assert!(semaphore.release().unwrap_err().is_over_released());
+/// assert_eq!(semaphore.value(), 1);
+/// ```
+#[derive(Clone)]
+pub struct BoundedSemaphore {
+    semaphore: Semaphore,
+}
+
+struct State {
+    value: usize,
+    /// A bounded semaphore's initial value.
+    bound: Option<usize>,
+    waiters: Waiters,
+}
+
+impl State {
+    /// asyncio's `locked()`: no unit, or others wait for one.
+    fn locked(&self) -> bool {
+        self.value == 0 || !self.waiters.is_empty()
+    }
+
+    /// asyncio's `_wake_up_next`: hands a unit to the oldest waiter.
+    fn wake_up_next(&mut self) -> Option<Waker> {
+        if self.value == 0 {
+            return None;
+        }
+        let waker = self.waiters.wake_first()?;
+        self.value -= 1;
+        Some(waker)
+    }
+
+    fn release(&mut self) -> Result<Option<Waker>, SyncError> {
+        if self.bound.is_some_and(|bound| self.value >= bound) {
+            return Err(SyncError::plain(
+                SyncErrorKind::OverReleased,
+                "bounded semaphore released too many times",
+            ));
+        }
+        self.value = self.value.checked_add(1).ok_or(SyncError::plain(
+            SyncErrorKind::OverReleased,
+            "semaphore value overflows usize",
+        ))?;
+        Ok(self.wake_up_next())
+    }
+}
+
+impl Semaphore {
+    /// A semaphore with `value` units.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = asyncio_sync::Semaphore::new(0);
+    /// assert!(semaphore.locked());
+    /// ```
+    pub fn new(value: usize) -> Self {
+        Semaphore::with_bound(value, None)
+    }
+
+    fn with_bound(value: usize, bound: Option<usize>) -> Self {
+        Semaphore {
+            state: Rc::new(RefCell::new(State {
+                value,
+                bound,
+                waiters: Waiters::new(),
+            })),
+        }
+    }
+
+    /// Whether an `acquire` would wait: no unit is left, or others wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = asyncio_sync::Semaphore::new(1);
+    /// let unit = semaphore.try_acquire().unwrap();
+    /// assert!(semaphore.locked());
+    /// drop(unit);
+    /// assert!(!semaphore.locked());
+    /// ```
+    pub fn locked(&self) -> bool {
+        self.state.borrow().locked()
+    }
+
+    /// The units left (asyncio's `_value`): units handed to woken waiters
+    /// that have not run yet are no longer counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = asyncio_sync::Semaphore::new(3);
+    /// let _unit = semaphore.try_acquire().unwrap();
+    /// assert_eq!(semaphore.value(), 2);
+    /// ```
+    pub fn value(&self) -> usize {
+        self.state.borrow().value
+    }
+
+    /// Waits for a unit and takes it: asyncio's `await semaphore.acquire()`.
+    ///
+    /// It does not suspend when a unit is free and nobody waits. It fails
+    /// only when cancelled, holding nothing.
+    ///
+    /// # Examples
+    ///
+    /// See [`Semaphore`].
+    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+        SemaphoreAcquire {
+            semaphore: self,
+            key: None,
+        }
+    }
+
+    /// Takes a unit if one is free and nobody waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = asyncio_sync::Semaphore::new(1);
+    /// let unit = semaphore.try_acquire();
+    /// assert!(unit.is_some() && semaphore.try_acquire().is_none());
+    /// ```
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
+        let mut state = self.state.borrow_mut();
+        if state.locked() {
+            return None;
+        }
+        state.value -= 1;
+        Some(SemaphoreGuard { semaphore: self })
+    }
+
+    /// Gives a unit back, waking the oldest waiter: asyncio's
+    /// `semaphore.release()`. A plain semaphore may be released more times
+    /// than it was acquired, each release adding a unit.
+    ///
+    /// # Errors
+    ///
+    /// Only for a [`BoundedSemaphore`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = asyncio_sync::Semaphore::new(0);
+    /// semaphore.release().unwrap();
+    /// assert_eq!(semaphore.value(), 1);
+    /// ```
+    pub fn release(&self) -> Result<(), SyncError> {
+        let waker = self.state.borrow_mut().release()?;
+        wake(waker);
+        Ok(())
+    }
+
+    fn write_repr(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Ok(state) = self.state.try_borrow() else {
+            return write!(f, "<{name}>");
+        };
+        write!(f, "<{name} [")?;
+        if state.locked() {
+            f.write_str("locked")?;
+        } else {
+            write!(f, "unlocked, value:{}", state.value)?;
+        }
+        if !state.waiters.is_empty() {
+            write!(f, ", waiters:{}", state.waiters.len())?;
+        }
+        f.write_str("]>")
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    /// asyncio's repr, without the address.
+    ///
+    /// ```
+    /// let semaphore = asyncio_sync::Semaphore::new(2);
+    /// assert_eq!(format!("{semaphore:?}"), "<Semaphore [unlocked, value:2]>");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_repr("Semaphore", f)
+    }
+}
+
+impl BoundedSemaphore {
+    /// A semaphore with `value` units that refuses to hold more.
+    ///
+    /// # Examples
+    ///
+    /// See [`BoundedSemaphore`].
+    pub fn new(value: usize) -> Self {
+        BoundedSemaphore {
+            semaphore: Semaphore::with_bound(value, Some(value)),
+        }
+    }
+
+    /// See [`Semaphore::locked`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(asyncio_sync::BoundedSemaphore::new(0).locked());
+    /// ```
+    pub fn locked(&self) -> bool {
+        self.semaphore.locked()
+    }
+
+    /// See [`Semaphore::value`].
+    ///
+    /// # Examples
+    ///
+    /// See [`BoundedSemaphore`].
+    pub fn value(&self) -> usize {
+        self.semaphore.value()
+    }
+
+    /// See [`Semaphore::acquire`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::EventLoop;
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let semaphore = asyncio_sync::BoundedSemaphore::new(1);
+    /// let inside = semaphore.clone();
+    /// event_loop
+    ///     .run_until_complete(async move {
+    ///         let _unit = inside.acquire().await.unwrap();
+    ///         assert_eq!(inside.value(), 0);
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(semaphore.value(), 1);
+    /// ```
+    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+        self.semaphore.acquire()
+    }
+
+    /// See [`Semaphore::try_acquire`].
+    ///
+    /// # Examples
+    ///
+    /// See [`BoundedSemaphore`].
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
+        self.semaphore.try_acquire()
+    }
+
+    /// Gives a unit back, waking the oldest waiter.
+    ///
+    /// # Errors
+    ///
+    /// [`OverReleased`](SyncErrorKind::OverReleased) if the semaphore holds
+    /// its initial value already (asyncio's
+    /// `ValueError('BoundedSemaphore released too many times')`); nothing
+    /// changes.
+    ///
+    /// # Examples
+    ///
+    /// See [`BoundedSemaphore`].
+    pub fn release(&self) -> Result<(), SyncError> {
+        self.semaphore.release()
+    }
+}
+
+impl fmt::Debug for BoundedSemaphore {
+    /// asyncio's repr, without the address.
+    ///
+    /// ```
+    /// let semaphore = asyncio_sync::BoundedSemaphore::new(0);
+    /// assert_eq!(format!("{semaphore:?}"), "<BoundedSemaphore [locked]>");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.semaphore.write_repr("BoundedSemaphore", f)
+    }
+}
+
+/// The future of [`Semaphore::acquire`] and [`BoundedSemaphore::acquire`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct SemaphoreAcquire<'a> {
+    semaphore: &'a Semaphore,
+    key: Option<usize>,
+}
+
+impl SemaphoreAcquire<'_> {
+    /// Leaves the line; a unit we were handed goes to the next waiter.
+    fn give_up(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let waker = {
+            let mut state = self.semaphore.state.borrow_mut();
+            if state.waiters.remove(key) {
+                state.value += 1;
+                state.wake_up_next()
+            } else {
+                None
+            }
+        };
+        wake(waker);
+    }
+}
+
+impl<'a> Future for SemaphoreAcquire<'a> {
+    type Output = Result<SemaphoreGuard<'a>, SyncError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(cancelled) = cancel::take() {
+            self.give_up();
+            return Poll::Ready(Err(SyncError::cancelled(cancelled)));
+        }
+        let semaphore = self.semaphore;
+        let mut state = semaphore.state.borrow_mut();
+        let waker = match self.key {
+            None if !state.locked() => {
+                state.value -= 1;
+                None
+            }
+            None => {
+                self.key = Some(state.waiters.push(cx.waker()));
+                return Poll::Pending;
+            }
+            Some(key) if state.waiters.is_woken(key) => {
+                // Our unit was taken off the count when we were woken.
+                state.waiters.remove(key);
+                self.key = None;
+                state.wake_up_next()
+            }
+            Some(key) => {
+                state.waiters.update(key, cx.waker());
+                return Poll::Pending;
+            }
+        };
+        drop(state);
+        wake(waker);
+        Poll::Ready(Ok(SemaphoreGuard { semaphore }))
+    }
+}
+
+impl Drop for SemaphoreAcquire<'_> {
+    fn drop(&mut self) {
+        self.give_up();
+    }
+}
+
+impl fmt::Debug for SemaphoreAcquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreAcquire")
+            .field("semaphore", self.semaphore)
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// A unit of a [`Semaphore`] or [`BoundedSemaphore`], given back when
+/// dropped.
+#[must_use = "the unit is released as soon as the guard is dropped"]
+pub struct SemaphoreGuard<'a> {
+    semaphore: &'a Semaphore,
+}
+
+impl SemaphoreGuard<'_> {
+    /// Keeps the unit past the guard, for an explicit `release` later.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let semaphore = asyncio_sync::Semaphore::new(1);
+    /// semaphore.try_acquire().unwrap().detach();
+    /// assert_eq!(semaphore.value(), 0);
+    /// semaphore.release().unwrap();
+    /// assert_eq!(semaphore.value(), 1);
+    /// ```
+    pub fn detach(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SemaphoreGuard<'_> {
+    /// Releases the unit. A bounded semaphore already at its bound (an
+    /// explicit release gave this unit back) is left as it is.
+    fn drop(&mut self) {
+        let _ = self.semaphore.release();
+    }
+}
+
+impl fmt::Debug for SemaphoreGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreGuard")
+            .field("semaphore", self.semaphore)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+
+    use futures::task::noop_waker;
+
+    use super::*;
+
+    fn poll<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+        let waker = noop_waker();
+        future.poll(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn a_release_hands_the_unit_to_the_oldest_waiter_at_once() {
+        let semaphore = Semaphore::new(0);
+        let mut first = pin!(semaphore.acquire());
+        let mut second = pin!(semaphore.acquire());
+        assert!(poll(first.as_mut()).is_pending());
+        assert!(poll(second.as_mut()).is_pending());
+        semaphore.release().unwrap();
+        assert_eq!(semaphore.value(), 0);
+        assert!(semaphore.try_acquire().is_none());
+        assert!(poll(second.as_mut()).is_pending());
+        let Poll::Ready(Ok(unit)) = poll(first.as_mut()) else {
+            panic!("the oldest waiter was handed the unit");
+        };
+        unit.detach();
+        assert_eq!(format!("{semaphore:?}"), "<Semaphore [locked, waiters:1]>");
+    }
+
+    #[test]
+    fn a_handed_unit_dropped_goes_to_the_next() {
+        let semaphore = Semaphore::new(0);
+        let mut first = Box::pin(semaphore.acquire());
+        let mut second = pin!(semaphore.acquire());
+        assert!(poll(first.as_mut()).is_pending());
+        assert!(poll(second.as_mut()).is_pending());
+        semaphore.release().unwrap();
+        drop(first);
+        assert!(matches!(poll(second.as_mut()), Poll::Ready(Ok(_))));
+        assert_eq!(semaphore.value(), 1);
+    }
+
+    #[test]
+    fn a_waiter_wakes_the_next_while_units_are_left() {
+        let semaphore = Semaphore::new(0);
+        let mut first = pin!(semaphore.acquire());
+        let mut second = pin!(semaphore.acquire());
+        assert!(poll(first.as_mut()).is_pending());
+        assert!(poll(second.as_mut()).is_pending());
+        // Two units at once: the first is handed one, the second the other.
+        semaphore.state.borrow_mut().value = 2;
+        let waker = semaphore.state.borrow_mut().wake_up_next();
+        wake(waker);
+        let Poll::Ready(Ok(a)) = poll(first.as_mut()) else {
+            panic!("woken");
+        };
+        let Poll::Ready(Ok(b)) = poll(second.as_mut()) else {
+            panic!("woken by the first");
+        };
+        drop((a, b));
+        assert_eq!(semaphore.value(), 2);
+    }
+
+    #[test]
+    fn a_bounded_guard_after_an_extra_release_changes_nothing() {
+        let semaphore = BoundedSemaphore::new(1);
+        let unit = semaphore.try_acquire().unwrap();
+        semaphore.release().unwrap();
+        drop(unit);
+        assert_eq!(semaphore.value(), 1);
+    }
+}
