@@ -369,6 +369,97 @@ fn asyncio_as_completed() {
 }
 
 #[test]
+fn asyncio_lock() {
+    insta::assert_snapshot!(run_example("asyncio_lock"), @r"
+    acquiring the lock before starting coroutines
+    lock acquired: True
+    waiting for coroutines
+    coro1 waiting for the lock
+    coro2 waiting for the lock
+    callback releasing lock
+    coro1 acquired lock
+    coro1 released lock
+    coro2 acquired lock
+    coro2 released lock
+    ");
+}
+
+#[test]
+fn asyncio_event() {
+    insta::assert_snapshot!(run_example("asyncio_event"), @r"
+    event start state: False
+    coro1 waiting for event
+    coro2 waiting for event
+    setting event in callback
+    coro1 triggered
+    coro2 triggered
+    event end state: True
+    ");
+}
+
+#[test]
+fn asyncio_condition() {
+    insta::assert_snapshot!(run_example("asyncio_condition"), @r"
+    starting manipulate_condition
+    consumer 0 is waiting
+    consumer 1 is waiting
+    consumer 2 is waiting
+    consumer 3 is waiting
+    consumer 4 is waiting
+    notifying 1 consumers
+    consumer 0 triggered
+    ending consumer 0
+    notifying 2 consumers
+    consumer 1 triggered
+    ending consumer 1
+    consumer 2 triggered
+    ending consumer 2
+    notifying remaining consumers
+    ending manipulate_condition
+    consumer 3 triggered
+    ending consumer 3
+    consumer 4 triggered
+    ending consumer 4
+    ");
+}
+
+#[test]
+fn asyncio_queue() {
+    insta::assert_snapshot!(run_example("asyncio_queue"), @r"
+    consumer 0: starting
+    consumer 0: waiting for item
+    consumer 1: starting
+    consumer 1: waiting for item
+    producer: starting
+    producer: added task 0 to the queue
+    producer: added task 1 to the queue
+    consumer 0: has item 0
+    consumer 1: has item 1
+    producer: added task 2 to the queue
+    producer: added task 3 to the queue
+    consumer 0: waiting for item
+    consumer 0: has item 2
+    producer: added task 4 to the queue
+    consumer 1: waiting for item
+    consumer 1: has item 3
+    producer: added task 5 to the queue
+    producer: adding stop signals to the queue
+    consumer 0: waiting for item
+    consumer 0: has item 4
+    consumer 1: waiting for item
+    consumer 1: has item 5
+    producer: waiting for queue to empty
+    consumer 0: waiting for item
+    consumer 0: has item None
+    consumer 0: ending
+    consumer 1: waiting for item
+    consumer 1: has item None
+    consumer 1: ending
+    producer: ending
+    ");
+}
+
+#[test]
 fn examples_print_nothing_to_stderr() {
     for name in [
         "asyncio_future_event_loop",
@@ -390,6 +481,10 @@ fn examples_print_nothing_to_stderr() {
         "asyncio_wait_timeout",
         "asyncio_gather",
         "asyncio_as_completed",
+        "asyncio_lock",
+        "asyncio_event",
+        "asyncio_condition",
+        "asyncio_queue",
     ] {
         let output = Command::new(example_binary(name)).output().unwrap();
         assert!(
