@@ -51,7 +51,7 @@
 //!     cancel::take_awaited().expect("a future of ours noted itself")
 //! };
 //! // `task.cancel()` reaches it at once.
-//! assert!(awaited.cancel_awaited(Some("stop".into())));
+//! assert!(awaited.cancel(Some("stop".into())));
 //! assert!(future.cancelled());
 //!
 //! // A cancellation delivered to the next step is taken by the first
@@ -77,17 +77,71 @@ use crate::census;
 use crate::FutureError;
 
 /// Something a task can wait on and that its cancellation cancels: a future
-/// of this crate, or a task of the loop (cancelling a task that awaits a
-/// task cancels the inner one, as in asyncio).
+/// of this crate, a task of the loop (cancelling a task that awaits a task
+/// cancels the inner one, as in asyncio), or one wait among many in a
+/// primitive that keeps its waiters itself (`asyncio-sync`'s locks and
+/// queues), told apart by a `key`.
 pub trait Awaited {
-    /// Cancels what is awaited with `message`; `false` when it is already
-    /// done, so that the cancellation must be delivered to the coroutine
-    /// instead.
+    /// Cancels the wait `key` names (the key given to [`note_awaited`];
+    /// an object that is one wait ignores it) with `message`; `false` when
+    /// it is already done, or no longer there, so that the cancellation
+    /// must be delivered to the coroutine instead.
     /// Takes the `Rc` so that a future can complete itself through it.
-    fn cancel_awaited(self: Rc<Self>, message: Option<Arc<str>>) -> bool;
+    fn cancel_awaited(self: Rc<Self>, key: u64, message: Option<Arc<str>>) -> bool;
 
     /// Its `Debug` text, for the awaiting task's `wait_for=...`.
-    fn describe_awaited(&self) -> String;
+    fn describe_awaited(&self, key: u64) -> String;
+}
+
+/// What a task noted it waits on: an [`Awaited`] and the key of the wait.
+///
+/// # Examples
+///
+/// See the [module docs](self).
+#[derive(Clone)]
+pub struct Noted {
+    awaited: Rc<dyn Awaited>,
+    key: u64,
+}
+
+impl Noted {
+    /// Cancels the wait (see [`Awaited::cancel_awaited`]).
+    ///
+    /// # Examples
+    ///
+    /// See the [module docs](self).
+    pub fn cancel(&self, message: Option<Arc<str>>) -> bool {
+        Rc::clone(&self.awaited).cancel_awaited(self.key, message)
+    }
+
+    /// What is awaited, for a repr (see [`Awaited::describe_awaited`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::Future as _;
+    /// use std::num::NonZeroU64;
+    /// use std::pin::pin;
+    /// use std::task::Context;
+    /// use asyncio_core::{cancel, census::PollScope, Future};
+    ///
+    /// let waker = futures::task::noop_waker();
+    /// let future: Future<u8> = Future::new();
+    /// let mut wait = pin!(future.wait());
+    /// let _scope = PollScope::enter(&waker, NonZeroU64::new(1).unwrap());
+    /// assert!(wait.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    /// let noted = cancel::take_awaited().unwrap();
+    /// assert_eq!(noted.describe(), "<Future pending cb=[<waker>]>");
+    /// ```
+    pub fn describe(&self) -> String {
+        self.awaited.describe_awaited(self.key)
+    }
+}
+
+impl std::fmt::Debug for Noted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Noted").field(&self.describe()).finish()
+    }
 }
 
 thread_local! {
@@ -97,7 +151,7 @@ thread_local! {
     /// Its message.
     static MESSAGE: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
     /// What the current step's coroutine suspended on, last noted first.
-    static AWAITED: Cell<Option<Rc<dyn Awaited>>> = const { Cell::new(None) };
+    static AWAITED: Cell<Option<Noted>> = const { Cell::new(None) };
 }
 
 /// Makes the first awaitable of ours polled from now on, in this step,
@@ -161,16 +215,23 @@ fn take_slow() -> Option<FutureError> {
     Some(FutureError::cancelled(message))
 }
 
-/// For awaitables that suspend: notes `awaited` (made only if needed) as
-/// what the current task waits on, if `waker` is the open scope's waker.
+/// For awaitables that suspend: notes the wait `key` of `awaited` (made
+/// only if needed) as what the current task waits on, if `waker` is the
+/// open scope's waker. The key comes back to
+/// [`Awaited::cancel_awaited`]; a primitive whose keys are reused makes
+/// them unique enough that a stale note cannot cancel a later wait.
 ///
 /// # Examples
 ///
 /// See the [module docs](self).
 #[inline]
-pub fn note_awaited(waker: &Waker, awaited: impl FnOnce() -> Rc<dyn Awaited>) {
+pub fn note_awaited(waker: &Waker, key: u64, awaited: impl FnOnce() -> Rc<dyn Awaited>) {
     if census::is_scope_waker(waker) {
-        let old = AWAITED.with(|slot| slot.replace(Some(awaited())));
+        let noted = Noted {
+            awaited: awaited(),
+            key,
+        };
+        let old = AWAITED.with(|slot| slot.replace(Some(noted)));
         // Dropped outside the thread-local: it may be the last handle of a
         // future, whose drop may poll nothing but may run user code.
         drop(old);
@@ -184,6 +245,6 @@ pub fn note_awaited(waker: &Waker, awaited: impl FnOnce() -> Rc<dyn Awaited>) {
 ///
 /// See the [module docs](self).
 #[inline]
-pub fn take_awaited() -> Option<Rc<dyn Awaited>> {
+pub fn take_awaited() -> Option<Noted> {
     AWAITED.with(Cell::take)
 }

@@ -126,7 +126,18 @@ impl FutureError {
         FutureError::cancelled(message.map(Arc::from))
     }
 
-    pub(crate) fn invalid_state(what: &'static str) -> Self {
+    /// asyncio's `InvalidStateError`, for awaitables built on this crate
+    /// (a wait polled again after it completed); `what` says what was
+    /// wrong, as the rest of the sentence after "invalid state: ".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let error = asyncio_core::FutureError::invalid_state("polled after it completed");
+    /// assert!(error.is_invalid_state());
+    /// assert_eq!(error.to_string(), "invalid state: polled after it completed");
+    /// ```
+    pub fn invalid_state(what: &'static str) -> Self {
         FutureError::new(Repr::InvalidState(what))
     }
 

@@ -953,7 +953,7 @@ impl<T: 'static> Awaiter<T> {
     /// that cancelling the task cancels it (see [`cancel`]).
     #[inline]
     fn note_awaited(&self, waker: &std::task::Waker) {
-        cancel::note_awaited(waker, || {
+        cancel::note_awaited(waker, 0, || {
             let shared: Rc<dyn Awaited> = self.future.shared.clone();
             shared
         });
@@ -976,11 +976,11 @@ impl<T: 'static> Awaiter<T> {
 }
 
 impl<T: 'static> Awaited for Shared<T> {
-    fn cancel_awaited(self: Rc<Self>, message: Option<Arc<str>>) -> bool {
+    fn cancel_awaited(self: Rc<Self>, _key: u64, message: Option<Arc<str>>) -> bool {
         Future { shared: self }.cancel_inner(message)
     }
 
-    fn describe_awaited(&self) -> String {
+    fn describe_awaited(&self, _key: u64) -> String {
         self.describe()
     }
 }

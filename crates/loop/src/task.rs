@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 
-use asyncio_core::cancel::{self, Awaited};
+use asyncio_core::cancel::{self, Awaited, Noted};
 use asyncio_core::{
     census, Awaitable, BoxError, CallbackKey, Exception, Future, FutureError, IntoAwaitable,
     WaitTake,
@@ -93,7 +93,7 @@ pub(crate) struct Header {
     cancel_message: RefCell<Option<Arc<str>>>,
     /// asyncio's `_fut_waiter`: what the last step suspended on, if it
     /// noted itself.
-    awaited: Cell<Option<Rc<dyn Awaited>>>,
+    awaited: Cell<Option<Noted>>,
     /// asyncio's `__log_traceback`: set when the task fails, cleared when
     /// its exception is read or it is cancelled.
     unretrieved: Cell<bool>,
@@ -366,7 +366,7 @@ impl<T: 'static> TaskStep for TaskCell<T> {
         if let Some(awaited) = awaited {
             // Left in place: it may be a task that ignores the cancellation,
             // to be cancelled again later.
-            if awaited.cancel_awaited(message.clone()) {
+            if awaited.cancel(message.clone()) {
                 return true;
             }
         }
@@ -410,7 +410,7 @@ impl<T: 'static> TaskCell<T> {
         let header = &self.header;
         if let Some(awaited) = header.awaited_clone() {
             let message = header.cancel_message.borrow().clone();
-            if awaited.cancel_awaited(message) {
+            if awaited.cancel(message) {
                 header.must_cancel.set(false);
                 header.cancel_message.borrow_mut().take();
                 return;
@@ -446,7 +446,7 @@ impl<T: 'static> TaskCell<T> {
                 _ => result(future, f)?,
             }
         } else if let Some(awaited) = header.awaited_clone().filter(|_| !header.running.get()) {
-            write!(f, " wait_for={}", awaited.describe_awaited())?;
+            write!(f, " wait_for={}", awaited.describe())?;
         }
         f.write_str(">")
     }
@@ -454,7 +454,7 @@ impl<T: 'static> TaskCell<T> {
 
 impl Header {
     /// What the task awaits, left in place.
-    fn awaited_clone(&self) -> Option<Rc<dyn Awaited>> {
+    fn awaited_clone(&self) -> Option<Noted> {
         let awaited = self.awaited.take();
         let copy = awaited.clone();
         self.awaited.set(awaited);
@@ -487,11 +487,11 @@ impl Header {
 
 impl<T: 'static> Awaited for TaskCell<T> {
     /// Cancelling a task that awaits this one cancels this one.
-    fn cancel_awaited(self: Rc<Self>, message: Option<Arc<str>>) -> bool {
+    fn cancel_awaited(self: Rc<Self>, _key: u64, message: Option<Arc<str>>) -> bool {
         TaskStep::cancel(&*self, message)
     }
 
-    fn describe_awaited(&self) -> String {
+    fn describe_awaited(&self, _key: u64) -> String {
         struct Repr<'a, T: 'static>(&'a TaskCell<T>);
         impl<T: 'static> fmt::Display for Repr<'_, T> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -514,7 +514,7 @@ impl<T: 'static> Drop for TaskCell<T> {
         let Ok(Some(exception)) = self.result.exception() else {
             return;
         };
-        shared.report_unretrieved(self.describe_awaited(), exception);
+        shared.report_unretrieved(self.describe_awaited(0), exception);
     }
 }
 
@@ -1034,7 +1034,7 @@ impl<T: 'static> StdFuture for TaskWait<T> {
             // What the awaiting task waits on is this task, not its result
             // future (which the inner wait noted).
             let cell = &this.cell;
-            cancel::note_awaited(context.waker(), || {
+            cancel::note_awaited(context.waker(), 0, || {
                 let cell: Rc<dyn Awaited> = cell.clone();
                 cell
             });
@@ -1046,7 +1046,7 @@ impl<T: 'static> StdFuture for TaskWait<T> {
 impl<T: 'static> fmt::Debug for TaskWait<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("TaskWait")
-            .field(&format_args!("{}", self.cell.describe_awaited()))
+            .field(&format_args!("{}", self.cell.describe_awaited(0)))
             .finish()
     }
 }
