@@ -9,10 +9,11 @@
 
 use std::error::Error;
 
+use asyncio_core::FutureError;
 use asyncio_loop::{wait, EventLoop, LoopHandle};
-use asyncio_sync::{Condition, SyncError};
+use asyncio_sync::Condition;
 
-async fn consumer(condition: Condition, n: u32) -> Result<(), SyncError> {
+async fn consumer(condition: Condition, n: u32) -> Result<(), FutureError> {
     {
         let guard = condition.acquire().await?;
         println!("consumer {n} is waiting");

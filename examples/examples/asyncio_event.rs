@@ -6,8 +6,9 @@
 
 use std::error::Error;
 
+use asyncio_core::FutureError;
 use asyncio_loop::{wait, EventLoop, LoopHandle};
-use asyncio_sync::{Event, SyncError};
+use asyncio_sync::Event;
 
 fn set_event(event: &Event) {
     println!("setting event in callback");
@@ -15,7 +16,7 @@ fn set_event(event: &Event) {
 }
 
 /// `coro1` and `coro2` of the original, which differ only in their name.
-async fn coro(name: &str, event: Event) -> Result<(), SyncError> {
+async fn coro(name: &str, event: Event) -> Result<(), FutureError> {
     println!("{name} waiting for event");
     event.wait().await?;
     println!("{name} triggered");

@@ -12,9 +12,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use asyncio_loop::{wait, EventLoop, LoopHandle};
-use asyncio_sync::{Lock, SyncError};
+use asyncio_sync::Lock;
 
-type Coroutine = Pin<Box<dyn Future<Output = Result<(), SyncError>>>>;
+type Outcome = Result<(), Box<dyn Error + Send + Sync>>;
+type Coroutine = Pin<Box<dyn Future<Output = Outcome>>>;
 
 fn unlock(lock: &Lock) {
     println!("callback releasing lock");
@@ -23,7 +24,7 @@ fn unlock(lock: &Lock) {
     }
 }
 
-async fn coro1(lock: Lock) -> Result<(), SyncError> {
+async fn coro1(lock: Lock) -> Outcome {
     println!("coro1 waiting for the lock");
     {
         let _guard = lock.acquire().await?;
@@ -33,13 +34,14 @@ async fn coro1(lock: Lock) -> Result<(), SyncError> {
     Ok(())
 }
 
-async fn coro2(lock: Lock) -> Result<(), SyncError> {
+async fn coro2(lock: Lock) -> Outcome {
     println!("coro2 waiting for the lock");
     lock.acquire().await?.detach();
     println!("coro2 acquired lock");
     // asyncio's `finally:` block: report, then release.
     println!("coro2 released lock");
-    lock.release()
+    lock.release()?;
+    Ok(())
 }
 
 async fn main_coroutine(event_loop: LoopHandle) -> Result<(), Box<dyn Error>> {

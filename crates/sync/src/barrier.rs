@@ -1,6 +1,5 @@
 //! `Barrier`: asyncio's meeting point for a fixed number of tasks.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +8,7 @@ use std::task::{Context, Poll};
 
 use asyncio_core::cancel;
 
-use crate::waiters::{wake, Waiters};
+use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
 use crate::{SyncError, SyncErrorKind};
 
 /// asyncio's `Barrier` (3.11): `parties` tasks each call
@@ -53,8 +52,12 @@ use crate::{SyncError, SyncErrorKind};
 /// ```
 #[derive(Clone)]
 pub struct Barrier {
-    state: Rc<RefCell<State>>,
+    state: Rc<Guarded<State>>,
 }
+
+/// The barrier's two lines of waiters.
+const WAITING: usize = 0;
+const BLOCKED: usize = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -69,10 +72,47 @@ struct State {
     phase: Phase,
     /// Tasks inside `wait`: counted in while filling, out as they return.
     count: usize,
-    /// Parties that came while filling, waiting for the last.
-    waiting: Waiters,
-    /// Tasks that came while the barrier drained or reset.
-    blocked: Waiters,
+    /// Parties that came while filling, waiting for the last (line
+    /// `WAITING`), and tasks that came while the barrier drained or reset
+    /// (line `BLOCKED`).
+    waiters: Waiters<2>,
+}
+
+impl State {
+    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let phase = match self.phase {
+            Phase::Filling => "filling",
+            Phase::Draining => "draining",
+            Phase::Resetting => "resetting",
+            Phase::Broken => "broken",
+        };
+        write!(f, "<Barrier [{phase}")?;
+        if self.phase != Phase::Broken {
+            let waiting = if self.phase == Phase::Filling {
+                self.count
+            } else {
+                0
+            };
+            write!(f, ", waiters:{waiting}/{}", self.parties)?;
+        }
+        f.write_str("]>")
+    }
+}
+
+impl Lines for State {
+    fn cancel_wait(
+        &mut self,
+        ticket: u64,
+        message: Option<std::sync::Arc<str>>,
+    ) -> Option<std::task::Waker> {
+        self.waiters.cancel(ticket, message)
+    }
+
+    fn describe(&self) -> String {
+        let mut repr = String::new();
+        let _ = self.write_repr(&mut repr);
+        repr
+    }
 }
 
 impl State {
@@ -110,13 +150,12 @@ impl Barrier {
             ));
         }
         Ok(Barrier {
-            state: Rc::new(RefCell::new(State {
+            state: Guarded::new(State {
                 parties,
                 phase: Phase::Filling,
                 count: 0,
-                waiting: Waiters::new(),
-                blocked: Waiters::new(),
-            })),
+                waiters: Waiters::new(),
+            }),
         })
     }
 
@@ -173,9 +212,9 @@ impl Barrier {
     /// # Examples
     ///
     /// See [`Barrier`].
-    pub fn wait(&self) -> BarrierWait<'_> {
+    pub fn wait(&self) -> BarrierWait {
         BarrierWait {
-            barrier: self,
+            barrier: self.clone(),
             stage: Stage::Start,
         }
     }
@@ -211,26 +250,17 @@ impl Barrier {
 
     /// Wakes every waiting party and every blocked newcomer.
     fn wake_all(&self) {
-        let (waiting, blocked) = {
-            let state = self.state.borrow();
-            (state.waiting.waiting(), state.blocked.waiting())
-        };
+        self.wake_line(WAITING);
+        self.wake_line(BLOCKED);
+    }
+
+    /// Wakes every waiter of `line`, each once the borrow has ended.
+    fn wake_line(&self, line: usize) {
+        let waiting = self.state.borrow().waiters.waiting(line);
         for _ in 0..waiting {
-            let waker = self.state.borrow_mut().waiting.wake_first();
+            let waker = self.state.borrow_mut().waiters.wake_first(line);
             wake(waker);
         }
-        self.wake_blocked(blocked);
-    }
-
-    fn wake_blocked(&self, blocked: usize) {
-        for _ in 0..blocked {
-            let waker = self.state.borrow_mut().blocked.wake_first();
-            wake(waker);
-        }
-    }
-
-    fn blocked_count(&self) -> usize {
-        self.state.borrow().blocked.waiting()
     }
 }
 
@@ -242,32 +272,17 @@ impl fmt::Debug for Barrier {
     /// assert_eq!(format!("{barrier:?}"), "<Barrier [filling, waiters:0/3]>");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Ok(state) = self.state.try_borrow() else {
-            return f.write_str("<Barrier>");
-        };
-        let phase = match state.phase {
-            Phase::Filling => "filling",
-            Phase::Draining => "draining",
-            Phase::Resetting => "resetting",
-            Phase::Broken => "broken",
-        };
-        write!(f, "<Barrier [{phase}")?;
-        if state.phase != Phase::Broken {
-            let waiting = if state.phase == Phase::Filling {
-                state.count
-            } else {
-                0
-            };
-            write!(f, ", waiters:{waiting}/{}", state.parties)?;
+        match self.state.try_borrow() {
+            Ok(state) => state.write_repr(f),
+            Err(_) => f.write_str("<Barrier>"),
         }
-        f.write_str("]>")
     }
 }
 
 /// The future of [`Barrier::wait`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct BarrierWait<'a> {
-    barrier: &'a Barrier,
+pub struct BarrierWait {
+    barrier: Barrier,
     stage: Stage,
 }
 
@@ -288,7 +303,7 @@ fn broken(what: &'static str) -> SyncError {
     SyncError::plain(SyncErrorKind::BrokenBarrier, what)
 }
 
-impl BarrierWait<'_> {
+impl BarrierWait {
     /// Leaves the barrier (cancelled or dropped): a counted party leaves
     /// the count, as asyncio's `finally: self._count -= 1; self._exit()`.
     fn give_up(&mut self) {
@@ -296,18 +311,18 @@ impl BarrierWait<'_> {
             let mut state = self.barrier.state.borrow_mut();
             match std::mem::replace(&mut self.stage, Stage::Done) {
                 Stage::Blocked(key) => {
-                    state.blocked.remove(key);
+                    state.waiters.remove(key);
                     false
                 }
                 Stage::Waiting { key, .. } => {
-                    state.waiting.remove(key);
+                    state.waiters.remove(key);
                     state.exit()
                 }
                 Stage::Start | Stage::Done => false,
             }
         };
         if released {
-            self.barrier.wake_blocked(self.barrier.blocked_count());
+            self.barrier.wake_line(BLOCKED);
         }
     }
 
@@ -316,13 +331,13 @@ impl BarrierWait<'_> {
         self.stage = Stage::Done;
         let released = self.barrier.state.borrow_mut().exit();
         if released {
-            self.barrier.wake_blocked(self.barrier.blocked_count());
+            self.barrier.wake_line(BLOCKED);
         }
         Poll::Ready(outcome)
     }
 }
 
-impl Future for BarrierWait<'_> {
+impl Future for BarrierWait {
     type Output = Result<usize, SyncError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -330,68 +345,100 @@ impl Future for BarrierWait<'_> {
             self.give_up();
             return Poll::Ready(Err(SyncError::cancelled(cancelled)));
         }
-        let barrier = self.barrier;
+        let barrier = self.barrier.clone();
         let mut state = barrier.state.borrow_mut();
         match self.stage {
             Stage::Waiting { key, index } => {
-                if !state.waiting.is_woken(key) {
-                    state.waiting.update(key, cx.waker());
-                    return Poll::Pending;
-                }
-                state.waiting.remove(key);
-                let outcome = match state.phase {
-                    Phase::Broken | Phase::Resetting => Err(broken("abort or reset of barrier")),
-                    Phase::Filling | Phase::Draining => Ok(index),
+                let outcome = match state.waiters.status(key) {
+                    Status::Waiting => {
+                        state.waiters.update(key, cx.waker());
+                        let ticket = state.waiters.ticket(key);
+                        drop(state);
+                        waiters::note(cx.waker(), &barrier.state, ticket);
+                        return Poll::Pending;
+                    }
+                    Status::Cancelled(_) => match state.waiters.remove(key) {
+                        Status::Cancelled(message) => {
+                            Err(SyncError::cancelled(waiters::cancelled(message)))
+                        }
+                        _ => unreachable!("the status was just read"),
+                    },
+                    Status::Woken => {
+                        state.waiters.remove(key);
+                        match state.phase {
+                            Phase::Broken | Phase::Resetting => {
+                                Err(broken("abort or reset of barrier"))
+                            }
+                            Phase::Filling | Phase::Draining => Ok(index),
+                        }
+                    }
                 };
                 drop(state);
                 return self.leave(outcome);
             }
-            Stage::Blocked(key) => {
-                if !state.blocked.is_woken(key) {
-                    state.blocked.update(key, cx.waker());
+            Stage::Blocked(key) => match state.waiters.status(key) {
+                Status::Waiting => {
+                    state.waiters.update(key, cx.waker());
+                    let ticket = state.waiters.ticket(key);
+                    drop(state);
+                    waiters::note(cx.waker(), &barrier.state, ticket);
                     return Poll::Pending;
                 }
-                state.blocked.remove(key);
-            }
+                Status::Cancelled(_) => {
+                    self.stage = Stage::Done;
+                    let Status::Cancelled(message) = state.waiters.remove(key) else {
+                        unreachable!("the status was just read");
+                    };
+                    return Poll::Ready(Err(SyncError::cancelled(waiters::cancelled(message))));
+                }
+                Status::Woken => {
+                    state.waiters.remove(key);
+                }
+            },
             Stage::Start => {}
             Stage::Done => return Poll::Ready(Err(broken("barrier wait polled after it ended"))),
         }
-        match state.phase {
-            Phase::Draining | Phase::Resetting => {
-                self.stage = Stage::Blocked(state.blocked.push(cx.waker()));
-                return Poll::Pending;
-            }
+        let (line, stage) = match state.phase {
+            Phase::Draining | Phase::Resetting => (BLOCKED, None),
             Phase::Broken => {
                 self.stage = Stage::Done;
                 return Poll::Ready(Err(broken("barrier aborted")));
             }
-            Phase::Filling => {}
-        }
-        let index = state.count;
-        state.count += 1;
-        if index + 1 < state.parties {
-            let key = state.waiting.push(cx.waker());
-            self.stage = Stage::Waiting { key, index };
-            return Poll::Pending;
-        }
-        // The last party: release the round, and leave it.
-        state.phase = Phase::Draining;
+            Phase::Filling => {
+                let index = state.count;
+                state.count += 1;
+                if index + 1 == state.parties {
+                    // The last party: release the round, and leave it.
+                    state.phase = Phase::Draining;
+                    drop(state);
+                    barrier.wake_all();
+                    return self.leave(Ok(index));
+                }
+                (WAITING, Some(index))
+            }
+        };
+        let key = state.waiters.push(line, cx.waker());
+        let ticket = state.waiters.ticket(key);
         drop(state);
-        barrier.wake_all();
-        self.leave(Ok(index))
+        self.stage = match stage {
+            Some(index) => Stage::Waiting { key, index },
+            None => Stage::Blocked(key),
+        };
+        waiters::note(cx.waker(), &barrier.state, ticket);
+        Poll::Pending
     }
 }
 
-impl Drop for BarrierWait<'_> {
+impl Drop for BarrierWait {
     fn drop(&mut self) {
         self.give_up();
     }
 }
 
-impl fmt::Debug for BarrierWait<'_> {
+impl fmt::Debug for BarrierWait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BarrierWait")
-            .field("barrier", self.barrier)
+            .field("barrier", &self.barrier)
             .field("stage", &self.stage)
             .finish()
     }

@@ -1,16 +1,15 @@
 //! `Condition`: asyncio's condition variable.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use asyncio_core::cancel;
+use asyncio_core::{cancel, FutureError};
 
 use crate::lock::{Acquire, LockGuard};
-use crate::waiters::{wake, Waiters};
+use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
 use crate::{Lock, SyncError};
 
 /// asyncio's `Condition`: coroutines wait, holding its lock, until another
@@ -45,7 +44,7 @@ use crate::{Lock, SyncError};
 ///     .create_task(async move {
 ///         let guard = waiter.acquire().await?;
 ///         let _guard = guard.wait_for(|| flag.get()).await?;
-///         Ok::<_, asyncio_sync::SyncError>("consumed")
+///         Ok::<_, asyncio_core::FutureError>("consumed")
 ///     })
 ///     .unwrap();
 /// let producer = event_loop
@@ -53,7 +52,7 @@ use crate::{Lock, SyncError};
 ///         let guard = condition.acquire().await?;
 ///         ready.set(true);
 ///         guard.notify_all();
-///         Ok::<_, asyncio_sync::SyncError>(())
+///         Ok::<_, asyncio_core::FutureError>(())
 ///     })
 ///     .unwrap();
 /// event_loop.run_until_complete(&producer).unwrap();
@@ -62,7 +61,44 @@ use crate::{Lock, SyncError};
 #[derive(Clone)]
 pub struct Condition {
     lock: Lock,
-    waiters: Rc<RefCell<Waiters>>,
+    state: Rc<Guarded<State>>,
+}
+
+struct State {
+    /// The condition's lock again, for the repr.
+    lock: Lock,
+    waiters: Waiters,
+}
+
+impl State {
+    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let held = if self.lock.locked() {
+            "locked"
+        } else {
+            "unlocked"
+        };
+        write!(f, "<Condition [{held}")?;
+        if !self.waiters.is_empty() {
+            write!(f, ", waiters:{}", self.waiters.len())?;
+        }
+        f.write_str("]>")
+    }
+}
+
+impl Lines for State {
+    fn cancel_wait(
+        &mut self,
+        ticket: u64,
+        message: Option<std::sync::Arc<str>>,
+    ) -> Option<std::task::Waker> {
+        self.waiters.cancel(ticket, message)
+    }
+
+    fn describe(&self) -> String {
+        let mut repr = String::new();
+        let _ = self.write_repr(&mut repr);
+        repr
+    }
 }
 
 impl Default for Condition {
@@ -98,8 +134,11 @@ impl Condition {
     /// ```
     pub fn with_lock(lock: Lock) -> Self {
         Condition {
+            state: Guarded::new(State {
+                lock: lock.clone(),
+                waiters: Waiters::new(),
+            }),
             lock,
-            waiters: Rc::new(RefCell::new(Waiters::new())),
         }
     }
 
@@ -129,9 +168,9 @@ impl Condition {
     /// # Examples
     ///
     /// See [`Condition`].
-    pub fn acquire(&self) -> ConditionAcquire<'_> {
+    pub fn acquire(&self) -> ConditionAcquire {
         ConditionAcquire {
-            condition: self,
+            condition: self.clone(),
             acquire: self.lock.acquire(),
         }
     }
@@ -146,10 +185,10 @@ impl Condition {
     /// assert!(condition.try_acquire().is_none());
     /// drop(guard);
     /// ```
-    pub fn try_acquire(&self) -> Option<ConditionGuard<'_>> {
+    pub fn try_acquire(&self) -> Option<ConditionGuard> {
         let guard = self.lock.try_acquire()?;
         Some(ConditionGuard {
-            condition: self,
+            condition: self.clone(),
             guard,
         })
     }
@@ -217,9 +256,9 @@ impl Condition {
 
     /// Wakes up to `n` waiters not woken yet, each once the borrow ended.
     fn wake(&self, n: usize) {
-        let waiting = self.waiters.borrow().waiting();
+        let waiting = self.state.borrow().waiters.waiting(0);
         for _ in 0..n.min(waiting) {
-            let waker = self.waiters.borrow_mut().wake_first();
+            let waker = self.state.borrow_mut().waiters.wake_first(0);
             if waker.is_none() {
                 break;
             }
@@ -236,49 +275,42 @@ impl fmt::Debug for Condition {
     /// assert_eq!(format!("{condition:?}"), "<Condition [unlocked]>");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let held = if self.lock.locked() {
-            "locked"
-        } else {
-            "unlocked"
-        };
-        write!(f, "<Condition [{held}")?;
-        if let Ok(waiters) = self.waiters.try_borrow() {
-            if !waiters.is_empty() {
-                write!(f, ", waiters:{}", waiters.len())?;
-            }
+        match self.state.try_borrow() {
+            Ok(state) => state.write_repr(f),
+            Err(_) => f.write_str("<Condition>"),
         }
-        f.write_str("]>")
     }
 }
 
 /// The future of [`Condition::acquire`].
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
-pub struct ConditionAcquire<'a> {
-    condition: &'a Condition,
-    acquire: Acquire<'a>,
+pub struct ConditionAcquire {
+    condition: Condition,
+    acquire: Acquire,
 }
 
-impl<'a> Future for ConditionAcquire<'a> {
-    type Output = Result<ConditionGuard<'a>, SyncError>;
+impl Future for ConditionAcquire {
+    type Output = Result<ConditionGuard, FutureError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let condition = self.condition;
-        Pin::new(&mut self.acquire)
-            .poll(cx)
-            .map_ok(|guard| ConditionGuard { condition, guard })
+        let polled = Pin::new(&mut self.acquire).poll(cx);
+        polled.map_ok(|guard| ConditionGuard {
+            condition: self.condition.clone(),
+            guard,
+        })
     }
 }
 
 /// A hold on a [`Condition`]'s lock, released when dropped; what waits and
 /// notifies.
 #[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct ConditionGuard<'a> {
-    condition: &'a Condition,
-    guard: LockGuard<'a>,
+pub struct ConditionGuard {
+    condition: Condition,
+    guard: LockGuard,
 }
 
-impl<'a> ConditionGuard<'a> {
+impl ConditionGuard {
     /// The condition this guard holds the lock of.
     ///
     /// # Examples
@@ -288,8 +320,8 @@ impl<'a> ConditionGuard<'a> {
     /// let guard = condition.try_acquire().unwrap();
     /// assert!(guard.condition().locked());
     /// ```
-    pub fn condition(&self) -> &'a Condition {
-        self.condition
+    pub fn condition(&self) -> &Condition {
+        &self.condition
     }
 
     /// Releases the lock, waits for a notification, takes the lock again
@@ -306,7 +338,7 @@ impl<'a> ConditionGuard<'a> {
     /// # Examples
     ///
     /// See [`Condition`].
-    pub fn wait(self) -> ConditionWait<'a> {
+    pub fn wait(self) -> ConditionWait {
         ConditionWait {
             condition: self.condition,
             stage: Stage::Start(Some(self.guard)),
@@ -326,7 +358,7 @@ impl<'a> ConditionGuard<'a> {
     pub async fn wait_for(
         self,
         mut predicate: impl FnMut() -> bool,
-    ) -> Result<ConditionGuard<'a>, SyncError> {
+    ) -> Result<ConditionGuard, FutureError> {
         let mut guard = self;
         while !predicate() {
             guard = guard.wait().await?;
@@ -367,38 +399,38 @@ impl<'a> ConditionGuard<'a> {
     }
 }
 
-impl fmt::Debug for ConditionGuard<'_> {
+impl fmt::Debug for ConditionGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConditionGuard")
-            .field("condition", self.condition)
+            .field("condition", &self.condition)
             .finish()
     }
 }
 
 /// The future of [`ConditionGuard::wait`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct ConditionWait<'a> {
-    condition: &'a Condition,
-    stage: Stage<'a>,
+pub struct ConditionWait {
+    condition: Condition,
+    stage: Stage,
 }
 
-enum Stage<'a> {
+enum Stage {
     /// Not polled yet: still holding the lock.
-    Start(Option<LockGuard<'a>>),
+    Start(Option<LockGuard>),
     /// Lock released, in the condition's line.
     Waiting(usize),
     /// Notified: taking the lock again.
-    Reacquiring(Acquire<'a>),
+    Reacquiring(Acquire),
     Done,
 }
 
-impl ConditionWait<'_> {
+impl ConditionWait {
     /// Leaves the condition's line; a notification we had been given goes
     /// to the next waiter.
     fn give_up(&mut self) {
         if let Stage::Waiting(key) = std::mem::replace(&mut self.stage, Stage::Done) {
-            let notified = self.condition.waiters.borrow_mut().remove(key);
-            if notified {
+            let status = self.condition.state.borrow_mut().waiters.remove(key);
+            if status == Status::Woken {
                 self.condition.wake(1);
             }
         }
@@ -407,11 +439,11 @@ impl ConditionWait<'_> {
     }
 }
 
-impl<'a> Future for ConditionWait<'a> {
-    type Output = Result<ConditionGuard<'a>, SyncError>;
+impl Future for ConditionWait {
+    type Output = Result<ConditionGuard, FutureError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let condition = self.condition;
+        let condition = self.condition.clone();
         if let Stage::Reacquiring(acquire) = &mut self.stage {
             let polled = Pin::new(acquire).poll(cx);
             if polled.is_ready() {
@@ -421,41 +453,57 @@ impl<'a> Future for ConditionWait<'a> {
         }
         if let Some(cancelled) = cancel::take() {
             self.give_up();
-            return Poll::Ready(Err(SyncError::cancelled(cancelled)));
+            return Poll::Ready(Err(cancelled));
         }
-        match &mut self.stage {
+        let ticket = match &mut self.stage {
             Stage::Start(guard) => {
-                let key = condition.waiters.borrow_mut().push(cx.waker());
+                let mut state = condition.state.borrow_mut();
+                let key = state.waiters.push(0, cx.waker());
+                let ticket = state.waiters.ticket(key);
+                drop(state);
+                // asyncio's `self.release()`, once we are in line.
                 drop(guard.take());
                 self.stage = Stage::Waiting(key);
-                Poll::Pending
+                ticket
             }
             Stage::Waiting(key) => {
                 let key = *key;
-                let mut waiters = condition.waiters.borrow_mut();
-                if !waiters.is_woken(key) {
-                    waiters.update(key, cx.waker());
-                    return Poll::Pending;
+                let mut state = condition.state.borrow_mut();
+                match state.waiters.status(key) {
+                    Status::Waiting => {
+                        state.waiters.update(key, cx.waker());
+                        state.waiters.ticket(key)
+                    }
+                    Status::Cancelled(_) | Status::Woken => {
+                        let status = state.waiters.remove(key);
+                        drop(state);
+                        if let Status::Cancelled(message) = status {
+                            self.stage = Stage::Done;
+                            return Poll::Ready(Err(waiters::cancelled(message)));
+                        }
+                        self.stage = Stage::Reacquiring(condition.lock.acquire());
+                        return self.poll(cx);
+                    }
                 }
-                waiters.remove(key);
-                drop(waiters);
-                self.stage = Stage::Reacquiring(condition.lock.acquire());
-                self.poll(cx)
             }
-            Stage::Reacquiring(_) | Stage::Done => Poll::Ready(Err(SyncError::not_acquired(
-                "condition wait polled after it ended",
-            ))),
-        }
+            Stage::Reacquiring(_) | Stage::Done => {
+                return Poll::Ready(Err(FutureError::invalid_state(
+                    "condition wait polled after it completed",
+                )))
+            }
+        };
+        waiters::note(cx.waker(), &condition.state, ticket);
+        Poll::Pending
     }
 }
 
-impl Drop for ConditionWait<'_> {
+impl Drop for ConditionWait {
     fn drop(&mut self) {
         self.give_up();
     }
 }
 
-impl fmt::Debug for ConditionWait<'_> {
+impl fmt::Debug for ConditionWait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let stage = match self.stage {
             Stage::Start(_) => "start",
@@ -464,7 +512,7 @@ impl fmt::Debug for ConditionWait<'_> {
             Stage::Done => "done",
         };
         f.debug_struct("ConditionWait")
-            .field("condition", self.condition)
+            .field("condition", &self.condition)
             .field("stage", &stage)
             .finish()
     }

@@ -1,16 +1,14 @@
 //! `Event`: asyncio's one-flag broadcast.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use asyncio_core::cancel;
+use asyncio_core::{cancel, FutureError};
 
-use crate::waiters::{wake, Waiters};
-use crate::SyncError;
+use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
 
 /// asyncio's `Event`: a flag that coroutines wait for.
 ///
@@ -39,15 +37,50 @@ use crate::SyncError;
 /// assert_eq!(event_loop.run_until_complete(&task).unwrap(), "triggered");
 /// assert!(event.is_set());
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Event {
-    state: Rc<RefCell<State>>,
+    state: Rc<Guarded<State>>,
+}
+
+impl Default for Event {
+    fn default() -> Self {
+        Event {
+            state: Guarded::new(State::default()),
+        }
+    }
 }
 
 #[derive(Default)]
 struct State {
     set: bool,
     waiters: Waiters,
+}
+
+impl State {
+    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let flag = if self.set { "set" } else { "unset" };
+        write!(f, "<Event [{flag}")?;
+        if !self.waiters.is_empty() {
+            write!(f, ", waiters:{}", self.waiters.len())?;
+        }
+        f.write_str("]>")
+    }
+}
+
+impl Lines for State {
+    fn cancel_wait(
+        &mut self,
+        ticket: u64,
+        message: Option<std::sync::Arc<str>>,
+    ) -> Option<std::task::Waker> {
+        self.waiters.cancel(ticket, message)
+    }
+
+    fn describe(&self) -> String {
+        let mut repr = String::new();
+        let _ = self.write_repr(&mut repr);
+        repr
+    }
 }
 
 impl Event {
@@ -90,12 +123,12 @@ impl Event {
                 return;
             }
             state.set = true;
-            state.waiters.waiting()
+            state.waiters.waiting(0)
         };
         // One at a time, each woken once the borrow has ended; bounded by
         // those waiting now, whatever a waker does.
         for _ in 0..waiting {
-            let waker = self.state.borrow_mut().waiters.wake_first();
+            let waker = self.state.borrow_mut().waiters.wake_first(0);
             if waker.is_none() {
                 break;
             }
@@ -120,9 +153,9 @@ impl Event {
     /// # Examples
     ///
     /// See [`Event`].
-    pub fn wait(&self) -> EventWait<'_> {
+    pub fn wait(&self) -> EventWait {
         EventWait {
-            event: self,
+            event: self.clone(),
             key: None,
         }
     }
@@ -137,26 +170,21 @@ impl fmt::Debug for Event {
     /// assert_eq!(format!("{event:?}"), "<Event [set]>");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Ok(state) = self.state.try_borrow() else {
-            return f.write_str("<Event>");
-        };
-        let flag = if state.set { "set" } else { "unset" };
-        write!(f, "<Event [{flag}")?;
-        if !state.waiters.is_empty() {
-            write!(f, ", waiters:{}", state.waiters.len())?;
+        match self.state.try_borrow() {
+            Ok(state) => state.write_repr(f),
+            Err(_) => f.write_str("<Event>"),
         }
-        f.write_str("]>")
     }
 }
 
 /// The future of [`Event::wait`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct EventWait<'a> {
-    event: &'a Event,
+pub struct EventWait {
+    event: Event,
     key: Option<usize>,
 }
 
-impl EventWait<'_> {
+impl EventWait {
     fn give_up(&mut self) {
         if let Some(key) = self.key.take() {
             self.event.state.borrow_mut().waiters.remove(key);
@@ -164,47 +192,54 @@ impl EventWait<'_> {
     }
 }
 
-impl Future for EventWait<'_> {
-    type Output = Result<(), SyncError>;
+impl Future for EventWait {
+    type Output = Result<(), FutureError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(cancelled) = cancel::take() {
             self.give_up();
-            return Poll::Ready(Err(SyncError::cancelled(cancelled)));
+            return Poll::Ready(Err(cancelled));
         }
-        let mut state = self.event.state.borrow_mut();
-        match self.key {
-            None if state.set => Poll::Ready(Ok(())),
+        let this = &mut *self;
+        let mut state = this.event.state.borrow_mut();
+        let ticket = match this.key {
+            None if state.set => return Poll::Ready(Ok(())),
             None => {
-                let key = state.waiters.push(cx.waker());
-                drop(state);
-                self.key = Some(key);
-                Poll::Pending
+                let key = state.waiters.push(0, cx.waker());
+                this.key = Some(key);
+                state.waiters.ticket(key)
             }
-            Some(key) if state.waiters.is_woken(key) => {
-                state.waiters.remove(key);
-                drop(state);
-                self.key = None;
-                Poll::Ready(Ok(()))
-            }
-            Some(key) => {
-                state.waiters.update(key, cx.waker());
-                Poll::Pending
-            }
-        }
+            Some(key) => match state.waiters.status(key) {
+                Status::Waiting => {
+                    state.waiters.update(key, cx.waker());
+                    state.waiters.ticket(key)
+                }
+                Status::Woken | Status::Cancelled(_) => {
+                    this.key = None;
+                    let outcome = match state.waiters.remove(key) {
+                        Status::Cancelled(message) => Err(waiters::cancelled(message)),
+                        _ => Ok(()),
+                    };
+                    return Poll::Ready(outcome);
+                }
+            },
+        };
+        drop(state);
+        waiters::note(cx.waker(), &this.event.state, ticket);
+        Poll::Pending
     }
 }
 
-impl Drop for EventWait<'_> {
+impl Drop for EventWait {
     fn drop(&mut self) {
         self.give_up();
     }
 }
 
-impl fmt::Debug for EventWait<'_> {
+impl fmt::Debug for EventWait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventWait")
-            .field("event", self.event)
+            .field("event", &self.event)
             .field("waiting", &self.key.is_some())
             .finish()
     }

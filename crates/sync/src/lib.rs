@@ -56,7 +56,7 @@
 //!     .create_task(async move {
 //!         waiter_event.wait().await?;
 //!         let _guard = waiter_lock.acquire().await?;
-//!         Ok::<_, asyncio_sync::SyncError>("done")
+//!         Ok::<_, asyncio_core::FutureError>("done")
 //!     })
 //!     .unwrap();
 //! event_loop.call_soon(move || event.set()).unwrap();

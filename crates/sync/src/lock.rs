@@ -1,15 +1,14 @@
 //! `Lock`: asyncio's mutual exclusion lock.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use asyncio_core::cancel;
+use asyncio_core::{cancel, FutureError};
 
-use crate::waiters::{wake, Waiters};
+use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
 use crate::SyncError;
 
 /// asyncio's `Lock`: held by one coroutine at a time, handed to waiters
@@ -48,7 +47,7 @@ use crate::SyncError;
 ///         let (other, event_loop) = (lock.clone(), handle.clone());
 ///         let waiter = handle.create_task(async move {
 ///             let _guard = other.acquire().await?;
-///             Ok::<_, asyncio_sync::SyncError>("waiter")
+///             Ok::<_, asyncio_core::FutureError>("waiter")
 ///         })?;
 ///         event_loop.sleep(0.0).await?;
 ///         assert!(!waiter.done() && lock.locked());
@@ -59,9 +58,17 @@ use crate::SyncError;
 ///     .unwrap();
 /// assert_eq!(order, "waiter");
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Lock {
-    state: Rc<RefCell<State>>,
+    state: Rc<Guarded<State>>,
+}
+
+impl Default for Lock {
+    fn default() -> Self {
+        Lock {
+            state: Guarded::new(State::default()),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -81,12 +88,46 @@ impl State {
     }
 
     /// asyncio's `_wake_up_first`: the oldest waiter, unless one woken
-    /// earlier has yet to run (it will take the lock).
+    /// earlier has yet to run (it will take the lock). Cancelled waiters
+    /// are passed by: asyncio looks at the first waiter only, and when
+    /// that one is cancelled the lock reaches the next through the
+    /// cancelled task's own step, one iteration later.
     fn wake_up_first(&mut self) -> Option<std::task::Waker> {
         if self.waiters.woken() > 0 {
             return None;
         }
-        self.waiters.wake_first()
+        self.waiters.wake_first(0)
+    }
+
+    /// Whether a newcomer may take the lock at once: it is free and every
+    /// waiter left is cancelled.
+    fn free(&self) -> bool {
+        !self.locked && self.waiters.all_cancelled()
+    }
+
+    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let held = if self.locked { "locked" } else { "unlocked" };
+        write!(f, "<Lock [{held}")?;
+        if !self.waiters.is_empty() {
+            write!(f, ", waiters:{}", self.waiters.len())?;
+        }
+        f.write_str("]>")
+    }
+}
+
+impl Lines for State {
+    fn cancel_wait(
+        &mut self,
+        ticket: u64,
+        message: Option<std::sync::Arc<str>>,
+    ) -> Option<std::task::Waker> {
+        self.waiters.cancel(ticket, message)
+    }
+
+    fn describe(&self) -> String {
+        let mut repr = String::new();
+        let _ = self.write_repr(&mut repr);
+        repr
     }
 }
 
@@ -141,9 +182,9 @@ impl Lock {
     ///     .unwrap();
     /// assert!(!lock.locked());
     /// ```
-    pub fn acquire(&self) -> Acquire<'_> {
+    pub fn acquire(&self) -> Acquire {
         Acquire {
-            lock: self,
+            lock: self.clone(),
             key: None,
         }
     }
@@ -158,14 +199,14 @@ impl Lock {
     /// assert!(guard.is_some());
     /// assert!(lock.try_acquire().is_none());
     /// ```
-    pub fn try_acquire(&self) -> Option<LockGuard<'_>> {
+    pub fn try_acquire(&self) -> Option<LockGuard> {
         let mut state = self.state.borrow_mut();
-        if state.locked || !state.waiters.is_empty() {
+        if !state.free() {
             return None;
         }
         let generation = state.take();
         Some(LockGuard {
-            lock: self,
+            lock: self.clone(),
             generation,
         })
     }
@@ -235,27 +276,22 @@ impl fmt::Debug for Lock {
     /// assert_eq!(format!("{lock:?}"), "<Lock [unlocked]>");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Ok(state) = self.state.try_borrow() else {
-            return f.write_str("<Lock>");
-        };
-        let held = if state.locked { "locked" } else { "unlocked" };
-        write!(f, "<Lock [{held}")?;
-        if !state.waiters.is_empty() {
-            write!(f, ", waiters:{}", state.waiters.len())?;
+        match self.state.try_borrow() {
+            Ok(state) => state.write_repr(f),
+            Err(_) => f.write_str("<Lock>"),
         }
-        f.write_str("]>")
     }
 }
 
 /// The future of [`Lock::acquire`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Acquire<'a> {
-    lock: &'a Lock,
+pub struct Acquire {
+    lock: Lock,
     /// Our place in the line, once we wait.
     key: Option<usize>,
 }
 
-impl<'a> Acquire<'a> {
+impl Acquire {
     /// Leaves the line (cancelled or dropped); if we had been woken, the
     /// lock goes to the next waiter (asyncio's `except CancelledError:`).
     fn give_up(&mut self) {
@@ -273,46 +309,73 @@ impl<'a> Acquire<'a> {
     }
 }
 
-impl<'a> Future for Acquire<'a> {
-    type Output = Result<LockGuard<'a>, SyncError>;
+impl Future for Acquire {
+    type Output = Result<LockGuard, FutureError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(cancelled) = cancel::take() {
             self.give_up();
-            return Poll::Ready(Err(SyncError::cancelled(cancelled)));
+            return Poll::Ready(Err(cancelled));
         }
-        let lock = self.lock;
-        let mut state = lock.state.borrow_mut();
-        match self.key {
-            None if !state.locked && state.waiters.is_empty() => {}
+        let this = &mut *self;
+        let mut state = this.lock.state.borrow_mut();
+        let ticket = match this.key {
+            None if state.free() => None,
             None => {
-                self.key = Some(state.waiters.push(cx.waker()));
-                return Poll::Pending;
+                let key = state.waiters.push(0, cx.waker());
+                this.key = Some(key);
+                Some(state.waiters.ticket(key))
             }
-            Some(key) if state.waiters.is_woken(key) => {
-                state.waiters.remove(key);
-                self.key = None;
-            }
-            Some(key) => {
-                state.waiters.update(key, cx.waker());
-                return Poll::Pending;
-            }
+            Some(key) => match state.waiters.status(key) {
+                Status::Waiting => {
+                    state.waiters.update(key, cx.waker());
+                    Some(state.waiters.ticket(key))
+                }
+                Status::Woken => {
+                    state.waiters.remove(key);
+                    this.key = None;
+                    None
+                }
+                Status::Cancelled(_) => {
+                    this.key = None;
+                    let Status::Cancelled(message) = state.waiters.remove(key) else {
+                        unreachable!("the status was just read");
+                    };
+                    let waker = if state.locked {
+                        None
+                    } else {
+                        state.wake_up_first()
+                    };
+                    drop(state);
+                    wake(waker);
+                    return Poll::Ready(Err(waiters::cancelled(message)));
+                }
+            },
+        };
+        if let Some(ticket) = ticket {
+            drop(state);
+            waiters::note(cx.waker(), &this.lock.state, ticket);
+            return Poll::Pending;
         }
         let generation = state.take();
-        Poll::Ready(Ok(LockGuard { lock, generation }))
+        drop(state);
+        Poll::Ready(Ok(LockGuard {
+            lock: this.lock.clone(),
+            generation,
+        }))
     }
 }
 
-impl Drop for Acquire<'_> {
+impl Drop for Acquire {
     fn drop(&mut self) {
         self.give_up();
     }
 }
 
-impl fmt::Debug for Acquire<'_> {
+impl fmt::Debug for Acquire {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acquire")
-            .field("lock", self.lock)
+            .field("lock", &self.lock)
             .field("waiting", &self.key.is_some())
             .finish()
     }
@@ -320,12 +383,12 @@ impl fmt::Debug for Acquire<'_> {
 
 /// A hold on a [`Lock`], released when dropped.
 #[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct LockGuard<'a> {
-    lock: &'a Lock,
+pub struct LockGuard {
+    lock: Lock,
     generation: u64,
 }
 
-impl<'a> LockGuard<'a> {
+impl LockGuard {
     /// The lock this guard holds.
     ///
     /// # Examples
@@ -335,8 +398,8 @@ impl<'a> LockGuard<'a> {
     /// let guard = lock.try_acquire().unwrap();
     /// assert!(guard.lock().ptr_eq(&lock));
     /// ```
-    pub fn lock(&self) -> &'a Lock {
-        self.lock
+    pub fn lock(&self) -> &Lock {
+        &self.lock
     }
 
     /// Keeps the lock held past the guard, for an explicit
@@ -351,7 +414,7 @@ impl<'a> LockGuard<'a> {
     }
 }
 
-impl Drop for LockGuard<'_> {
+impl Drop for LockGuard {
     /// Releases the lock, unless an explicit [`Lock::release`] already
     /// ended this hold.
     fn drop(&mut self) {
@@ -359,10 +422,10 @@ impl Drop for LockGuard<'_> {
     }
 }
 
-impl fmt::Debug for LockGuard<'_> {
+impl fmt::Debug for LockGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockGuard")
-            .field("lock", self.lock)
+            .field("lock", &self.lock)
             .finish()
     }
 }

@@ -1,7 +1,6 @@
 //! `Queue`, `PriorityQueue`, `LifoQueue`: asyncio's producer/consumer
 //! queues.
 
-use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
@@ -10,10 +9,10 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use asyncio_core::cancel;
+use asyncio_core::{cancel, FutureError};
 
 use crate::event::EventWait;
-use crate::waiters::{wake, Waiters};
+use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
 use crate::{Event, PutError, SyncError, SyncErrorKind};
 
 /// The order in which a queue hands its items out: [`Fifo`] (a
@@ -147,7 +146,7 @@ impl<T: Ord> Discipline<T> for Priority {
 ///                 queue.task_done()?;
 ///             }
 ///             queue.task_done()?;
-///             Ok::<_, asyncio_sync::SyncError>(total)
+///             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(total)
 ///         })
 ///         .unwrap()
 /// };
@@ -167,8 +166,12 @@ impl<T: Ord> Discipline<T> for Priority {
 /// assert_eq!(event_loop.run_until_complete(&consumer).unwrap(), 55);
 /// ```
 pub struct GenericQueue<T, D: Discipline<T>> {
-    inner: Rc<Inner<T, D>>,
+    state: Rc<Guarded<State<T, D>>>,
 }
+
+/// The queue's two lines of waiters.
+const GETTERS: usize = 0;
+const PUTTERS: usize = 1;
 
 /// asyncio's `Queue`: a [`GenericQueue`] whose `get` takes the oldest item.
 ///
@@ -210,20 +213,16 @@ pub type LifoQueue<T> = GenericQueue<T, Lifo>;
 /// ```
 pub type PriorityQueue<T> = GenericQueue<T, Priority>;
 
-struct Inner<T, D: Discipline<T>> {
-    state: RefCell<State<T, D>>,
-    /// Set while no item is unfinished: what `join` waits for.
-    finished: Event,
-}
-
 struct State<T, D: Discipline<T>> {
     items: D::Store,
     /// 0: unbounded.
     maxsize: usize,
-    getters: Waiters,
-    putters: Waiters,
+    /// Getters (line `GETTERS`) and putters (line `PUTTERS`).
+    waiters: Waiters<2>,
     /// Items put and not yet marked done.
     unfinished: usize,
+    /// Set while no item is unfinished: what `join` waits for.
+    finished: Event,
 }
 
 impl<T, D: Discipline<T>> State<T, D> {
@@ -238,12 +237,46 @@ impl<T, D: Discipline<T>> State<T, D> {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// asyncio's repr, but for the items (which need `T: Debug`).
+    fn write_repr(
+        &self,
+        f: &mut dyn fmt::Write,
+        items: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result,
+    ) -> fmt::Result {
+        write!(f, "<{} maxsize={}", D::NAME, self.maxsize)?;
+        items(f)?;
+        let getters = self.waiters.in_line(GETTERS);
+        if getters > 0 {
+            write!(f, " _getters[{getters}]")?;
+        }
+        let putters = self.waiters.in_line(PUTTERS);
+        if putters > 0 {
+            write!(f, " _putters[{putters}]")?;
+        }
+        if self.unfinished > 0 {
+            write!(f, " tasks={}", self.unfinished)?;
+        }
+        f.write_str(">")
+    }
+}
+
+impl<T, D: Discipline<T>> Lines for State<T, D> {
+    fn cancel_wait(&mut self, ticket: u64, message: Option<std::sync::Arc<str>>) -> Option<Waker> {
+        self.waiters.cancel(ticket, message)
+    }
+
+    fn describe(&self) -> String {
+        let mut repr = String::new();
+        let _ = self.write_repr(&mut repr, |_| Ok(()));
+        repr
+    }
 }
 
 impl<T, D: Discipline<T>> Clone for GenericQueue<T, D> {
     fn clone(&self) -> Self {
         GenericQueue {
-            inner: Rc::clone(&self.inner),
+            state: Rc::clone(&self.state),
         }
     }
 }
@@ -297,14 +330,11 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
         let finished = Event::new();
         finished.set();
         GenericQueue {
-            inner: Rc::new(Inner {
-                state: RefCell::new(State {
-                    items: D::Store::default(),
-                    maxsize,
-                    getters: Waiters::new(),
-                    putters: Waiters::new(),
-                    unfinished: 0,
-                }),
+            state: Guarded::new(State {
+                items: D::Store::default(),
+                maxsize,
+                waiters: Waiters::new(),
+                unfinished: 0,
                 finished,
             }),
         }
@@ -319,7 +349,7 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     /// assert_eq!(queue.maxsize(), 16);
     /// ```
     pub fn maxsize(&self) -> usize {
-        self.inner.state.borrow().maxsize
+        self.state.borrow().maxsize
     }
 
     /// How many items are in the queue.
@@ -332,7 +362,7 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     /// assert_eq!(queue.qsize(), 1);
     /// ```
     pub fn qsize(&self) -> usize {
-        self.inner.state.borrow().len()
+        self.state.borrow().len()
     }
 
     /// Whether the queue has no item.
@@ -344,7 +374,7 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     /// assert!(queue.empty());
     /// ```
     pub fn empty(&self) -> bool {
-        self.inner.state.borrow().is_empty()
+        self.state.borrow().is_empty()
     }
 
     /// Whether a bounded queue holds `maxsize` items (never, unbounded).
@@ -353,7 +383,7 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     ///
     /// See [`with_maxsize`](Self::with_maxsize).
     pub fn full(&self) -> bool {
-        self.inner.state.borrow().full()
+        self.state.borrow().full()
     }
 
     /// Puts `item` without waiting, and wakes the oldest waiting `get`.
@@ -367,18 +397,19 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     ///
     /// See [`PutError`].
     pub fn put_nowait(&self, item: T) -> Result<(), PutError<T>> {
-        let (waker, first) = {
-            let mut state = self.inner.state.borrow_mut();
+        let waker = {
+            let mut state = self.state.borrow_mut();
             if state.full() {
                 return Err(PutError::new(item, SyncError::queue_full()));
             }
             D::push(&mut state.items, item);
             state.unfinished += 1;
-            (state.getters.wake_first(), state.unfinished == 1)
+            if state.unfinished == 1 {
+                // Lowering the flag wakes nobody.
+                state.finished.clear();
+            }
+            state.waiters.wake_first(GETTERS)
         };
-        if first {
-            self.inner.finished.clear();
-        }
         wake(waker);
         Ok(())
     }
@@ -398,7 +429,7 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     /// assert!(queue.get_nowait().unwrap_err().is_queue_empty());
     /// ```
     pub fn get_nowait(&self) -> Result<T, SyncError> {
-        let mut state = self.inner.state.borrow_mut();
+        let mut state = self.state.borrow_mut();
         take(&mut state)
             .map(|(item, waker)| {
                 drop(state);
@@ -438,9 +469,9 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     /// assert_eq!(event_loop.run_until_complete(&task).unwrap(), (true, "second"));
     /// assert_eq!(queue.qsize(), 1);
     /// ```
-    pub fn put(&self, item: T) -> Put<'_, T, D> {
+    pub fn put(&self, item: T) -> Put<T, D> {
         Put {
-            queue: self,
+            queue: self.clone(),
             item: Some(item),
             key: None,
         }
@@ -456,9 +487,9 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     /// # Examples
     ///
     /// See [`Queue`].
-    pub fn get(&self) -> Get<'_, T, D> {
+    pub fn get(&self) -> Get<T, D> {
         Get {
-            queue: self,
+            queue: self.clone(),
             key: None,
         }
     }
@@ -482,8 +513,8 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     /// assert!(queue.task_done().is_err());
     /// ```
     pub fn task_done(&self) -> Result<(), SyncError> {
-        let last = {
-            let mut state = self.inner.state.borrow_mut();
+        let finished = {
+            let mut state = self.state.borrow_mut();
             if state.unfinished == 0 {
                 return Err(SyncError::plain(
                     SyncErrorKind::TaskDoneTooMany,
@@ -491,10 +522,11 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
                 ));
             }
             state.unfinished -= 1;
-            state.unfinished == 0
+            (state.unfinished == 0).then(|| state.finished.clone())
         };
-        if last {
-            self.inner.finished.set();
+        // Raising it wakes the joiners: once the borrow has ended.
+        if let Some(finished) = finished {
+            finished.set();
         }
         Ok(())
     }
@@ -509,9 +541,9 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     /// # Examples
     ///
     /// See [`Queue`].
-    pub fn join(&self) -> Join<'_> {
+    pub fn join(&self) -> Join {
         Join {
-            wait: self.inner.finished.wait(),
+            wait: self.state.borrow().finished.wait(),
         }
     }
 
@@ -524,14 +556,14 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     /// assert!(queue.ptr_eq(&queue.clone()));
     /// ```
     pub fn ptr_eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.inner, &other.inner)
+        Rc::ptr_eq(&self.state, &other.state)
     }
 }
 
 /// Takes the next item, and the waker of the oldest waiting putter.
 fn take<T, D: Discipline<T>>(state: &mut State<T, D>) -> Option<(T, Option<Waker>)> {
     let item = D::pop(&mut state.items)?;
-    Some((item, state.putters.wake_first()))
+    Some((item, state.waiters.wake_first(PUTTERS)))
 }
 
 impl<T: fmt::Debug, D: Discipline<T>> fmt::Debug for GenericQueue<T, D> {
@@ -544,12 +576,13 @@ impl<T: fmt::Debug, D: Discipline<T>> fmt::Debug for GenericQueue<T, D> {
     /// assert_eq!(format!("{queue:?}"), "<Queue maxsize=2 _queue=[7] tasks=1>");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = D::NAME;
-        let Ok(state) = self.inner.state.try_borrow() else {
-            return write!(f, "<{name}>");
+        let Ok(state) = self.state.try_borrow() else {
+            return write!(f, "<{}>", D::NAME);
         };
-        write!(f, "<{name} maxsize={}", state.maxsize)?;
-        if !state.is_empty() {
+        state.write_repr(f, |f| {
+            if state.is_empty() {
+                return Ok(());
+            }
             f.write_str(" _queue=[")?;
             let mut first = true;
             let mut result = Ok(());
@@ -561,39 +594,29 @@ impl<T: fmt::Debug, D: Discipline<T>> fmt::Debug for GenericQueue<T, D> {
                 }
             });
             result?;
-            f.write_str("]")?;
-        }
-        if !state.getters.is_empty() {
-            write!(f, " _getters[{}]", state.getters.len())?;
-        }
-        if !state.putters.is_empty() {
-            write!(f, " _putters[{}]", state.putters.len())?;
-        }
-        if state.unfinished > 0 {
-            write!(f, " tasks={}", state.unfinished)?;
-        }
-        f.write_str(">")
+            f.write_str("]")
+        })
     }
 }
 
 /// The future of [`Queue::put`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Put<'a, T, D: Discipline<T> = Fifo> {
-    queue: &'a GenericQueue<T, D>,
+pub struct Put<T, D: Discipline<T> = Fifo> {
+    queue: GenericQueue<T, D>,
     /// `None` once put (or handed back).
     item: Option<T>,
     key: Option<usize>,
 }
 
-impl<T, D: Discipline<T>> Put<'_, T, D> {
+impl<T, D: Discipline<T>> Put<T, D> {
     /// Leaves the line; a wake-up we had been given goes to the next
     /// putter while there is room.
     fn give_up(&mut self) {
         let Some(key) = self.key.take() else { return };
         let waker = {
-            let mut state = self.queue.inner.state.borrow_mut();
-            if state.putters.remove(key) && !state.full() {
-                state.putters.wake_first()
+            let mut state = self.queue.state.borrow_mut();
+            if state.waiters.remove(key) == Status::Woken && !state.full() {
+                state.waiters.wake_first(PUTTERS)
             } else {
                 None
             }
@@ -603,9 +626,9 @@ impl<T, D: Discipline<T>> Put<'_, T, D> {
 }
 
 // `Put` never pins its item: it only moves it into the queue.
-impl<T, D: Discipline<T>> Unpin for Put<'_, T, D> {}
+impl<T, D: Discipline<T>> Unpin for Put<T, D> {}
 
-impl<T, D: Discipline<T>> Future for Put<'_, T, D> {
+impl<T: 'static, D: Discipline<T> + 'static> Future for Put<T, D> {
     type Output = Result<(), PutError<T>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -617,33 +640,52 @@ impl<T, D: Discipline<T>> Future for Put<'_, T, D> {
             this.give_up();
             return Poll::Ready(Err(PutError::new(item, SyncError::cancelled(cancelled))));
         }
-        let mut state = this.queue.inner.state.borrow_mut();
+        let queue = &this.queue;
+        let mut state = queue.state.borrow_mut();
         if let Some(key) = this.key {
-            if !state.putters.is_woken(key) {
-                state.putters.update(key, cx.waker());
-                this.item = Some(item);
-                return Poll::Pending;
+            match state.waiters.status(key) {
+                Status::Waiting => {
+                    state.waiters.update(key, cx.waker());
+                    let ticket = state.waiters.ticket(key);
+                    drop(state);
+                    this.item = Some(item);
+                    waiters::note(cx.waker(), &queue.state, ticket);
+                    return Poll::Pending;
+                }
+                Status::Woken | Status::Cancelled(_) => {
+                    this.key = None;
+                    if let Status::Cancelled(message) = state.waiters.remove(key) {
+                        return Poll::Ready(Err(PutError::new(
+                            item,
+                            SyncError::cancelled(waiters::cancelled(message)),
+                        )));
+                    }
+                }
             }
-            state.putters.remove(key);
-            this.key = None;
         }
         if state.full() {
-            this.key = Some(state.putters.push(cx.waker()));
+            // Full (again, if another took the room we were woken for):
+            // back in line, at the end, as asyncio's loop does.
+            let key = state.waiters.push(PUTTERS, cx.waker());
+            let ticket = state.waiters.ticket(key);
+            drop(state);
+            this.key = Some(key);
             this.item = Some(item);
+            waiters::note(cx.waker(), &queue.state, ticket);
             return Poll::Pending;
         }
         drop(state);
-        Poll::Ready(this.queue.put_nowait(item))
+        Poll::Ready(queue.put_nowait(item))
     }
 }
 
-impl<T, D: Discipline<T>> Drop for Put<'_, T, D> {
+impl<T, D: Discipline<T>> Drop for Put<T, D> {
     fn drop(&mut self) {
         self.give_up();
     }
 }
 
-impl<T, D: Discipline<T>> fmt::Debug for Put<'_, T, D> {
+impl<T, D: Discipline<T>> fmt::Debug for Put<T, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Put")
             .field("waiting", &self.key.is_some())
@@ -653,20 +695,20 @@ impl<T, D: Discipline<T>> fmt::Debug for Put<'_, T, D> {
 
 /// The future of [`Queue::get`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct Get<'a, T, D: Discipline<T> = Fifo> {
-    queue: &'a GenericQueue<T, D>,
+pub struct Get<T, D: Discipline<T> = Fifo> {
+    queue: GenericQueue<T, D>,
     key: Option<usize>,
 }
 
-impl<T, D: Discipline<T>> Get<'_, T, D> {
+impl<T, D: Discipline<T>> Get<T, D> {
     /// Leaves the line; a wake-up we had been given goes to the next
     /// getter while items are left (asyncio's `get`, `except:`).
     fn give_up(&mut self) {
         let Some(key) = self.key.take() else { return };
         let waker = {
-            let mut state = self.queue.inner.state.borrow_mut();
-            if state.getters.remove(key) && !state.is_empty() {
-                state.getters.wake_first()
+            let mut state = self.queue.state.borrow_mut();
+            if state.waiters.remove(key) == Status::Woken && !state.is_empty() {
+                state.waiters.wake_first(GETTERS)
             } else {
                 None
             }
@@ -675,47 +717,57 @@ impl<T, D: Discipline<T>> Get<'_, T, D> {
     }
 }
 
-impl<T, D: Discipline<T>> Future for Get<'_, T, D> {
-    type Output = Result<T, SyncError>;
+impl<T: 'static, D: Discipline<T> + 'static> Future for Get<T, D> {
+    type Output = Result<T, FutureError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(cancelled) = cancel::take() {
             self.give_up();
-            return Poll::Ready(Err(SyncError::cancelled(cancelled)));
+            return Poll::Ready(Err(cancelled));
         }
         let this = &mut *self;
-        let mut state = this.queue.inner.state.borrow_mut();
+        let queue = &this.queue;
+        let mut state = queue.state.borrow_mut();
         if let Some(key) = this.key {
-            if !state.getters.is_woken(key) {
-                state.getters.update(key, cx.waker());
-                return Poll::Pending;
-            }
-            state.getters.remove(key);
-            this.key = None;
-        }
-        match take(&mut state) {
-            Some((item, waker)) => {
-                drop(state);
-                wake(waker);
-                Poll::Ready(Ok(item))
-            }
-            None => {
-                // Empty (again, if another took the item we were woken
-                // for): back in line, at the end, as asyncio's loop does.
-                this.key = Some(state.getters.push(cx.waker()));
-                Poll::Pending
+            match state.waiters.status(key) {
+                Status::Waiting => {
+                    state.waiters.update(key, cx.waker());
+                    let ticket = state.waiters.ticket(key);
+                    drop(state);
+                    waiters::note(cx.waker(), &queue.state, ticket);
+                    return Poll::Pending;
+                }
+                Status::Woken | Status::Cancelled(_) => {
+                    this.key = None;
+                    if let Status::Cancelled(message) = state.waiters.remove(key) {
+                        return Poll::Ready(Err(waiters::cancelled(message)));
+                    }
+                }
             }
         }
+        if let Some((item, waker)) = take(&mut state) {
+            drop(state);
+            wake(waker);
+            return Poll::Ready(Ok(item));
+        }
+        // Empty (again, if another took the item we were woken for): back
+        // in line, at the end, as asyncio's loop does.
+        let key = state.waiters.push(GETTERS, cx.waker());
+        let ticket = state.waiters.ticket(key);
+        drop(state);
+        this.key = Some(key);
+        waiters::note(cx.waker(), &queue.state, ticket);
+        Poll::Pending
     }
 }
 
-impl<T, D: Discipline<T>> Drop for Get<'_, T, D> {
+impl<T, D: Discipline<T>> Drop for Get<T, D> {
     fn drop(&mut self) {
         self.give_up();
     }
 }
 
-impl<T, D: Discipline<T>> fmt::Debug for Get<'_, T, D> {
+impl<T, D: Discipline<T>> fmt::Debug for Get<T, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Get")
             .field("waiting", &self.key.is_some())
@@ -726,12 +778,12 @@ impl<T, D: Discipline<T>> fmt::Debug for Get<'_, T, D> {
 /// The future of [`Queue::join`].
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
-pub struct Join<'a> {
-    wait: EventWait<'a>,
+pub struct Join {
+    wait: EventWait,
 }
 
-impl Future for Join<'_> {
-    type Output = Result<(), SyncError>;
+impl Future for Join {
+    type Output = Result<(), FutureError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.wait).poll(cx)

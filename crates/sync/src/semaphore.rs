@@ -1,15 +1,14 @@
 //! `Semaphore` and `BoundedSemaphore`: asyncio's counting semaphores.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use asyncio_core::cancel;
+use asyncio_core::{cancel, FutureError};
 
-use crate::waiters::{wake, Waiters};
+use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
 use crate::{SyncError, SyncErrorKind};
 
 /// asyncio's `Semaphore`: a counter that [`acquire`](Self::acquire)
@@ -61,7 +60,7 @@ use crate::{SyncError, SyncErrorKind};
 /// ```
 #[derive(Clone)]
 pub struct Semaphore {
-    state: Rc<RefCell<State>>,
+    state: Rc<Guarded<State>>,
 }
 
 /// asyncio's `BoundedSemaphore`: a [`Semaphore`] that refuses to be
@@ -87,13 +86,28 @@ struct State {
     value: usize,
     /// A bounded semaphore's initial value.
     bound: Option<usize>,
+    /// For the repr.
+    name: &'static str,
     waiters: Waiters,
 }
 
+impl Lines for State {
+    fn cancel_wait(&mut self, ticket: u64, message: Option<std::sync::Arc<str>>) -> Option<Waker> {
+        self.waiters.cancel(ticket, message)
+    }
+
+    fn describe(&self) -> String {
+        let mut repr = String::new();
+        let _ = self.write_repr(&mut repr);
+        repr
+    }
+}
+
 impl State {
-    /// asyncio's `locked()`: no unit, or others wait for one.
+    /// asyncio's `locked()`: no unit, or others (not cancelled) wait for
+    /// one.
     fn locked(&self) -> bool {
-        self.value == 0 || !self.waiters.is_empty()
+        self.value == 0 || !self.waiters.all_cancelled()
     }
 
     /// asyncio's `_wake_up_next`: hands a unit to the oldest waiter.
@@ -101,9 +115,22 @@ impl State {
         if self.value == 0 {
             return None;
         }
-        let waker = self.waiters.wake_first()?;
+        let waker = self.waiters.wake_first(0)?;
         self.value -= 1;
         Some(waker)
+    }
+
+    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        write!(f, "<{} [", self.name)?;
+        if self.locked() {
+            f.write_str("locked")?;
+        } else {
+            write!(f, "unlocked, value:{}", self.value)?;
+        }
+        if !self.waiters.is_empty() {
+            write!(f, ", waiters:{}", self.waiters.len())?;
+        }
+        f.write_str("]>")
     }
 
     fn release(&mut self) -> Result<Option<Waker>, SyncError> {
@@ -136,11 +163,16 @@ impl Semaphore {
 
     fn with_bound(value: usize, bound: Option<usize>) -> Self {
         Semaphore {
-            state: Rc::new(RefCell::new(State {
+            state: Guarded::new(State {
                 value,
                 bound,
+                name: if bound.is_some() {
+                    "BoundedSemaphore"
+                } else {
+                    "Semaphore"
+                },
                 waiters: Waiters::new(),
-            })),
+            }),
         }
     }
 
@@ -181,9 +213,9 @@ impl Semaphore {
     /// # Examples
     ///
     /// See [`Semaphore`].
-    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+    pub fn acquire(&self) -> SemaphoreAcquire {
         SemaphoreAcquire {
-            semaphore: self,
+            semaphore: self.clone(),
             key: None,
         }
     }
@@ -197,13 +229,15 @@ impl Semaphore {
     /// let unit = semaphore.try_acquire();
     /// assert!(unit.is_some() && semaphore.try_acquire().is_none());
     /// ```
-    pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard> {
         let mut state = self.state.borrow_mut();
         if state.locked() {
             return None;
         }
         state.value -= 1;
-        Some(SemaphoreGuard { semaphore: self })
+        Some(SemaphoreGuard {
+            semaphore: self.clone(),
+        })
     }
 
     /// Gives a unit back, waking the oldest waiter: asyncio's
@@ -227,20 +261,11 @@ impl Semaphore {
         Ok(())
     }
 
-    fn write_repr(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Ok(state) = self.state.try_borrow() else {
-            return write!(f, "<{name}>");
-        };
-        write!(f, "<{name} [")?;
-        if state.locked() {
-            f.write_str("locked")?;
-        } else {
-            write!(f, "unlocked, value:{}", state.value)?;
+    fn write_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.state.try_borrow() {
+            Ok(state) => state.write_repr(f),
+            Err(_) => f.write_str("<Semaphore>"),
         }
-        if !state.waiters.is_empty() {
-            write!(f, ", waiters:{}", state.waiters.len())?;
-        }
-        f.write_str("]>")
     }
 }
 
@@ -252,7 +277,7 @@ impl fmt::Debug for Semaphore {
     /// assert_eq!(format!("{semaphore:?}"), "<Semaphore [unlocked, value:2]>");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write_repr("Semaphore", f)
+        self.write_repr(f)
     }
 }
 
@@ -306,7 +331,7 @@ impl BoundedSemaphore {
     ///     .unwrap();
     /// assert_eq!(semaphore.value(), 1);
     /// ```
-    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+    pub fn acquire(&self) -> SemaphoreAcquire {
         self.semaphore.acquire()
     }
 
@@ -315,7 +340,7 @@ impl BoundedSemaphore {
     /// # Examples
     ///
     /// See [`BoundedSemaphore`].
-    pub fn try_acquire(&self) -> Option<SemaphoreGuard<'_>> {
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard> {
         self.semaphore.try_acquire()
     }
 
@@ -344,24 +369,24 @@ impl fmt::Debug for BoundedSemaphore {
     /// assert_eq!(format!("{semaphore:?}"), "<BoundedSemaphore [locked]>");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.semaphore.write_repr("BoundedSemaphore", f)
+        self.semaphore.write_repr(f)
     }
 }
 
 /// The future of [`Semaphore::acquire`] and [`BoundedSemaphore::acquire`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct SemaphoreAcquire<'a> {
-    semaphore: &'a Semaphore,
+pub struct SemaphoreAcquire {
+    semaphore: Semaphore,
     key: Option<usize>,
 }
 
-impl SemaphoreAcquire<'_> {
+impl SemaphoreAcquire {
     /// Leaves the line; a unit we were handed goes to the next waiter.
     fn give_up(&mut self) {
         let Some(key) = self.key.take() else { return };
         let waker = {
             let mut state = self.semaphore.state.borrow_mut();
-            if state.waiters.remove(key) {
+            if state.waiters.remove(key) == Status::Woken {
                 state.value += 1;
                 state.wake_up_next()
             } else {
@@ -372,52 +397,62 @@ impl SemaphoreAcquire<'_> {
     }
 }
 
-impl<'a> Future for SemaphoreAcquire<'a> {
-    type Output = Result<SemaphoreGuard<'a>, SyncError>;
+impl Future for SemaphoreAcquire {
+    type Output = Result<SemaphoreGuard, FutureError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(cancelled) = cancel::take() {
             self.give_up();
-            return Poll::Ready(Err(SyncError::cancelled(cancelled)));
+            return Poll::Ready(Err(cancelled));
         }
-        let semaphore = self.semaphore;
+        let semaphore = self.semaphore.clone();
         let mut state = semaphore.state.borrow_mut();
-        let waker = match self.key {
+        let ticket = match self.key {
             None if !state.locked() => {
                 state.value -= 1;
-                None
+                drop(state);
+                return Poll::Ready(Ok(SemaphoreGuard { semaphore }));
             }
             None => {
-                self.key = Some(state.waiters.push(cx.waker()));
-                return Poll::Pending;
+                let key = state.waiters.push(0, cx.waker());
+                self.key = Some(key);
+                state.waiters.ticket(key)
             }
-            Some(key) if state.waiters.is_woken(key) => {
-                // Our unit was taken off the count when we were woken.
-                state.waiters.remove(key);
-                self.key = None;
-                state.wake_up_next()
-            }
-            Some(key) => {
-                state.waiters.update(key, cx.waker());
-                return Poll::Pending;
-            }
+            Some(key) => match state.waiters.status(key) {
+                Status::Waiting => {
+                    state.waiters.update(key, cx.waker());
+                    state.waiters.ticket(key)
+                }
+                Status::Woken | Status::Cancelled(_) => {
+                    self.key = None;
+                    if let Status::Cancelled(message) = state.waiters.remove(key) {
+                        return Poll::Ready(Err(waiters::cancelled(message)));
+                    }
+                    // Our unit was taken off the count when we were woken;
+                    // units left go on to the next waiter.
+                    let waker = state.wake_up_next();
+                    drop(state);
+                    wake(waker);
+                    return Poll::Ready(Ok(SemaphoreGuard { semaphore }));
+                }
+            },
         };
         drop(state);
-        wake(waker);
-        Poll::Ready(Ok(SemaphoreGuard { semaphore }))
+        waiters::note(cx.waker(), &semaphore.state, ticket);
+        Poll::Pending
     }
 }
 
-impl Drop for SemaphoreAcquire<'_> {
+impl Drop for SemaphoreAcquire {
     fn drop(&mut self) {
         self.give_up();
     }
 }
 
-impl fmt::Debug for SemaphoreAcquire<'_> {
+impl fmt::Debug for SemaphoreAcquire {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphoreAcquire")
-            .field("semaphore", self.semaphore)
+            .field("semaphore", &self.semaphore)
             .field("waiting", &self.key.is_some())
             .finish()
     }
@@ -426,11 +461,11 @@ impl fmt::Debug for SemaphoreAcquire<'_> {
 /// A unit of a [`Semaphore`] or [`BoundedSemaphore`], given back when
 /// dropped.
 #[must_use = "the unit is released as soon as the guard is dropped"]
-pub struct SemaphoreGuard<'a> {
-    semaphore: &'a Semaphore,
+pub struct SemaphoreGuard {
+    semaphore: Semaphore,
 }
 
-impl SemaphoreGuard<'_> {
+impl SemaphoreGuard {
     /// Keeps the unit past the guard, for an explicit `release` later.
     ///
     /// # Examples
@@ -447,7 +482,7 @@ impl SemaphoreGuard<'_> {
     }
 }
 
-impl Drop for SemaphoreGuard<'_> {
+impl Drop for SemaphoreGuard {
     /// Releases the unit. A bounded semaphore already at its bound (an
     /// explicit release gave this unit back) is left as it is.
     fn drop(&mut self) {
@@ -455,10 +490,10 @@ impl Drop for SemaphoreGuard<'_> {
     }
 }
 
-impl fmt::Debug for SemaphoreGuard<'_> {
+impl fmt::Debug for SemaphoreGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphoreGuard")
-            .field("semaphore", self.semaphore)
+            .field("semaphore", &self.semaphore)
             .finish()
     }
 }
