@@ -41,3 +41,8 @@ struct TasksChapter;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/composing.md")]
 struct ComposingChapter;
+
+/// See [`FuturesChapter`].
+#[cfg(doctest)]
+#[doc = include_str!("../docs/synchronization.md")]
+struct SynchronizationChapter;

@@ -13,7 +13,7 @@ use asyncio_core::FutureError;
 ///
 /// | asyncio | [`kind()`](Self::kind) | query |
 /// |---|---|---|
-/// | `CancelledError(msg)` out of a wait | [`Cancelled`](SyncErrorKind::Cancelled) | [`is_cancelled`](Self::is_cancelled), [`cancel_message`](Self::cancel_message) |
+/// | `CancelledError(msg)` out of a barrier's wait or a queue's `put` | [`Cancelled`](SyncErrorKind::Cancelled) | [`is_cancelled`](Self::is_cancelled), [`cancel_message`](Self::cancel_message) |
 /// | `RuntimeError('Lock is not acquired.')`, `RuntimeError('cannot notify on un-acquired lock')` | [`NotAcquired`](SyncErrorKind::NotAcquired) | [`is_not_acquired`](Self::is_not_acquired) |
 /// | `ValueError('BoundedSemaphore released too many times')` | [`OverReleased`](SyncErrorKind::OverReleased) | [`is_over_released`](Self::is_over_released) |
 /// | `BrokenBarrierError` | [`BrokenBarrier`](SyncErrorKind::BrokenBarrier) | [`is_broken_barrier`](Self::is_broken_barrier) |
@@ -22,10 +22,13 @@ use asyncio_core::FutureError;
 /// | `ValueError('task_done() called too many times')` | [`TaskDoneTooMany`](SyncErrorKind::TaskDoneTooMany) | [`is_task_done_too_many`](Self::is_task_done_too_many) |
 /// | `ValueError('parties must be > 0')` | [`InvalidArgument`](SyncErrorKind::InvalidArgument) | [`is_invalid_argument`](Self::is_invalid_argument) |
 ///
-/// A cancellation carries the [`FutureError`] that delivered it as its
-/// [`source`](Error::source), so a task whose coroutine propagates it with
-/// `?` ends cancelled, as one that propagates a cancelled future's error
-/// does. It is `Send + Sync + 'static` and cheap to clone.
+/// The other waits (acquiring a lock, waiting for an event, getting from a
+/// queue, ...) can only be cancelled, and fail with the cancelled
+/// [`FutureError`] itself, as every other await does. Here a cancellation
+/// carries that [`FutureError`] as its [`source`](Error::source), so a task
+/// whose coroutine propagates it with `?` ends cancelled, as one that
+/// propagates a cancelled future's error does. It is `Send + Sync +
+/// 'static` and cheap to clone.
 ///
 /// # Examples
 ///
@@ -131,19 +134,17 @@ impl SyncError {
     ///
     /// # Examples
     ///
-    /// A task cancelled while it waits for a lock sees it at the await:
+    /// A task cancelled while it waits at a barrier sees it at the await:
     ///
     /// ```
     /// use asyncio_loop::EventLoop;
-    /// use asyncio_sync::Lock;
+    /// use asyncio_sync::Barrier;
     ///
     /// let event_loop = EventLoop::new();
-    /// let lock = Lock::new();
-    /// let held = lock.try_acquire().unwrap();
-    /// let waiter = lock.clone();
+    /// let barrier = Barrier::new(2).unwrap();
     /// let task = event_loop
     ///     .create_task(async move {
-    ///         let error = waiter.acquire().await.unwrap_err();
+    ///         let error = barrier.wait().await.unwrap_err();
     ///         (error.is_cancelled(), error.cancel_message().map(str::to_owned))
     ///     })
     ///     .unwrap();
@@ -152,7 +153,6 @@ impl SyncError {
     /// let (cancelled, message) = event_loop.run_until_complete(&task).unwrap();
     /// assert!(cancelled);
     /// assert_eq!(message.as_deref(), Some("stop"));
-    /// drop(held);
     /// ```
     pub fn is_cancelled(&self) -> bool {
         self.kind() == SyncErrorKind::Cancelled

@@ -29,19 +29,27 @@
 //! atomics. Use `tokio::sync` or `async-channel` between threads. It needs
 //! no event loop: its futures work under any executor, and only
 //! `asyncio-core`'s cancellation hook ties them to `asyncio-loop`'s tasks,
-//! whose [`cancel`](https://docs.rs/asyncio-loop) they see at the await as
-//! a [`SyncError`] that [`is_cancelled`](SyncError::is_cancelled)
-//! (propagated with `?`, it ends the task cancelled).
+//! whose [`cancel`](https://docs.rs/asyncio-loop) cancels the wait at once,
+//! as asyncio's cancels the waiter future: the task sees the cancellation
+//! at its await (propagated with `?`, it ends the task cancelled).
 //!
 //! # Differences from asyncio
 //!
-//! - Waits return `Result`: `Err` when cancelled (asyncio's
-//!   `CancelledError`), or for a [`Barrier`] that breaks.
+//! - Waits return `Result`: the cancelled
+//!   [`FutureError`](asyncio_core::FutureError) when cancelled (asyncio's
+//!   `CancelledError`), as every other await of the workspace does;
+//!   [`Barrier::wait`] fails with a [`SyncError`] (broken, or cancelled)
+//!   and [`Queue::put`] with a [`PutError`] that hands the item back.
 //! - A cancelled [`ConditionGuard::wait`] returns without taking the lock
 //!   again (there is no guard left to release); a notified waiter that is
 //!   cancelled passes its notification on, as CPython 3.13 does.
 //! - [`Barrier::reset`] and [`Barrier::abort`] are plain methods.
+//! - A cancelled lock waiter at the head of the line is passed by when the
+//!   lock is released (asyncio hands the lock on one iteration later, from
+//!   the cancelled task's step).
 //! - Reprs drop the object address: `<Lock [locked, waiters:1]>`.
+//!
+//! The chapter lists the rest, and the CPython tests that do not apply.
 //!
 //! # Examples
 //!
@@ -82,3 +90,8 @@ pub use queue::{
     Discipline, Fifo, GenericQueue, Get, Join, Lifo, LifoQueue, Priority, PriorityQueue, Put, Queue,
 };
 pub use semaphore::{BoundedSemaphore, Semaphore, SemaphoreAcquire, SemaphoreGuard};
+
+/// This crate's README code, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct Readme;
