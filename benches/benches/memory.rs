@@ -11,7 +11,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use asyncio_benches::{
-    check_work, report, w1_asyncio, w1_expected, w1_floor, w2_asyncio, w3_asyncio, w3_expected,
+    check_work, report, sync, w1_asyncio, w1_expected, w1_floor, w2_asyncio, w3_asyncio,
+    w3_expected,
 };
 use asyncio_core::Future;
 use asyncio_loop::EventLoop;
@@ -241,4 +242,24 @@ fn main() {
             3,
         ),
     );
+    // A queue made per run, its two tasks and the run's own: a fixed few,
+    // spread over the items.
+    for (key, bound) in [
+        ("allocations_per_queue_item", 0),
+        ("allocations_per_bounded_queue_item", sync::BOUND),
+    ] {
+        report::memory(
+            key,
+            rounded(
+                allocations_per_op(steady, |n| {
+                    check_work(
+                        key,
+                        sync::queue_asyncio(&event_loop, n, bound),
+                        w1_expected(n),
+                    )
+                }),
+                3,
+            ),
+        );
+    }
 }

@@ -281,6 +281,102 @@ fn w4_and_w5(n: usize, warm_up: usize, count: usize) {
     }
 }
 
+/// The synchronization workloads (`asyncio_benches::sync`) against the
+/// Rust peers (and the queue's floor), on a reused loop and on a fresh one
+/// each round.
+fn sync_workloads(n: usize, warm_up: usize, count: usize) {
+    use asyncio_benches::sync::{self, BOUND, HANDOFF_TASKS};
+    let event_loop = EventLoop::new();
+    let sum = w1_expected(n);
+    for (key, bound) in [("queue_unbounded", 0), ("queue_bounded", BOUND)] {
+        let mut rust = Peers::new();
+        let mut floor = VecDeque::new();
+        let times = rounds(
+            &mut [
+                &mut || check_work(key, sync::queue_asyncio(&event_loop, n, bound), sum),
+                &mut || check_work(key, sync::queue_floor(&mut floor, n, bound), sum),
+                &mut || check_work(key, sync::peers::queue_tokio(&rust.runtime, n, bound), sum),
+                &mut || {
+                    let sent = sync::peers::queue_async_channel(&rust.executor, n, bound);
+                    check_work(key, sent, sum)
+                },
+                &mut || {
+                    check_work(
+                        key,
+                        sync::peers::queue_local_pool(&mut rust.pool, n, bound),
+                        sum,
+                    )
+                },
+                &mut || check_work(key, sync::queue_asyncio(&EventLoop::new(), n, bound), sum),
+            ],
+            warm_up,
+            count,
+        );
+        report::ratio(&format!("{key}_floor"), n, ratios(&times, 0, &[1]));
+        report::ratio(
+            &format!("{key}_rust_peers"),
+            n,
+            ratios(&times, 0, &[2, 3, 4]),
+        );
+        let contenders = [
+            "asyncio-rs",
+            "floor",
+            "tokio",
+            "async-channel",
+            "LocalPool",
+            "asyncio-rs, fresh loop",
+        ];
+        for (contender, times) in contenders.iter().zip(&times) {
+            report::time(key, contender, n, n, times);
+        }
+    }
+    for (key, tasks) in [("lock", n), ("lock_handoff", HANDOFF_TASKS)] {
+        let ours = |event_loop: &EventLoop| {
+            if tasks == n {
+                sync::lock_asyncio(event_loop, n)
+            } else {
+                sync::handoff_asyncio(event_loop, n)
+            }
+        };
+        let mut rust = Peers::new();
+        let times = rounds(
+            &mut [
+                &mut || check_work(key, ours(&event_loop), sum),
+                &mut || check_work(key, sync::peers::lock_tokio(&rust.runtime, n, tasks), sum),
+                &mut || {
+                    let total = sync::peers::lock_async_lock(&rust.executor, n, tasks);
+                    check_work(key, total, sum)
+                },
+                &mut || {
+                    check_work(
+                        key,
+                        sync::peers::lock_local_pool(&mut rust.pool, n, tasks),
+                        sum,
+                    )
+                },
+                &mut || check_work(key, ours(&EventLoop::new()), sum),
+            ],
+            warm_up,
+            count,
+        );
+        report::ratio(
+            &format!("{key}_rust_peers"),
+            n,
+            ratios(&times, 0, &[1, 2, 3]),
+        );
+        let contenders = [
+            "asyncio-rs",
+            "tokio",
+            "async-lock",
+            "LocalPool",
+            "asyncio-rs, fresh loop",
+        ];
+        for (contender, times) in contenders.iter().zip(&times) {
+            report::time(key, contender, n, n, times);
+        }
+    }
+}
+
 /// W1 on a fresh loop (and a fresh floor queue) each round, beside the
 /// reused ones: the first burst pays for growing the queue and for touching
 /// new pages, which the reused loop has already paid. Reports the two floor
@@ -395,7 +491,8 @@ fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let full = arguments.iter().any(|argument| argument == "--bench");
     // `cargo bench --bench paired -- fresh` runs that group only (`ratios`,
-    // `fresh`, `racing`, `threads`, `idle`); with no name, all of them.
+    // `sync`, `fresh`, `racing`, `threads`, `idle`); with no name, all of
+    // them.
     let groups: Vec<&str> = arguments
         .iter()
         .map(String::as_str)
@@ -413,6 +510,13 @@ fn main() {
             timers(n, warm_up, count);
             timers_cancel(n, warm_up, count);
             w4_and_w5(n, warm_up, count);
+        }
+    }
+    if wanted("sync") {
+        let sizes: &[usize] = if full { &SIZES } else { &[100] };
+        for &n in sizes {
+            let count = if full { (3_000_000 / n).max(60) } else { 3 };
+            sync_workloads(n, (count / 10).max(1), count);
         }
     }
     if wanted("fresh") {

@@ -1,5 +1,5 @@
 //! Runs one workload in a loop, for a profiler:
-//! `profile w1|w2|w3|w4|w5|timers|timers-floor|cancel|cancel-floor [rounds] [n]`
+//! `profile w1|w2|w3|w4|w5|timers|timers-floor|cancel|cancel-floor|queue|queue-16|lock|handoff [rounds] [n]`
 //! (`n` callbacks or round trips per round, 10,000 unless given), or
 //! `profile latency [wakes]`: the wake-up latency of an idle loop, printed
 //! as its median and p99 in µs (for `strace -c` or `perf trace`).
@@ -8,6 +8,8 @@
 //! high: from `n` = 10,000 up, glibc trims the heap after each round frees
 //! its futures, and a third of the time goes to faulting the pages back in
 //! (see the fifth-session entry of `docs/benchmarks.md`'s history).
+use asyncio_benches::{sync, w1_expected};
+
 fn main() {
     let mut arguments = std::env::args().skip(1);
     let workload = arguments.next().unwrap_or_default();
@@ -50,6 +52,13 @@ fn main() {
             ),
             "cancel" => (asyncio_benches::timers_cancel_asyncio(&event_loop, n), n),
             "cancel-floor" => (asyncio_benches::timers_cancel_floor(n), n),
+            "queue" => (sync::queue_asyncio(&event_loop, n, 0), w1_expected(n)),
+            "queue-16" => (
+                sync::queue_asyncio(&event_loop, n, sync::BOUND),
+                w1_expected(n),
+            ),
+            "lock" => (sync::lock_asyncio(&event_loop, n), w1_expected(n)),
+            "handoff" => (sync::handoff_asyncio(&event_loop, n), w1_expected(n)),
             _ => (
                 asyncio_benches::w3_asyncio(&event_loop, n),
                 asyncio_benches::w3_expected(n),

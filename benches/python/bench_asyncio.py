@@ -79,6 +79,54 @@ def w5_gather(loop, n):
     return loop.run_until_complete(main())
 
 
+def queue(maxsize):
+    def run(loop, n):
+        async def consumer(q):
+            total = 0
+            for _ in range(n):
+                total += await q.get()
+            return total
+
+        async def producer(q):
+            for i in range(n):
+                await q.put(i)
+
+        async def main():
+            q = asyncio.Queue(maxsize)
+            receiving = asyncio.create_task(consumer(q))
+            asyncio.create_task(producer(q))
+            return await receiving
+
+        total = loop.run_until_complete(main())
+        assert total == n * (n - 1) // 2, "the queue lost items"
+
+    return run
+
+
+def lock_workload(tasks_of):
+    def run(loop, n):
+        tasks = tasks_of(n)
+
+        async def main():
+            lock = asyncio.Lock()
+            total = 0
+
+            async def worker(first):
+                nonlocal total
+                for i in range(first, n, tasks):
+                    async with lock:
+                        await asyncio.sleep(0)
+                        total += i
+
+            await asyncio.gather(*(worker(first) for first in range(tasks)))
+            return total
+
+        total = loop.run_until_complete(main())
+        assert total == n * (n - 1) // 2, "a task did not run"
+
+    return run
+
+
 def timer_deadline(i):
     """The Rust workload's spread of deadlines over one second, in seconds."""
     return ((i * 0x9E3779B97F4A7C15) % (1 << 64)) % 1_000_000 / 1e6
@@ -144,6 +192,10 @@ WORKLOADS = {
     "w3_fan_out": w3_fan_out,
     "w4_spawn": w4_spawn,
     "w5_gather": w5_gather,
+    "queue_unbounded": queue(0),
+    "queue_bounded": queue(16),
+    "lock": lock_workload(lambda n: n),
+    "lock_handoff": lock_workload(lambda n: 16),
     "timers": timers,
     "timers_cancel": timers_cancel,
     "threadsafe_1": threadsafe(1),

@@ -404,6 +404,8 @@ pub fn w3_asyncio(event_loop: &EventLoop, n: usize) -> usize {
     })
 }
 
+pub mod sync;
+
 /// The Rust peers, written the way a user of each would write the workloads.
 pub mod peers {
     use super::{timer_deadline, touch, touched};

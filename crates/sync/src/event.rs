@@ -232,7 +232,9 @@ impl Future for EventWait {
 
 impl Drop for EventWait {
     fn drop(&mut self) {
-        self.give_up();
+        if self.key.is_some() {
+            self.give_up();
+        }
     }
 }
 

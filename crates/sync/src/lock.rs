@@ -368,7 +368,9 @@ impl Future for Acquire {
 
 impl Drop for Acquire {
     fn drop(&mut self) {
-        self.give_up();
+        if self.key.is_some() {
+            self.give_up();
+        }
     }
 }
 

@@ -238,6 +238,23 @@ impl<T, D: Discipline<T>> State<T, D> {
         self.len() == 0
     }
 
+    /// asyncio's `put_nowait`: `Err` gives the item back when full;
+    /// `Ok` holds the waker of the oldest waiting getter, to wake once the
+    /// borrow has ended.
+    #[inline]
+    fn put(&mut self, item: T) -> Result<Option<Waker>, T> {
+        if self.full() {
+            return Err(item);
+        }
+        D::push(&mut self.items, item);
+        self.unfinished += 1;
+        if self.unfinished == 1 {
+            // Lowering the flag wakes nobody.
+            self.finished.clear();
+        }
+        Ok(self.waiters.wake_first(GETTERS))
+    }
+
     /// asyncio's repr, but for the items (which need `T: Debug`).
     fn write_repr(
         &self,
@@ -397,21 +414,14 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     ///
     /// See [`PutError`].
     pub fn put_nowait(&self, item: T) -> Result<(), PutError<T>> {
-        let waker = {
-            let mut state = self.state.borrow_mut();
-            if state.full() {
-                return Err(PutError::new(item, SyncError::queue_full()));
+        let put = self.state.borrow_mut().put(item);
+        match put {
+            Ok(waker) => {
+                wake(waker);
+                Ok(())
             }
-            D::push(&mut state.items, item);
-            state.unfinished += 1;
-            if state.unfinished == 1 {
-                // Lowering the flag wakes nobody.
-                state.finished.clear();
-            }
-            state.waiters.wake_first(GETTERS)
-        };
-        wake(waker);
-        Ok(())
+            Err(item) => Err(PutError::new(item, SyncError::queue_full())),
+        }
     }
 
     /// Takes an item without waiting, and wakes the oldest waiting `put`.
@@ -663,25 +673,31 @@ impl<T: 'static, D: Discipline<T> + 'static> Future for Put<T, D> {
                 }
             }
         }
-        if state.full() {
-            // Full (again, if another took the room we were woken for):
-            // back in line, at the end, as asyncio's loop does.
-            let key = state.waiters.push(PUTTERS, cx.waker());
-            let ticket = state.waiters.ticket(key);
-            drop(state);
-            this.key = Some(key);
-            this.item = Some(item);
-            waiters::note(cx.waker(), &queue.state, ticket);
-            return Poll::Pending;
-        }
+        let item = match state.put(item) {
+            Ok(waker) => {
+                drop(state);
+                wake(waker);
+                return Poll::Ready(Ok(()));
+            }
+            Err(item) => item,
+        };
+        // Full (again, if another took the room we were woken for): back in
+        // line, at the end, as asyncio's loop does.
+        let key = state.waiters.push(PUTTERS, cx.waker());
+        let ticket = state.waiters.ticket(key);
         drop(state);
-        Poll::Ready(queue.put_nowait(item))
+        this.key = Some(key);
+        this.item = Some(item);
+        waiters::note(cx.waker(), &queue.state, ticket);
+        Poll::Pending
     }
 }
 
 impl<T, D: Discipline<T>> Drop for Put<T, D> {
     fn drop(&mut self) {
-        self.give_up();
+        if self.key.is_some() {
+            self.give_up();
+        }
     }
 }
 
@@ -763,7 +779,9 @@ impl<T: 'static, D: Discipline<T> + 'static> Future for Get<T, D> {
 
 impl<T, D: Discipline<T>> Drop for Get<T, D> {
     fn drop(&mut self) {
-        self.give_up();
+        if self.key.is_some() {
+            self.give_up();
+        }
     }
 }
 

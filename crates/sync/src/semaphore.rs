@@ -445,7 +445,9 @@ impl Future for SemaphoreAcquire {
 
 impl Drop for SemaphoreAcquire {
     fn drop(&mut self) {
-        self.give_up();
+        if self.key.is_some() {
+            self.give_up();
+        }
     }
 }
 

@@ -179,11 +179,18 @@ impl<const N: usize> Waiters<N> {
 
     /// Wakes the oldest waiter of `line`: returns its waker, for the caller
     /// to wake once its borrow of the primitive has ended.
+    #[inline]
     pub(crate) fn wake_first(&mut self, line: usize) -> Option<Waker> {
+        // Nobody waits, most of the time: inline this test only.
         let key = self.lines[line].head;
         if key == NIL {
             return None;
         }
+        self.wake(line, key)
+    }
+
+    #[inline(never)]
+    fn wake(&mut self, line: usize, key: usize) -> Option<Waker> {
         let node = &mut self.nodes[key];
         node.state = Status::Woken;
         let waker = node.waker.take();
@@ -305,6 +312,7 @@ pub(crate) fn cancelled(message: Option<Arc<str>>) -> FutureError {
 }
 
 /// Wakes `waker`, if there is one: call once the primitive's borrow ended.
+#[inline]
 pub(crate) fn wake(waker: Option<Waker>) {
     if let Some(waker) = waker {
         waker.wake();

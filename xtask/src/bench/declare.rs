@@ -78,6 +78,43 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         source: Source::Paired,
     },
     Workload {
+        key: "queue_unbounded",
+        title: "Queue, unbounded: a producer task passes N items to a consumer task",
+        note: "asyncio-rs `Queue::new()`, `put`/`get` in two tasks; tokio `mpsc::unbounded_channel` on a \
+               `LocalSet`; `async-channel` `unbounded` on async-executor; `futures::channel::mpsc::unbounded` \
+               on `LocalPool`; Python `asyncio.Queue()`. The floor pushes the items into a bare `VecDeque` \
+               and pops them. ns per item; asyncio-rs both on a reused loop and on a fresh one each round.",
+        sizes: SIZES,
+        source: Source::Paired,
+    },
+    Workload {
+        key: "queue_bounded",
+        title: "Queue, bounded to 16: a producer task passes N items to a consumer task",
+        note: "As above with room for 16 items: `Queue::with_maxsize(16)`, tokio `mpsc::channel(16)`, \
+               `async_channel::bounded(16)`, futures `mpsc::channel(15)` (it adds one slot per sender), \
+               `asyncio.Queue(16)`; the floor pushes and pops batches of 16.",
+        sizes: SIZES,
+        source: Source::Paired,
+    },
+    Workload {
+        key: "lock",
+        title: "Lock: N tasks contend for one lock, each holding it over one yield",
+        note: "asyncio-rs `Lock` and `sleep(0)`; tokio `Mutex` and `yield_now` on a `LocalSet`; \
+               `async-lock`'s `Mutex` and futures-lite's `yield_now` on async-executor; \
+               `futures::lock::Mutex` on `LocalPool` with a one-poll yield; Python `asyncio.Lock` and \
+               `sleep(0)`. Each task is spawned, so spawning (W4) is part of the time. ns per task.",
+        sizes: SIZES,
+        source: Source::Paired,
+    },
+    Workload {
+        key: "lock_handoff",
+        title: "Lock hand-off: 16 tasks take one lock N times in all, each time over one yield",
+        note: "The lock workload without the spawning: the same contenders, 16 long-lived tasks. ns per \
+               acquisition.",
+        sizes: SIZES,
+        source: Source::Paired,
+    },
+    Workload {
         key: "timers",
         title: "Timers: N timers with spread deadlines over one second, scheduled, then run",
         note: "asyncio-rs on a `ManualClock` (the loop jumps from deadline to deadline), tokio with paused \
@@ -175,6 +212,30 @@ pub(crate) const TARGETS: &[Target] = &[
     Target {
         label: "W5 gather: fastest Rust peer / ours",
         measure: Measure::Paired("w5_rust_peers"),
+        sizes: SIZES,
+        at_least: 2.0,
+    },
+    Target {
+        label: "Queue, unbounded: fastest Rust peer / ours",
+        measure: Measure::Paired("queue_unbounded_rust_peers"),
+        sizes: SIZES,
+        at_least: 2.0,
+    },
+    Target {
+        label: "Queue, bounded to 16: fastest Rust peer / ours",
+        measure: Measure::Paired("queue_bounded_rust_peers"),
+        sizes: SIZES,
+        at_least: 2.0,
+    },
+    Target {
+        label: "Lock, N tasks: fastest Rust peer / ours",
+        measure: Measure::Paired("lock_rust_peers"),
+        sizes: SIZES,
+        at_least: 2.0,
+    },
+    Target {
+        label: "Lock hand-off: fastest Rust peer / ours",
+        measure: Measure::Paired("lock_handoff_rust_peers"),
         sizes: SIZES,
         at_least: 2.0,
     },
@@ -357,6 +418,14 @@ pub(crate) const MEMORY: &[(&str, &str)] = &[
         "allocations_per_fan_out_callback",
         "allocations per W3 done-callback",
     ),
+    (
+        "allocations_per_queue_item",
+        "allocations per item through an unbounded `Queue` (producer and consumer tasks)",
+    ),
+    (
+        "allocations_per_bounded_queue_item",
+        "allocations per item through a `Queue` bounded to 16",
+    ),
     ("burst_callbacks", "callbacks in one burst on a fresh loop"),
     (
         "bytes_kept_after_burst",
@@ -401,6 +470,16 @@ pub(crate) const MEMORY_TARGETS: &[(&str, &str, f64)] = &[
     (
         "no allocation per `call_soon` for an inline closure",
         "allocations_per_call_soon",
+        0.0,
+    ),
+    (
+        "no allocation per item through a bounded `Queue`, steady state",
+        "allocations_per_bounded_queue_item",
+        0.0,
+    ),
+    (
+        "no allocation per item through an unbounded `Queue`, steady state",
+        "allocations_per_queue_item",
         0.0,
     ),
     (
