@@ -162,7 +162,8 @@ impl Lock {
     /// or the entry of `async with lock:`.
     ///
     /// It does not suspend when the lock is free and nobody waits for it.
-    /// It fails only when cancelled ([`SyncError::is_cancelled`]), holding
+    /// It fails only when cancelled (with the cancelled
+    /// [`FutureError`](asyncio_core::FutureError)), holding
     /// nothing; dropping the future gives up its place in the line.
     ///
     /// # Examples

@@ -492,7 +492,8 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     ///
     /// # Errors
     ///
-    /// Only when cancelled; no item is taken.
+    /// Only when cancelled, with the cancelled
+    /// [`FutureError`](asyncio_core::FutureError); no item is taken.
     ///
     /// # Examples
     ///
@@ -546,7 +547,8 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
     ///
     /// # Errors
     ///
-    /// Only when cancelled.
+    /// Only when cancelled, with the cancelled
+    /// [`FutureError`](asyncio_core::FutureError).
     ///
     /// # Examples
     ///
