@@ -208,7 +208,7 @@ impl Lock {
         let generation = state.take();
         Some(LockGuard {
             lock: self.clone(),
-            generation,
+            generation: Some(generation),
         })
     }
 
@@ -362,7 +362,7 @@ impl Future for Acquire {
         drop(state);
         Poll::Ready(Ok(LockGuard {
             lock: this.lock.clone(),
-            generation,
+            generation: Some(generation),
         }))
     }
 }
@@ -388,7 +388,8 @@ impl fmt::Debug for Acquire {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard {
     lock: Lock,
-    generation: u64,
+    /// The hold this guard releases; `None` once detached.
+    generation: Option<u64>,
 }
 
 impl LockGuard {
@@ -412,16 +413,18 @@ impl LockGuard {
     /// # Examples
     ///
     /// See [`Lock::release`].
-    pub fn detach(self) {
-        std::mem::forget(self);
+    pub fn detach(mut self) {
+        self.generation = None;
     }
 }
 
 impl Drop for LockGuard {
     /// Releases the lock, unless an explicit [`Lock::release`] already
-    /// ended this hold.
+    /// ended this hold or the guard was detached.
     fn drop(&mut self) {
-        self.lock.release_hold(self.generation);
+        if let Some(generation) = self.generation {
+            self.lock.release_hold(generation);
+        }
     }
 }
 
@@ -491,6 +494,19 @@ mod tests {
         drop(first);
         assert!(matches!(poll(second.as_mut()), Poll::Ready(Ok(_))));
         assert_eq!(format!("{lock:?}"), "<Lock [unlocked]>");
+    }
+
+    #[test]
+    fn a_detached_guard_keeps_the_lock_and_drops_its_handle() {
+        let lock = Lock::new();
+        lock.try_acquire().unwrap().detach();
+        assert!(lock.locked());
+        assert_eq!(
+            Rc::strong_count(&lock.state),
+            1,
+            "the guard's handle is gone"
+        );
+        lock.release().unwrap();
     }
 
     #[test]

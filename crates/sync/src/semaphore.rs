@@ -237,6 +237,7 @@ impl Semaphore {
         state.value -= 1;
         Some(SemaphoreGuard {
             semaphore: self.clone(),
+            held: true,
         })
     }
 
@@ -411,7 +412,10 @@ impl Future for SemaphoreAcquire {
             None if !state.locked() => {
                 state.value -= 1;
                 drop(state);
-                return Poll::Ready(Ok(SemaphoreGuard { semaphore }));
+                return Poll::Ready(Ok(SemaphoreGuard {
+                    semaphore,
+                    held: true,
+                }));
             }
             None => {
                 let key = state.waiters.push(0, cx.waker());
@@ -433,7 +437,10 @@ impl Future for SemaphoreAcquire {
                     let waker = state.wake_up_next();
                     drop(state);
                     wake(waker);
-                    return Poll::Ready(Ok(SemaphoreGuard { semaphore }));
+                    return Poll::Ready(Ok(SemaphoreGuard {
+                        semaphore,
+                        held: true,
+                    }));
                 }
             },
         };
@@ -465,6 +472,8 @@ impl fmt::Debug for SemaphoreAcquire {
 #[must_use = "the unit is released as soon as the guard is dropped"]
 pub struct SemaphoreGuard {
     semaphore: Semaphore,
+    /// Cleared once detached: the unit stays taken.
+    held: bool,
 }
 
 impl SemaphoreGuard {
@@ -479,16 +488,19 @@ impl SemaphoreGuard {
     /// semaphore.release().unwrap();
     /// assert_eq!(semaphore.value(), 1);
     /// ```
-    pub fn detach(self) {
-        std::mem::forget(self);
+    pub fn detach(mut self) {
+        self.held = false;
     }
 }
 
 impl Drop for SemaphoreGuard {
-    /// Releases the unit. A bounded semaphore already at its bound (an
-    /// explicit release gave this unit back) is left as it is.
+    /// Releases the unit, unless the guard was detached. A bounded
+    /// semaphore already at its bound (an explicit release gave this unit
+    /// back) is left as it is.
     fn drop(&mut self) {
-        let _ = self.semaphore.release();
+        if self.held {
+            let _ = self.semaphore.release();
+        }
     }
 }
 
@@ -563,6 +575,18 @@ mod tests {
         };
         drop((a, b));
         assert_eq!(semaphore.value(), 2);
+    }
+
+    #[test]
+    fn a_detached_guard_keeps_the_unit_and_drops_its_handle() {
+        let semaphore = Semaphore::new(1);
+        semaphore.try_acquire().unwrap().detach();
+        assert_eq!(semaphore.value(), 0);
+        assert_eq!(
+            Rc::strong_count(&semaphore.state),
+            1,
+            "the guard's handle is gone"
+        );
     }
 
     #[test]
