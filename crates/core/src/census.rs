@@ -185,7 +185,30 @@ pub(crate) fn is_scope_waker(waker: &Waker) -> bool {
 
 /// A waker a future stores, counted under the executor of the scope it was
 /// stored in when it is that scope's waker.
-pub(crate) struct HeldWaker {
+///
+/// For `!Send` awaitables of other crates built on this one (the locks and
+/// queues of `asyncio-sync`): a waker kept in one counts as held on this
+/// thread, so an executor's deadlock check knows that only this thread's
+/// code can wake the task through it. Holding one in anything that another
+/// thread could reach would defeat that check.
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroU64;
+/// use asyncio_core::census::{self, HeldWaker, PollScope};
+///
+/// let executor = NonZeroU64::new(9).unwrap();
+/// let waker = futures::task::noop_waker();
+/// let held = {
+///     let _scope = PollScope::enter(&waker, executor);
+///     HeldWaker::new(&waker)
+/// };
+/// assert_eq!(census::held(executor), 1);
+/// held.wake();
+/// assert_eq!(census::held(executor), 0);
+/// ```
+pub struct HeldWaker {
     waker: Waker,
     count: Count,
 }
@@ -206,8 +229,12 @@ impl Drop for Count {
 
 impl HeldWaker {
     /// A clone of `waker`, counted if it is the open scope's waker.
+    ///
+    /// # Examples
+    ///
+    /// See [`HeldWaker`].
     #[inline]
-    pub(crate) fn new(waker: &Waker) -> HeldWaker {
+    pub fn new(waker: &Waker) -> HeldWaker {
         let (address, executor) = POLLING.with(Cell::get);
         let executor = if address == waker as *const Waker as usize {
             add(executor);
@@ -221,17 +248,38 @@ impl HeldWaker {
         }
     }
 
+    /// Whether it wakes the same task as `waker` (see [`Waker::will_wake`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let waker = futures::task::noop_waker();
+    /// let held = asyncio_core::census::HeldWaker::new(&waker);
+    /// assert!(held.will_wake(&waker));
+    /// ```
     #[inline]
-    pub(crate) fn will_wake(&self, waker: &Waker) -> bool {
+    pub fn will_wake(&self, waker: &Waker) -> bool {
         self.waker.will_wake(waker)
     }
 
     /// Wakes the task, giving the waker up (and uncounting it).
+    ///
+    /// # Examples
+    ///
+    /// See [`HeldWaker`].
     #[inline]
-    pub(crate) fn wake(self) {
+    pub fn wake(self) {
         let HeldWaker { waker, count } = self;
         drop(count);
         waker.wake();
+    }
+}
+
+impl std::fmt::Debug for HeldWaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldWaker")
+            .field("counted", &(self.count.0 != 0))
+            .finish_non_exhaustive()
     }
 }
 

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use asyncio_core::cancel;
+use asyncio_core::census::HeldWaker;
 
 use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
 use crate::{SyncError, SyncErrorKind};
@@ -104,7 +105,7 @@ impl Lines for State {
         &mut self,
         ticket: u64,
         message: Option<std::sync::Arc<str>>,
-    ) -> Option<std::task::Waker> {
+    ) -> Option<HeldWaker> {
         self.waiters.cancel(ticket, message)
     }
 

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use asyncio_core::census::HeldWaker;
 use asyncio_core::{cancel, FutureError};
 
 use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
@@ -72,7 +73,7 @@ impl Lines for State {
         &mut self,
         ticket: u64,
         message: Option<std::sync::Arc<str>>,
-    ) -> Option<std::task::Waker> {
+    ) -> Option<HeldWaker> {
         self.waiters.cancel(ticket, message)
     }
 

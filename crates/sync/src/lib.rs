@@ -44,6 +44,9 @@
 //!   again (there is no guard left to release); a notified waiter that is
 //!   cancelled passes its notification on, as CPython 3.13 does.
 //! - [`Barrier::reset`] and [`Barrier::abort`] are plain methods.
+//! - A wait that nothing can end any more makes `asyncio-loop`'s
+//!   `run_until_complete` report it as stuck instead of waiting forever: a
+//!   waiter keeps its waker as an [`asyncio_core::census::HeldWaker`].
 //! - A cancelled lock waiter at the head of the line is passed by when the
 //!   lock is released (asyncio hands the lock on one iteration later, from
 //!   the cancelled task's step).

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use asyncio_core::census::HeldWaker;
 use asyncio_core::{cancel, FutureError};
 
 use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
@@ -92,7 +93,7 @@ impl State {
     /// are passed by: asyncio looks at the first waiter only, and when
     /// that one is cancelled the lock reaches the next through the
     /// cancelled task's own step, one iteration later.
-    fn wake_up_first(&mut self) -> Option<std::task::Waker> {
+    fn wake_up_first(&mut self) -> Option<HeldWaker> {
         if self.waiters.woken() > 0 {
             return None;
         }
@@ -120,7 +121,7 @@ impl Lines for State {
         &mut self,
         ticket: u64,
         message: Option<std::sync::Arc<str>>,
-    ) -> Option<std::task::Waker> {
+    ) -> Option<HeldWaker> {
         self.waiters.cancel(ticket, message)
     }
 

@@ -7,8 +7,9 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
+use asyncio_core::census::HeldWaker;
 use asyncio_core::{cancel, FutureError};
 
 use crate::event::EventWait;
@@ -242,7 +243,7 @@ impl<T, D: Discipline<T>> State<T, D> {
     /// `Ok` holds the waker of the oldest waiting getter, to wake once the
     /// borrow has ended.
     #[inline]
-    fn put(&mut self, item: T) -> Result<Option<Waker>, T> {
+    fn put(&mut self, item: T) -> Result<Option<HeldWaker>, T> {
         if self.full() {
             return Err(item);
         }
@@ -279,7 +280,11 @@ impl<T, D: Discipline<T>> State<T, D> {
 }
 
 impl<T, D: Discipline<T>> Lines for State<T, D> {
-    fn cancel_wait(&mut self, ticket: u64, message: Option<std::sync::Arc<str>>) -> Option<Waker> {
+    fn cancel_wait(
+        &mut self,
+        ticket: u64,
+        message: Option<std::sync::Arc<str>>,
+    ) -> Option<HeldWaker> {
         self.waiters.cancel(ticket, message)
     }
 
@@ -573,7 +578,7 @@ impl<T, D: Discipline<T>> GenericQueue<T, D> {
 }
 
 /// Takes the next item, and the waker of the oldest waiting putter.
-fn take<T, D: Discipline<T>>(state: &mut State<T, D>) -> Option<(T, Option<Waker>)> {
+fn take<T, D: Discipline<T>>(state: &mut State<T, D>) -> Option<(T, Option<HeldWaker>)> {
     let item = D::pop(&mut state.items)?;
     Some((item, state.waiters.wake_first(PUTTERS)))
 }

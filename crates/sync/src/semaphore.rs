@@ -4,8 +4,9 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
+use asyncio_core::census::HeldWaker;
 use asyncio_core::{cancel, FutureError};
 
 use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
@@ -92,7 +93,11 @@ struct State {
 }
 
 impl Lines for State {
-    fn cancel_wait(&mut self, ticket: u64, message: Option<std::sync::Arc<str>>) -> Option<Waker> {
+    fn cancel_wait(
+        &mut self,
+        ticket: u64,
+        message: Option<std::sync::Arc<str>>,
+    ) -> Option<HeldWaker> {
         self.waiters.cancel(ticket, message)
     }
 
@@ -111,7 +116,7 @@ impl State {
     }
 
     /// asyncio's `_wake_up_next`: hands a unit to the oldest waiter.
-    fn wake_up_next(&mut self) -> Option<Waker> {
+    fn wake_up_next(&mut self) -> Option<HeldWaker> {
         if self.value == 0 {
             return None;
         }
@@ -133,7 +138,7 @@ impl State {
         f.write_str("]>")
     }
 
-    fn release(&mut self) -> Result<Option<Waker>, SyncError> {
+    fn release(&mut self) -> Result<Option<HeldWaker>, SyncError> {
         if self.bound.is_some_and(|bound| self.value >= bound) {
             return Err(SyncError::plain(
                 SyncErrorKind::OverReleased,

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use asyncio_core::cancel::{self, Awaited};
+use asyncio_core::census::HeldWaker;
 use asyncio_core::FutureError;
 use slab::Slab;
 
@@ -66,8 +67,9 @@ const EMPTY: Line = Line {
 
 struct Node {
     state: Status,
-    /// The waiter's waker while it waits.
-    waker: Option<Waker>,
+    /// The waiter's waker while it waits, counted as held on this thread
+    /// (for the loop's check that a task can still be woken).
+    waker: Option<HeldWaker>,
     line: usize,
     prev: usize,
     next: usize,
@@ -132,7 +134,7 @@ impl<const N: usize> Waiters<N> {
         let tail = self.lines[line].tail;
         let key = self.nodes.insert(Node {
             state: Status::Waiting,
-            waker: Some(waker.clone()),
+            waker: Some(HeldWaker::new(waker)),
             line,
             prev: tail,
             next: NIL,
@@ -161,7 +163,7 @@ impl<const N: usize> Waiters<N> {
     pub(crate) fn update(&mut self, key: usize, waker: &Waker) {
         if let Some(old) = &mut self.nodes[key].waker {
             if !old.will_wake(waker) {
-                old.clone_from(waker);
+                *old = HeldWaker::new(waker);
             }
         }
     }
@@ -180,7 +182,7 @@ impl<const N: usize> Waiters<N> {
     /// Wakes the oldest waiter of `line`: returns its waker, for the caller
     /// to wake once its borrow of the primitive has ended.
     #[inline]
-    pub(crate) fn wake_first(&mut self, line: usize) -> Option<Waker> {
+    pub(crate) fn wake_first(&mut self, line: usize) -> Option<HeldWaker> {
         // Nobody waits, most of the time: inline this test only.
         let key = self.lines[line].head;
         if key == NIL {
@@ -190,7 +192,7 @@ impl<const N: usize> Waiters<N> {
     }
 
     #[inline(never)]
-    fn wake(&mut self, line: usize, key: usize) -> Option<Waker> {
+    fn wake(&mut self, line: usize, key: usize) -> Option<HeldWaker> {
         let node = &mut self.nodes[key];
         node.state = Status::Woken;
         let waker = node.waker.take();
@@ -204,7 +206,7 @@ impl<const N: usize> Waiters<N> {
     /// waits, it is cancelled with `message` and its waker comes back, to
     /// wake; `None` if it is no longer waiting (woken, gone, or a stale
     /// ticket).
-    pub(crate) fn cancel(&mut self, ticket: u64, message: Option<Arc<str>>) -> Option<Waker> {
+    pub(crate) fn cancel(&mut self, ticket: u64, message: Option<Arc<str>>) -> Option<HeldWaker> {
         let key = usize::try_from(ticket & u64::from(u32::MAX)).ok()?;
         let generation = (ticket >> 32) as u32;
         let node = self.nodes.get_mut(key)?;
@@ -260,7 +262,7 @@ impl<S> Deref for Guarded<S> {
 pub(crate) trait Lines {
     /// Cancels the wait `ticket` names if it still waits (see
     /// [`Waiters::cancel`]).
-    fn cancel_wait(&mut self, ticket: u64, message: Option<Arc<str>>) -> Option<Waker>;
+    fn cancel_wait(&mut self, ticket: u64, message: Option<Arc<str>>) -> Option<HeldWaker>;
 
     /// The primitive's repr, for the awaiting task's `wait_for=`.
     fn describe(&self) -> String;
@@ -313,7 +315,7 @@ pub(crate) fn cancelled(message: Option<Arc<str>>) -> FutureError {
 
 /// Wakes `waker`, if there is one: call once the primitive's borrow ended.
 #[inline]
-pub(crate) fn wake(waker: Option<Waker>) {
+pub(crate) fn wake(waker: Option<HeldWaker>) {
     if let Some(waker) = waker {
         waker.wake();
     }

@@ -287,6 +287,24 @@ fn a_cancelled_holder_releases_the_lock() {
     });
 }
 
+/// Woken by a release, then cancelled before it ran: the waiter hands the
+/// lock to the next one (asyncio's `except CancelledError:` in `acquire`).
+#[test]
+fn a_woken_waiter_cancelled_hands_the_lock_on() {
+    run(|h| async move {
+        let lock = Lock::new();
+        lock.acquire().await.unwrap().detach();
+        let tb = acquire_task(&h, &lock);
+        let tc = acquire_task(&h, &lock);
+        tick(&h).await;
+        lock.release().unwrap();
+        tb.cancel();
+        (&tc).await.unwrap();
+        assert!(tb.cancelled());
+        assert!(lock.locked(), "tc holds it");
+    });
+}
+
 /// A wait dropped by `select!` (another branch won) leaves the line and
 /// does not take the lock.
 #[test]
@@ -303,4 +321,20 @@ fn a_dropped_acquire_leaves_the_line() {
         drop(guard);
         assert!(lock.try_acquire().is_some());
     });
+}
+
+/// A task waiting for a lock that nothing can release any more: the loop
+/// knows that only this thread could wake it, and reports the wait as
+/// stuck instead of waiting forever (asyncio waits forever).
+#[test]
+fn a_wait_nothing_can_end_is_stuck() {
+    let event_loop = asyncio_loop::EventLoop::new();
+    let lock = Lock::new();
+    let guard = lock.try_acquire().unwrap();
+    let waiter = lock.clone();
+    let error = event_loop
+        .run_until_complete(async move { waiter.acquire().await.map(drop) })
+        .unwrap_err();
+    assert!(error.is_stuck());
+    drop(guard);
 }
