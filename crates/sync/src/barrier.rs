@@ -79,7 +79,15 @@ struct State {
     waiters: Waiters<2>,
 }
 
-impl State {
+impl Lines for State {
+    fn cancel_wait(
+        &mut self,
+        ticket: u64,
+        message: Option<std::sync::Arc<str>>,
+    ) -> Option<HeldWaker> {
+        self.waiters.cancel(ticket, message)
+    }
+
     fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
         let phase = match self.phase {
             Phase::Filling => "filling",
@@ -97,22 +105,6 @@ impl State {
             write!(f, ", waiters:{waiting}/{}", self.parties)?;
         }
         f.write_str("]>")
-    }
-}
-
-impl Lines for State {
-    fn cancel_wait(
-        &mut self,
-        ticket: u64,
-        message: Option<std::sync::Arc<str>>,
-    ) -> Option<HeldWaker> {
-        self.waiters.cancel(ticket, message)
-    }
-
-    fn describe(&self) -> String {
-        let mut repr = String::new();
-        let _ = self.write_repr(&mut repr);
-        repr
     }
 }
 
@@ -273,10 +265,7 @@ impl fmt::Debug for Barrier {
     /// assert_eq!(format!("{barrier:?}"), "<Barrier [filling, waiters:0/3]>");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.state.try_borrow() {
-            Ok(state) => state.write_repr(f),
-            Err(_) => f.write_str("<Barrier>"),
-        }
+        self.state.fmt_repr(f, "<Barrier>")
     }
 }
 
@@ -449,14 +438,8 @@ impl fmt::Debug for BarrierWait {
 mod tests {
     use std::pin::pin;
 
-    use futures::task::noop_waker;
-
     use super::*;
-
-    fn poll<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-        let waker = noop_waker();
-        future.poll(&mut Context::from_waker(&waker))
-    }
+    use crate::waiters::poll_once as poll;
 
     #[test]
     fn newcomers_wait_while_the_round_drains() {

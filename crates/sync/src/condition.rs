@@ -71,21 +71,6 @@ struct State {
     waiters: Waiters,
 }
 
-impl State {
-    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
-        let held = if self.lock.locked() {
-            "locked"
-        } else {
-            "unlocked"
-        };
-        write!(f, "<Condition [{held}")?;
-        if !self.waiters.is_empty() {
-            write!(f, ", waiters:{}", self.waiters.len())?;
-        }
-        f.write_str("]>")
-    }
-}
-
 impl Lines for State {
     fn cancel_wait(
         &mut self,
@@ -95,10 +80,13 @@ impl Lines for State {
         self.waiters.cancel(ticket, message)
     }
 
-    fn describe(&self) -> String {
-        let mut repr = String::new();
-        let _ = self.write_repr(&mut repr);
-        repr
+    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let held = if self.lock.locked() {
+            "locked"
+        } else {
+            "unlocked"
+        };
+        waiters::write_repr(f, "Condition", format_args!("{held}"), self.waiters.len())
     }
 }
 
@@ -276,10 +264,7 @@ impl fmt::Debug for Condition {
     /// assert_eq!(format!("{condition:?}"), "<Condition [unlocked]>");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.state.try_borrow() {
-            Ok(state) => state.write_repr(f),
-            Err(_) => f.write_str("<Condition>"),
-        }
+        self.state.fmt_repr(f, "<Condition>")
     }
 }
 
@@ -523,14 +508,8 @@ impl fmt::Debug for ConditionWait {
 mod tests {
     use std::pin::pin;
 
-    use futures::task::noop_waker;
-
     use super::*;
-
-    fn poll<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-        let waker = noop_waker();
-        future.poll(&mut Context::from_waker(&waker))
-    }
+    use crate::waiters::poll_once as poll;
 
     #[test]
     fn wait_releases_and_retakes_the_lock() {

@@ -57,17 +57,6 @@ struct State {
     waiters: Waiters,
 }
 
-impl State {
-    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
-        let flag = if self.set { "set" } else { "unset" };
-        write!(f, "<Event [{flag}")?;
-        if !self.waiters.is_empty() {
-            write!(f, ", waiters:{}", self.waiters.len())?;
-        }
-        f.write_str("]>")
-    }
-}
-
 impl Lines for State {
     fn cancel_wait(
         &mut self,
@@ -77,10 +66,9 @@ impl Lines for State {
         self.waiters.cancel(ticket, message)
     }
 
-    fn describe(&self) -> String {
-        let mut repr = String::new();
-        let _ = self.write_repr(&mut repr);
-        repr
+    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let flag = if self.set { "set" } else { "unset" };
+        waiters::write_repr(f, "Event", format_args!("{flag}"), self.waiters.len())
     }
 }
 
@@ -171,10 +159,7 @@ impl fmt::Debug for Event {
     /// assert_eq!(format!("{event:?}"), "<Event [set]>");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.state.try_borrow() {
-            Ok(state) => state.write_repr(f),
-            Err(_) => f.write_str("<Event>"),
-        }
+        self.state.fmt_repr(f, "<Event>")
     }
 }
 
@@ -252,14 +237,8 @@ impl fmt::Debug for EventWait {
 mod tests {
     use std::pin::pin;
 
-    use futures::task::noop_waker;
-
     use super::*;
-
-    fn poll<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-        let waker = noop_waker();
-        future.poll(&mut Context::from_waker(&waker))
-    }
+    use crate::waiters::poll_once as poll;
 
     #[test]
     fn a_woken_waiter_returns_though_the_flag_was_cleared() {

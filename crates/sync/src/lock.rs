@@ -105,15 +105,6 @@ impl State {
     fn free(&self) -> bool {
         !self.locked && self.waiters.all_cancelled()
     }
-
-    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
-        let held = if self.locked { "locked" } else { "unlocked" };
-        write!(f, "<Lock [{held}")?;
-        if !self.waiters.is_empty() {
-            write!(f, ", waiters:{}", self.waiters.len())?;
-        }
-        f.write_str("]>")
-    }
 }
 
 impl Lines for State {
@@ -125,10 +116,9 @@ impl Lines for State {
         self.waiters.cancel(ticket, message)
     }
 
-    fn describe(&self) -> String {
-        let mut repr = String::new();
-        let _ = self.write_repr(&mut repr);
-        repr
+    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let held = if self.locked { "locked" } else { "unlocked" };
+        waiters::write_repr(f, "Lock", format_args!("{held}"), self.waiters.len())
     }
 }
 
@@ -278,10 +268,7 @@ impl fmt::Debug for Lock {
     /// assert_eq!(format!("{lock:?}"), "<Lock [unlocked]>");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.state.try_borrow() {
-            Ok(state) => state.write_repr(f),
-            Err(_) => f.write_str("<Lock>"),
-        }
+        self.state.fmt_repr(f, "<Lock>")
     }
 }
 
@@ -441,14 +428,8 @@ impl fmt::Debug for LockGuard {
 mod tests {
     use std::pin::pin;
 
-    use futures::task::noop_waker;
-
     use super::*;
-
-    fn poll<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-        let waker = noop_waker();
-        future.poll(&mut Context::from_waker(&waker))
-    }
+    use crate::waiters::poll_once as poll;
 
     #[test]
     fn an_explicit_release_ends_the_guard_hold() {

@@ -256,8 +256,8 @@ impl<T, D: Discipline<T>> State<T, D> {
         Ok(self.waiters.wake_first(GETTERS))
     }
 
-    /// asyncio's repr, but for the items (which need `T: Debug`).
-    fn write_repr(
+    /// asyncio's repr; `items` writes the items (which need `T: Debug`).
+    fn write_repr_with(
         &self,
         f: &mut dyn fmt::Write,
         items: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result,
@@ -288,10 +288,8 @@ impl<T, D: Discipline<T>> Lines for State<T, D> {
         self.waiters.cancel(ticket, message)
     }
 
-    fn describe(&self) -> String {
-        let mut repr = String::new();
-        let _ = self.write_repr(&mut repr, |_| Ok(()));
-        repr
+    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        self.write_repr_with(f, |_| Ok(()))
     }
 }
 
@@ -596,7 +594,7 @@ impl<T: fmt::Debug, D: Discipline<T>> fmt::Debug for GenericQueue<T, D> {
         let Ok(state) = self.state.try_borrow() else {
             return write!(f, "<{}>", D::NAME);
         };
-        state.write_repr(f, |f| {
+        state.write_repr_with(f, |f| {
             if state.is_empty() {
                 return Ok(());
             }
@@ -819,14 +817,8 @@ impl Future for Join {
 mod tests {
     use std::pin::pin;
 
-    use futures::task::noop_waker;
-
     use super::*;
-
-    fn poll<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-        let waker = noop_waker();
-        future.poll(&mut Context::from_waker(&waker))
-    }
+    use crate::waiters::poll_once as poll;
 
     #[test]
     fn a_woken_getter_takes_its_item_when_it_runs() {

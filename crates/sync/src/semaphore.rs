@@ -101,10 +101,19 @@ impl Lines for State {
         self.waiters.cancel(ticket, message)
     }
 
-    fn describe(&self) -> String {
-        let mut repr = String::new();
-        let _ = self.write_repr(&mut repr);
-        repr
+    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let waiters = self.waiters.len();
+        if self.locked() {
+            waiters::write_repr(f, self.name, format_args!("locked"), waiters)
+        } else {
+            let value = self.value;
+            waiters::write_repr(
+                f,
+                self.name,
+                format_args!("unlocked, value:{value}"),
+                waiters,
+            )
+        }
     }
 }
 
@@ -123,19 +132,6 @@ impl State {
         let waker = self.waiters.wake_first(0)?;
         self.value -= 1;
         Some(waker)
-    }
-
-    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result {
-        write!(f, "<{} [", self.name)?;
-        if self.locked() {
-            f.write_str("locked")?;
-        } else {
-            write!(f, "unlocked, value:{}", self.value)?;
-        }
-        if !self.waiters.is_empty() {
-            write!(f, ", waiters:{}", self.waiters.len())?;
-        }
-        f.write_str("]>")
     }
 
     fn release(&mut self) -> Result<Option<HeldWaker>, SyncError> {
@@ -268,10 +264,7 @@ impl Semaphore {
     }
 
     fn write_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.state.try_borrow() {
-            Ok(state) => state.write_repr(f),
-            Err(_) => f.write_str("<Semaphore>"),
-        }
+        self.state.fmt_repr(f, "<Semaphore>")
     }
 }
 
@@ -521,14 +514,8 @@ impl fmt::Debug for SemaphoreGuard {
 mod tests {
     use std::pin::pin;
 
-    use futures::task::noop_waker;
-
     use super::*;
-
-    fn poll<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
-        let waker = noop_waker();
-        future.poll(&mut Context::from_waker(&waker))
-    }
+    use crate::waiters::poll_once as poll;
 
     #[test]
     fn a_release_hands_the_unit_to_the_oldest_waiter_at_once() {

@@ -25,6 +25,7 @@
 //! has ended.
 
 use std::cell::RefCell;
+use std::fmt;
 use std::ops::Deref;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -93,11 +94,6 @@ impl<const N: usize> Waiters<N> {
             woken: 0,
             generation: 0,
         }
-    }
-
-    /// Whether no waiter is left at all, in any state.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
     }
 
     /// Waiters in any state (asyncio's `len(self._waiters)`).
@@ -250,6 +246,17 @@ impl<S> Guarded<S> {
     }
 }
 
+impl<S: Lines> Guarded<S> {
+    /// The primitive's `Debug`: its repr, or `fallback` (`<Lock>`) while
+    /// its state is borrowed (a `Debug` from inside a waker, say).
+    pub(crate) fn fmt_repr(&self, f: &mut fmt::Formatter<'_>, fallback: &str) -> fmt::Result {
+        match self.0.try_borrow() {
+            Ok(state) => state.write_repr(f),
+            Err(_) => f.write_str(fallback),
+        }
+    }
+}
+
 impl<S> Deref for Guarded<S> {
     type Target = RefCell<S>;
 
@@ -264,8 +271,9 @@ pub(crate) trait Lines {
     /// [`Waiters::cancel`]).
     fn cancel_wait(&mut self, ticket: u64, message: Option<Arc<str>>) -> Option<HeldWaker>;
 
-    /// The primitive's repr, for the awaiting task's `wait_for=`.
-    fn describe(&self) -> String;
+    /// The primitive's repr (its `Debug`, and the awaiting task's
+    /// `wait_for=`).
+    fn write_repr(&self, f: &mut dyn fmt::Write) -> fmt::Result;
 }
 
 impl<S: Lines + 'static> Awaited for Guarded<S> {
@@ -289,11 +297,30 @@ impl<S: Lines + 'static> Awaited for Guarded<S> {
     }
 
     fn describe_awaited(&self, _key: u64) -> String {
+        let mut repr = String::new();
         match self.0.try_borrow() {
-            Ok(state) => state.describe(),
-            Err(_) => "<busy>".to_owned(),
+            Ok(state) => {
+                let _ = state.write_repr(&mut repr);
+            }
+            Err(_) => repr.push_str("<busy>"),
         }
+        repr
     }
+}
+
+/// asyncio's repr of a primitive, without the address:
+/// `<Lock [locked, waiters:2]>`.
+pub(crate) fn write_repr(
+    f: &mut dyn fmt::Write,
+    name: &str,
+    state: fmt::Arguments<'_>,
+    waiters: usize,
+) -> fmt::Result {
+    write!(f, "<{name} [{state}")?;
+    if waiters > 0 {
+        write!(f, ", waiters:{waiters}")?;
+    }
+    f.write_str("]>")
 }
 
 /// Notes the wait `ticket` names in `state` as what the task polling with
@@ -319,6 +346,15 @@ pub(crate) fn wake(waker: Option<HeldWaker>) {
     if let Some(waker) = waker {
         waker.wake();
     }
+}
+
+/// Polls `future` once with a waker that does nothing: for the unit tests.
+#[cfg(test)]
+pub(crate) fn poll_once<F: std::future::Future>(
+    future: std::pin::Pin<&mut F>,
+) -> std::task::Poll<F::Output> {
+    let waker = futures::task::noop_waker();
+    future.poll(&mut std::task::Context::from_waker(&waker))
 }
 
 #[cfg(test)]
@@ -367,7 +403,7 @@ mod tests {
         assert!(waiters.wake_first(0).is_none());
         assert_eq!(counts(&c), [1, 1, 1]);
         assert!(keys.iter().all(|&key| waiters.remove(key) == Status::Woken));
-        assert!(waiters.is_empty());
+        assert_eq!(waiters.len(), 0);
         assert_eq!(waiters.woken(), 0);
     }
 
@@ -422,7 +458,7 @@ mod tests {
         assert_eq!(waiters.remove(b), Status::Woken);
         assert!(waiters.all_cancelled());
         assert_eq!(waiters.remove(a), Status::Cancelled(Some("stop".into())));
-        assert!(waiters.is_empty() && waiters.all_cancelled());
+        assert!(waiters.len() == 0 && waiters.all_cancelled());
     }
 
     #[test]
