@@ -331,13 +331,7 @@ fn sync_workloads(n: usize, warm_up: usize, count: usize) {
         }
     }
     for (key, tasks) in [("lock", n), ("lock_handoff", HANDOFF_TASKS)] {
-        let ours = |event_loop: &EventLoop| {
-            if tasks == n {
-                sync::lock_asyncio(event_loop, n)
-            } else {
-                sync::handoff_asyncio(event_loop, n)
-            }
-        };
+        let ours = |event_loop: &EventLoop| sync::lock_asyncio(event_loop, n, tasks);
         let mut rust = Peers::new();
         let times = rounds(
             &mut [

@@ -57,8 +57,11 @@ fn main() {
                 sync::queue_asyncio(&event_loop, n, sync::BOUND),
                 w1_expected(n),
             ),
-            "lock" => (sync::lock_asyncio(&event_loop, n), w1_expected(n)),
-            "handoff" => (sync::handoff_asyncio(&event_loop, n), w1_expected(n)),
+            "lock" => (sync::lock_asyncio(&event_loop, n, n), w1_expected(n)),
+            "handoff" => (
+                sync::lock_asyncio(&event_loop, n, sync::HANDOFF_TASKS),
+                w1_expected(n),
+            ),
             _ => (
                 asyncio_benches::w3_asyncio(&event_loop, n),
                 asyncio_benches::w3_expected(n),

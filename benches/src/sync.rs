@@ -77,46 +77,19 @@ pub fn queue_floor(queue: &mut VecDeque<usize>, n: usize, maxsize: usize) -> usi
     sum
 }
 
-/// The lock workload on asyncio-rs: `n` tasks, each holding the lock over
-/// one `sleep(0)`.
-pub fn lock_asyncio(event_loop: &EventLoop, n: usize) -> usize {
+/// The lock workloads on asyncio-rs: `tasks` tasks take the lock `n` times
+/// in all, each time over one `sleep(0)` (the lock workload: `tasks == n`,
+/// one acquisition each; the hand-off: [`HANDOFF_TASKS`]).
+pub fn lock_asyncio(event_loop: &EventLoop, n: usize, tasks: usize) -> usize {
     let handle = event_loop.handle();
     let outcome = event_loop.run_until_complete(async move {
         let lock = Lock::new();
         let total = Rc::new(Cell::new(0));
-        let mut tasks = Vec::with_capacity(n);
-        for i in 0..n {
+        let mut handles = Vec::with_capacity(tasks);
+        for first in 0..tasks {
             let (lock, total, sleeper) = (lock.clone(), Rc::clone(&total), handle.clone());
-            tasks.push(handle.create_task(async move {
-                let _guard = lock.acquire().await?;
-                sleeper.sleep(0.0).await?;
-                total.set(total.get() + i);
-                Ok::<_, FutureError>(())
-            })?);
-        }
-        for task in tasks {
-            task.await?;
-        }
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(total.get())
-    });
-    match outcome {
-        Ok(Ok(sum)) => sum,
-        _ => 0,
-    }
-}
-
-/// The hand-off workload on asyncio-rs: [`HANDOFF_TASKS`] tasks take the
-/// lock `n` times in all, each time over one `sleep(0)`.
-pub fn handoff_asyncio(event_loop: &EventLoop, n: usize) -> usize {
-    let handle = event_loop.handle();
-    let outcome = event_loop.run_until_complete(async move {
-        let lock = Lock::new();
-        let total = Rc::new(Cell::new(0));
-        let mut tasks = Vec::with_capacity(HANDOFF_TASKS);
-        for first in 0..HANDOFF_TASKS {
-            let (lock, total, sleeper) = (lock.clone(), Rc::clone(&total), handle.clone());
-            tasks.push(handle.create_task(async move {
-                for i in (first..n).step_by(HANDOFF_TASKS) {
+            handles.push(handle.create_task(async move {
+                for i in (first..n).step_by(tasks) {
                     let _guard = lock.acquire().await?;
                     sleeper.sleep(0.0).await?;
                     total.set(total.get() + i);
@@ -124,7 +97,7 @@ pub fn handoff_asyncio(event_loop: &EventLoop, n: usize) -> usize {
                 Ok::<_, FutureError>(())
             })?);
         }
-        for task in tasks {
+        for task in handles {
             task.await?;
         }
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(total.get())
@@ -377,9 +350,8 @@ mod tests {
             );
             assert_eq!(peers::queue_local_pool(&mut pool, n, bound), w1_expected(n));
         }
-        assert_eq!(lock_asyncio(&event_loop, n), w1_expected(n));
-        assert_eq!(handoff_asyncio(&event_loop, n), w1_expected(n));
         for tasks in [n, HANDOFF_TASKS] {
+            assert_eq!(lock_asyncio(&event_loop, n, tasks), w1_expected(n));
             assert_eq!(peers::lock_tokio(&runtime, n, tasks), w1_expected(n));
             assert_eq!(peers::lock_async_lock(&executor, n, tasks), w1_expected(n));
             assert_eq!(peers::lock_local_pool(&mut pool, n, tasks), w1_expected(n));

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use asyncio_core::cancel;
 use asyncio_core::census::HeldWaker;
 
-use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
+use crate::waiters::{self, Guarded, Lines, Status, Waiters};
 use crate::{SyncError, SyncErrorKind};
 
 /// asyncio's `Barrier` (3.11): `parties` tasks each call
@@ -249,11 +249,7 @@ impl Barrier {
 
     /// Wakes every waiter of `line`, each once the borrow has ended.
     fn wake_line(&self, line: usize) {
-        let waiting = self.state.borrow().waiters.waiting(line);
-        for _ in 0..waiting {
-            let waker = self.state.borrow_mut().waiters.wake_first(line);
-            wake(waker);
-        }
+        waiters::wake_many(&self.state, |state| &mut state.waiters, line, usize::MAX);
     }
 }
 
@@ -341,8 +337,7 @@ impl Future for BarrierWait {
             Stage::Waiting { key, index } => {
                 let outcome = match state.waiters.status(key) {
                     Status::Waiting => {
-                        state.waiters.update(key, cx.waker());
-                        let ticket = state.waiters.ticket(key);
+                        let ticket = state.waiters.update(key, cx.waker());
                         drop(state);
                         waiters::note(cx.waker(), &barrier.state, ticket);
                         return Poll::Pending;
@@ -368,8 +363,7 @@ impl Future for BarrierWait {
             }
             Stage::Blocked(key) => match state.waiters.status(key) {
                 Status::Waiting => {
-                    state.waiters.update(key, cx.waker());
-                    let ticket = state.waiters.ticket(key);
+                    let ticket = state.waiters.update(key, cx.waker());
                     drop(state);
                     waiters::note(cx.waker(), &barrier.state, ticket);
                     return Poll::Pending;

@@ -10,7 +10,7 @@ use asyncio_core::census::HeldWaker;
 use asyncio_core::{cancel, FutureError};
 
 use crate::lock::{Acquire, LockGuard};
-use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
+use crate::waiters::{self, Guarded, Lines, Status, Waiters};
 use crate::{Lock, SyncError};
 
 /// asyncio's `Condition`: coroutines wait, holding its lock, until another
@@ -245,14 +245,7 @@ impl Condition {
 
     /// Wakes up to `n` waiters not woken yet, each once the borrow ended.
     fn wake(&self, n: usize) {
-        let waiting = self.state.borrow().waiters.waiting(0);
-        for _ in 0..n.min(waiting) {
-            let waker = self.state.borrow_mut().waiters.wake_first(0);
-            if waker.is_none() {
-                break;
-            }
-            wake(waker);
-        }
+        waiters::wake_many(&self.state, |state| &mut state.waiters, 0, n);
     }
 }
 
@@ -456,10 +449,7 @@ impl Future for ConditionWait {
                 let key = *key;
                 let mut state = condition.state.borrow_mut();
                 match state.waiters.status(key) {
-                    Status::Waiting => {
-                        state.waiters.update(key, cx.waker());
-                        state.waiters.ticket(key)
-                    }
+                    Status::Waiting => state.waiters.update(key, cx.waker()),
                     Status::Cancelled(_) | Status::Woken => {
                         let status = state.waiters.remove(key);
                         drop(state);

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use asyncio_core::census::HeldWaker;
 use asyncio_core::{cancel, FutureError};
 
-use crate::waiters::{self, wake, Guarded, Lines, Status, Waiters};
+use crate::waiters::{self, Guarded, Lines, Status, Waiters};
 
 /// asyncio's `Event`: a flag that coroutines wait for.
 ///
@@ -106,23 +106,14 @@ impl Event {
     ///
     /// See [`Event`].
     pub fn set(&self) {
-        let waiting = {
+        {
             let mut state = self.state.borrow_mut();
             if state.set {
                 return;
             }
             state.set = true;
-            state.waiters.waiting(0)
-        };
-        // One at a time, each woken once the borrow has ended; bounded by
-        // those waiting now, whatever a waker does.
-        for _ in 0..waiting {
-            let waker = self.state.borrow_mut().waiters.wake_first(0);
-            if waker.is_none() {
-                break;
-            }
-            wake(waker);
         }
+        waiters::wake_many(&self.state, |state| &mut state.waiters, 0, usize::MAX);
     }
 
     /// Lowers the flag: later waits wait for the next [`set`](Self::set).
@@ -196,10 +187,7 @@ impl Future for EventWait {
                 state.waiters.ticket(key)
             }
             Some(key) => match state.waiters.status(key) {
-                Status::Waiting => {
-                    state.waiters.update(key, cx.waker());
-                    state.waiters.ticket(key)
-                }
+                Status::Waiting => state.waiters.update(key, cx.waker()),
                 Status::Woken | Status::Cancelled(_) => {
                     this.key = None;
                     let outcome = match state.waiters.remove(key) {

@@ -316,10 +316,7 @@ impl Future for Acquire {
                 Some(state.waiters.ticket(key))
             }
             Some(key) => match state.waiters.status(key) {
-                Status::Waiting => {
-                    state.waiters.update(key, cx.waker());
-                    Some(state.waiters.ticket(key))
-                }
+                Status::Waiting => Some(state.waiters.update(key, cx.waker())),
                 Status::Woken => {
                     state.waiters.remove(key);
                     this.key = None;

@@ -239,6 +239,24 @@ impl<T, D: Discipline<T>> State<T, D> {
         self.len() == 0
     }
 
+    /// A getter or putter leaves its `line` (cancelled, or dropped): a
+    /// wake-up it had been given goes to the next of the line while an item
+    /// (or room) is left for it (asyncio's `except:` blocks in `get` and
+    /// `put`).
+    fn leave(&mut self, key: usize, line: usize) -> Option<HeldWaker> {
+        let woken = self.waiters.remove(key) == Status::Woken;
+        let left = if line == GETTERS {
+            !self.is_empty()
+        } else {
+            !self.full()
+        };
+        if woken && left {
+            self.waiters.wake_first(line)
+        } else {
+            None
+        }
+    }
+
     /// asyncio's `put_nowait`: `Err` gives the item back when full;
     /// `Ok` holds the waker of the oldest waiting getter, to wake once the
     /// borrow has ended.
@@ -628,14 +646,7 @@ impl<T, D: Discipline<T>> Put<T, D> {
     /// putter while there is room.
     fn give_up(&mut self) {
         let Some(key) = self.key.take() else { return };
-        let waker = {
-            let mut state = self.queue.state.borrow_mut();
-            if state.waiters.remove(key) == Status::Woken && !state.full() {
-                state.waiters.wake_first(PUTTERS)
-            } else {
-                None
-            }
-        };
+        let waker = self.queue.state.borrow_mut().leave(key, PUTTERS);
         wake(waker);
     }
 }
@@ -660,8 +671,7 @@ impl<T: 'static, D: Discipline<T> + 'static> Future for Put<T, D> {
         if let Some(key) = this.key {
             match state.waiters.status(key) {
                 Status::Waiting => {
-                    state.waiters.update(key, cx.waker());
-                    let ticket = state.waiters.ticket(key);
+                    let ticket = state.waiters.update(key, cx.waker());
                     drop(state);
                     this.item = Some(item);
                     waiters::note(cx.waker(), &queue.state, ticket);
@@ -726,14 +736,7 @@ impl<T, D: Discipline<T>> Get<T, D> {
     /// getter while items are left (asyncio's `get`, `except:`).
     fn give_up(&mut self) {
         let Some(key) = self.key.take() else { return };
-        let waker = {
-            let mut state = self.queue.state.borrow_mut();
-            if state.waiters.remove(key) == Status::Woken && !state.is_empty() {
-                state.waiters.wake_first(GETTERS)
-            } else {
-                None
-            }
-        };
+        let waker = self.queue.state.borrow_mut().leave(key, GETTERS);
         wake(waker);
     }
 }
@@ -752,8 +755,7 @@ impl<T: 'static, D: Discipline<T> + 'static> Future for Get<T, D> {
         if let Some(key) = this.key {
             match state.waiters.status(key) {
                 Status::Waiting => {
-                    state.waiters.update(key, cx.waker());
-                    let ticket = state.waiters.ticket(key);
+                    let ticket = state.waiters.update(key, cx.waker());
                     drop(state);
                     waiters::note(cx.waker(), &queue.state, ticket);
                     return Poll::Pending;

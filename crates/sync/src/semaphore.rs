@@ -421,10 +421,7 @@ impl Future for SemaphoreAcquire {
                 state.waiters.ticket(key)
             }
             Some(key) => match state.waiters.status(key) {
-                Status::Waiting => {
-                    state.waiters.update(key, cx.waker());
-                    state.waiters.ticket(key)
-                }
+                Status::Waiting => state.waiters.update(key, cx.waker()),
                 Status::Woken | Status::Cancelled(_) => {
                     self.key = None;
                     if let Status::Cancelled(message) = state.waiters.remove(key) {

@@ -155,13 +155,15 @@ impl<const N: usize> Waiters<N> {
         &self.nodes[key].state
     }
 
-    /// Waiter `key` was polled again, still waiting: keep the newest waker.
-    pub(crate) fn update(&mut self, key: usize, waker: &Waker) {
+    /// Waiter `key` was polled again, still waiting: keep the newest waker;
+    /// returns its ticket, to note again.
+    pub(crate) fn update(&mut self, key: usize, waker: &Waker) -> u64 {
         if let Some(old) = &mut self.nodes[key].waker {
             if !old.will_wake(waker) {
                 *old = HeldWaker::new(waker);
             }
         }
+        self.ticket(key)
     }
 
     /// Forgets waiter `key`; returns where it stood.
@@ -338,6 +340,26 @@ pub(crate) fn note<S: Lines + 'static>(waker: &Waker, state: &Rc<Guarded<S>>, ti
 /// `CancelledError`, as awaiting a cancelled future gives it.
 pub(crate) fn cancelled(message: Option<Arc<str>>) -> FutureError {
     FutureError::cancellation(message.as_deref())
+}
+
+/// Wakes up to `n` waiters of `line` of the waiters `lines` finds in
+/// `state`, oldest first: one per borrow, each woken once its borrow has
+/// ended, and no more than were waiting at the start, whatever a waker
+/// does (Event's `set`, Condition's `notify`, Barrier's release).
+pub(crate) fn wake_many<S, const N: usize>(
+    state: &RefCell<S>,
+    lines: fn(&mut S) -> &mut Waiters<N>,
+    line: usize,
+    n: usize,
+) {
+    let waiting = lines(&mut state.borrow_mut()).waiting(line);
+    for _ in 0..n.min(waiting) {
+        let waker = lines(&mut state.borrow_mut()).wake_first(line);
+        if waker.is_none() {
+            break;
+        }
+        wake(waker);
+    }
 }
 
 /// Wakes `waker`, if there is one: call once the primitive's borrow ended.
