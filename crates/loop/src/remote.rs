@@ -18,7 +18,9 @@
 //! **The wake protocol** (the race: a push arriving while the loop decides
 //! to block). `state` says whether the loop is `RUNNING`, `WAITING` (about
 //! to block, or blocked) or `NOTIFIED` (a push came since the loop last
-//! looked). A sender pushes its item, sets `pending`, then swaps `state` to
+//! looked). A sender pushes its item, sets `pending` (with a swap, a
+//! read-modify-write, so that every sender's write is in the release
+//! sequence the loop's acquire swap reads from), then swaps `state` to
 //! `NOTIFIED`; only if it found `WAITING` does it wake the loop (notify the
 //! poller, or unpark the thread where there is no poller). The loop, before
 //! it blocks, makes the poller, then swaps `state` to `WAITING`: if it found
@@ -33,7 +35,8 @@
 //! sender's `NOTIFIED` there also makes that sender's item visible. A busy
 //! loop costs senders no system call: they wake it only when it waits.
 //! `tests/remote_wakes.rs` and `tests/threadsafe.rs` hammer it from several
-//! threads; ARCHITECTURE.md says why there is no loom model.
+//! threads, and `tests/wake_protocol_model.rs` checks it exhaustively under
+//! release/acquire semantics (ARCHITECTURE.md says why not with loom).
 //!
 //! **The close protocol** (the race: a push arriving while the loop
 //! closes). `senders` counts the pushes in progress, and its lowest bit says
@@ -182,7 +185,13 @@ impl Remote {
         }
         self.queue.push(make(value));
         self.senders.fetch_sub(2, Ordering::Release);
-        self.pending.store(true, Ordering::Release);
+        // A swap, not a store: read-modify-writes continue each other's
+        // release sequences, so the loop's acquire swap that reads any
+        // sender's `true` sees every item pushed before it. With plain
+        // stores, B's store could come before A's in `pending`'s order,
+        // the loop would read A's and miss B's item, then consume B's
+        // `NOTIFIED` and block (tests/wake_protocol_model.rs finds it).
+        self.pending.swap(true, Ordering::Release);
         if self.state.swap(NOTIFIED, Ordering::AcqRel) == WAITING {
             match self.notifier.get() {
                 // A failed notification (an OS error) leaves the loop
