@@ -59,7 +59,7 @@
 //!   Asynchronously](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/futures.md),
 //!   and [all chapters](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/README.md).
 //! - [ARCHITECTURE.md](https://github.com/asyncio-rs/asyncio-rs/blob/main/ARCHITECTURE.md):
-//!   how the three crates fit together, one loop iteration, the invariants.
+//!   how the crates fit together, one loop iteration, the invariants.
 //! - [Benchmarks](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/benchmarks.md).
 #![doc(test(attr(deny(warnings))))]
 #![warn(clippy::undocumented_unsafe_blocks)]

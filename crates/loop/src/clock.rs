@@ -18,24 +18,32 @@ pub(crate) fn epoch() -> Instant {
     *EPOCH.get_or_init(Instant::now)
 }
 
-/// The longest delay kept as it is: about 31 years. Longer ones (and
-/// infinity) are cut to it, so that no deadline overflows an `Instant`.
-const LONGEST: Duration = Duration::from_secs(1 << 30);
+/// `Nanos` of the epoch itself. Points in loop time are kept as this plus
+/// the nanoseconds since the epoch, so that a deadline before the epoch (a
+/// negative delay on a fresh manual clock, asyncio's `now + delay`) is still
+/// a point, and ordered as asyncio orders it. About 146 years fit before it.
+const EPOCH_NANOS: Nanos = 1 << 62;
 
-/// `seconds` as a `Duration`: negative and NaN count as zero, anything past
-/// [`LONGEST`] as `LONGEST`.
-fn from_seconds(seconds: f64) -> Duration {
-    if seconds.is_nan() || seconds <= 0.0 {
-        Duration::ZERO
-    } else if seconds >= LONGEST.as_secs_f64() {
-        LONGEST
-    } else {
-        Duration::from_secs_f64(seconds)
-    }
+/// The deadline that never comes: an infinite delay, or one so long (about
+/// 438 years) that no clock reaches it. A timer at `NEVER` never runs, and a
+/// loop never waits for it.
+pub(crate) const NEVER: Nanos = Nanos::MAX;
+
+/// `nanos` from a signed count of nanoseconds since the epoch, clamped to
+/// the points there are (the earliest, and [`NEVER`]).
+fn point(since_epoch: i128) -> Nanos {
+    let point = i128::from(EPOCH_NANOS).saturating_add(since_epoch);
+    Nanos::try_from(point.max(0)).unwrap_or(NEVER)
 }
 
 /// How long to wait: a `Duration`, or seconds as an `f64` as in asyncio
-/// (`call_later(0.2, ...)`). A negative (or NaN) delay is no delay.
+/// (`call_later(0.2, ...)`).
+///
+/// As in asyncio, a deadline is `now + delay`: a negative delay names a
+/// point in the past (so `call_later(-2.0, b)` runs before
+/// `call_later(-1.0, a)`, both on the next iteration), and an infinite one
+/// (`f64::INFINITY`, `Duration::MAX`, or anything past about 438 years)
+/// never comes. A NaN delay is no delay.
 ///
 /// # Examples
 ///
@@ -46,31 +54,96 @@ fn from_seconds(seconds: f64) -> Duration {
 /// assert_eq!(Delay::from(0.25).duration(), Duration::from_millis(250));
 /// assert_eq!(Delay::from(Duration::from_secs(2)).duration(), Duration::from_secs(2));
 /// assert_eq!(Delay::from(-1.0).duration(), Duration::ZERO);
+/// assert_eq!(Delay::from(-1.0).seconds(), -1.0);
+/// assert!(Delay::from(f64::INFINITY).is_infinite());
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Delay(Duration);
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Delay {
+    /// Signed nanoseconds; `i128::MAX` is infinite.
+    nanos: i128,
+}
 
 impl Delay {
-    /// The delay as a `Duration`.
+    /// The infinite delay.
+    const INFINITE: Delay = Delay { nanos: i128::MAX };
+
+    /// The delay as a `Duration`: zero for a negative one, `Duration::MAX`
+    /// for an infinite one.
     pub fn duration(self) -> Duration {
-        self.0
+        if self.is_infinite() {
+            return Duration::MAX;
+        }
+        let nanos = u128::try_from(self.nanos.max(0)).unwrap_or(0);
+        Duration::new(
+            u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX),
+            (nanos % 1_000_000_000) as u32,
+        )
+    }
+
+    /// The delay in seconds, negative for a negative one, `f64::INFINITY`
+    /// for an infinite one.
+    pub fn seconds(self) -> f64 {
+        if self.is_infinite() {
+            f64::INFINITY
+        } else {
+            self.nanos as f64 / 1e9
+        }
+    }
+
+    /// Whether the delay never ends.
+    pub fn is_infinite(self) -> bool {
+        self == Delay::INFINITE
+    }
+
+    /// Whether the delay is zero or negative: asyncio's `sleep` only yields.
+    pub(crate) fn is_none(self) -> bool {
+        self.nanos <= 0
+    }
+
+    /// The point this delay after `now`.
+    pub(crate) fn after(self, now: Nanos) -> Nanos {
+        if self.is_infinite() {
+            return NEVER;
+        }
+        point(i128::from(now) - i128::from(EPOCH_NANOS) + self.nanos)
+    }
+}
+
+impl fmt::Debug for Delay {
+    /// In seconds: `Delay(0.25s)`, `Delay(-1s)`, `Delay(infs)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Delay({}s)", self.seconds())
     }
 }
 
 impl From<Duration> for Delay {
     fn from(duration: Duration) -> Self {
-        Delay(duration.min(LONGEST))
+        match i128::try_from(duration.as_nanos()) {
+            Ok(nanos) if duration != Duration::MAX => Delay { nanos },
+            _ => Delay::INFINITE,
+        }
     }
 }
 
 impl From<f64> for Delay {
     fn from(seconds: f64) -> Self {
-        Delay(from_seconds(seconds))
+        if seconds.is_nan() {
+            Delay { nanos: 0 }
+        } else if seconds == f64::INFINITY {
+            Delay::INFINITE
+        } else {
+            // `as` saturates: -inf is the most negative delay there is.
+            Delay {
+                nanos: (seconds * 1e9) as i128,
+            }
+        }
     }
 }
 
 /// A point in the loop's time: an `Instant`, or seconds on the loop's clock
 /// as an `f64`, as asyncio's `call_at(loop.time() + 0.2, ...)` gives it.
+/// Seconds may be negative (before the epoch, which is always in the past)
+/// or infinite (a point that never comes).
 ///
 /// # Examples
 ///
@@ -111,11 +184,13 @@ impl When {
         }
     }
 
-    /// The point this names, in nanoseconds since the epoch.
+    /// The point this names.
     pub(crate) fn nanos(self) -> Nanos {
         match self.0 {
             WhenRepr::Instant(instant) => nanos(instant),
-            WhenRepr::Seconds(seconds) => duration_nanos(from_seconds(seconds)),
+            WhenRepr::Seconds(seconds) if seconds.is_nan() => EPOCH_NANOS,
+            WhenRepr::Seconds(seconds) if seconds == f64::INFINITY => NEVER,
+            WhenRepr::Seconds(seconds) => point((seconds * 1e9) as i128),
         }
     }
 }
@@ -132,29 +207,44 @@ impl From<f64> for When {
     }
 }
 
-/// A point on a loop's clock: nanoseconds since the epoch (about 584 years
-/// fit). Timers keep their deadlines in this form, so that a manual clock
-/// never does `Instant` arithmetic and the real one does it once per read.
+/// A point on a loop's clock: [`EPOCH_NANOS`] plus the nanoseconds since the
+/// epoch (signed), or [`NEVER`]. Timers keep their deadlines in this form, so
+/// that a manual clock never does `Instant` arithmetic and the real one does
+/// it once per read.
 pub(crate) type Nanos = u64;
 
-/// `duration` in nanoseconds, saturating.
-pub(crate) fn duration_nanos(duration: Duration) -> Nanos {
-    Nanos::try_from(duration.as_nanos()).unwrap_or(Nanos::MAX)
-}
-
-/// `instant` as nanoseconds since the epoch.
+/// `instant` as a point.
 pub(crate) fn nanos(instant: Instant) -> Nanos {
-    duration_nanos(instant.saturating_duration_since(epoch()))
+    let epoch = epoch();
+    let since = match instant.checked_duration_since(epoch) {
+        Some(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+        None => -i128::try_from(epoch.duration_since(instant).as_nanos()).unwrap_or(i128::MAX),
+    };
+    point(since)
 }
 
-/// Nanoseconds since the epoch as an `Instant`.
+/// A point as an `Instant` (the furthest one an `Instant` can hold, for
+/// points out of its range).
 pub(crate) fn instant(nanos: Nanos) -> Instant {
-    epoch() + Duration::from_nanos(nanos)
+    let epoch = epoch();
+    if nanos >= EPOCH_NANOS {
+        let after = Duration::from_nanos(nanos - EPOCH_NANOS);
+        epoch
+            .checked_add(after)
+            .unwrap_or_else(|| epoch + Duration::from_secs(1 << 30))
+    } else {
+        let before = Duration::from_nanos(EPOCH_NANOS - nanos);
+        epoch.checked_sub(before).unwrap_or(epoch)
+    }
 }
 
-/// Nanoseconds since the epoch in seconds, as `time()` shows them.
+/// A point in seconds since the epoch, as `time()` shows it
+/// (`f64::INFINITY` for [`NEVER`]).
 pub(crate) fn seconds(nanos: Nanos) -> f64 {
-    Duration::from_nanos(nanos).as_secs_f64()
+    if nanos == NEVER {
+        return f64::INFINITY;
+    }
+    (i128::from(nanos) - i128::from(EPOCH_NANOS)) as f64 / 1e9
 }
 
 /// A clock that moves only when it is told to: the loop's time for tests.
@@ -165,6 +255,14 @@ pub(crate) fn seconds(nanos: Nanos) -> f64 {
 /// run and a timer pending, jumps straight to the earliest deadline (as
 /// tokio's paused time and CPython's `TestLoop` do). So a test of timers
 /// runs in no time, and its order is exact.
+///
+/// The jump waits, in real time, while an executor job (any
+/// [`Completer`](crate::Completer)) is outstanding, so that work running
+/// on other threads is not timed out by a jump; and
+/// [`run_once(Some(t))`](crate::EventLoop::run_once) moves the clock by at
+/// most `t` (zero: not at all), so a test can step time by hand with
+/// `advance` and `run_once(Some(Duration::ZERO))`. A deadline that never
+/// comes (an infinite delay) is never jumped to.
 ///
 /// Cloning gives another handle to the same clock.
 ///
@@ -196,8 +294,20 @@ impl ManualClock {
         ManualClock::default()
     }
 
-    /// Moves the clock forward by `by`. Timers that come due run on the
-    /// loop's next iteration, as they would had the time passed.
+    /// Moves the clock forward by `by` (a negative delay moves it not at
+    /// all: it never goes back). Timers that come due run on the loop's
+    /// next iteration, as they would had the time passed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::ManualClock;
+    ///
+    /// let clock = ManualClock::new();
+    /// clock.advance(1.5);
+    /// clock.advance(-1.0);
+    /// assert_eq!(clock.time(), 1.5);
+    /// ```
     pub fn advance(&self, by: impl Into<Delay>) {
         let by = by.into().duration();
         self.elapsed.set(self.elapsed.get().saturating_add(by));
@@ -210,18 +320,23 @@ impl ManualClock {
 
     /// The clock's time as an `Instant`.
     pub fn now(&self) -> Instant {
-        epoch() + self.elapsed.get()
+        instant(self.now_nanos())
     }
 
-    /// The clock's time in nanoseconds since the epoch.
+    /// The clock's time as a point (short of [`NEVER`], however far it
+    /// was moved).
     pub(crate) fn now_nanos(&self) -> Nanos {
-        duration_nanos(self.elapsed.get())
+        let since = i128::try_from(self.elapsed.get().as_nanos()).unwrap_or(i128::MAX);
+        point(since).min(NEVER - 1)
     }
 
-    /// Moves the clock to `target` (nanoseconds since the epoch) if that is
-    /// later than now.
+    /// Moves the clock to `target` if that is later than now ([`NEVER`]
+    /// is never reached).
     pub(crate) fn advance_to(&self, target: Nanos) {
-        let target = Duration::from_nanos(target);
+        if target == NEVER || target <= EPOCH_NANOS {
+            return;
+        }
+        let target = Duration::from_nanos(target - EPOCH_NANOS);
         if target > self.elapsed.get() {
             self.elapsed.set(target);
         }
@@ -257,18 +372,32 @@ mod tests {
 
     #[test]
     fn seconds_convert_both_ways_and_out_of_range_values_are_clamped() {
-        assert_eq!(from_seconds(f64::NAN), Duration::ZERO);
-        assert_eq!(from_seconds(-3.0), Duration::ZERO);
-        assert_eq!(from_seconds(f64::INFINITY), LONGEST);
-        assert_eq!(Delay::from(Duration::MAX).duration(), LONGEST);
+        assert_eq!(Delay::from(f64::NAN).duration(), Duration::ZERO);
+        assert_eq!(Delay::from(-3.0).duration(), Duration::ZERO);
+        assert_eq!(Delay::from(-3.0).seconds(), -3.0);
+        assert!(Delay::from(-3.0).is_none());
+        assert!(Delay::from(f64::INFINITY).is_infinite());
+        assert!(Delay::from(Duration::MAX).is_infinite());
+        assert_eq!(Delay::from(f64::INFINITY).duration(), Duration::MAX);
+        assert_eq!(Delay::from(f64::NEG_INFINITY).after(EPOCH_NANOS), 0);
+        assert_eq!(
+            Delay::from(1e300).after(EPOCH_NANOS),
+            NEVER,
+            "past the range"
+        );
         let at = When::from(1.5).nanos();
         assert_eq!(seconds(at), 1.5);
-        assert_eq!(When::from(-1.0).nanos(), 0);
+        assert_eq!(seconds(When::from(-1.0).nanos()), -1.0, "before the epoch");
+        assert_eq!(When::from(f64::INFINITY).nanos(), NEVER);
+        assert_eq!(seconds(NEVER), f64::INFINITY);
         assert_eq!(
             When::from(epoch() + Duration::from_millis(3)).nanos(),
-            3_000_000
+            EPOCH_NANOS + 3_000_000
         );
-        assert_eq!(nanos(instant(123_456_789)), 123_456_789);
+        let point = EPOCH_NANOS + 123_456_789;
+        assert_eq!(nanos(instant(point)), point);
+        assert_eq!(Delay::from(-2.0).after(point), point - 2_000_000_000);
+        assert!(Delay::from(-2.0).after(point) < Delay::from(-1.0).after(point));
     }
 
     #[test]
@@ -280,8 +409,12 @@ mod tests {
         assert_eq!(clock.time(), 0.5);
         clock.advance_to(0);
         assert_eq!(clock.time(), 0.5, "never backwards");
-        clock.advance_to(2_000_000_000);
+        clock.advance(-1.0);
+        assert_eq!(clock.time(), 0.5, "never backwards");
+        clock.advance_to(EPOCH_NANOS + 2_000_000_000);
         assert_eq!(clock.time(), 2.0);
+        clock.advance_to(NEVER);
+        assert_eq!(clock.time(), 2.0, "never reaches never");
         let other = clock.clone();
         other.advance(1.0);
         assert_eq!(clock.time(), 3.0, "clones share the clock");

@@ -24,7 +24,7 @@ use asyncio_core::{CallbackKey, Future, FutureError, WaitTake};
 use futures_core::Stream;
 
 use crate::{
-    current_task, get_running_loop, AnyTask, Delay, IntoTask, LoopError, LoopHandle, Task,
+    current_task, get_running_loop, AnyTask, Delay, Handle, IntoTask, LoopError, LoopHandle, Task,
     TaskOutput, TimerHandle, When,
 };
 
@@ -627,7 +627,7 @@ impl<T: 'static> Stream for AsCompleted<T> {
             }
             if this.state.timed_out.get() {
                 this.finish();
-                return Poll::Ready(Some(Err(LoopError::timeout())));
+                return Poll::Ready(Some(Err(LoopError::timeout(None))));
             }
             if this.signal.is_none() {
                 let signal = this.event_loop.create_future::<()>();
@@ -705,13 +705,16 @@ pub async fn wait_for<A>(awaitable: A, timeout: impl Into<Delay>) -> Result<A::V
 where
     A: IntoTask,
 {
-    let timeout = timeout.into().duration();
+    let timeout = timeout.into();
     let event_loop = get_running_loop()?;
     let task = event_loop.ensure_future(awaitable)?;
-    if timeout.is_zero() {
-        if !task.done() {
-            cancel_and_wait(&event_loop, &task).await?;
+    if timeout.seconds() <= 0.0 {
+        // asyncio: a task already done gives its outcome as it is (its
+        // cancellation too); one still running is cancelled and waited for.
+        if task.done() {
+            return task.take_result().map_err(LoopError::from);
         }
+        cancel_and_wait(&event_loop, &task).await?;
         return timed_out(&task);
     }
     let (waiter, key) = done_signal(&event_loop, &task)?;
@@ -736,7 +739,7 @@ where
 /// The result of a task that `wait_for` cancelled when its time was up.
 fn timed_out<T: 'static>(task: &Task<T>) -> Result<T, LoopError> {
     match task.take_result() {
-        Err(error) if error.is_cancelled() => Err(LoopError::timeout()),
+        Err(error) if error.is_cancelled() => Err(LoopError::timeout(Some(error))),
         outcome => outcome.map_err(LoopError::from),
     }
 }
@@ -879,7 +882,7 @@ struct TimeoutState {
     event_loop: LoopHandle,
     when: Cell<Option<When>>,
     phase: Cell<Phase>,
-    timer: RefCell<Option<TimerHandle>>,
+    timer: RefCell<Option<Armed>>,
     task: RefCell<Option<AnyTask>>,
     /// The task's `cancelling()` when the block began.
     cancelling: Cell<u32>,
@@ -907,7 +910,9 @@ impl Timeout {
     /// See [`Timeout`].
     pub fn after(delay: impl Into<Delay>) -> Result<Timeout, LoopError> {
         let event_loop = get_running_loop()?;
-        let when = event_loop.time() + delay.into().duration().as_secs_f64();
+        // A negative delay is a deadline in the past, as asyncio's
+        // `loop.time() + delay`.
+        let when = event_loop.time() + delay.into().seconds();
         Ok(Timeout::new(event_loop, Some(When::from(when))))
     }
 
@@ -1010,10 +1015,15 @@ impl Timeout {
             let state = Rc::clone(&self.state);
             move || state.on_timeout()
         };
-        // A deadline already passed fires on the next iteration, as asyncio's
-        // `call_soon(self._on_timeout)`: a timer in the past does the same.
-        let timer = state.event_loop.call_at(when, fire)?;
-        *state.timer.borrow_mut() = Some(timer);
+        // A deadline already passed is queued at once, as asyncio's
+        // `call_soon(self._on_timeout)`: before whatever the block queues
+        // next (a timer in the past would come after it).
+        let armed = if when.seconds() <= state.event_loop.time() {
+            Armed::Soon(state.event_loop.call_soon(fire)?)
+        } else {
+            Armed::At(state.event_loop.call_at(when, fire)?)
+        };
+        *state.timer.borrow_mut() = Some(armed);
         Ok(())
     }
 
@@ -1055,13 +1065,31 @@ impl Timeout {
         if state.phase.get() == Phase::Expiring {
             state.phase.set(Phase::Expired);
             let ours = task.is_some_and(|task| task.uncancel() <= state.cancelling.get());
-            if ours && output.is_cancellation() {
-                return Err(LoopError::timeout());
+            if ours {
+                if let Some(cancellation) = output.cancellation() {
+                    return Err(LoopError::timeout(Some(cancellation)));
+                }
             }
         } else {
             state.phase.set(Phase::Exited);
         }
         Ok(output)
+    }
+}
+
+/// How a [`Timeout`]'s expiry is scheduled.
+enum Armed {
+    /// The deadline had passed: queued with `call_soon`.
+    Soon(Handle),
+    At(TimerHandle),
+}
+
+impl Armed {
+    fn cancel(&self) {
+        match self {
+            Armed::Soon(handle) => handle.cancel(),
+            Armed::At(timer) => timer.cancel(),
+        }
     }
 }
 

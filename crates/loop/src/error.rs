@@ -3,6 +3,7 @@
 use std::error::Error;
 use std::fmt;
 
+use asyncio_core::propagated::Walk;
 use asyncio_core::{Exception, FutureError, FutureErrorKind};
 
 /// The error of an [`EventLoop`](crate::EventLoop) operation.
@@ -126,7 +127,9 @@ enum Repr {
     Stuck,
     ForeignFuture,
     NoRunningLoop,
-    Timeout,
+    /// With the cancellation it replaced, its `source()` (asyncio's
+    /// `__cause__`), when there was one.
+    Timeout(Option<FutureError>),
     InvalidState(&'static str),
     Group(std::sync::Arc<[Exception]>),
     Future(FutureError),
@@ -177,9 +180,12 @@ impl LoopError {
         }
     }
 
-    pub(crate) fn timeout() -> Self {
+    /// A timeout that replaced `cancellation` (asyncio's `raise
+    /// TimeoutError from exc`), or that cut nothing short.
+    pub(crate) fn timeout(cancellation: Option<FutureError>) -> Self {
+        register();
         LoopError {
-            repr: Repr::Timeout,
+            repr: Repr::Timeout(cancellation),
         }
     }
 
@@ -243,7 +249,7 @@ impl LoopError {
             Repr::Stuck => LoopErrorKind::Stuck,
             Repr::ForeignFuture => LoopErrorKind::ForeignFuture,
             Repr::NoRunningLoop => LoopErrorKind::NoRunningLoop,
-            Repr::Timeout => LoopErrorKind::Timeout,
+            Repr::Timeout(_) => LoopErrorKind::Timeout,
             Repr::InvalidState(_) => LoopErrorKind::InvalidState,
             Repr::Group(_) => LoopErrorKind::TaskGroup,
             Repr::Future(error) => LoopErrorKind::Future(error.kind()),
@@ -378,7 +384,7 @@ impl LoopError {
     /// assert!(error.is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
-        matches!(self.repr, Repr::Timeout)
+        matches!(self.repr, Repr::Timeout(_))
     }
 
     /// Whether `run_until_complete` was given a future of another loop (or
@@ -467,6 +473,7 @@ impl LoopError {
 
 impl From<FutureError> for LoopError {
     fn from(error: FutureError) -> Self {
+        register();
         LoopError {
             repr: Repr::Future(error),
         }
@@ -487,7 +494,7 @@ impl fmt::Display for LoopError {
             }
             Repr::ForeignFuture => "the future belongs to a different event loop",
             Repr::NoRunningLoop => "no running event loop",
-            Repr::Timeout => "timed out",
+            Repr::Timeout(_) => "timed out",
             Repr::InvalidState(what) => what,
             Repr::Group(exceptions) => {
                 let plural = if exceptions.len() == 1 { "" } else { "s" };
@@ -513,7 +520,7 @@ impl fmt::Debug for LoopError {
             Repr::Stuck => f.write_str("Stuck"),
             Repr::ForeignFuture => f.write_str("ForeignFuture"),
             Repr::NoRunningLoop => f.write_str("NoRunningLoop"),
-            Repr::Timeout => f.write_str("Timeout"),
+            Repr::Timeout(_) => f.write_str("Timeout"),
             Repr::InvalidState(what) => f.debug_tuple("InvalidState").field(what).finish(),
             Repr::Group(exceptions) => f.debug_tuple("TaskGroup").field(exceptions).finish(),
             Repr::Future(error) => f.debug_tuple("Future").field(error).finish(),
@@ -526,9 +533,26 @@ impl Error for LoopError {
         match &self.repr {
             // Transparent: the future's error is this error's message.
             Repr::Future(error) => error.source(),
+            // asyncio's `__cause__`: the cancellation the timeout replaced.
+            Repr::Timeout(Some(cancellation)) => Some(cancellation),
             _ => None,
         }
     }
+}
+
+/// Tells `asyncio_core::propagated` how to look into a `LoopError`: one
+/// that carries a future's error is that error (its `source()` skips it, as
+/// a transparent error's does), and a timeout is not a cancellation, though
+/// its source is one. Registered once, when the first error that needs it
+/// is made.
+fn register() {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        asyncio_core::propagated::recognise::<LoopError>(|error| match &error.repr {
+            Repr::Future(inner) => Walk::Inner(inner),
+            _ => Walk::NotCancelled,
+        });
+    });
 }
 
 #[cfg(test)]

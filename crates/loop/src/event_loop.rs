@@ -233,7 +233,7 @@ impl EventLoop {
         delay: impl Into<Delay>,
         callback: C,
     ) -> Result<TimerHandle, LoopError> {
-        let when = self.shared.after(delay.into().duration());
+        let when = self.shared.after(delay.into());
         TimerHandle::schedule(&self.shared, when, callback)
     }
 
@@ -279,13 +279,13 @@ impl EventLoop {
     /// assert_eq!(event_loop.time(), 2.0);
     /// ```
     pub fn sleep(&self, delay: impl Into<Delay>) -> Sleep {
-        Sleep::new(Rc::downgrade(&self.shared), delay.into().duration(), ())
+        Sleep::new(Rc::downgrade(&self.shared), delay.into(), ())
     }
 
     /// A future that completes with `value` `delay` after it is first
     /// awaited (asyncio's `sleep(delay, result)`); see [`Sleep`].
     pub fn sleep_with<T>(&self, delay: impl Into<Delay>, value: T) -> Sleep<T> {
-        Sleep::new(Rc::downgrade(&self.shared), delay.into().duration(), value)
+        Sleep::new(Rc::downgrade(&self.shared), delay.into(), value)
     }
 
     /// A weak, cloneable reference to this loop, for callbacks and coroutines.
@@ -554,12 +554,7 @@ impl EventLoop {
     /// }
     /// ```
     pub fn run_once(&self, timeout: Option<std::time::Duration>) -> Result<(), LoopError> {
-        let limit = timeout.map(|timeout| {
-            Instant::now()
-                .checked_add(timeout)
-                .unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(1 << 30))
-        });
-        self.shared.run_one_iteration(limit)
+        self.shared.run_one_iteration(timeout)
     }
 
     /// Asks the loop to stop: the current iteration runs to its end, then
@@ -942,7 +937,7 @@ impl LoopHandle {
         callback: C,
     ) -> Result<TimerHandle, LoopError> {
         let shared = self.shared.upgrade().ok_or_else(LoopError::closed)?;
-        let when = shared.after(delay.into().duration());
+        let when = shared.after(delay.into());
         TimerHandle::schedule(&shared, when, callback)
     }
 
@@ -963,13 +958,13 @@ impl LoopHandle {
     /// A future that completes `delay` after it is first awaited; see
     /// [`Sleep`].
     pub fn sleep(&self, delay: impl Into<Delay>) -> Sleep {
-        Sleep::new(self.shared.clone(), delay.into().duration(), ())
+        Sleep::new(self.shared.clone(), delay.into(), ())
     }
 
     /// A future that completes with `value` `delay` after it is first
     /// awaited; see [`Sleep`].
     pub fn sleep_with<T>(&self, delay: impl Into<Delay>, value: T) -> Sleep<T> {
-        Sleep::new(self.shared.clone(), delay.into().duration(), value)
+        Sleep::new(self.shared.clone(), delay.into(), value)
     }
 
     /// [`EventLoop::create_future`] through the handle. If the loop is gone,

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use asyncio_core::{
     Awaitable, Callback, Closed, Exception, ExceptionContext, Future, IntoAwaitable, IntoThunk,
@@ -89,6 +89,9 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(clock: Clock) -> Rc<Shared> {
+        // Fix the epoch before the loop's first reading of the clock, so
+        // that no reading comes before it (a negative time).
+        clock::epoch();
         let id = registry::next_id();
         let shared = Rc::new_cyclic(|this| Shared {
             id,
@@ -171,8 +174,8 @@ impl Shared {
     }
 
     /// The point `delay` after now on the loop's clock.
-    pub(crate) fn after(&self, delay: std::time::Duration) -> Nanos {
-        self.now().saturating_add(clock::duration_nanos(delay))
+    pub(crate) fn after(&self, delay: clock::Delay) -> Nanos {
+        delay.after(self.now())
     }
 
     /// Schedules `callback` at `when`; returns the timer's `(key, seq)`. On a
@@ -491,12 +494,12 @@ impl Shared {
         }
     }
 
-    /// One iteration for a host program, waiting at most until `limit`
-    /// (real time) for something to do.
-    pub(crate) fn run_one_iteration(&self, limit: Option<Instant>) -> Result<(), LoopError> {
+    /// One iteration for a host program, waiting at most `timeout` for
+    /// something to do (on a manual clock, moving it by at most that).
+    pub(crate) fn run_one_iteration(&self, timeout: Option<Duration>) -> Result<(), LoopError> {
         self.check_can_run()?;
         let _running = RunGuard::enter(self);
-        self.iterate(limit);
+        self.iterate(timeout);
         Ok(())
     }
 
@@ -510,11 +513,11 @@ impl Shared {
     /// for work if there is none and no stop is pending (until `limit` at
     /// most), then run exactly the entries that were queued when the
     /// iteration began.
-    fn iterate(&self, limit: Option<Instant>) {
+    fn iterate(&self, timeout: Option<Duration>) {
         self.drain_remote();
         let has_timers = self.timers.borrow().len() != 0;
         if self.ready.borrow().len() == 0 && !self.stopping.get() {
-            self.wait(limit);
+            self.wait(timeout);
         }
         // Waiting runs no user code, so it cannot have added timers.
         if has_timers {
@@ -541,18 +544,39 @@ impl Shared {
 
     /// Nothing is ready and no stop is pending: wait until the next timer
     /// is due or another thread brings work, as asyncio blocks in `select()`
-    /// with the next deadline as its timeout. A manual clock jumps to the
-    /// deadline instead of sleeping.
+    /// with the next deadline as its timeout.
     ///
-    /// `limit` (real time, from a host program's `run_once`) bounds the
-    /// real wait; a manual clock's jump is not a wait and ignores it.
-    fn wait(&self, limit: Option<Instant>) {
+    /// `timeout` (from a host program's `run_once`) bounds the wait: real
+    /// time on the system clock, and on a manual clock how far it may move.
+    ///
+    /// A manual clock does not sleep: it jumps to the next deadline. But not
+    /// while work that runs in real time is outstanding (an executor job or
+    /// any other `Completer`): then the loop waits for it in real time, as
+    /// tokio's paused clock does not auto-advance while blocking work runs,
+    /// so that `wait_for(run_in_executor(...), 5.0)` is not timed out by a
+    /// jump while the job sleeps for 100 ms. A deadline that never comes
+    /// ([`NEVER`](crate::clock::NEVER)) is no deadline.
+    fn wait(&self, timeout: Option<Duration>) {
+        let limit = timeout.map(|timeout| {
+            Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 30))
+        });
         loop {
             let next = self.timers.borrow_mut().next_deadline();
             let until = match (next, &self.clock) {
                 (Some(deadline), Clock::Manual(clock)) => {
-                    clock.advance_to(deadline);
-                    return;
+                    if !self.awaiting.borrow().is_empty() {
+                        // Real-time work outstanding: wait for it (or for
+                        // the host's limit), then look again.
+                        limit
+                    } else {
+                        let cap = timeout.map_or(clock::NEVER, |timeout| {
+                            clock::Delay::from(timeout).after(clock.now_nanos())
+                        });
+                        clock.advance_to(deadline.min(cap));
+                        return;
+                    }
                 }
                 (Some(deadline), Clock::System) => {
                     let deadline = clock::instant(deadline);
@@ -624,9 +648,12 @@ impl Shared {
                 .sum()
         };
         let outlived = self.prune_outlived();
-        // Every clone the census counts is one of these; any other is held
-        // outside and could wake a task.
-        if live + outlived != asyncio_core::census::held(self.census_id()) {
+        // Every clone the census counts is one of these, and so is one that
+        // an infinite sleep's timer holds; any other is held outside and
+        // could wake a task.
+        let inert = asyncio_core::census::held(self.census_id())
+            + self.timers.borrow().wakers_held_for_ever();
+        if live + outlived != inert {
             return false;
         }
         // `Arc::strong_count` loads relaxed: the fence orders it before the

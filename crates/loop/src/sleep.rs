@@ -1,11 +1,11 @@
 //! `Sleep`: asyncio's `sleep()` as a Rust future.
 
+use crate::clock::Delay;
 use std::fmt;
 use std::future::Future as StdFuture;
 use std::pin::Pin;
 use std::rc::Weak;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures_core::FusedFuture;
 
@@ -25,7 +25,11 @@ use crate::shared::Shared;
 /// first, as with asyncio's `sleep(0)`. A longer one schedules a timer that
 /// wakes the awaiting task, which then runs on the iteration after the one
 /// the timer fired in, as in asyncio. Dropping a sleep that has not finished
-/// (a `select!` that another branch won) cancels its timer.
+/// (a `select!` that another branch won) cancels its timer. An infinite
+/// delay (`f64::INFINITY`, `Duration::MAX`) never ends: its timer never
+/// comes due, and a loop with nothing else to do does not wait for it
+/// (`run_until_complete` reports the loop stuck instead, where asyncio
+/// would wait for ever).
 ///
 /// Its output is the value given to `sleep_with` (`()` for `sleep`), or
 /// an error: [`is_cancelled`](FutureError::is_cancelled) when the task
@@ -55,7 +59,7 @@ use crate::shared::Shared;
 #[must_use = "a sleep does nothing unless it is awaited"]
 pub struct Sleep<T = ()> {
     shared: Weak<Shared>,
-    delay: Duration,
+    delay: Delay,
     state: State,
     value: Option<T>,
 }
@@ -72,7 +76,7 @@ enum State {
 }
 
 impl<T> Sleep<T> {
-    pub(crate) fn new(shared: Weak<Shared>, delay: Duration, value: T) -> Self {
+    pub(crate) fn new(shared: Weak<Shared>, delay: Delay, value: T) -> Self {
         Sleep {
             shared,
             delay,
@@ -127,7 +131,7 @@ impl<T> StdFuture for Sleep<T> {
             return this.closed();
         };
         match this.state {
-            State::New if this.delay.is_zero() => {
+            State::New if this.delay.is_none() => {
                 if shared.is_closed() {
                     return this.closed();
                 }

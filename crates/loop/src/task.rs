@@ -25,6 +25,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 
 use asyncio_core::cancel::{self, Awaited, Noted};
+use asyncio_core::propagated;
 use asyncio_core::{
     census, Awaitable, BoxError, CallbackKey, Exception, Future, FutureError, IntoAwaitable,
     WaitTake,
@@ -231,16 +232,8 @@ impl<T> Ended<T> {
 /// cancellation propagated as it is, or as the cause of the error a
 /// coroutine returned, cancels the task.
 pub(crate) fn cancellation(exception: &Exception) -> Option<Option<Arc<str>>> {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(exception.as_error());
-    while let Some(error) = cause {
-        if let Some(error) = as_future_error(error) {
-            if error.is_cancelled() {
-                return Some(error.cancel_message().map(Arc::from));
-            }
-        }
-        cause = error.source();
-    }
-    None
+    propagated::cancellation(exception.as_error())
+        .map(|cancellation| cancellation.cancel_message().map(Arc::from))
 }
 
 /// `error` as a [`FutureError`], directly or inside a [`LoopError`].
@@ -1339,9 +1332,12 @@ pub trait TaskOutput: 'static {
     /// The coroutine's own error, boxed.
     fn into_outcome(self) -> Result<Self::Value, BoxError>;
 
-    /// Whether this is a propagated cancellation: an `Err` holding a
-    /// cancelled [`FutureError`] or [`LoopError`](crate::LoopError)
-    /// (what [`Timeout`](crate::Timeout) turns into a timeout).
+    /// Whether this is a propagated cancellation (what
+    /// [`Timeout`](crate::Timeout) turns into a timeout): an `Err` that
+    /// is, wraps or was caused by a cancelled [`FutureError`], by the rule
+    /// of [`asyncio_core::propagated`], whatever its type
+    /// ([`FutureError`], [`LoopError`](crate::LoopError), `SyncError`, a
+    /// `Box<dyn Error + Send + Sync>`, an `anyhow::Error`, ...).
     ///
     /// # Examples
     ///
@@ -1354,7 +1350,13 @@ pub trait TaskOutput: 'static {
     /// assert!(!Ok::<_, asyncio_core::FutureError>(1).is_cancellation());
     /// ```
     fn is_cancellation(&self) -> bool {
-        false
+        self.cancellation().is_some()
+    }
+
+    /// The propagated cancellation this is, if it is one (see
+    /// [`is_cancellation`](Self::is_cancellation)).
+    fn cancellation(&self) -> Option<FutureError> {
+        None
     }
 }
 
@@ -1362,18 +1364,17 @@ impl<T: 'static, E: Into<BoxError> + 'static> TaskOutput for Result<T, E> {
     type Value = T;
 
     fn into_outcome(self) -> Result<T, BoxError> {
-        self.map_err(Into::into)
+        self.map_err(|error| match propagated::cancellation_in(&error) {
+            // Some wrappers (anyhow's box) hide what they wrap once boxed:
+            // the cancellation goes on as itself.
+            Some(cancellation) => Box::new(cancellation.clone()) as BoxError,
+            None => error.into(),
+        })
     }
 
-    fn is_cancellation(&self) -> bool {
-        let Err(error) = self else { return false };
-        let error: &dyn std::any::Any = error;
-        error
-            .downcast_ref::<FutureError>()
-            .is_some_and(FutureError::is_cancelled)
-            || error
-                .downcast_ref::<crate::LoopError>()
-                .is_some_and(crate::LoopError::is_cancelled)
+    fn cancellation(&self) -> Option<FutureError> {
+        let Err(error) = self else { return None };
+        propagated::cancellation_in(error).cloned()
     }
 }
 

@@ -22,7 +22,7 @@ use std::task::Waker;
 use asyncio_core::Callback;
 use slab::Slab;
 
-use crate::clock::Nanos;
+use crate::clock::{Nanos, NEVER};
 
 /// What a timer does when it comes due.
 pub(crate) enum Action {
@@ -198,10 +198,25 @@ impl Timers {
         }
     }
 
-    /// The earliest pending deadline.
+    /// How many pending timers wake a sleep at [`NEVER`]: their wakers can
+    /// never be used (for the stuck check; called only when no deadline is
+    /// pending, so every pending timer is one of these or a callback).
+    pub(crate) fn wakers_held_for_ever(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|(_, entry)| {
+                entry.when == NEVER && matches!(entry.state, State::Pending(Action::Wake(_)))
+            })
+            .count()
+    }
+
+    /// The earliest pending deadline, unless it never comes.
     pub(crate) fn next_deadline(&mut self) -> Option<Nanos> {
         self.skip_stale();
-        self.heap.peek().map(|top| top.when)
+        self.heap
+            .peek()
+            .map(|top| top.when)
+            .filter(|&when| when != NEVER)
     }
 
     /// Takes the earliest timer if its deadline is at or before `end`:

@@ -615,3 +615,43 @@ fn cancelled_tasks_are_no_failures_and_a_finished_group_refuses_tasks() {
     let refused = group.create_task(async {}).unwrap_err();
     assert_eq!(refused.kind(), LoopErrorKind::InvalidState);
 }
+
+#[test]
+fn test_timeout_in_the_past_sleep_zero() {
+    // test_timeouts.py: an expired deadline is queued with `call_soon` on
+    // entry, so even a body that only yields once times out.
+    let (event_loop, handle) = manual();
+    let (error, when) = event_loop
+        .run_until_complete(async move {
+            let timeout = Timeout::after(-11.0)?;
+            let when = timeout.when().unwrap();
+            let error = timeout
+                .run(async move {
+                    handle.sleep(0.0).await?;
+                    handle.sleep(10.0).await
+                })
+                .await
+                .unwrap_err();
+            Ok::<_, LoopError>((error, when))
+        })
+        .unwrap()
+        .unwrap();
+    assert!(error.is_timeout(), "{error:?}");
+    assert_eq!(when, -11.0, "11 s in the past, not now");
+    assert_eq!(event_loop.time(), 0.0);
+}
+
+#[test]
+fn test_wait_for_zero_timeout_of_a_cancelled_task_is_its_cancellation() {
+    // asyncio: `wait_for(done_future, 0)` returns its outcome as it is.
+    let (event_loop, handle) = manual();
+    let inner = event_loop.create_task(nap(handle, 1.0, 7)).unwrap();
+    inner.cancel_with_message("gone");
+    let _ = event_loop.run_until_complete(&inner);
+    let error = event_loop
+        .run_until_complete(wait_for(inner, 0.0))
+        .unwrap()
+        .unwrap_err();
+    assert!(error.is_cancelled(), "{error:?}");
+    assert!(!error.is_timeout());
+}

@@ -4,6 +4,7 @@
 use std::error::Error;
 use std::fmt;
 
+use asyncio_core::propagated::Walk;
 use asyncio_core::FutureError;
 
 /// The error of a primitive's operation.
@@ -90,6 +91,15 @@ impl SyncError {
     /// A wait ended by `cancellation`, a cancelled [`FutureError`] (the one
     /// [`asyncio_core::cancel::take`] delivers).
     pub(crate) fn cancelled(cancellation: FutureError) -> Self {
+        // Tells `asyncio_core::propagated` how to look into a `SyncError`
+        // held by value (a coroutine's `Err`), once per process.
+        static REGISTER: std::sync::Once = std::sync::Once::new();
+        REGISTER.call_once(|| {
+            asyncio_core::propagated::recognise::<SyncError>(|error| match &error.repr {
+                Repr::Cancelled(cancellation) => Walk::Cancelled(cancellation),
+                Repr::Plain(..) => Walk::NotCancelled,
+            });
+        });
         SyncError {
             repr: Repr::Cancelled(cancellation),
         }
