@@ -11,7 +11,7 @@
 //!
 //! The rule: an error is a cancellation when a cancelled `FutureError` is
 //! found by walking from it through the errors it wraps: into the error an
-//! [`Exception`](crate::Exception) or a `FutureError` carries, and
+//! [`Exception`] or a `FutureError` carries, and
 //! otherwise along [`source()`](Error::source), so an error *caused by* a
 //! cancellation (`#[from] FutureError` in an error enum, anyhow's
 //! `.context(..)`) counts too. A type registered with [`recognise`] says
