@@ -69,7 +69,7 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -91,6 +91,12 @@ pub trait Awaited {
 
     /// Its `Debug` text, for the awaiting task's `wait_for=...`.
     fn describe_awaited(&self, key: u64) -> String;
+
+    /// The loop (the [`Schedule`](crate::Schedule)) it belongs to, if
+    /// any, so that a task can refuse to wait on another loop's future.
+    fn scheduler(&self) -> Option<&Weak<dyn crate::Schedule>> {
+        None
+    }
 }
 
 /// What a task noted it waits on: an [`Awaited`] and the key of the wait.
@@ -112,6 +118,34 @@ impl Noted {
     /// See the [module docs](self).
     pub fn cancel(&self, message: Option<Arc<str>>) -> bool {
         Rc::clone(&self.awaited).cancel_awaited(self.key, message)
+    }
+
+    /// Whether what is awaited belongs to a loop other than `scheduler`
+    /// (compared by address: the awaited keeps its loop's allocation
+    /// alive, so the address cannot be another loop's).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::Future as _;
+    /// use std::num::NonZeroU64;
+    /// use std::pin::pin;
+    /// use std::task::Context;
+    /// use asyncio_core::{cancel, census::PollScope, Future};
+    ///
+    /// let waker = futures::task::noop_waker();
+    /// let future: Future<u8> = Future::new();
+    /// let mut wait = pin!(future.wait());
+    /// let _scope = PollScope::enter(&waker, NonZeroU64::new(1).unwrap());
+    /// assert!(wait.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    /// let noted = cancel::take_awaited().unwrap();
+    /// // A future of no loop belongs to none other.
+    /// assert!(!noted.belongs_elsewhere(&0u8));
+    /// ```
+    pub fn belongs_elsewhere<S>(&self, scheduler: &S) -> bool {
+        self.awaited
+            .scheduler()
+            .is_some_and(|owner| !std::ptr::addr_eq(owner.as_ptr(), scheduler as *const S))
     }
 
     /// What is awaited, for a repr (see [`Awaited::describe_awaited`]).

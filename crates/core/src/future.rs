@@ -983,6 +983,10 @@ impl<T: 'static> Awaited for Shared<T> {
     fn describe_awaited(&self, _key: u64) -> String {
         self.describe()
     }
+
+    fn scheduler(&self) -> Option<&Weak<dyn Schedule>> {
+        self.scheduler.as_ref()
+    }
 }
 
 impl<T: 'static> Drop for Awaiter<T> {

@@ -85,6 +85,10 @@ pub(crate) struct Header {
     scheduled: Cell<bool>,
     /// Set while a step polls the coroutine.
     running: Cell<bool>,
+    /// Set while `cancel` passes the cancellation on to what the task
+    /// awaits: tasks awaiting each other in a circle would pass it round
+    /// for ever (asyncio recurses until `RecursionError`).
+    passing_cancel: Cell<bool>,
     /// Set once the first step polled the coroutine.
     started: Cell<bool>,
     /// asyncio's `_num_cancels_requested`: `cancelling()`.
@@ -134,6 +138,7 @@ impl<T: 'static> TaskCell<T> {
                 label,
                 scheduled: Cell::new(false),
                 running: Cell::new(false),
+                passing_cancel: Cell::new(false),
                 started: Cell::new(false),
                 cancels: Cell::new(0),
                 must_cancel: Cell::new(false),
@@ -286,6 +291,18 @@ impl<T: 'static> TaskStep for TaskCell<T> {
         header.running.set(false);
         let outcome = match polled {
             Ok(Poll::Pending) => {
+                if awaited
+                    .as_ref()
+                    .is_some_and(|noted| noted.belongs_elsewhere(shared))
+                {
+                    // asyncio: "Task got Future attached to a different
+                    // loop", thrown in. Nothing of this loop could end that
+                    // wait: the coroutine is dropped at its await (its
+                    // destructors run) and the task fails.
+                    shared.drop_reporting("what a task awaited", awaited);
+                    let refused = Exception::new(crate::LoopError::foreign_future());
+                    return self.finish(shared, Some(coroutine), Ended::Failed(refused));
+                }
                 if let Some(message) = undelivered {
                     // It waits on something that is not ours: it cannot be
                     // told, so it is dropped at its await (its destructors
@@ -348,6 +365,9 @@ impl<T: 'static> TaskStep for TaskCell<T> {
         if self.is_done() {
             return false;
         }
+        if circle::closes_at(header) {
+            return false;
+        }
         header.cancels.set(header.cancels.get() + 1);
         // While a step runs, the task awaits nothing yet (asyncio's `__step`
         // forgets its `_fut_waiter`; ours is replaced when the step ends).
@@ -359,8 +379,16 @@ impl<T: 'static> TaskStep for TaskCell<T> {
         if let Some(awaited) = awaited {
             // Left in place: it may be a task that ignores the cancellation,
             // to be cancelled again later.
-            if awaited.cancel(message.clone()) {
-                return true;
+            match circle::pass(header, &awaited, message.clone()) {
+                circle::Passed::Taken => return true,
+                circle::Passed::Refused => {}
+                // Inside a circle: the task where the pass began takes it.
+                circle::Passed::Circled if circle::inside_a_pass() => {
+                    header.cancels.set(header.cancels.get() - 1);
+                    circle::came_back();
+                    return false;
+                }
+                circle::Passed::Circled => {}
             }
         }
         header.must_cancel.set(true);
@@ -403,12 +431,14 @@ impl<T: 'static> TaskCell<T> {
         let header = &self.header;
         if let Some(awaited) = header.awaited_clone() {
             let message = header.cancel_message.borrow().clone();
-            if awaited.cancel(message) {
+            if let circle::Passed::Taken = circle::pass(header, &awaited, message) {
                 header.must_cancel.set(false);
                 header.cancel_message.borrow_mut().take();
                 return;
             }
         }
+        // Refused, or gone round a circle back here: the next step delivers
+        // it to the await itself.
         header.counted.wake_by_ref_here();
     }
 
@@ -439,7 +469,16 @@ impl<T: 'static> TaskCell<T> {
                 _ => result(future, f)?,
             }
         } else if let Some(awaited) = header.awaited_clone().filter(|_| !header.running.get()) {
-            write!(f, " wait_for={}", awaited.describe())?;
+            // Tasks awaiting each other in a circle would recurse for ever.
+            thread_local!(static DEPTH: Cell<u32> = const { Cell::new(0) });
+            let depth = DEPTH.with(|depth| depth.replace(depth.get() + 1));
+            let written = if depth < 8 {
+                write!(f, " wait_for={}", awaited.describe())
+            } else {
+                f.write_str(" wait_for=<...>")
+            };
+            DEPTH.with(|depth| depth.set(depth.get() - 1));
+            written?;
         }
         f.write_str(">")
     }
@@ -1011,12 +1050,22 @@ impl<T: 'static> StdFuture for TaskWait<T> {
 
     fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        if this.cell.header.running.get() {
+            // Only the task itself runs while its own step does: asyncio's
+            // `RuntimeError('Task cannot await on itself')`, given to the
+            // await rather than thrown in.
+            let refused = crate::LoopError::invalid_state("a task cannot await itself");
+            return Poll::Ready(Err(FutureError::from(Exception::new(refused))));
+        }
         if let Some(cancelled) = cancel::take() {
             // The awaiting task was cancelled: this task is cancelled in
             // its place, and awaited on; if it is already done, the await
             // ends with the cancellation instead of its result.
             let message = cancelled.cancel_message().map(Arc::from);
-            if !TaskStep::cancel(&*this.cell, message) {
+            if !circle::deliver_to(&*this.cell, message) {
+                // Done already, or awaiting (through others) the task that
+                // runs: the await ends with the cancellation, as asyncio's
+                // throws it in.
                 return Poll::Ready(Err(cancelled));
             }
         }
@@ -1500,4 +1549,97 @@ where
     F::Output: TaskOutput,
 {
     shared.spawn(Box::pin(Outcome::new(coroutine)), coroutine_label::<F>())
+}
+
+/// Cancellations passed along awaits that go round a circle.
+///
+/// Tasks can await each other in a circle (a deadlock, but a program can
+/// build one). asyncio passes a cancellation round such a circle until
+/// `RecursionError`. Ours notices when a pass comes back to a task it went
+/// through: the pass stops there, the tasks between give the cancellation
+/// back, and the task where it began keeps it, to be raised at its await by
+/// its next step (the await ends with the cancellation instead of passing
+/// it on again), so every task of the circle ends.
+mod circle {
+    use std::cell::Cell;
+    use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+    use std::sync::Arc;
+
+    use asyncio_core::cancel::Noted;
+
+    use super::{Header, TaskStep};
+
+    thread_local! {
+        /// How many passes are under way (nested in each other).
+        static PASSES: Cell<u32> = const { Cell::new(0) };
+        /// Set while a running task's await passes on the cancellation its
+        /// step delivered.
+        static DELIVERING: Cell<bool> = const { Cell::new(false) };
+        /// Set when the innermost pass came back to where it went through.
+        static CAME_BACK: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// What passing a cancellation on did.
+    pub(super) enum Passed {
+        /// What is awaited took it (or something it awaits did).
+        Taken,
+        /// What is awaited is done, or ignores cancellations.
+        Refused,
+        /// It came back round a circle.
+        Circled,
+    }
+
+    /// Whether a cancellation arriving at `header`'s task went round a
+    /// circle (the task is passing one on already, or runs and its await
+    /// is delivering one); if so, the pass that brought it hears so.
+    pub(super) fn closes_at(header: &Header) -> bool {
+        let closes =
+            header.passing_cancel.get() || (header.running.get() && DELIVERING.with(Cell::get));
+        if closes {
+            came_back();
+        }
+        closes
+    }
+
+    /// Tells the pass that called in here that it came back round.
+    pub(super) fn came_back() {
+        CAME_BACK.with(|came_back| came_back.set(true));
+    }
+
+    /// Whether a pass is under way further out.
+    pub(super) fn inside_a_pass() -> bool {
+        PASSES.with(Cell::get) > 0
+    }
+
+    /// Passes `header`'s task's cancellation on to what it awaits.
+    pub(super) fn pass(header: &Header, awaited: &Noted, message: Option<Arc<str>>) -> Passed {
+        header.passing_cancel.set(true);
+        let passed = within_a_pass(|| awaited.cancel(message));
+        header.passing_cancel.set(false);
+        passed
+    }
+
+    /// Passes the cancellation the running task's step delivered on to the
+    /// task its await waits on; `false` if that task is done or it came
+    /// back round a circle.
+    pub(super) fn deliver_to(task: &dyn TaskStep, message: Option<Arc<str>>) -> bool {
+        let delivering = DELIVERING.with(|delivering| delivering.replace(true));
+        let passed = within_a_pass(|| task.cancel(message));
+        DELIVERING.with(|flag| flag.set(delivering));
+        matches!(passed, Passed::Taken)
+    }
+
+    fn within_a_pass(cancel: impl FnOnce() -> bool) -> Passed {
+        let outer = CAME_BACK.with(|came_back| came_back.replace(false));
+        PASSES.with(|passes| passes.set(passes.get() + 1));
+        let passed = catch_unwind(AssertUnwindSafe(cancel));
+        PASSES.with(|passes| passes.set(passes.get() - 1));
+        let came_back = CAME_BACK.with(|came_back| came_back.replace(outer));
+        match passed {
+            Ok(true) => Passed::Taken,
+            Ok(false) if came_back => Passed::Circled,
+            Ok(false) => Passed::Refused,
+            Err(payload) => resume_unwind(payload),
+        }
+    }
 }

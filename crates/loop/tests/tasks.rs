@@ -565,3 +565,174 @@ fn done_callbacks_outlive_the_handles_and_close_frees_them() {
     assert_eq!(dropped.dropped(), 1, "the callback was dropped unrun");
     assert!(watcher.done(), "closing cancelled the pending task");
 }
+
+#[test]
+fn test_task_await_itself() {
+    // test_tasks.py: `RuntimeError('Task cannot await on itself')`, at
+    // once, where the run used to end stuck and printing the task recursed
+    // until the stack overflowed.
+    let event_loop = manual();
+    let me: Rc<std::cell::RefCell<Option<asyncio_loop::Task<u32>>>> = Rc::default();
+    let handle_to_self = me.clone();
+    let task = event_loop
+        .create_task(async move {
+            let myself = handle_to_self.borrow_mut().take().unwrap();
+            let error = (&myself).await.unwrap_err();
+            assert!(format!("{myself:?}").starts_with("<Task pending name='Task-1'"));
+            Err::<u32, _>(error)
+        })
+        .unwrap();
+    *me.borrow_mut() = Some(task.clone());
+    let error = event_loop.run_until_complete(&task).unwrap_err();
+    let refused = error
+        .exception()
+        .unwrap()
+        .downcast_ref::<LoopError>()
+        .unwrap();
+    assert_eq!(refused.to_string(), "a task cannot await itself");
+    assert!(format!("{task:?}").contains("finished"));
+}
+
+#[test]
+fn test_task_awaits_a_future_of_another_loop() {
+    // asyncio: "Task got Future attached to a different loop"; the run
+    // used to end stuck.
+    let event_loop = manual();
+    let other = manual();
+    let foreign = other.create_future::<u32>();
+    let dropped = Rc::new(Cell::new(false));
+    struct Flag(Rc<Cell<bool>>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let flag = Flag(dropped.clone());
+    let error = event_loop
+        .run_until_complete(async move {
+            let _flag = flag;
+            foreign.await
+        })
+        .unwrap_err();
+    assert!(!error.is_stuck(), "{error:?}");
+    let refused = error
+        .exception()
+        .unwrap()
+        .downcast_ref::<LoopError>()
+        .unwrap();
+    assert!(refused.is_foreign_future(), "{refused:?}");
+    assert!(dropped.get(), "the coroutine's locals were dropped");
+}
+
+#[test]
+fn tasks_awaiting_each_other_print_without_recursing_for_ever() {
+    let event_loop = manual();
+    let slot: Rc<std::cell::RefCell<Option<asyncio_loop::Task<u32>>>> = Rc::default();
+    let later = slot.clone();
+    let first = event_loop
+        .create_task(async move {
+            let second = later.borrow_mut().take().unwrap();
+            second.await
+        })
+        .unwrap();
+    let awaited = first.clone();
+    let second = event_loop
+        .create_task(async move { awaited.await })
+        .unwrap();
+    *slot.borrow_mut() = Some(second.clone());
+    for _ in 0..3 {
+        event_loop
+            .run_once(Some(std::time::Duration::ZERO))
+            .unwrap();
+    }
+    let printed = format!("{first:?}");
+    assert!(printed.contains("wait_for=<...>"), "{printed}");
+    // asyncio passes the cancellation round the circle until
+    // `RecursionError`; ours raises it at the first task's await, and the
+    // second gets it from the first.
+    assert!(first.cancel());
+    let ended = event_loop.run_until_complete(&second).unwrap_err();
+    assert!(ended.is_cancelled(), "{ended:?}");
+    assert!(first.cancelled() && second.cancelled());
+    assert_eq!((first.cancelling(), second.cancelling()), (1, 0));
+}
+
+/// `n` tasks, each awaiting the next, the last awaiting the first.
+fn circle_of(event_loop: &EventLoop, n: usize) -> Vec<asyncio_loop::Task<u32>> {
+    type Slot = Rc<std::cell::RefCell<Option<asyncio_loop::Task<u32>>>>;
+    let slots: Vec<Slot> = (0..n).map(|_| Rc::default()).collect();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let next = slots[(i + 1) % n].clone();
+            event_loop
+                .create_task(async move {
+                    let next = next.borrow_mut().take().unwrap();
+                    next.await
+                })
+                .unwrap()
+        })
+        .collect();
+    for (slot, task) in slots.iter().zip(&tasks) {
+        *slot.borrow_mut() = Some(task.clone());
+    }
+    for _ in 0..3 {
+        event_loop
+            .run_once(Some(std::time::Duration::ZERO))
+            .unwrap();
+    }
+    tasks
+}
+
+#[test]
+fn a_cancellation_sent_round_a_circle_of_awaits_ends_every_task_in_it() {
+    // (A circle of one is a task awaiting itself: refused at the await.)
+    for n in 2..=5 {
+        for cancelled in 0..n {
+            let event_loop = manual();
+            let tasks = circle_of(&event_loop, n);
+            assert!(tasks.iter().all(|task| !task.done()));
+            assert!(tasks[cancelled].cancel());
+            for _ in 0..(4 * n) {
+                event_loop
+                    .run_once(Some(std::time::Duration::ZERO))
+                    .unwrap();
+            }
+            for (i, task) in tasks.iter().enumerate() {
+                assert!(
+                    task.cancelled(),
+                    "n={n}, cancelled {cancelled}: task {i} {task:?}"
+                );
+                let requests = u32::from(i == cancelled);
+                assert_eq!(task.cancelling(), requests, "n={n}: task {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_task_that_cancels_the_task_awaiting_it_is_cancelled_as_asyncio_does() {
+    // asyncio: the awaiting task passes the cancellation to what it awaits,
+    // the running task, which is cancelled at its next await.
+    let event_loop = manual();
+    let slot: Rc<std::cell::RefCell<Option<asyncio_loop::Task<u32>>>> = Rc::default();
+    let later = slot.clone();
+    let handle = event_loop.handle();
+    let running = event_loop
+        .create_task(async move {
+            // The waiter starts, and awaits this task.
+            handle.sleep(0.0).await?;
+            let waiter = later.borrow_mut().take().unwrap();
+            assert!(waiter.cancel());
+            handle.sleep(0.0).await?;
+            Ok::<_, LoopError>(7)
+        })
+        .unwrap();
+    let awaited = running.clone();
+    let waiter = event_loop
+        .create_task(async move { awaited.await })
+        .unwrap();
+    *slot.borrow_mut() = Some(waiter.clone());
+    let ended = event_loop.run_until_complete(&waiter).unwrap_err();
+    assert!(ended.is_cancelled(), "{ended:?}");
+    assert!(running.cancelled(), "{running:?}");
+}
