@@ -10,7 +10,11 @@
 //!
 //! Each helper takes anything [`IntoTask`] (a coroutine, which becomes a
 //! task of the running loop in argument order, or a task), and must run
-//! inside a task of a running loop.
+//! inside a task of a running loop. Those that give results ([`gather`],
+//! [`wait_for`], [`as_completed`]) take a [`Gatherable`]: a coroutine, whose
+//! task is theirs alone and whose result they move out, or a task with a
+//! `Clone` result, which they clone, so that the task's result stays
+//! readable by everyone else, as asyncio's does.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -29,6 +33,74 @@ use crate::{
 };
 
 type Boxed<T> = Pin<Box<dyn StdFuture<Output = T>>>;
+
+/// An awaitable whose result [`gather`], [`wait_for`] and [`as_completed`]
+/// can give without taking it from anyone else.
+///
+/// A coroutine becomes a task that only the helper holds, and its result
+/// is moved out (no `Clone` needed). A [`Task`] was given by a caller who
+/// may read it again (`task.result()`, `task.await`, a done-callback), so
+/// its result must be `Clone`, and is cloned: asyncio's result stays
+/// readable by everyone. To gather tasks whose results are not `Clone`,
+/// wrap each in a coroutine that awaits it (`async move { task.await }`),
+/// which moves the result out on purpose.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{gather, EventLoop};
+///
+/// let event_loop = EventLoop::new();
+/// let handle = event_loop.handle();
+/// let (sum, first) = event_loop
+///     .run_until_complete(async move {
+///         let first = handle.create_task(async { Ok::<_, asyncio_loop::LoopError>(vec![1]) })?;
+///         let second = handle.create_task(async { Ok::<_, asyncio_loop::LoopError>(vec![2]) })?;
+///         let results = gather([first.clone(), second]).await?;
+///         // The tasks keep their results.
+///         Ok::<_, asyncio_loop::LoopError>((results.concat(), first.result()?))
+///     })
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!((sum, first), (vec![1, 2], vec![1]));
+/// ```
+pub trait Gatherable: IntoTask {
+    /// The outcome of `task`, made of this awaitable by
+    /// [`into_task`](IntoTask::into_task) and now done.
+    ///
+    /// # Errors
+    ///
+    /// The task's failure or cancellation, as [`Task::result`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{EventLoop, Gatherable, Task};
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let task = event_loop.create_task(async { Ok::<_, asyncio_loop::LoopError>(5) }).unwrap();
+    /// event_loop.run_until_complete(&task).unwrap();
+    /// assert_eq!(<Task<i32> as Gatherable>::outcome(&task).unwrap(), 5);
+    /// assert_eq!(task.result().unwrap(), 5, "still there");
+    /// ```
+    fn outcome(task: &Task<Self::Value>) -> Result<Self::Value, FutureError>;
+}
+
+impl<F> Gatherable for F
+where
+    F: StdFuture + 'static,
+    F::Output: TaskOutput,
+{
+    fn outcome(task: &Task<Self::Value>) -> Result<Self::Value, FutureError> {
+        task.take_result()
+    }
+}
+
+impl<T: Clone + 'static> Gatherable for Task<T> {
+    fn outcome(task: &Task<T>) -> Result<T, FutureError> {
+        task.result()
+    }
+}
 
 /// Makes tasks of `awaitables` on the running loop, in order.
 fn tasks_of<A: IntoTask>(
@@ -268,7 +340,7 @@ pub struct GatherAll<A> {
 /// order, whatever the order they finish in: asyncio's `gather`.
 ///
 /// Coroutines become tasks in argument order when the gather is first
-/// polled. The first task to fail (with an exception, or cancelled) makes
+/// polled; tasks given keep their results (see [`Gatherable`]). The first task to fail (with an exception, or cancelled) makes
 /// the gather fail with its error at once, and the others keep running,
 /// as in asyncio. Cancelling the task that awaits the gather cancels every
 /// child still running; the gather then waits for them to finish and
@@ -301,7 +373,7 @@ pub struct GatherAll<A> {
 pub fn gather<I>(awaitables: I) -> Gather<I::Item>
 where
     I: IntoIterator,
-    I::Item: IntoTask,
+    I::Item: Gatherable,
 {
     Gather {
         awaitables: awaitables.into_iter().collect(),
@@ -403,7 +475,7 @@ async fn gathering<T: 'static>(
 
 impl<A> IntoFuture for Gather<A>
 where
-    A: IntoTask + 'static,
+    A: Gatherable + 'static,
 {
     type Output = Result<Vec<A::Value>, LoopError>;
     type IntoFuture = Boxed<Self::Output>;
@@ -413,14 +485,14 @@ where
             let event_loop = get_running_loop()?;
             let tasks = tasks_of(&event_loop, self.awaitables)?;
             if let Some(index) = gathering(&event_loop, &tasks, false).await? {
-                return Err(tasks[index].take_result().err().map_or_else(
+                return Err(A::outcome(&tasks[index]).err().map_or_else(
                     || LoopError::from(FutureError::loop_closed()),
                     LoopError::from,
                 ));
             }
             tasks
                 .iter()
-                .map(|task| task.take_result().map_err(LoopError::from))
+                .map(|task| A::outcome(task).map_err(LoopError::from))
                 .collect()
         })
     }
@@ -428,7 +500,7 @@ where
 
 impl<A> IntoFuture for GatherAll<A>
 where
-    A: IntoTask + 'static,
+    A: Gatherable + 'static,
 {
     type Output = Result<Vec<Result<A::Value, FutureError>>, LoopError>;
     type IntoFuture = Boxed<Self::Output>;
@@ -438,7 +510,7 @@ where
             let event_loop = get_running_loop()?;
             let tasks = tasks_of(&event_loop, self.awaitables)?;
             gathering(&event_loop, &tasks, true).await?;
-            Ok(tasks.iter().map(Task::take_result).collect())
+            Ok(tasks.iter().map(A::outcome).collect())
         })
     }
 }
@@ -465,8 +537,9 @@ impl<A> fmt::Debug for GatherAll<A> {
 /// `as_completed`, as a [`Stream`] (`futures::StreamExt::next` awaits the
 /// next one).
 ///
-/// Made by [`as_completed`]; each item is the next task's result, taken out
-/// of it. After a [`timeout`](Self::timeout) passes, the next item is an
+/// Made by [`as_completed`]; each item is the next task's result (moved out
+/// of a task made of a coroutine, cloned from a task given, see
+/// [`Gatherable`]). After a [`timeout`](Self::timeout) passes, the next item is an
 /// [`is_timeout`](LoopError::is_timeout) error and the stream ends (the
 /// tasks still running are not cancelled, as in asyncio).
 ///
@@ -502,6 +575,8 @@ pub struct AsCompleted<T: 'static> {
     /// What the stream waits on between results.
     signal: Option<WaitTake<()>>,
     timer: Option<TimerHandle>,
+    /// How a finished task's result is read ([`Gatherable::outcome`]).
+    outcome: fn(&Task<T>) -> Result<T, FutureError>,
 }
 
 struct Completions<T: 'static> {
@@ -535,7 +610,7 @@ pub fn as_completed<I>(
 ) -> Result<AsCompleted<<I::Item as IntoTask>::Value>, LoopError>
 where
     I: IntoIterator,
-    I::Item: IntoTask,
+    I::Item: Gatherable,
 {
     let event_loop = get_running_loop()?;
     let tasks = tasks_of(&event_loop, awaitables.into_iter().collect())?;
@@ -560,6 +635,7 @@ where
         tasks: registered,
         signal: None,
         timer: None,
+        outcome: I::Item::outcome,
     })
 }
 
@@ -623,7 +699,7 @@ impl<T: 'static> Stream for AsCompleted<T> {
                 if this.remaining == 0 {
                     this.finish();
                 }
-                return Poll::Ready(Some(task.take_result().map_err(LoopError::from)));
+                return Poll::Ready(Some((this.outcome)(&task).map_err(LoopError::from)));
             }
             if this.state.timed_out.get() {
                 this.finish();
@@ -703,7 +779,7 @@ impl<T: 'static> fmt::Debug for AsCompleted<T> {
 /// ```
 pub async fn wait_for<A>(awaitable: A, timeout: impl Into<Delay>) -> Result<A::Value, LoopError>
 where
-    A: IntoTask,
+    A: Gatherable,
 {
     let timeout = timeout.into();
     let event_loop = get_running_loop()?;
@@ -712,10 +788,10 @@ where
         // asyncio: a task already done gives its outcome as it is (its
         // cancellation too); one still running is cancelled and waited for.
         if task.done() {
-            return task.take_result().map_err(LoopError::from);
+            return A::outcome(&task).map_err(LoopError::from);
         }
         cancel_and_wait(&event_loop, &task).await?;
-        return timed_out(&task);
+        return timed_out(A::outcome(&task));
     }
     let (waiter, key) = done_signal(&event_loop, &task)?;
     let timer = {
@@ -725,20 +801,20 @@ where
     let waited = waiter.wait().await;
     timer.cancel();
     if task.done() {
-        return task.take_result().map_err(LoopError::from);
+        return A::outcome(&task).map_err(LoopError::from);
     }
     task.remove_done_callback(key);
     cancel_and_wait(&event_loop, &task).await?;
     match waited {
         // The awaiting task was cancelled: so is the inner one, now done.
         Err(cancelled) => Err(cancelled.into()),
-        Ok(()) => timed_out(&task),
+        Ok(()) => timed_out(A::outcome(&task)),
     }
 }
 
-/// The result of a task that `wait_for` cancelled when its time was up.
-fn timed_out<T: 'static>(task: &Task<T>) -> Result<T, LoopError> {
-    match task.take_result() {
+/// The outcome of a task that `wait_for` cancelled when its time was up.
+fn timed_out<T>(outcome: Result<T, FutureError>) -> Result<T, LoopError> {
+    match outcome {
         Err(error) if error.is_cancelled() => Err(LoopError::timeout(Some(error))),
         outcome => outcome.map_err(LoopError::from),
     }

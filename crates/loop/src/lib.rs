@@ -171,8 +171,8 @@ mod timers;
 pub use crate::clock::{Delay, ManualClock, When};
 pub use crate::completer::{Completer, CompleterDropped};
 pub use crate::compose::{
-    as_completed, gather, shield, wait, wait_for, AsCompleted, Gather, GatherAll, ReturnWhen,
-    Shield, Timeout, WaitSet, Waited,
+    as_completed, gather, shield, wait, wait_for, AsCompleted, Gather, GatherAll, Gatherable,
+    ReturnWhen, Shield, Timeout, WaitSet, Waited,
 };
 pub use crate::error::{LoopError, LoopErrorKind};
 pub use crate::event_loop::{all_tasks, current_task, get_running_loop, EventLoop, LoopHandle};

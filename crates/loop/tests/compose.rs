@@ -655,3 +655,73 @@ fn test_wait_for_zero_timeout_of_a_cancelled_task_is_its_cancellation() {
     assert!(error.is_cancelled(), "{error:?}");
     assert!(!error.is_timeout());
 }
+
+// ---- results stay in the tasks given ----
+
+/// asyncio's `gather`, `wait_for` and `as_completed` leave every task's
+/// result readable: later `result()`, `await` and done-callbacks see it.
+#[test]
+fn helpers_leave_the_results_of_the_tasks_they_are_given() {
+    let (event_loop, handle) = manual();
+    let seen = Rc::new(Cell::new(0));
+    let outcome = event_loop
+        .run_until_complete({
+            let seen = seen.clone();
+            async move {
+                let tasks: Vec<_> = (1..=3)
+                    .map(|i| handle.create_task(nap(handle.clone(), f64::from(i), i)))
+                    .collect::<Result<_, _>>()?;
+                assert_eq!(gather(tasks.clone()).await?, [1, 2, 3]);
+                let all = gather(tasks.clone()).return_exceptions().await?;
+                assert_eq!(
+                    all.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+                    [1, 2, 3]
+                );
+                assert_eq!(wait_for(tasks[0].clone(), 1.0).await?, 1);
+                assert_eq!(wait_for(tasks[1].clone(), 0.0).await?, 2);
+                let mut finished = as_completed(tasks.clone())?;
+                let mut order = Vec::new();
+                while let Some(result) = finished.next().await {
+                    order.push(result?);
+                }
+                assert_eq!(order, [1, 2, 3]);
+                for task in &tasks {
+                    let seen = seen.clone();
+                    task.add_done_callback(move |task| {
+                        seen.set(seen.get() + task.result().unwrap())
+                    })?;
+                }
+                handle.sleep(0.0).await?;
+                let results: Vec<u32> = tasks.iter().map(|task| task.result().unwrap()).collect();
+                let awaited = tasks[2].clone().await?;
+                Ok::<_, LoopError>((results, awaited))
+            }
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, (vec![1, 2, 3], 3));
+    assert_eq!(seen.get(), 6, "done-callbacks read every result");
+}
+
+/// A failed task given to `gather` keeps its exception, and a coroutine's
+/// non-`Clone` result is moved out of the gather's own task.
+#[test]
+fn gather_leaves_a_given_tasks_exception_and_moves_a_coroutines_result() {
+    let (event_loop, handle) = manual();
+    let failing = event_loop
+        .create_task(fail_after(handle.clone(), 1.0))
+        .unwrap();
+    let given = failing.clone();
+    let error = event_loop
+        .run_until_complete(async { gather([given]).await })
+        .unwrap()
+        .unwrap_err();
+    assert!(error.future_error().is_some(), "{error:?}");
+    assert!(failing.exception().unwrap().is_some(), "still readable");
+    struct NotClone(u8);
+    let moved = event_loop
+        .run_until_complete(async { gather([async { Ok::<_, LoopError>(NotClone(7)) }]).await })
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved[0].0, 7);
+}
