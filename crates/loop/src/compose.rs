@@ -24,6 +24,9 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use std::sync::Arc;
+
+use asyncio_core::cancel::{self, Awaited};
 use asyncio_core::{CallbackKey, Future, FutureError, WaitTake};
 use futures_core::Stream;
 
@@ -343,9 +346,12 @@ pub struct GatherAll<A> {
 /// polled; tasks given keep their results (see [`Gatherable`]). The first task to fail (with an exception, or cancelled) makes
 /// the gather fail with its error at once, and the others keep running,
 /// as in asyncio. Cancelling the task that awaits the gather cancels every
-/// child still running; the gather then waits for them to finish and
-/// ends cancelled. [`return_exceptions`](Gather::return_exceptions) gives
-/// every outcome instead, failures included.
+/// child still running, inside that `cancel()`; the gather then ends as a
+/// child's failure would end it: with the first child to end cancelled
+/// (or failed, if it caught the cancellation and then failed), without
+/// waiting for the others. [`return_exceptions`](Gather::return_exceptions)
+/// gives every outcome instead, failures included; cancelled, it waits for
+/// every child and ends with the cancellation it was sent.
 ///
 /// # Errors
 ///
@@ -407,68 +413,176 @@ impl<A> Gather<A> {
     }
 }
 
-/// The shared state of one gather's done-callbacks.
-struct Gathering {
-    remaining: Cell<usize>,
-    /// The first child that failed, when failures end the gather.
-    failed: Cell<Option<usize>>,
-    /// Released at the first failure (when it counts) or when all are done.
-    outer: Future<()>,
-    /// Released when all are done.
-    finished: Future<()>,
+/// How a gather ended.
+#[derive(Clone, Copy, Debug)]
+enum GatherEnd {
+    /// Every child is done, and no failure ended it first.
+    AllDone,
+    /// This child was the first to fail or be cancelled (when failures
+    /// end the gather).
+    Child(usize),
+    /// The gather was cancelled, and every child it cancelled is done.
+    Cancelled,
 }
 
-/// Runs the children until the gather can end: `Ok(failed child)` once all
-/// are done (or, unless `all`, at the first failure), or the awaiting
-/// task's cancellation once the children it cancelled are done.
-async fn gathering<T: 'static>(
-    event_loop: &LoopHandle,
-    tasks: &[Task<T>],
+/// One gather's state, shared by its children's done-callbacks (which
+/// hold no task, so that no task and its callbacks keep each other).
+struct Gathering {
+    remaining: Cell<usize>,
+    /// `return_exceptions`: failures do not end it.
     all: bool,
-) -> Result<Option<usize>, LoopError> {
-    let state = Rc::new(Gathering {
-        remaining: Cell::new(tasks.len()),
-        failed: Cell::new(None),
-        outer: event_loop.create_future(),
-        finished: event_loop.create_future(),
-    });
-    if tasks.is_empty() {
-        return Ok(None);
+    ended: Cell<Option<GatherEnd>>,
+    /// The message the gather was cancelled with, once it was.
+    cancelled: RefCell<Option<Option<String>>>,
+    /// Released when it ends.
+    outer: Future<()>,
+}
+
+impl Gathering {
+    /// asyncio's `_done_callback` of `gather`.
+    fn child_done(&self, index: usize, failed: bool) {
+        self.remaining.set(self.remaining.get() - 1);
+        if self.ended.get().is_some() {
+            return;
+        }
+        if failed && !self.all {
+            self.end(GatherEnd::Child(index));
+        } else if self.remaining.get() == 0 {
+            let cancelled = self.cancelled.borrow().is_some();
+            self.end(if cancelled {
+                GatherEnd::Cancelled
+            } else {
+                GatherEnd::AllDone
+            });
+        }
     }
-    let mut keys = Vec::with_capacity(tasks.len());
-    for (index, task) in tasks.iter().enumerate() {
-        let state = Rc::clone(&state);
-        keys.push(task.add_done_callback(move |task| {
-            state.remaining.set(state.remaining.get() - 1);
-            let failed = task.cancelled() || matches!(task.exception(), Ok(Some(_)));
-            if failed && !all && state.failed.get().is_none() && !state.outer.done() {
-                state.failed.set(Some(index));
-                release(&state.outer);
-            }
-            if state.remaining.get() == 0 {
-                release(&state.outer);
-                release(&state.finished);
-            }
-        })?);
+
+    fn end(&self, how: GatherEnd) {
+        self.ended.set(Some(how));
+        release(&self.outer);
     }
-    match state.outer.wait().await {
-        Ok(()) => Ok(state.failed.get()),
-        Err(cancelled) => {
-            // asyncio's `_GatheringFuture.cancel`: the children go, and
-            // the gather ends cancelled once they are done.
-            let message = cancelled.cancel_message().map(str::to_owned);
-            let mut any = false;
-            for task in tasks {
-                any |= match &message {
-                    Some(message) => task.cancel_with_message(message.clone()),
-                    None => task.cancel(),
-                };
+}
+
+/// A gather's children and its state: what the task awaiting the gather
+/// waits on, so that cancelling that task cancels the children at once
+/// (asyncio's `_GatheringFuture.cancel`).
+struct Children<T: 'static> {
+    tasks: Vec<Task<T>>,
+    state: Rc<Gathering>,
+}
+
+impl<T: 'static> Children<T> {
+    /// Starts gathering `tasks`: one done-callback each.
+    fn gather(
+        event_loop: &LoopHandle,
+        tasks: Vec<Task<T>>,
+        all: bool,
+    ) -> Result<Rc<Self>, LoopError> {
+        let state = Rc::new(Gathering {
+            remaining: Cell::new(tasks.len()),
+            all,
+            ended: Cell::new(None),
+            cancelled: RefCell::new(None),
+            outer: event_loop.create_future(),
+        });
+        for (index, task) in tasks.iter().enumerate() {
+            let state = Rc::clone(&state);
+            task.add_done_callback(move |task| {
+                let failed = task.cancelled() || matches!(task.exception(), Ok(Some(_)));
+                state.child_done(index, failed);
+            })?;
+        }
+        if tasks.is_empty() {
+            state.end(GatherEnd::AllDone);
+        }
+        Ok(Rc::new(Self { tasks, state }))
+    }
+
+    /// Cancels every child still running; `false` if none was (asyncio's
+    /// `_GatheringFuture.cancel`).
+    fn cancel(&self, message: Option<&str>) -> bool {
+        if self.state.ended.get().is_some() {
+            return false;
+        }
+        let mut any = false;
+        for task in &self.tasks {
+            any |= match message {
+                Some(message) => task.cancel_with_message(message),
+                None => task.cancel(),
+            };
+        }
+        if any {
+            let mut cancelled = self.state.cancelled.borrow_mut();
+            cancelled.get_or_insert_with(|| message.map(str::to_owned));
+        }
+        any
+    }
+
+    /// Waits until the gather ends.
+    fn wait(self: &Rc<Self>) -> GatherWait<T> {
+        GatherWait {
+            wait: self.state.outer.wait(),
+            children: Rc::clone(self),
+        }
+    }
+
+    /// The error of a gather that ended cancelled: the cancellation it was
+    /// sent (CPython takes the last child's, message-less if that child
+    /// was not cancelled).
+    fn cancelled_error(&self) -> LoopError {
+        let cancelled = self.state.cancelled.borrow();
+        FutureError::cancellation(cancelled.as_ref().and_then(Option::as_deref)).into()
+    }
+}
+
+impl<T: 'static> Awaited for Children<T> {
+    fn cancel_awaited(self: Rc<Self>, _key: u64, message: Option<Arc<str>>) -> bool {
+        self.cancel(message.as_deref())
+    }
+
+    fn describe_awaited(&self, _key: u64) -> String {
+        let state = if self.state.ended.get().is_some() {
+            "finished"
+        } else {
+            "pending"
+        };
+        format!("<_GatheringFuture {state}>")
+    }
+}
+
+/// What the task awaiting a gather awaits.
+struct GatherWait<T: 'static> {
+    wait: asyncio_core::Wait<()>,
+    children: Rc<Children<T>>,
+}
+
+impl<T: 'static> StdFuture for GatherWait<T> {
+    type Output = Result<GatherEnd, LoopError>;
+
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(cancelled) = cancel::take() {
+            // The awaiting task's step delivered its cancellation: the
+            // children take it, or, if none could, the await ends with it.
+            if !self.children.cancel(cancelled.cancel_message()) {
+                return Poll::Ready(Err(cancelled.into()));
             }
-            if any {
-                let _ = state.finished.wait().await;
+        }
+        match Pin::new(&mut self.wait).poll(context) {
+            Poll::Ready(released) => {
+                released?;
+                let ended = self.children.state.ended.get();
+                Poll::Ready(Ok(ended.unwrap_or(GatherEnd::AllDone)))
             }
-            remove_callbacks(tasks, &keys);
-            Err(cancelled.into())
+            Poll::Pending => {
+                // What the task waits on is the gather, not its inner future
+                // (which the inner wait noted).
+                let children = &self.children;
+                cancel::note_awaited(context.waker(), 0, || {
+                    let children: Rc<dyn Awaited> = children.clone();
+                    children
+                });
+                Poll::Pending
+            }
         }
     }
 }
@@ -484,16 +598,19 @@ where
         Box::pin(async move {
             let event_loop = get_running_loop()?;
             let tasks = tasks_of(&event_loop, self.awaitables)?;
-            if let Some(index) = gathering(&event_loop, &tasks, false).await? {
-                return Err(A::outcome(&tasks[index]).err().map_or_else(
+            let children = Children::gather(&event_loop, tasks, false)?;
+            let tasks = &children.tasks;
+            match children.wait().await? {
+                GatherEnd::AllDone => tasks
+                    .iter()
+                    .map(|task| A::outcome(task).map_err(LoopError::from))
+                    .collect::<Result<Vec<_>, _>>(),
+                GatherEnd::Child(index) => Err(A::outcome(&tasks[index]).err().map_or_else(
                     || LoopError::from(FutureError::loop_closed()),
                     LoopError::from,
-                ));
+                )),
+                GatherEnd::Cancelled => Err(children.cancelled_error()),
             }
-            tasks
-                .iter()
-                .map(|task| A::outcome(task).map_err(LoopError::from))
-                .collect()
         })
     }
 }
@@ -509,8 +626,11 @@ where
         Box::pin(async move {
             let event_loop = get_running_loop()?;
             let tasks = tasks_of(&event_loop, self.awaitables)?;
-            gathering(&event_loop, &tasks, true).await?;
-            Ok(tasks.iter().map(A::outcome).collect())
+            let children = Children::gather(&event_loop, tasks, true)?;
+            match children.wait().await? {
+                GatherEnd::Cancelled => Err(children.cancelled_error()),
+                _ => Ok(children.tasks.iter().map(A::outcome).collect()),
+            }
         })
     }
 }

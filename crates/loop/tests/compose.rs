@@ -199,35 +199,129 @@ fn gather_return_exceptions_gives_every_outcome() {
     assert_eq!(*outcomes[1].as_ref().unwrap(), 2);
 }
 
-/// `test_cancel_gather_1`-like: cancelling the gathering task cancels the
-/// children, and it ends cancelled once they are done.
-#[test]
-fn cancelling_a_gather_cancels_its_children() {
+/// How a child of the gather scenarios below behaves when cancelled.
+#[derive(Clone, Copy)]
+enum Child {
+    /// Sleeps `10 s` and lets a cancellation end it.
+    Plain,
+    /// Catches the cancellation, sleeps 1 s more, then returns.
+    Returns,
+    /// Catches the cancellation, sleeps 1 s more, then fails.
+    Fails,
+}
+
+/// Gathers children `a` and `b` behaving as `kinds`, cancels the gathering
+/// task with "msg" at 0.5 s, and gives the trace, how the task ended and
+/// when. Compared with CPython 3.11 running the same scenario.
+fn cancelled_gather(kinds: [Child; 2], return_exceptions: bool) -> (Vec<String>, String, f64) {
     let (event_loop, handle) = manual();
     let trace = Trace::new();
-    let (log, h) = (trace.clone(), handle.clone());
+    let child = |name: &'static str, kind: Child| {
+        let (log, handle) = (trace.clone(), handle.clone());
+        async move {
+            let Err(cancelled) = handle.sleep(10.0).await else {
+                return Ok(name);
+            };
+            let now = handle.time();
+            let message = cancelled.cancel_message().unwrap_or_default().to_owned();
+            match kind {
+                Child::Plain => {
+                    log.log(format!("{now} {name} cancelled '{message}'"));
+                    Err(LoopError::from(cancelled))
+                }
+                Child::Returns | Child::Fails => {
+                    log.log(format!("{now} {name} caught the cancellation"));
+                    handle.sleep(1.0).await?;
+                    match kind {
+                        Child::Fails => Err(LoopError::from(FutureError::loop_closed())),
+                        _ => Ok(name),
+                    }
+                }
+            }
+        }
+    };
+    let children = [child("a", kinds[0]), child("b", kinds[1])];
     let gathering = event_loop
         .create_task(async move {
-            let child = |n: u32| {
-                let (log, handle) = (log.clone(), h.clone());
-                async move {
-                    if let Err(error) = handle.sleep(10.0).await {
-                        log.log(format!("child {n} cancelled"));
-                        return Err(error);
-                    }
-                    Ok(n)
-                }
-            };
-            gather([child(1), child(2)]).await
+            if return_exceptions {
+                gather(children).return_exceptions().await.map(|_| ())
+            } else {
+                gather(children).await.map(|_| ())
+            }
         })
         .unwrap();
-    support::cancel_later(&event_loop, &gathering, 1.0);
-    assert!(event_loop
-        .run_until_complete(&gathering)
-        .unwrap_err()
-        .is_cancelled());
-    check(&trace, &["child 1 cancelled", "child 2 cancelled"]);
-    assert_eq!(event_loop.time(), 1.0);
+    let cancelled = gathering.clone();
+    event_loop
+        .call_later(0.5, move || assert!(cancelled.cancel_with_message("msg")))
+        .unwrap();
+    let ended = match event_loop.run_until_complete(&gathering) {
+        Ok(()) => "finished".to_owned(),
+        Err(error) if gathering.cancelled() => {
+            format!(
+                "cancelled '{}'",
+                error.future_error().unwrap().cancel_message().unwrap_or("")
+            )
+        }
+        Err(error) => format!("failed: {error}"),
+    };
+    (trace.take(), ended, event_loop.time())
+}
+
+/// `test_cancel_gather_1`: cancelling the gathering task cancels the
+/// children inside `cancel()`, and the gather ends with the first child
+/// to finish, cancelled.
+#[test]
+fn cancelling_a_gather_cancels_its_children_at_once() {
+    let (trace, ended, time) = cancelled_gather([Child::Plain, Child::Plain], false);
+    assert_eq!(trace, ["0.5 a cancelled 'msg'", "0.5 b cancelled 'msg'"]);
+    assert_eq!((ended.as_str(), time), ("cancelled 'msg'", 0.5));
+}
+
+/// asyncio: a child that catches the cancellation does not hold the
+/// gather up when another child ends cancelled first.
+#[test]
+fn a_cancelled_gather_ends_with_the_first_child_to_finish() {
+    let (trace, ended, time) = cancelled_gather([Child::Returns, Child::Plain], false);
+    assert_eq!(
+        trace,
+        ["0.5 a caught the cancellation", "0.5 b cancelled 'msg'"]
+    );
+    assert_eq!((ended.as_str(), time), ("cancelled 'msg'", 0.5));
+}
+
+/// asyncio: a child that caught the cancellation and then failed ends the
+/// gather, and the gathering task, with its failure.
+#[test]
+fn a_cancelled_gather_fails_with_a_child_that_failed_after_catching_it() {
+    let (trace, ended, time) = cancelled_gather([Child::Fails, Child::Returns], false);
+    assert_eq!(
+        trace,
+        [
+            "0.5 a caught the cancellation",
+            "0.5 b caught the cancellation"
+        ]
+    );
+    assert!(ended.starts_with("failed"), "{ended}");
+    assert_eq!(time, 1.5);
+}
+
+/// `return_exceptions`: a cancelled gather waits for every child and ends
+/// cancelled whatever they did.
+#[test]
+fn a_cancelled_gather_of_every_outcome_waits_for_all_and_ends_cancelled() {
+    let (trace, ended, time) = cancelled_gather([Child::Plain, Child::Plain], true);
+    assert_eq!(trace, ["0.5 a cancelled 'msg'", "0.5 b cancelled 'msg'"]);
+    assert_eq!((ended.as_str(), time), ("cancelled 'msg'", 0.5));
+    let (trace, ended, time) = cancelled_gather([Child::Returns, Child::Plain], true);
+    assert_eq!(
+        trace,
+        ["0.5 a caught the cancellation", "0.5 b cancelled 'msg'"]
+    );
+    assert_eq!((ended.as_str(), time), ("cancelled 'msg'", 1.5));
+    // CPython raises the last child's cancellation, message-less when that
+    // child was not cancelled; ours is the one the gather was sent.
+    let (_, ended, time) = cancelled_gather([Child::Plain, Child::Returns], true);
+    assert_eq!((ended.as_str(), time), ("cancelled 'msg'", 1.5));
 }
 
 #[test]
@@ -724,4 +818,34 @@ fn gather_leaves_a_given_tasks_exception_and_moves_a_coroutines_result() {
         .unwrap()
         .unwrap();
     assert_eq!(moved[0].0, 7);
+}
+
+/// asyncio's `_GatheringFuture.cancel`: `task.cancel()` on the gathering
+/// task reaches the children before it returns.
+#[test]
+fn cancelling_the_gathering_task_cancels_the_children_inside_cancel() {
+    let (event_loop, handle) = manual();
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            event_loop
+                .create_task(nap(handle.clone(), 10.0, i))
+                .unwrap()
+        })
+        .collect();
+    let given = children.clone();
+    let gathering = event_loop
+        .create_task(async move { gather(given).await })
+        .unwrap();
+    event_loop
+        .run_once(Some(std::time::Duration::ZERO))
+        .unwrap();
+    assert!(children.iter().all(|child| child.cancelling() == 0));
+    assert!(gathering.cancel());
+    assert!(children.iter().all(|child| child.cancelling() == 1));
+    assert!(event_loop
+        .run_until_complete(&gathering)
+        .unwrap_err()
+        .is_cancelled());
+    assert!(children.iter().all(asyncio_loop::Task::cancelled));
+    assert_eq!(event_loop.time(), 0.0);
 }
