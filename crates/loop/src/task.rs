@@ -96,6 +96,11 @@ pub(crate) struct Header {
     /// asyncio's `_must_cancel`, and its message.
     must_cancel: Cell<bool>,
     cancel_message: RefCell<Option<Arc<str>>>,
+    /// Set while `cancel_message` holds the message of a cancellation not
+    /// yet seen by the coroutine (to be delivered, or passed on to what it
+    /// awaits): further cancels keep it, as asyncio's awaited future keeps
+    /// the first message it was cancelled with.
+    cancel_recorded: Cell<bool>,
     /// asyncio's `_fut_waiter`: what the last step suspended on, if it
     /// noted itself.
     awaited: Cell<Option<Noted>>,
@@ -143,6 +148,7 @@ impl<T: 'static> TaskCell<T> {
                 cancels: Cell::new(0),
                 must_cancel: Cell::new(false),
                 cancel_message: RefCell::new(None),
+                cancel_recorded: Cell::new(false),
                 awaited: Cell::new(None),
                 unretrieved: Cell::new(false),
                 silenced: Cell::new(false),
@@ -264,8 +270,11 @@ impl<T: 'static> TaskStep for TaskCell<T> {
             shared.drop_reporting("what a task awaited", old);
         }
         let deliver = header.must_cancel.replace(false);
-        let message = if deliver {
-            header.cancel_message.borrow_mut().take()
+        // A cancellation passed on has reached what the task awaited, which
+        // now gives it to the coroutine: its message is forgotten here.
+        let message = if header.cancel_recorded.replace(false) {
+            let message = header.cancel_message.borrow_mut().take();
+            message.filter(|_| deliver)
         } else {
             None
         };
@@ -326,16 +335,20 @@ impl<T: 'static> TaskStep for TaskCell<T> {
                     Some(message) => Some(message),
                     // Cancelled right before the coroutine returned.
                     None if header.must_cancel.replace(false) => {
+                        header.cancel_recorded.set(false);
                         Some(header.cancel_message.borrow_mut().take())
                     }
                     None => None,
                 };
                 match cancelled {
-                    Some(message) => {
+                    // asyncio cancels a task cancelled right before its
+                    // coroutine returned, but fails one whose coroutine
+                    // raised: an error is kept.
+                    Some(message) if output.is_ok() => {
                         shared.drop_reporting("a cancelled task's output", output);
                         Ended::Cancelled(message)
                     }
-                    None => Ended::from_outcome(output),
+                    _ => Ended::from_outcome(output),
                 }
             }
             Err(payload) => {
@@ -380,7 +393,10 @@ impl<T: 'static> TaskStep for TaskCell<T> {
             // Left in place: it may be a task that ignores the cancellation,
             // to be cancelled again later.
             match circle::pass(header, &awaited, message.clone()) {
-                circle::Passed::Taken => return true,
+                circle::Passed::Taken => {
+                    self.record_cancel_message(message);
+                    return true;
+                }
                 circle::Passed::Refused => {}
                 // Inside a circle: the task where the pass began takes it.
                 circle::Passed::Circled if circle::inside_a_pass() => {
@@ -392,7 +408,7 @@ impl<T: 'static> TaskStep for TaskCell<T> {
             }
         }
         header.must_cancel.set(true);
-        *header.cancel_message.borrow_mut() = message;
+        self.record_cancel_message(message);
         if !header.running.get() {
             // asyncio's step is always queued here; ours is not when the
             // task waits on a sleep or another crate's future.
@@ -427,13 +443,22 @@ impl<T: 'static> TaskCell<T> {
     /// A cancellation requested while the step ran: the coroutine now
     /// suspends on `awaited` (cancelled if it can be) or on nothing of ours
     /// (delivered at the next step).
+    /// Records `message` as the pending cancellation's, unless one is
+    /// recorded already (the first message wins until it is delivered).
+    fn record_cancel_message(&self, message: Option<Arc<str>>) {
+        let header = &self.header;
+        if !header.cancel_recorded.replace(true) {
+            *header.cancel_message.borrow_mut() = message;
+        }
+    }
+
     fn cancel_after_step(&self) {
         let header = &self.header;
         if let Some(awaited) = header.awaited_clone() {
             let message = header.cancel_message.borrow().clone();
             if let circle::Passed::Taken = circle::pass(header, &awaited, message) {
+                // The message stays recorded: it is on its way.
                 header.must_cancel.set(false);
-                header.cancel_message.borrow_mut().take();
                 return;
             }
         }

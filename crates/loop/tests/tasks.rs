@@ -736,3 +736,87 @@ fn a_task_that_cancels_the_task_awaiting_it_is_cancelled_as_asyncio_does() {
     assert!(ended.is_cancelled(), "{ended:?}");
     assert!(running.cancelled(), "{running:?}");
 }
+
+/// asyncio (`__step`): a task cancelled during its own step ends cancelled
+/// if its coroutine then returns, but fails if it raises.
+#[test]
+fn a_task_cancelled_in_its_step_that_then_fails_keeps_its_failure() {
+    let event_loop = manual();
+    let failing = event_loop
+        .create_task(async {
+            current_task().unwrap().cancel_with_message("m");
+            Err::<u8, _>(std::io::Error::other("boom"))
+        })
+        .unwrap();
+    let error = event_loop.run_until_complete(&failing).unwrap_err();
+    assert!(!failing.cancelled(), "{failing:?}");
+    assert_eq!(error.exception().unwrap().to_string(), "boom");
+    let returning = event_loop
+        .create_task(async {
+            current_task().unwrap().cancel_with_message("m");
+            Ok::<u8, LoopError>(1)
+        })
+        .unwrap();
+    let error = event_loop.run_until_complete(&returning).unwrap_err();
+    assert!(returning.cancelled());
+    assert_eq!(error.future_error().unwrap().cancel_message(), Some("m"));
+}
+
+/// asyncio: a task cancelled twice while it awaits a future or a sleep
+/// sees the first message (the awaited future keeps it). Ours keeps the
+/// first message until the coroutine sees the cancellation, also for a
+/// task not started yet (where asyncio's last `cancel()` wins).
+#[test]
+fn a_task_cancelled_twice_sees_the_first_message() {
+    let event_loop = manual();
+    let handle = event_loop.handle();
+    let message = |error: LoopError| {
+        let cancelled = error.future_error().expect("a cancellation");
+        cancelled.cancel_message().map(str::to_owned)
+    };
+    let future: asyncio_core::Future<u8> = event_loop.create_future();
+    let awaited = future.clone();
+    let h = handle.clone();
+    let tasks = [
+        event_loop
+            .create_task(async move { h.sleep_with(10.0, 0u8).await })
+            .unwrap(),
+        event_loop
+            .create_task(async move { awaited.await })
+            .unwrap(),
+    ];
+    event_loop
+        .run_once(Some(std::time::Duration::ZERO))
+        .unwrap();
+    let h = handle.clone();
+    let unstarted = event_loop
+        .create_task(async move { h.sleep_with(10.0, 0u8).await })
+        .unwrap();
+    for task in tasks.iter().chain([&unstarted]) {
+        assert!(task.cancel_with_message("first"));
+        assert!(task.cancel_with_message("second"));
+        let error = event_loop.run_until_complete(task).unwrap_err();
+        assert_eq!(message(error).as_deref(), Some("first"), "{task:?}");
+        assert_eq!(task.cancelling(), 2);
+    }
+    assert!(future.cancelled(), "the awaited future was cancelled");
+    // Once the coroutine has seen a cancellation, a new one brings its own
+    // message.
+    let h = handle.clone();
+    let resilient = event_loop
+        .create_task(async move {
+            let _ = h.sleep(10.0).await;
+            h.sleep_with(10.0, 0u8).await
+        })
+        .unwrap();
+    event_loop
+        .run_once(Some(std::time::Duration::ZERO))
+        .unwrap();
+    assert!(resilient.cancel_with_message("first"));
+    event_loop
+        .run_once(Some(std::time::Duration::ZERO))
+        .unwrap();
+    assert!(resilient.cancel_with_message("second"));
+    let error = event_loop.run_until_complete(&resilient).unwrap_err();
+    assert_eq!(message(error).as_deref(), Some("second"));
+}
