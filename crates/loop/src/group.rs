@@ -105,7 +105,8 @@ impl TaskGroup {
             Ok(value) => (Some(value), None, None),
             Err(error) => match cancellation(&error) {
                 Some(message) => (None, None, Some(cancelled_error(message))),
-                None => (None, Some(error), None),
+                // Unwrapped as a task's failure is.
+                None => (None, Some(crate::task::unwrapped(error)), None),
             },
         };
         if state.parent_cancel_requested.get() && state.parent.uncancel() == 0 {

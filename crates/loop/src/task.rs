@@ -231,11 +231,17 @@ impl<T> Ended<T> {
         if let Some(message) = cancellation(&exception) {
             return Ended::Cancelled(message);
         }
-        // Another future's exception, propagated with `?`, is the task's.
-        match as_future_error(exception.as_error()).and_then(FutureError::exception) {
-            Some(inner) => Ended::Failed(inner.clone()),
-            None => Ended::Failed(exception),
-        }
+        Ended::Failed(unwrapped(exception))
+    }
+}
+
+/// The exception a coroutine's error stands for: another future's
+/// exception, propagated with `?` (inside a [`FutureError`] or a
+/// [`LoopError`](crate::LoopError)), is that exception itself.
+pub(crate) fn unwrapped(exception: Exception) -> Exception {
+    match as_future_error(exception.as_error()).and_then(FutureError::exception) {
+        Some(inner) => inner.clone(),
+        None => exception,
     }
 }
 

@@ -849,3 +849,38 @@ fn cancelling_the_gathering_task_cancels_the_children_inside_cancel() {
     assert!(children.iter().all(asyncio_loop::Task::cancelled));
     assert_eq!(event_loop.time(), 0.0);
 }
+
+/// A body and a task failing with the same error propagated with `?` from
+/// another future appear the same in the group's exceptions: the exception
+/// itself, not the `LoopError` that carried it.
+#[test]
+fn a_task_group_unwraps_the_body_error_as_it_unwraps_a_task_failure() {
+    let (event_loop, handle) = manual();
+    let failed: asyncio_core::Future<u8> = event_loop.create_future();
+    failed.set_exception(std::io::Error::other("boom")).unwrap();
+    let for_task = failed.clone();
+    let from_a_task = event_loop
+        .run_until_complete(asyncio_loop::TaskGroup::run(|group| async move {
+            group.create_task(async move { Ok::<_, LoopError>(for_task.await?) })?;
+            handle.sleep(1.0).await?;
+            Ok::<_, LoopError>(0)
+        }))
+        .unwrap()
+        .unwrap_err();
+    let from_the_body = event_loop
+        .run_until_complete(asyncio_loop::TaskGroup::run(|_| async move {
+            Ok::<_, LoopError>(failed.await?)
+        }))
+        .unwrap()
+        .unwrap_err();
+    for error in [from_a_task, from_the_body] {
+        let exceptions = error.exceptions();
+        assert_eq!(exceptions.len(), 1, "{error:?}");
+        let exception = &exceptions[0];
+        assert!(
+            exception.downcast_ref::<std::io::Error>().is_some(),
+            "{exception:?}"
+        );
+        assert_eq!(exception.to_string(), "boom");
+    }
+}
