@@ -347,10 +347,18 @@ impl Shared {
 
     /// Shuts the default executor down (its jobs finish, its threads are
     /// joined); the next `run_in_executor` makes a new one.
+    /// Shuts the default executor down and drops it; a panic in either
+    /// (user code) is reported, never raised.
     pub(crate) fn shutdown_default_executor(&self) {
         let executor = self.executor.borrow_mut().take();
         if let Some(executor) = executor {
-            executor.shutdown();
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| executor.shutdown())) {
+                self.report_panic(
+                    "Exception in shutting down the default executor".to_owned(),
+                    payload,
+                );
+            }
+            self.drop_reporting("the default executor", executor);
         }
     }
 
@@ -864,10 +872,12 @@ impl Shared {
     /// user code, which may call back into the loop (it finds it closed) or
     /// panic (reported, and the rest are still dropped; two panics never
     /// meet in one unwind, which would abort the process).
+    ///
+    /// The executor is shut down last, once nothing queued here holds what
+    /// a job may wait for (a channel's sender a pending task owns): its
+    /// jobs finish and its threads are joined, so no thread outlives the
+    /// loop, and their completers find the loop closed.
     pub(crate) fn clear(&self) {
-        // The executor's jobs finish and its threads are joined: no thread
-        // outlives the loop. Their completers then find the loop closed.
-        self.shutdown_default_executor();
         // Other threads are refused from now on; what they sent before is
         // dropped with the rest.
         for item in self.remote.close() {
@@ -902,6 +912,7 @@ impl Shared {
             }
             self.drop_reporting("a task dropped by close", entry);
         }
+        self.shutdown_default_executor();
     }
 
     // ---- errors -----------------------------------------------------------

@@ -155,3 +155,113 @@ fn a_completer_for_another_loops_future_is_refused() {
     let future = one.create_future::<u32>();
     assert!(two.completer(&future).unwrap_err().is_foreign_future());
 }
+
+/// An executor whose `shutdown` or `Drop` panics, per `how`.
+struct Panicking {
+    how: &'static str,
+}
+
+impl asyncio_loop::Executor for Panicking {
+    fn execute(&self, job: asyncio_loop::Job) {
+        std::thread::spawn(job);
+    }
+
+    fn shutdown(&self) {
+        if self.how == "shutdown" {
+            panic!("shutdown failed");
+        }
+    }
+}
+
+impl Drop for Panicking {
+    fn drop(&mut self) {
+        if self.how == "drop" {
+            panic!("drop failed");
+        }
+    }
+}
+
+/// Sets a flag when dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// An executor that panics in `shutdown` or in its `Drop` is reported to
+/// the exception handler: `close()` returns, queued work is dropped, and
+/// other threads are refused.
+#[test]
+fn a_panicking_executor_is_reported_and_close_still_closes_everything() {
+    for how in ["shutdown", "drop"] {
+        let event_loop = EventLoop::new();
+        let reports = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let heard = reports.clone();
+        event_loop.set_exception_handler(Some(move |context: &asyncio_core::ExceptionContext| {
+            heard.borrow_mut().push(context.message.clone());
+        }));
+        event_loop.set_default_executor(Panicking { how }).unwrap();
+        let dropped = Arc::new(AtomicBool::new(false));
+        let flag = DropFlag(dropped.clone());
+        event_loop.call_soon(move || drop(flag)).unwrap();
+        let remote = event_loop.threadsafe_handle();
+        event_loop.close().unwrap();
+        assert!(event_loop.is_closed());
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "{how}: the queued callback was dropped"
+        );
+        let sent = std::thread::spawn(move || remote.call_soon_threadsafe(|| ()).is_ok())
+            .join()
+            .unwrap();
+        assert!(!sent, "{how}: the remote queue is closed");
+        assert_eq!(reports.borrow().len(), 1, "{how}: {:?}", reports.borrow());
+    }
+}
+
+/// Dropping a loop whose executor panics, while another panic unwinds,
+/// does not abort the process (two panics would).
+#[test]
+fn dropping_the_loop_during_a_panic_with_a_panicking_executor_does_not_abort() {
+    let unwound = std::panic::catch_unwind(|| {
+        let event_loop = EventLoop::new();
+        event_loop.set_exception_handler(Some(|_: &asyncio_core::ExceptionContext| {}));
+        event_loop
+            .set_default_executor(Panicking { how: "shutdown" })
+            .unwrap();
+        panic!("the program's own panic");
+    });
+    assert!(unwound.is_err());
+}
+
+/// asyncio's `close()` does not wait for a job blocked on what queued work
+/// holds: ours drops the queued work first, which frees the job, then
+/// joins the executor.
+#[test]
+fn close_drops_queued_work_before_it_joins_the_executor() {
+    let event_loop = EventLoop::new();
+    let (sender, receiver) = std::sync::mpsc::channel::<()>();
+    // The job waits (at most 10 s) until the channel closes.
+    let job = event_loop
+        .run_in_executor(move || receiver.recv_timeout(Duration::from_secs(10)).is_err())
+        .unwrap();
+    drop(job);
+    let handle = event_loop.handle();
+    // A pending task holds the sender.
+    event_loop
+        .create_task(async move {
+            let _sender = sender;
+            handle.sleep(3600.0).await
+        })
+        .unwrap();
+    event_loop.run_once(Some(Duration::ZERO)).unwrap();
+    let started = std::time::Instant::now();
+    event_loop.close().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
