@@ -736,25 +736,14 @@ impl<T: 'static> Shared<T> {
     /// panic. Each panic is reported, the rest are still dropped, and two
     /// panics never meet in one unwind (which would abort the process).
     fn drop_listeners(&self, listeners: CallbackList<Listener<T>>) {
-        for listener in listeners {
-            let name = listener.name();
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(listener))) {
-                self.report(
-                    ExceptionContext::new(format!("Exception in dropping callback {name}"))
-                        .with_callback(name)
-                        .with_exception(Exception::from_panic(payload)),
-                );
-            }
-        }
+        let scheduler = self.scheduler.clone();
+        deferred_drops::run(move || drop_each(scheduler.as_ref(), listeners));
     }
 
     /// Sends `context` to the loop's exception handler, or to stderr when
     /// there is no loop.
     fn report(&self, context: ExceptionContext) {
-        match self.scheduler.as_ref().and_then(Weak::upgrade) {
-            Some(scheduler) => scheduler.call_exception_handler(context),
-            None => print_to_stderr(&context),
-        }
+        report_to(self.scheduler.as_ref(), context);
     }
 
     /// asyncio's repr without the result value, which needs `T: Debug`.
@@ -808,6 +797,75 @@ fn write_callbacks<T>(
         [one] => write!(f, " cb=[{one}]"),
         [first, second] => write!(f, " cb=[{first}, {second}]"),
         [first, .., last] => write!(f, " cb=[{first}, <{} more>, {last}]", names.len() - 2),
+    }
+}
+
+/// Drops `listeners` one by one, each under its own `catch_unwind`, so
+/// that a panic in one is reported and the others are still dropped.
+fn drop_each<T: 'static>(
+    scheduler: Option<&Weak<dyn Schedule>>,
+    listeners: CallbackList<Listener<T>>,
+) {
+    for listener in listeners {
+        let name = listener.name();
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(listener))) {
+            report_to(
+                scheduler,
+                ExceptionContext::new(format!("Exception in dropping callback {name}"))
+                    .with_callback(name)
+                    .with_exception(Exception::from_panic(payload)),
+            );
+        }
+    }
+}
+
+/// Sends `context` to the exception handler of the loop `scheduler` points
+/// to, or to stderr when there is none.
+fn report_to(scheduler: Option<&Weak<dyn Schedule>>, context: ExceptionContext) {
+    match scheduler.and_then(Weak::upgrade) {
+        Some(scheduler) => scheduler.call_exception_handler(context),
+        None => print_to_stderr(&context),
+    }
+}
+
+/// Drops of done-callbacks that drop futures whose done-callbacks drop
+/// futures...: a chain of a million futures, each held by the previous
+/// one's callback, would recurse a million levels deep and overflow the
+/// stack. The outermost drop on a thread runs the nested ones one after
+/// another instead, from a queue (a nested drop costs one allocation).
+mod deferred_drops {
+    use std::cell::{Cell, RefCell};
+    use std::collections::VecDeque;
+
+    thread_local! {
+        /// Set while this thread runs drops of listeners.
+        static RUNNING: Cell<bool> = const { Cell::new(false) };
+        /// Drops that came up while `RUNNING`, waiting their turn.
+        static QUEUE: RefCell<VecDeque<Box<dyn FnOnce()>>> = const { RefCell::new(VecDeque::new()) };
+    }
+
+    /// Runs `drops` now, or, inside another run on this thread, after it.
+    /// `drops` must not panic (each drop in it is caught).
+    pub(super) fn run(drops: impl FnOnce() + 'static) {
+        if RUNNING.with(|running| running.replace(true)) {
+            let mut drops = Some(Box::new(drops) as Box<dyn FnOnce()>);
+            // While the thread's locals are torn down the queue may be gone:
+            // then the drops run here, recursively.
+            let _ = QUEUE.try_with(|queue| queue.borrow_mut().push_back(drops.take().unwrap()));
+            if let Some(drops) = drops {
+                drops();
+            }
+            return;
+        }
+        drops();
+        while let Some(next) = QUEUE
+            .try_with(|queue| queue.borrow_mut().pop_front())
+            .ok()
+            .flatten()
+        {
+            next();
+        }
+        RUNNING.with(|running| running.set(false));
     }
 }
 
