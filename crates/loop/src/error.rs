@@ -480,6 +480,31 @@ impl From<FutureError> for LoopError {
     }
 }
 
+impl From<LoopError> for FutureError {
+    /// The [`FutureError`] the loop error carries (a cancellation, or a
+    /// failed future's exception, propagated with `?`), or else one whose
+    /// exception is the loop error: so that `?` takes a `LoopError` in a
+    /// coroutine that returns `FutureError`, and a cancellation stays one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::FutureError;
+    /// use asyncio_loop::{get_running_loop, LoopError};
+    ///
+    /// // Outside a running loop.
+    /// let error = FutureError::from(get_running_loop().unwrap_err());
+    /// let loop_error = error.exception().unwrap().downcast_ref::<LoopError>().unwrap();
+    /// assert!(loop_error.is_no_running_loop());
+    /// ```
+    fn from(error: LoopError) -> Self {
+        match error.repr {
+            Repr::Future(inner) => inner,
+            _ => FutureError::from(Exception::new(error)),
+        }
+    }
+}
+
 impl fmt::Display for LoopError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match &self.repr {

@@ -100,8 +100,36 @@
 //! # What it is not
 //!
 //! Not a multi-threaded runtime: a loop and its futures live on one thread.
-//! There is no I/O yet, and no synchronization primitives: those come
-//! next, and `ARCHITECTURE.md` says where each goes.
+//! Not the synchronization primitives (locks, events, queues): those are
+//! `asyncio-sync`, built on `asyncio-core` alone. There is no I/O yet
+//! (sockets, streams, subprocesses, signals): it comes next, and
+//! `ARCHITECTURE.md` says where each goes.
+//!
+//! # Which error type should a coroutine return?
+//!
+//! Any: a task fails with its coroutine's `Err`, and a cancellation
+//! propagated into the error with `?` still cancels the task, whatever the
+//! type (see [`asyncio_core::propagated`]). An application's coroutines
+//! return `anyhow::Result` or `Result<T, asyncio_core::BoxError>`, which
+//! `?` takes every error into. A coroutine that uses only these crates
+//! returns `Result<T, FutureError>`: `?` takes a [`LoopError`] and
+//! `asyncio-sync`'s errors into it (a cancellation stays one; any other
+//! error is kept as the exception, typed). One that uses only the loop can
+//! return `Result<T, LoopError>`, which takes a `FutureError`.
+//!
+//! ```
+//! use asyncio_core::FutureError;
+//! use asyncio_loop::{get_running_loop, EventLoop};
+//!
+//! async fn double_later(n: u32) -> Result<u32, FutureError> {
+//!     let event_loop = get_running_loop()?; // a LoopError
+//!     event_loop.sleep(0.0).await?; // a FutureError
+//!     Ok(2 * n)
+//! }
+//!
+//! let event_loop = EventLoop::new();
+//! assert_eq!(event_loop.run_until_complete(double_later(21)).unwrap().unwrap(), 42);
+//! ```
 //!
 //! # Differences from asyncio
 //!

@@ -409,6 +409,49 @@ impl<T> PutError<T> {
     }
 }
 
+impl From<SyncError> for FutureError {
+    /// The cancellation a `SyncError` carries, or else a [`FutureError`]
+    /// whose exception is the `SyncError`: so that `?` takes one in a
+    /// coroutine that returns `FutureError`, and a cancellation stays one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::FutureError;
+    /// use asyncio_sync::{Queue, SyncError, SyncErrorKind};
+    ///
+    /// let queue: Queue<u8> = Queue::new();
+    /// let error = FutureError::from(queue.get_nowait().unwrap_err());
+    /// let sync_error = error.exception().unwrap().downcast_ref::<SyncError>().unwrap();
+    /// assert_eq!(sync_error.kind(), SyncErrorKind::QueueEmpty);
+    /// ```
+    fn from(error: SyncError) -> Self {
+        match error.repr {
+            Repr::Cancelled(cancellation) => cancellation,
+            Repr::Plain(..) => FutureError::from(asyncio_core::Exception::new(error)),
+        }
+    }
+}
+
+impl<T> From<PutError<T>> for FutureError {
+    /// Drops the item; as `From<SyncError>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::FutureError;
+    /// use asyncio_sync::Queue;
+    ///
+    /// let queue = Queue::with_maxsize(1);
+    /// queue.put_nowait(1).unwrap();
+    /// let error = FutureError::from(queue.put_nowait(2).unwrap_err());
+    /// assert_eq!(error.to_string(), "queue is full");
+    /// ```
+    fn from(error: PutError<T>) -> Self {
+        SyncError::from(error).into()
+    }
+}
+
 impl<T> From<PutError<T>> for SyncError {
     /// Drops the item.
     fn from(error: PutError<T>) -> Self {
