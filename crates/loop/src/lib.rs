@@ -180,6 +180,7 @@
 mod clock;
 mod completer;
 mod compose;
+mod concurrent;
 mod error;
 mod event_loop;
 mod executor;
@@ -202,9 +203,10 @@ pub use crate::compose::{
     as_completed, gather, shield, wait, wait_for, AsCompleted, Gather, GatherAll, Gatherable,
     ReturnWhen, Shield, Timeout, WaitSet, Waited,
 };
+pub use crate::concurrent::ConcurrentFuture;
 pub use crate::error::{LoopError, LoopErrorKind};
 pub use crate::event_loop::{all_tasks, current_task, get_running_loop, EventLoop, LoopHandle};
-pub use crate::executor::{Executor, Job, ThreadPool};
+pub use crate::executor::{to_thread, Executor, Job, ThreadPool};
 pub use crate::group::TaskGroup;
 pub use crate::handle::{Handle, TimerHandle};
 pub use crate::run::run;

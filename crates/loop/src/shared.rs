@@ -476,6 +476,13 @@ impl Shared {
         let _ = self.push_with(|| Job::Task(Rc::clone(&entry.task)));
     }
 
+    /// The live task `key` names, if it is still the one numbered `seq`.
+    pub(crate) fn find_task(&self, key: usize, seq: u64) -> Option<AnyTask> {
+        let tasks = self.tasks.borrow();
+        let entry = tasks.get(key).filter(|entry| entry.seq == seq)?;
+        Some(AnyTask::from_step(Rc::clone(&entry.task)))
+    }
+
     // ---- running ----------------------------------------------------------
 
     fn check_can_run(&self) -> Result<(), LoopError> {

@@ -607,6 +607,15 @@ pub(crate) struct TaskWaker {
 }
 
 impl TaskWaker {
+    /// Cancels the task, from the loop's own thread, if it still exists.
+    pub(crate) fn cancel_here(&self) {
+        if let Some(shared) = registry::find(self.loop_id) {
+            if let Some(task) = shared.find_task(self.key, self.seq) {
+                task.cancel();
+            }
+        }
+    }
+
     /// Queues the task's step, from the loop's own thread.
     fn wake_by_ref_here(&self) {
         if let Some(shared) = registry::find(self.loop_id) {
@@ -905,6 +914,12 @@ impl<T: 'static> Task<T> {
     /// ```
     pub fn cancel_with_message(&self, message: impl Into<String>) -> bool {
         TaskStep::cancel(&*self.cell, Some(Arc::from(message.into())))
+    }
+
+    /// The task's waker, which names it (its loop, key and number) and is
+    /// `Send`: another thread can hold it to have the task cancelled.
+    pub(crate) fn id(&self) -> Arc<TaskWaker> {
+        Arc::clone(&self.cell.header.counted)
     }
 
     /// How many cancellations are pending: asyncio 3.11's `cancelling()`,
@@ -1329,8 +1344,12 @@ impl fmt::Debug for AnyTask {
 /// takes: a coroutine, wrapped in a new task, or a [`Task`], given back as
 /// it is (asyncio's `ensure_future`).
 ///
-/// A [`Future`] is awaitable by any coroutine as it is; make it a task with
-/// `create_task(future.wait())` if a task is what is needed.
+/// A loop [`Future`] goes in as `future.wait()` (asyncio takes the future
+/// itself; Rust's coherence rules forbid one trait for both it and every
+/// coroutine): the task made awaits it, and cancelling that task cancels
+/// the future, so `wait_for(future.wait(), t)` cancels the future when its
+/// time is up, as asyncio's `wait_for(future, t)` does, and the future
+/// keeps its result (cloned).
 ///
 /// # Examples
 ///
@@ -1339,6 +1358,22 @@ impl fmt::Debug for AnyTask {
 /// let task = event_loop.ensure_future(async { 1 }).unwrap();
 /// let same = event_loop.ensure_future(task.clone()).unwrap();
 /// assert!(same.ptr_eq(&task));
+/// ```
+///
+/// A future, timed out:
+///
+/// ```
+/// use asyncio_loop::{wait_for, EventLoop, ManualClock};
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// let never = event_loop.create_future::<u8>();
+/// let waited = never.clone();
+/// let error = event_loop
+///     .run_until_complete(async move { wait_for(waited.wait(), 1.0).await })
+///     .unwrap()
+///     .unwrap_err();
+/// assert!(error.is_timeout());
+/// assert!(never.cancelled());
 /// ```
 pub trait IntoTask {
     /// The task's result type.
