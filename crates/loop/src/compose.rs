@@ -472,6 +472,16 @@ struct Children<T: 'static> {
 }
 
 impl<T: 'static> Children<T> {
+    /// Makes tasks of `awaitables` on the running loop and gathers them.
+    fn start<A>(awaitables: Vec<A>, all: bool) -> Result<Rc<Self>, LoopError>
+    where
+        A: IntoTask<Value = T>,
+    {
+        let event_loop = get_running_loop()?;
+        let tasks = tasks_of(&event_loop, awaitables)?;
+        Children::gather(&event_loop, tasks, all)
+    }
+
     /// Starts gathering `tasks`: one done-callback each.
     fn gather(
         event_loop: &LoopHandle,
@@ -587,6 +597,219 @@ impl<T: 'static> StdFuture for GatherWait<T> {
     }
 }
 
+impl<A: Gatherable + 'static> Gather<A> {
+    /// Makes the children's tasks now and gives a handle to the gather, as
+    /// asyncio's `gather()` returns its future at once: it can be
+    /// [cancelled](GatherHandle::cancel) by whoever holds it, and awaited.
+    /// (Awaiting a `Gather` directly starts it at its first poll.)
+    ///
+    /// # Errors
+    ///
+    /// [`is_no_running_loop`](LoopError::is_no_running_loop) outside a
+    /// running loop, [`is_foreign_future`](LoopError::is_foreign_future).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{gather, EventLoop, ManualClock};
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// let handle = event_loop.handle();
+    /// let error = event_loop
+    ///     .run_until_complete(async move {
+    ///         let nap = |seconds: f64| handle.sleep_with(seconds, seconds);
+    ///         let gathering = gather([nap(1.0), nap(2.0)]).start()?;
+    ///         assert!(gathering.cancel());
+    ///         gathering.await
+    ///     })
+    ///     .unwrap()
+    ///     .unwrap_err();
+    /// assert!(error.is_cancelled());
+    /// assert_eq!(event_loop.time(), 0.0);
+    /// ```
+    pub fn start(self) -> Result<GatherHandle<A::Value>, LoopError> {
+        Ok(GatherHandle {
+            children: Children::start(self.awaitables, false)?,
+            outcome: A::outcome,
+        })
+    }
+}
+
+impl<A: Gatherable + 'static> GatherAll<A> {
+    /// As [`Gather::start`], for every outcome.
+    ///
+    /// # Errors
+    ///
+    /// As [`Gather::start`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::{gather, EventLoop, ManualClock};
+    ///
+    /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+    /// let handle = event_loop.handle();
+    /// let outcomes = event_loop
+    ///     .run_until_complete(async move {
+    ///         let gathering = gather([handle.sleep_with(1.0, 1)]).return_exceptions().start()?;
+    ///         assert!(!gathering.done());
+    ///         gathering.await
+    ///     })
+    ///     .unwrap()
+    ///     .unwrap();
+    /// assert_eq!(*outcomes[0].as_ref().unwrap(), 1);
+    /// ```
+    pub fn start(self) -> Result<GatherAllHandle<A::Value>, LoopError> {
+        Ok(GatherAllHandle {
+            children: Children::start(self.awaitables, true)?,
+            outcome: A::outcome,
+        })
+    }
+}
+
+/// A started [`gather`]: asyncio's `_GatheringFuture`, which its holder
+/// can [`cancel`](Self::cancel) and await. Made by [`Gather::start`].
+///
+/// # Examples
+///
+/// See [`Gather::start`].
+#[must_use = "a gather's results are lost unless it is awaited"]
+pub struct GatherHandle<T: 'static> {
+    children: Rc<Children<T>>,
+    outcome: fn(&Task<T>) -> Result<T, FutureError>,
+}
+
+/// A started [`gather(..).return_exceptions()`](Gather::return_exceptions).
+/// Made by [`GatherAll::start`].
+///
+/// # Examples
+///
+/// See [`GatherAll::start`].
+#[must_use = "a gather's results are lost unless it is awaited"]
+pub struct GatherAllHandle<T: 'static> {
+    children: Rc<Children<T>>,
+    outcome: fn(&Task<T>) -> Result<T, FutureError>,
+}
+
+macro_rules! gather_handle_methods {
+    ($handle:ident) => {
+        impl<T: 'static> $handle<T> {
+            /// Cancels every child still running (asyncio's
+            /// `_GatheringFuture.cancel`); the gather then ends as
+            /// [`gather`] says. `false` if it has ended, or no child could
+            /// be cancelled.
+            ///
+            /// # Examples
+            ///
+            /// See [`Gather::start`].
+            pub fn cancel(&self) -> bool {
+                self.children.cancel(None)
+            }
+
+            /// [`cancel`](Self::cancel), with a message for the children's
+            /// cancellations.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use asyncio_loop::{gather, EventLoop, ManualClock};
+            ///
+            /// let event_loop = EventLoop::with_clock(&ManualClock::new());
+            /// let handle = event_loop.handle();
+            /// let error = event_loop
+            ///     .run_until_complete(async move {
+            ///         let gathering = gather([handle.sleep(1.0)]).start()?;
+            ///         gathering.cancel_with_message("enough");
+            ///         gathering.await
+            ///     })
+            ///     .unwrap()
+            ///     .unwrap_err();
+            /// assert_eq!(error.future_error().unwrap().cancel_message(), Some("enough"));
+            /// ```
+            pub fn cancel_with_message(&self, message: &str) -> bool {
+                self.children.cancel(Some(message))
+            }
+
+            /// Whether the gather has ended (its outcome is known).
+            ///
+            /// # Examples
+            ///
+            /// See [`GatherAll::start`].
+            pub fn done(&self) -> bool {
+                self.children.state.ended.get().is_some()
+            }
+
+            /// The children's tasks, in argument order.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use asyncio_loop::{gather, EventLoop};
+            ///
+            /// let event_loop = EventLoop::new();
+            /// let count = event_loop
+            ///     .run_until_complete(async {
+            ///         let gathering = gather([async { Ok::<_, asyncio_loop::LoopError>(1) }]).start()?;
+            ///         Ok::<_, asyncio_loop::LoopError>(gathering.tasks().len())
+            ///     })
+            ///     .unwrap()
+            ///     .unwrap();
+            /// assert_eq!(count, 1);
+            /// ```
+            pub fn tasks(&self) -> &[Task<T>] {
+                &self.children.tasks
+            }
+        }
+
+        impl<T: 'static> fmt::Debug for $handle<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.children.describe_awaited(0))
+            }
+        }
+    };
+}
+
+gather_handle_methods!(GatherHandle);
+gather_handle_methods!(GatherAllHandle);
+
+impl<T: 'static> IntoFuture for GatherHandle<T> {
+    type Output = Result<Vec<T>, LoopError>;
+    type IntoFuture = Boxed<Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let children = self.children;
+            let tasks = &children.tasks;
+            match children.wait().await? {
+                GatherEnd::AllDone => tasks
+                    .iter()
+                    .map(|task| (self.outcome)(task).map_err(LoopError::from))
+                    .collect::<Result<Vec<_>, _>>(),
+                GatherEnd::Child(index) => Err((self.outcome)(&tasks[index]).err().map_or_else(
+                    || LoopError::from(FutureError::loop_closed()),
+                    LoopError::from,
+                )),
+                GatherEnd::Cancelled => Err(children.cancelled_error()),
+            }
+        })
+    }
+}
+
+impl<T: 'static> IntoFuture for GatherAllHandle<T> {
+    type Output = Result<Vec<Result<T, FutureError>>, LoopError>;
+    type IntoFuture = Boxed<Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let children = self.children;
+            match children.wait().await? {
+                GatherEnd::Cancelled => Err(children.cancelled_error()),
+                _ => Ok(children.tasks.iter().map(self.outcome).collect()),
+            }
+        })
+    }
+}
+
 impl<A> IntoFuture for Gather<A>
 where
     A: Gatherable + 'static,
@@ -595,23 +818,7 @@ where
     type IntoFuture = Boxed<Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let event_loop = get_running_loop()?;
-            let tasks = tasks_of(&event_loop, self.awaitables)?;
-            let children = Children::gather(&event_loop, tasks, false)?;
-            let tasks = &children.tasks;
-            match children.wait().await? {
-                GatherEnd::AllDone => tasks
-                    .iter()
-                    .map(|task| A::outcome(task).map_err(LoopError::from))
-                    .collect::<Result<Vec<_>, _>>(),
-                GatherEnd::Child(index) => Err(A::outcome(&tasks[index]).err().map_or_else(
-                    || LoopError::from(FutureError::loop_closed()),
-                    LoopError::from,
-                )),
-                GatherEnd::Cancelled => Err(children.cancelled_error()),
-            }
-        })
+        Box::pin(async move { self.start()?.await })
     }
 }
 
@@ -623,15 +830,7 @@ where
     type IntoFuture = Boxed<Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let event_loop = get_running_loop()?;
-            let tasks = tasks_of(&event_loop, self.awaitables)?;
-            let children = Children::gather(&event_loop, tasks, true)?;
-            match children.wait().await? {
-                GatherEnd::Cancelled => Err(children.cancelled_error()),
-                _ => Ok(children.tasks.iter().map(A::outcome).collect()),
-            }
-        })
+        Box::pin(async move { self.start()?.await })
     }
 }
 
@@ -655,13 +854,15 @@ impl<A> fmt::Debug for GatherAll<A> {
 
 /// The results of tasks in the order they finish: asyncio's
 /// `as_completed`, as a [`Stream`] (`futures::StreamExt::next` awaits the
-/// next one).
+/// next one), or, as 3.11's, an iterator of awaitables
+/// ([`IntoIterator`]: each item, awaited, gives the next result to finish).
 ///
 /// Made by [`as_completed`]; each item is the next task's result (moved out
 /// of a task made of a coroutine, cloned from a task given, see
 /// [`Gatherable`]). After a [`timeout`](Self::timeout) passes, the next item is an
 /// [`is_timeout`](LoopError::is_timeout) error and the stream ends (the
-/// tasks still running are not cancelled, as in asyncio).
+/// tasks still running are not cancelled, as in asyncio); each awaitable
+/// of the iterator awaited after it gives that error.
 ///
 /// # Examples
 ///
@@ -685,31 +886,118 @@ impl<A> fmt::Debug for GatherAll<A> {
 ///     .unwrap();
 /// assert_eq!(order, [0.1, 0.2, 0.3]);
 /// ```
+///
+/// As 3.11's loop of awaitables:
+///
+/// ```
+/// use asyncio_loop::{as_completed, EventLoop, ManualClock};
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// let handle = event_loop.handle();
+/// let order = event_loop
+///     .run_until_complete(async move {
+///         let nap = |seconds: f64| handle.sleep_with(seconds, seconds);
+///         let mut order = Vec::new();
+///         for next in as_completed([nap(0.2), nap(0.1)])? {
+///             order.push(next.await?);
+///         }
+///         Ok::<_, asyncio_loop::LoopError>(order)
+///     })
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!(order, [0.1, 0.2]);
+/// ```
 pub struct AsCompleted<T: 'static> {
-    state: Rc<Completions<T>>,
-    event_loop: LoopHandle,
-    /// The tasks and their done-callbacks' keys, for `Drop`.
-    tasks: Vec<(Task<T>, CallbackKey)>,
-    /// How many results are still to come.
-    remaining: usize,
+    inner: Rc<Completing<T>>,
     /// What the stream waits on between results.
     signal: Option<WaitTake<()>>,
-    timer: Option<TimerHandle>,
+}
+
+/// One `as_completed`: its tasks (with their done-callbacks' keys, removed
+/// when it is dropped), and what the callbacks share.
+struct Completing<T: 'static> {
+    state: Rc<Completions<T>>,
+    tasks: Vec<(Task<T>, CallbackKey)>,
+    event_loop: LoopHandle,
     /// How a finished task's result is read ([`Gatherable::outcome`]).
     outcome: fn(&Task<T>) -> Result<T, FutureError>,
 }
 
 struct Completions<T: 'static> {
     done: RefCell<VecDeque<Task<T>>>,
-    /// Released when a task finishes or the timeout passes.
-    signal: RefCell<Option<Future<()>>>,
+    /// How many results are still to hand out.
+    remaining: Cell<usize>,
+    /// Released when a task finishes or the timeout passes: one per waiter.
+    signals: RefCell<Vec<Future<()>>>,
     timed_out: Cell<bool>,
+    timer: RefCell<Option<TimerHandle>>,
 }
 
 impl<T: 'static> Completions<T> {
     fn wake(&self) {
-        if let Some(signal) = self.signal.borrow_mut().take() {
-            release(&signal);
+        let signals = std::mem::take(&mut *self.signals.borrow_mut());
+        for signal in &signals {
+            release(signal);
+        }
+    }
+
+    /// Hands out no more results.
+    fn finish(&self) {
+        self.remaining.set(0);
+        if let Some(timer) = self.timer.borrow_mut().take() {
+            timer.cancel();
+        }
+    }
+}
+
+impl<T: 'static> Completing<T> {
+    /// The next result to finish, waiting on `signal` for it; `None` once
+    /// every result was handed out, or the timeout's error was.
+    fn poll_next(
+        &self,
+        signal: &mut Option<WaitTake<()>>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<T, LoopError>>> {
+        let state = &self.state;
+        loop {
+            if state.remaining.get() == 0 {
+                return Poll::Ready(None);
+            }
+            let next = state.done.borrow_mut().pop_front();
+            if let Some(task) = next {
+                state.remaining.set(state.remaining.get() - 1);
+                if state.remaining.get() == 0 {
+                    state.finish();
+                }
+                return Poll::Ready(Some((self.outcome)(&task).map_err(LoopError::from)));
+            }
+            if state.timed_out.get() {
+                state.finish();
+                return Poll::Ready(Some(Err(LoopError::timeout(None))));
+            }
+            if signal.is_none() {
+                let released = self.event_loop.create_future::<()>();
+                state.signals.borrow_mut().push(released.clone());
+                *signal = Some(released.wait_take());
+            }
+            let waiting = signal.as_mut().expect("made above");
+            match Pin::new(waiting).poll(context) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(outcome) => {
+                    *signal = None;
+                    // The awaiting task was cancelled.
+                    outcome?;
+                }
+            }
+        }
+    }
+}
+
+impl<T: 'static> Drop for Completing<T> {
+    fn drop(&mut self) {
+        self.state.finish();
+        for (task, key) in &self.tasks {
+            task.remove_done_callback(*key);
         }
     }
 }
@@ -736,8 +1024,10 @@ where
     let tasks = tasks_of(&event_loop, awaitables.into_iter().collect())?;
     let state = Rc::new(Completions {
         done: RefCell::new(VecDeque::new()),
-        signal: RefCell::new(None),
+        remaining: Cell::new(tasks.len()),
+        signals: RefCell::new(Vec::new()),
         timed_out: Cell::new(false),
+        timer: RefCell::new(None),
     });
     let mut registered = Vec::with_capacity(tasks.len());
     for task in tasks {
@@ -749,13 +1039,13 @@ where
         registered.push((task, key));
     }
     Ok(AsCompleted {
-        remaining: registered.len(),
-        state,
-        event_loop,
-        tasks: registered,
+        inner: Rc::new(Completing {
+            state,
+            tasks: registered,
+            event_loop,
+            outcome: I::Item::outcome,
+        }),
         signal: None,
-        timer: None,
-        outcome: I::Item::outcome,
     })
 }
 
@@ -784,23 +1074,16 @@ impl<T: 'static> AsCompleted<T> {
     ///     .unwrap();
     /// assert!(first.unwrap().unwrap_err().is_timeout());
     /// ```
-    pub fn timeout(mut self, timeout: impl Into<Delay>) -> Result<Self, LoopError> {
-        let state = Rc::clone(&self.state);
-        let timer = self.event_loop.call_later(timeout, move || {
+    pub fn timeout(self, timeout: impl Into<Delay>) -> Result<Self, LoopError> {
+        let state = Rc::clone(&self.inner.state);
+        let timer = self.inner.event_loop.call_later(timeout, move || {
             state.timed_out.set(true);
             state.wake();
         })?;
-        if let Some(old) = self.timer.replace(timer) {
+        if let Some(old) = self.inner.state.timer.borrow_mut().replace(timer) {
             old.cancel();
         }
         Ok(self)
-    }
-
-    fn finish(&mut self) {
-        self.remaining = 0;
-        if let Some(timer) = self.timer.take() {
-            timer.cancel();
-        }
     }
 }
 
@@ -809,63 +1092,107 @@ impl<T: 'static> Stream for AsCompleted<T> {
 
     fn poll_next(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        loop {
-            if this.remaining == 0 {
-                return Poll::Ready(None);
-            }
-            let next = this.state.done.borrow_mut().pop_front();
-            if let Some(task) = next {
-                this.remaining -= 1;
-                if this.remaining == 0 {
-                    this.finish();
-                }
-                return Poll::Ready(Some((this.outcome)(&task).map_err(LoopError::from)));
-            }
-            if this.state.timed_out.get() {
-                this.finish();
-                return Poll::Ready(Some(Err(LoopError::timeout(None))));
-            }
-            if this.signal.is_none() {
-                let signal = this.event_loop.create_future::<()>();
-                *this.state.signal.borrow_mut() = Some(signal.clone());
-                this.signal = Some(signal.wait_take());
-            }
-            let signal = this.signal.as_mut().expect("made above");
-            match Pin::new(signal).poll(context) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(outcome) => {
-                    this.signal = None;
-                    if let Err(cancelled) = outcome {
-                        // The awaiting task was cancelled.
-                        this.state.signal.borrow_mut().take();
-                        return Poll::Ready(Some(Err(cancelled.into())));
-                    }
-                }
-            }
-        }
+        this.inner.poll_next(&mut this.signal, context)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.remaining))
+        (0, Some(self.inner.state.remaining.get()))
     }
 }
 
-impl<T: 'static> Drop for AsCompleted<T> {
-    fn drop(&mut self) {
-        if let Some(timer) = self.timer.take() {
-            timer.cancel();
+impl<T: 'static> IntoIterator for AsCompleted<T> {
+    type Item = NextCompleted<T>;
+    type IntoIter = AsCompletedIter<T>;
+
+    /// 3.11's `as_completed`: one awaitable per result still to come.
+    fn into_iter(self) -> AsCompletedIter<T> {
+        AsCompletedIter {
+            left: self.inner.state.remaining.get(),
+            inner: Rc::clone(&self.inner),
         }
-        for (task, key) in &self.tasks {
-            task.remove_done_callback(*key);
-        }
+    }
+}
+
+/// The awaitables of an [`AsCompleted`], as 3.11's `as_completed` yields
+/// them: as many as there are results to come.
+///
+/// # Examples
+///
+/// See [`AsCompleted`].
+pub struct AsCompletedIter<T: 'static> {
+    inner: Rc<Completing<T>>,
+    left: usize,
+}
+
+impl<T: 'static> Iterator for AsCompletedIter<T> {
+    type Item = NextCompleted<T>;
+
+    fn next(&mut self) -> Option<NextCompleted<T>> {
+        self.left = self.left.checked_sub(1)?;
+        Some(NextCompleted {
+            inner: Rc::clone(&self.inner),
+            signal: None,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<T: 'static> ExactSizeIterator for AsCompletedIter<T> {}
+
+/// One awaitable of an [`AsCompletedIter`]: awaited, it gives the next
+/// result to finish (whichever awaitable is awaited first gets the first),
+/// or the timeout's error.
+///
+/// # Examples
+///
+/// See [`AsCompleted`].
+#[must_use = "it gives nothing unless it is awaited"]
+pub struct NextCompleted<T: 'static> {
+    inner: Rc<Completing<T>>,
+    signal: Option<WaitTake<()>>,
+}
+
+impl<T: 'static> StdFuture for NextCompleted<T> {
+    type Output = Result<T, LoopError>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let inner = &this.inner;
+        inner
+            .poll_next(&mut this.signal, context)
+            .map(|next| match next {
+                Some(result) => result,
+                // The timeout's error went to an earlier awaitable.
+                None if inner.state.timed_out.get() => Err(LoopError::timeout(None)),
+                None => Err(LoopError::invalid_state(
+                    "every result of as_completed was handed out already",
+                )),
+            })
     }
 }
 
 impl<T: 'static> fmt::Debug for AsCompleted<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsCompleted")
-            .field("remaining", &self.remaining)
+            .field("remaining", &self.inner.state.remaining.get())
             .finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> fmt::Debug for AsCompletedIter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompletedIter")
+            .field("left", &self.left)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> fmt::Debug for NextCompleted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NextCompleted").finish_non_exhaustive()
     }
 }
 

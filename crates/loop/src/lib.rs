@@ -200,8 +200,9 @@ mod timers;
 pub use crate::clock::{Delay, ManualClock, When};
 pub use crate::completer::{Completer, CompleterDropped};
 pub use crate::compose::{
-    as_completed, gather, shield, wait, wait_for, AsCompleted, Gather, GatherAll, Gatherable,
-    ReturnWhen, Shield, Timeout, WaitSet, Waited,
+    as_completed, gather, shield, wait, wait_for, AsCompleted, AsCompletedIter, Gather, GatherAll,
+    GatherAllHandle, GatherHandle, Gatherable, NextCompleted, ReturnWhen, Shield, Timeout, WaitSet,
+    Waited,
 };
 pub use crate::concurrent::ConcurrentFuture;
 pub use crate::error::{LoopError, LoopErrorKind};

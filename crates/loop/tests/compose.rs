@@ -365,6 +365,60 @@ fn as_completed_yields_in_completion_order_then_times_out() {
     assert_eq!(event_loop.time(), 1.0);
 }
 
+/// 3.11's form: `for next in as_completed(..) { next.await }`, the same
+/// order and the same timeout, one error per awaitable left.
+#[test]
+fn as_completed_as_an_iterator_of_awaitables() {
+    let (event_loop, handle) = manual();
+    let outcomes = event_loop
+        .run_until_complete(async move {
+            let naps = [
+                nap(handle.clone(), 0.3, 3),
+                nap(handle.clone(), 0.1, 1),
+                nap(handle.clone(), 5.0, 5),
+                nap(handle.clone(), 6.0, 6),
+            ];
+            let awaitables = as_completed(naps)?.timeout(1.0)?.into_iter();
+            assert_eq!(awaitables.len(), 4);
+            let mut outcomes = Vec::new();
+            for next in awaitables {
+                outcomes.push(match next.await {
+                    Ok(value) => value.to_string(),
+                    Err(error) if error.is_timeout() => "timeout".to_owned(),
+                    Err(error) => return Err(error),
+                });
+            }
+            Ok::<_, LoopError>(outcomes)
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcomes, ["1", "3", "timeout", "timeout"]);
+    assert_eq!(event_loop.time(), 1.0);
+}
+
+/// asyncio: each awaitable gives the next result to finish when awaited,
+/// whichever it is; two awaited at once by two tasks each get one.
+#[test]
+fn as_completed_awaitables_awaited_at_once_each_get_a_result() {
+    let (event_loop, handle) = manual();
+    let mut results = event_loop
+        .run_until_complete(async move {
+            let mut awaitables =
+                as_completed([nap(handle.clone(), 0.2, 2), nap(handle.clone(), 0.1, 1)])?
+                    .into_iter();
+            let (first, second) = (awaitables.next().unwrap(), awaitables.next().unwrap());
+            assert!(awaitables.next().is_none());
+            let later = handle.create_task(second)?;
+            let sooner = handle.create_task(first)?;
+            Ok::<_, LoopError>(vec![later.await?, sooner.await?])
+        })
+        .unwrap()
+        .unwrap();
+    results.sort_unstable();
+    assert_eq!(results, [1, 2]);
+    assert_eq!(event_loop.time(), 0.2);
+}
+
 // ---- wait_for ----
 
 /// `test_wait_for`: the inner task is cancelled, awaited, then a timeout.
@@ -883,4 +937,28 @@ fn a_task_group_unwraps_the_body_error_as_it_unwraps_a_task_failure() {
         );
         assert_eq!(exception.to_string(), "boom");
     }
+}
+
+/// asyncio's `gather()` returns its future at once, and cancelling that
+/// future cancels the children: `test_gather_cancel`-like, with the handle.
+#[test]
+fn a_started_gather_can_be_cancelled_by_its_holder() {
+    let (event_loop, handle) = manual();
+    let (gathered, children) = event_loop
+        .run_until_complete(async move {
+            let gathering = gather([nap(handle.clone(), 1.0, 1), nap(handle.clone(), 2.0, 2)])
+                .start()?;
+            let children: Vec<_> = gathering.tasks().to_vec();
+            assert_eq!(format!("{gathering:?}"), "<_GatheringFuture pending>");
+            handle.sleep(0.5).await?;
+            assert!(gathering.cancel_with_message("stop"));
+            assert!(children.iter().all(|child| child.cancelling() == 1));
+            Ok::<_, LoopError>((gathering.await, children))
+        })
+        .unwrap()
+        .unwrap();
+    let error = gathered.unwrap_err();
+    assert_eq!(error.future_error().unwrap().cancel_message(), Some("stop"));
+    assert!(children.iter().all(asyncio_loop::Task::cancelled));
+    assert_eq!(event_loop.time(), 0.5);
 }
