@@ -113,6 +113,29 @@ impl<F: FnOnce()> Invoke<()> for NamedThunk<F> {
 }
 
 /// Whether `I` fits in the inline storage.
+/// A callback with an argument and a name of its own.
+struct NamedWithArgument<F> {
+    name: &'static str,
+    callback: F,
+}
+
+impl<A: ?Sized, F: FnOnce(&A)> Invoke<A> for NamedWithArgument<F> {
+    fn invoke(self, argument: &A) {
+        let guard = NameOnUnwind(self.name);
+        (self.callback)(argument);
+        mem::forget(guard);
+    }
+
+    fn name() -> &'static str {
+        type_name::<F>()
+    }
+
+    const LABELLED: bool = true;
+    fn label(&self) -> &'static str {
+        self.name
+    }
+}
+
 const fn fits_inline<I>() -> bool {
     mem::size_of::<I>() <= mem::size_of::<Storage>()
         && mem::align_of::<I>() <= mem::align_of::<Storage>()
@@ -254,6 +277,23 @@ impl<A: ?Sized + 'static> Callback<A> {
     #[inline]
     pub fn new<F: FnOnce(&A) + 'static>(callback: F) -> Self {
         Callback::from_invoke(WithArgument(callback))
+    }
+
+    /// Wraps `callback` under the name `name` (for reprs and panic
+    /// reports), as [`named`] does for a callback without an argument: a
+    /// wrapper that stands for another callback keeps its name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_callbacks::Callback;
+    ///
+    /// let callback = Callback::with_name("double", |value: &i32| assert_eq!(*value * 2, 4));
+    /// assert_eq!(callback.name(), "double");
+    /// callback.call(&2);
+    /// ```
+    pub fn with_name<F: FnOnce(&A) + 'static>(name: &'static str, callback: F) -> Self {
+        Callback::from_invoke(NamedWithArgument { name, callback })
     }
 
     #[inline]

@@ -10,10 +10,11 @@ use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use asyncio_callbacks::{Callback, CallbackKey, CallbackList};
+use asyncio_callbacks::{Callback, CallbackKey, CallbackList, Panicked};
 
 use crate::cancel::{self, Awaited};
 use crate::census::HeldWaker;
+use crate::context::{self, Captured};
 use crate::schedule::print_to_stderr;
 use crate::{BoxError, Exception, ExceptionContext, FutureError, Schedule};
 
@@ -451,10 +452,24 @@ impl<T: 'static> Future<T> {
         &self,
         callback: impl FnOnce(&Future<T>) + 'static,
     ) -> Result<CallbackKey, FutureError> {
+        // asyncio runs a done-callback in a copy of the context current
+        // when it was added.
+        if context::in_use() {
+            return self.add_callback(|| in_current_context(callback));
+        }
+        self.add_callback(|| Callback::new(callback))
+    }
+
+    /// `add_done_callback` of the callback `make` makes.
+    #[inline(always)]
+    fn add_callback(
+        &self,
+        make: impl FnOnce() -> Callback<Future<T>>,
+    ) -> Result<CallbackKey, FutureError> {
         if self.shared.scheduler.is_none() {
             return Err(FutureError::unbound());
         }
-        let listener = || Listener::Callback(Callback::new(callback));
+        let listener = || Listener::Callback(make());
         let mut inner = self.shared.inner.borrow_mut();
         if let State::Pending = inner.state {
             return Ok(inner.listeners.push_with(listener));
@@ -638,20 +653,34 @@ impl<T: 'static> Future<T> {
         mem::take(&mut inner.listeners)
     }
 
-    /// Runs done-callbacks (inside a loop job), catching each one's panic.
+    /// Reports a done-callback's panic to the loop's exception handler.
+    fn report_if_panicked(&self, called: Result<(), Panicked>) {
+        if let Err(panicked) = called {
+            let name = panicked.name();
+            self.shared.report(
+                ExceptionContext::new(format!("Exception in callback {name}"))
+                    .with_callback(name)
+                    .with_future(self.shared.describe())
+                    .with_exception(Exception::from_panic(panicked.into_payload())),
+            );
+        }
+    }
+
+    /// Runs done-callbacks (inside a loop job), catching each one's panic,
+    /// each in its own context (a fresh empty one if it captured none).
     fn run_listeners(&self, listeners: CallbackList<Listener<T>>) {
         for listener in listeners {
             match listener {
                 Listener::Callback(callback) => {
-                    if let Err(panicked) = callback.call_catch_unwind(self) {
-                        let name = panicked.name();
-                        self.shared.report(
-                            ExceptionContext::new(format!("Exception in callback {name}"))
-                                .with_callback(name)
-                                .with_future(self.shared.describe())
-                                .with_exception(Exception::from_panic(panicked.into_payload())),
-                        );
-                    }
+                    let called = if context::in_use() {
+                        context::isolated(|| callback.call_catch_unwind(self))
+                    } else {
+                        // (`call_catch_unwind` never unwinds.)
+                        let called = callback.call_catch_unwind(self);
+                        context::forget_made();
+                        called
+                    };
+                    self.report_if_panicked(called);
                 }
                 Listener::Waker(waker) => waker.wake(),
             }
@@ -798,6 +827,20 @@ fn write_callbacks<T>(
         [first, second] => write!(f, " cb=[{first}, {second}]"),
         [first, .., last] => write!(f, " cb=[{first}, <{} more>, {last}]", names.len() - 2),
     }
+}
+
+/// `callback` as a done-callback that runs in a copy of the current context
+/// (made while contexts are in use), under the callback's own name.
+#[cold]
+fn in_current_context<T: 'static>(
+    callback: impl FnOnce(&Future<T>) + 'static,
+) -> Callback<Future<T>> {
+    let name = std::any::type_name_of_val(&callback);
+    let captured = Captured::now();
+    Callback::with_name(name, move |future: &Future<T>| {
+        let mut captured = captured;
+        captured.run(|| callback(future));
+    })
 }
 
 /// Drops `listeners` one by one, each under its own `catch_unwind`, so

@@ -66,6 +66,7 @@
 mod awaitable;
 pub mod cancel;
 pub mod census;
+pub mod context;
 mod error;
 mod exception;
 mod future;

@@ -228,6 +228,7 @@ impl EventLoop {
     /// event_loop.run_forever().unwrap();
     /// assert_eq!(event_loop.time(), 0.2);
     /// ```
+    #[inline]
     pub fn call_later<C: IntoThunk>(
         &self,
         delay: impl Into<Delay>,
@@ -258,6 +259,7 @@ impl EventLoop {
     /// event_loop.run_forever().unwrap();
     /// assert_eq!(event_loop.time(), now + 1.5);
     /// ```
+    #[inline]
     pub fn call_at<C: IntoThunk>(
         &self,
         when: impl Into<When>,
@@ -931,6 +933,7 @@ impl LoopHandle {
     /// event_loop.run_forever().unwrap();
     /// assert_eq!(handle.time(), 0.5);
     /// ```
+    #[inline]
     pub fn call_later<C: IntoThunk>(
         &self,
         delay: impl Into<Delay>,

@@ -163,6 +163,7 @@ pub struct TimerHandle {
 
 impl TimerHandle {
     /// Schedules `callback` on `shared` at `when`.
+    #[inline]
     pub(crate) fn schedule<C: IntoThunk>(
         shared: &Shared,
         when: Nanos,

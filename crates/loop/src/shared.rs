@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use asyncio_core::context;
 use asyncio_core::{
     Awaitable, Callback, Closed, Exception, ExceptionContext, Future, IntoAwaitable, IntoThunk,
     Panicked, Schedule,
@@ -123,6 +124,10 @@ impl Shared {
 
     #[inline]
     pub(crate) fn call_soon<C: IntoThunk>(&self, callback: C) -> Result<u64, LoopError> {
+        if context::in_use() {
+            let callback = run_in_current_context(callback.into_thunk());
+            return self.push_with(|| Job::Callback(callback));
+        }
         self.push_with(|| Job::Callback(callback.into_thunk()))
     }
 
@@ -180,6 +185,7 @@ impl Shared {
 
     /// Schedules `callback` at `when`; returns the timer's `(key, seq)`. On a
     /// closed loop nothing is scheduled and the callback is dropped.
+    #[inline]
     pub(crate) fn call_at<C: IntoThunk>(
         &self,
         when: Nanos,
@@ -189,7 +195,7 @@ impl Shared {
             drop(callback);
             return Err(LoopError::closed());
         }
-        let action = Action::Call(callback.into_thunk());
+        let action = Action::Call(in_current_context(callback.into_thunk()));
         Ok(self.timers.borrow_mut().push(when, action))
     }
 
@@ -544,10 +550,14 @@ impl Shared {
             ready.note_iteration(count);
             count
         };
+        // Whether context variables are in use on this thread, read once
+        // per batch and again only after a job that may have started using
+        // them.
+        let mut contexts = context::in_use();
         for _ in 0..count {
             let popped = self.ready.borrow_mut().pop();
             match popped {
-                Some(job) => self.run_job(job),
+                Some(job) => contexts = self.run_job(job, contexts),
                 // Only `close` empties the queue, and it refuses a running loop.
                 None => break,
             }
@@ -736,15 +746,32 @@ impl Shared {
         self.draining.set(false);
     }
 
-    fn run_job(&self, job: Job) {
+    /// Runs `job`; `contexts` says whether context variables are in use on
+    /// this thread, and the return value whether they are now.
+    #[inline]
+    fn run_job(&self, job: Job, contexts: bool) -> bool {
         match job {
             Job::Callback(callback) => {
-                if let Err(panicked) = callback.call_catch_unwind(&()) {
+                // A callback that captured no context (none was in use when
+                // it was scheduled, or it came from another thread) runs in
+                // a fresh empty one, so that nothing it sets leaks.
+                let (called, contexts) = if contexts {
+                    (context::isolated(|| callback.call_catch_unwind(&())), true)
+                } else {
+                    // (`call_catch_unwind` never unwinds.)
+                    let called = callback.call_catch_unwind(&());
+                    (called, context::forget_made())
+                };
+                if let Err(panicked) = called {
                     self.report_callback_panic(panicked);
                 }
+                contexts
             }
             // A step catches every panic of user code itself (see `Task::step`).
-            Job::Task(task) => task.step(self),
+            Job::Task(task) => {
+                task.step(self);
+                context::in_use()
+            }
         }
     }
 
@@ -1054,4 +1081,27 @@ impl Drop for CurrentTask<'_> {
     fn drop(&mut self) {
         self.shared.current.set(self.previous);
     }
+}
+
+/// `callback`, to run in a copy of the current context (asyncio's
+/// `call_soon` and `call_later` capture `copy_context()`); as it is when no
+/// context is in use on this thread.
+#[inline(always)]
+fn in_current_context(callback: Callback<()>) -> Callback<()> {
+    if context::in_use() {
+        run_in_current_context(callback)
+    } else {
+        callback
+    }
+}
+
+#[cold]
+fn run_in_current_context(callback: Callback<()>) -> Callback<()> {
+    let captured = context::Captured::now();
+    let name = callback.name();
+    asyncio_core::named(name, move || {
+        let mut captured = captured;
+        captured.run(|| callback.call(&()));
+    })
+    .into_thunk()
 }

@@ -25,6 +25,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 
 use asyncio_core::cancel::{self, Awaited, Noted};
+use asyncio_core::context;
 use asyncio_core::propagated;
 use asyncio_core::{
     census, Awaitable, BoxError, CallbackKey, Exception, Future, FutureError, IntoAwaitable,
@@ -91,6 +92,9 @@ pub(crate) struct Header {
     passing_cancel: Cell<bool>,
     /// Set once the first step polled the coroutine.
     started: Cell<bool>,
+    /// The context its steps run in: a copy of the one current when it was
+    /// created (asyncio's `Task._context`), keeping what the steps set.
+    context: Cell<context::Captured>,
     /// asyncio's `_num_cancels_requested`: `cancelling()`.
     cancels: Cell<u32>,
     /// asyncio's `_must_cancel`, and its message.
@@ -128,6 +132,7 @@ pub(crate) struct TaskCell<T: 'static> {
 type Coroutine<T> = Pin<Box<dyn StdFuture<Output = Result<T, Exception>>>>;
 
 impl<T: 'static> TaskCell<T> {
+    #[inline(always)]
     pub(crate) fn new(
         coroutine: Coroutine<T>,
         label: &'static str,
@@ -145,6 +150,7 @@ impl<T: 'static> TaskCell<T> {
                 running: Cell::new(false),
                 passing_cancel: Cell::new(false),
                 started: Cell::new(false),
+                context: Cell::new(context::Captured::now()),
                 cancels: Cell::new(0),
                 must_cancel: Cell::new(false),
                 cancel_message: RefCell::new(None),
@@ -299,7 +305,9 @@ impl<T: 'static> TaskStep for TaskCell<T> {
             if deliver {
                 cancel::deliver(message);
             }
-            let polled = catch_unwind(AssertUnwindSafe(|| coroutine.as_mut().poll(&mut context)));
+            let polled = context::Captured::run_in(&header.context, || {
+                catch_unwind(AssertUnwindSafe(|| coroutine.as_mut().poll(&mut context)))
+            });
             let undelivered = if deliver { cancel::undelivered() } else { None };
             (polled, undelivered, cancel::take_awaited())
         };

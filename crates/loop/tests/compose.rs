@@ -946,8 +946,8 @@ fn a_started_gather_can_be_cancelled_by_its_holder() {
     let (event_loop, handle) = manual();
     let (gathered, children) = event_loop
         .run_until_complete(async move {
-            let gathering = gather([nap(handle.clone(), 1.0, 1), nap(handle.clone(), 2.0, 2)])
-                .start()?;
+            let gathering =
+                gather([nap(handle.clone(), 1.0, 1), nap(handle.clone(), 2.0, 2)]).start()?;
             let children: Vec<_> = gathering.tasks().to_vec();
             assert_eq!(format!("{gathering:?}"), "<_GatheringFuture pending>");
             handle.sleep(0.5).await?;
