@@ -136,6 +136,19 @@ impl<A: ?Sized, F: FnOnce(&A)> Invoke<A> for NamedWithArgument<F> {
     }
 }
 
+/// A callback with an argument, named after the type `N`.
+struct NamedAfter<N: ?Sized, F>(F, PhantomData<fn() -> *const N>);
+
+impl<A: ?Sized, N: ?Sized, F: FnOnce(&A)> Invoke<A> for NamedAfter<N, F> {
+    fn invoke(self, argument: &A) {
+        (self.0)(argument)
+    }
+
+    fn name() -> &'static str {
+        type_name::<N>()
+    }
+}
+
 const fn fits_inline<I>() -> bool {
     mem::size_of::<I>() <= mem::size_of::<Storage>()
         && mem::align_of::<I>() <= mem::align_of::<Storage>()
@@ -294,6 +307,32 @@ impl<A: ?Sized + 'static> Callback<A> {
     /// ```
     pub fn with_name<F: FnOnce(&A) + 'static>(name: &'static str, callback: F) -> Self {
         Callback::from_invoke(NamedWithArgument { name, callback })
+    }
+
+    /// Wraps `callback` under the name of the type `N`, as [`new`](Self::new)
+    /// names a callback after its own type: for a wrapper that stands for
+    /// the callback `N`, at no cost in size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_callbacks::Callback;
+    ///
+    /// fn report(value: &i32) {
+    ///     assert_eq!(*value, 3);
+    /// }
+    ///
+    /// fn wrap<F: FnOnce(&i32) + 'static>(inner: F) -> Callback<i32> {
+    ///     Callback::named_after::<F, _>(move |value: &i32| inner(value))
+    /// }
+    ///
+    /// let callback = wrap(report);
+    /// assert!(callback.name().ends_with("report"));
+    /// callback.call(&3);
+    /// ```
+    #[inline]
+    pub fn named_after<N: ?Sized + 'static, F: FnOnce(&A) + 'static>(callback: F) -> Self {
+        Callback::from_invoke(NamedAfter::<N, F>(callback, PhantomData))
     }
 
     #[inline]

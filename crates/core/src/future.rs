@@ -455,9 +455,78 @@ impl<T: 'static> Future<T> {
         // asyncio runs a done-callback in a copy of the context current
         // when it was added.
         if context::in_use() {
-            return self.add_callback(|| in_current_context(callback));
+            let name = std::any::type_name_of_val(&callback);
+            return self.add_callback(|| in_current_context(name, callback));
         }
         self.add_callback(|| Callback::new(callback))
+    }
+
+    /// [`add_done_callback`](Self::add_done_callback), for a callback that
+    /// wraps another, of type `N`: reprs (`cb=[...]`) and panic reports
+    /// name it after `N` (a task's done-callback wraps the one it was
+    /// given, to hand it the task).
+    ///
+    /// # Errors
+    ///
+    /// As [`add_done_callback`](Self::add_done_callback).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::Future;
+    ///
+    /// fn announce(_: &Future<u8>) {}
+    ///
+    /// // A future of no loop refuses callbacks; see `add_done_callback`.
+    /// let future: Future<u8> = Future::new();
+    /// assert!(future
+    ///     .add_done_callback_named_after::<fn(&Future<u8>), _>(announce)
+    ///     .unwrap_err()
+    ///     .is_unbound());
+    /// ```
+    pub fn add_done_callback_named_after<N: ?Sized + 'static, F>(
+        &self,
+        callback: F,
+    ) -> Result<CallbackKey, FutureError>
+    where
+        F: FnOnce(&Future<T>) + 'static,
+    {
+        if context::in_use() {
+            let name = std::any::type_name::<N>();
+            return self.add_callback(|| in_current_context(name, callback));
+        }
+        self.add_callback(|| Callback::named_after::<N, F>(callback))
+    }
+
+    /// Writes asyncio's ` cb=[...]` part of a repr (nothing when there is
+    /// no done-callback or waiting task), for the repr of something built
+    /// on a future, as a task's: all names up to two, else the first, how
+    /// many more, and the last.
+    ///
+    /// # Errors
+    ///
+    /// The formatter's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::fmt;
+    /// use asyncio_core::Future;
+    ///
+    /// struct Callbacks<'a>(&'a Future<u8>);
+    /// impl fmt::Display for Callbacks<'_> {
+    ///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    ///         self.0.write_callbacks(f)
+    ///     }
+    /// }
+    /// let future = Future::new();
+    /// assert_eq!(Callbacks(&future).to_string(), "");
+    /// ```
+    pub fn write_callbacks(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.shared.inner.try_borrow() {
+            Ok(inner) => write_callbacks(f, &inner.listeners),
+            Err(_) => Ok(()),
+        }
     }
 
     /// `add_done_callback` of the callback `make` makes.
@@ -833,9 +902,9 @@ fn write_callbacks<T>(
 /// (made while contexts are in use), under the callback's own name.
 #[cold]
 fn in_current_context<T: 'static>(
+    name: &'static str,
     callback: impl FnOnce(&Future<T>) + 'static,
 ) -> Callback<Future<T>> {
-    let name = std::any::type_name_of_val(&callback);
     let captured = Captured::now();
     Callback::with_name(name, move |future: &Future<T>| {
         let mut captured = captured;

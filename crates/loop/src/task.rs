@@ -519,6 +519,9 @@ impl<T: 'static> TaskCell<T> {
             DEPTH.with(|depth| depth.set(depth.get() - 1));
             written?;
         }
+        if !future.done() {
+            future.write_callbacks(f)?;
+        }
         f.write_str(">")
     }
 }
@@ -871,15 +874,17 @@ impl<T: 'static> Task<T> {
     /// event_loop.run_until_complete(&task).unwrap();
     /// assert_eq!(seen.get(), 7);
     /// ```
-    pub fn add_done_callback(
-        &self,
-        callback: impl FnOnce(&Task<T>) + 'static,
-    ) -> Result<CallbackKey, FutureError> {
+    pub fn add_done_callback<F>(&self, callback: F) -> Result<CallbackKey, FutureError>
+    where
+        F: FnOnce(&Task<T>) + 'static,
+    {
         // The callback keeps the task alive until it runs, as asyncio's
         // does: the cycle through the result future's list ends when the
         // callbacks run, or when closing the loop drops them.
         let task = self.clone();
-        self.cell.result.add_done_callback(move |_| callback(&task))
+        self.cell
+            .result
+            .add_done_callback_named_after::<F, _>(move |_| callback(&task))
     }
 
     /// Removes a done-callback by its key; returns how many were removed

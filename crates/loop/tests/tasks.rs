@@ -820,3 +820,22 @@ fn a_task_cancelled_twice_sees_the_first_message() {
     let error = event_loop.run_until_complete(&resilient).unwrap_err();
     assert_eq!(message(error).as_deref(), Some("second"));
 }
+
+/// asyncio's task repr lists its done-callbacks (`cb=[...]`), each under
+/// the name of the callback given, not of the wrapper that hands it the
+/// task.
+#[test]
+fn a_task_repr_lists_its_done_callbacks_by_their_own_names() {
+    fn announce(_: &asyncio_loop::Task<()>) {}
+    let event_loop = manual();
+    let handle = event_loop.handle();
+    let task = event_loop
+        .create_task(async move { handle.sleep(1.0).await })
+        .unwrap();
+    task.add_done_callback(announce).unwrap();
+    let printed = format!("{task:?}");
+    assert!(printed.ends_with("::announce]>"), "{printed}");
+    assert!(!printed.contains("closure"), "{printed}");
+    event_loop.run_until_complete(&task).unwrap();
+    assert!(!format!("{task:?}").contains("cb=["));
+}
