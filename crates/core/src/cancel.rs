@@ -1,4 +1,5 @@
-//! How a task's cancellation reaches what the task awaits.
+//! How a task's cancellation reaches what the task awaits: for executor
+//! authors (an application never calls these).
 //!
 //! asyncio cancels a task in one of two ways, and an executor that wants
 //! asyncio's behaviour (`asyncio-loop`'s tasks) needs both from the

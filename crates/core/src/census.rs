@@ -1,4 +1,5 @@
-//! Which executors' wakers this thread's futures hold, for deadlock checks.
+//! Which executors' wakers this thread's futures hold, for deadlock checks:
+//! for executor authors (an application never calls these).
 //!
 //! An executor that wants to tell "my task waits on something only my own
 //! code can complete" from "my task waits on something outside" (another

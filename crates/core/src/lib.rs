@@ -47,11 +47,16 @@
 //! - [`Schedule`], [`Closed`], [`ExceptionContext`]: the boundary with the loop.
 //! - [`IntoAwaitable`], [`Awaitable`]: what a loop's `run_until_complete`
 //!   takes (`&future`, `future`, or a coroutine).
-//! - [`cancel`]: how a task's cancellation reaches the futures it awaits
+//! - [`context`]: context variables (asyncio's `contextvars`), for
+//!   everyone; its `Captured` and `isolated` are for executor authors.
+//! - [`propagated`]: how a cancellation is recognised inside whatever
+//!   error a coroutine returns (for executors and error types).
+//! - For executor authors only (an application never calls them):
+//!   [`cancel`], how a task's cancellation reaches the futures it awaits
 //!   (asyncio's `_fut_waiter` and `_must_cancel`), for an executor with
-//!   asyncio's tasks.
-//! - [`census`]: how many of an executor's wakers this thread's futures
-//!   hold, for an executor that detects tasks nothing can wake.
+//!   asyncio's tasks; and [`census`], how many of an executor's wakers this
+//!   thread's futures hold, for an executor that detects tasks nothing can
+//!   wake.
 //!
 //! # Read more
 //!
