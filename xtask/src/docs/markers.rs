@@ -10,9 +10,14 @@
 //! <!-- docs:end hash=0123456789abcdef -->
 //! ```
 //!
-//! A marker is a whole line (surrounding spaces allowed). Lines inside fenced
-//! code blocks are never markers, so docs can show the syntax and generated
-//! (fenced) text can hold marker lines.
+//! A marker is a whole line (surrounding spaces allowed). Lines inside code
+//! blocks are never markers, so docs can show the syntax and generated
+//! (fenced) text can hold marker lines. What is code follows CommonMark:
+//! fenced blocks (a run of three or more backticks or tildes indented at
+//! most three spaces, a backtick fence's info string holding no backtick,
+//! closed by a run at least as long), indented blocks (four spaces or more
+//! after a blank line, not inside a paragraph), each relative to the list
+//! item it is in.
 //!
 //! This module depends on `std` and `regex-lite` only: the fuzz target in
 //! `xtask/fuzz` compiles it as it is.
@@ -179,10 +184,12 @@ enum Open {
     Broken,
 }
 
-/// A code fence that is open: its run of backticks or tildes, and its line.
+/// A code fence that is open: its run of backticks or tildes, its line, and
+/// the indentation of the list item it is in (0 outside lists).
 struct Fence {
     run: String,
     line: usize,
+    base: usize,
 }
 
 impl Fence {
@@ -219,7 +226,7 @@ pub(crate) fn parse(text: &str) -> Result<Document, Vec<ParseError>> {
     let mut errors = Vec::new();
     let mut text_run = String::new();
     let mut open = Open::Nothing;
-    let mut fence: Option<Fence> = None;
+    let mut code = CodeTracker::default();
     let mut fenced_marker: Option<usize> = None;
     // A byte-order mark is text, not part of a line-1 marker.
     let body = match text.strip_prefix('\u{feff}') {
@@ -232,24 +239,11 @@ pub(crate) fn parse(text: &str) -> Result<Document, Vec<ParseError>> {
     let mut number = 0;
     for line in body.split_inclusive('\n') {
         number += 1;
-        let in_fence = match &fence {
-            Some(current) => {
-                if closes_fence(line, &current.run) {
-                    fence = None;
-                } else if matches!(open, Open::Nothing) && parse_marker(line).is_some() {
-                    fenced_marker.get_or_insert(number);
-                }
-                true
-            }
-            None => match opens_fence(line) {
-                Some(run) => {
-                    fence = Some(Fence { run, line: number });
-                    true
-                }
-                None => false,
-            },
-        };
-        let marker = if in_fence { None } else { parse_marker(line) };
+        let in_code = code.is_code(line, number);
+        if in_code && matches!(open, Open::Nothing) && parse_marker(line).is_some() {
+            fenced_marker.get_or_insert(number);
+        }
+        let marker = if in_code { None } else { parse_marker(line) };
         let marker = match marker {
             None => {
                 match &mut open {
@@ -319,7 +313,7 @@ pub(crate) fn parse(text: &str) -> Result<Document, Vec<ParseError>> {
             }),
         }
     }
-    if let Some(fence) = &fence {
+    if let Some(fence) = &code.fence {
         errors.push(ParseError {
             line: fence.line,
             message: format!(
@@ -344,7 +338,7 @@ pub(crate) fn parse(text: &str) -> Result<Document, Vec<ParseError>> {
     if let (Some(line), false, true) = (fenced_marker, has_blocks, errors.is_empty()) {
         errors.push(ParseError {
             line,
-            message: "this file's only markers are inside code fences, so it has no block to check (is a fence left open above one?)".to_owned(),
+            message: "this file's only markers are inside code blocks, so it has no block to check (is a fence left open above one?)".to_owned(),
         });
     }
     if !text_run.is_empty() {
@@ -358,18 +352,164 @@ pub(crate) fn parse(text: &str) -> Result<Document, Vec<ParseError>> {
     }
 }
 
-/// The fence a line opens (its run of backticks or tildes), if any.
-fn opens_fence(line: &str) -> Option<String> {
-    let trimmed = line.trim_start();
-    let mark = trimmed.chars().next().filter(|c| *c == '`' || *c == '~')?;
-    let run: String = trimmed.chars().take_while(|c| *c == mark).collect();
-    (run.len() >= 3).then_some(run)
+/// What the line before was, for the rules that depend on it.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Previous {
+    /// A blank line, or the start of the file.
+    #[default]
+    Blank,
+    /// Paragraph text: an indented line after it continues it.
+    Paragraph,
+    /// Anything else: a heading, a marker or other HTML, a fence line, a
+    /// line of an indented code block.
+    Other,
 }
 
-fn closes_fence(line: &str, fence: &str) -> bool {
-    let trimmed = line.trim();
+/// Which lines of a Markdown file are code, as CommonMark reads them:
+/// fenced and indented code blocks, inside list items too.
+#[derive(Default)]
+struct CodeTracker {
+    fence: Option<Fence>,
+    /// The content indentation of each open list item, innermost last.
+    lists: Vec<usize>,
+    previous: Previous,
+}
+
+impl CodeTracker {
+    /// Whether `line` (line `number`) is code: inside a code block, or a
+    /// fence line of one.
+    fn is_code(&mut self, line: &str, number: usize) -> bool {
+        let content = line.trim_end_matches(['\n', '\r']);
+        let blank = content.trim().is_empty();
+        let indent = indentation(content);
+        if let Some(fence) = &self.fence {
+            if blank || indent >= fence.base {
+                let relative = indent - fence.base.min(indent);
+                if !blank && relative <= 3 && closes_fence(content.trim_start(), &fence.run) {
+                    self.fence = None;
+                    self.previous = Previous::Other;
+                }
+                return true;
+            }
+            // The list item it was in ended: so did the fence.
+            self.fence = None;
+        }
+        if blank {
+            self.previous = Previous::Blank;
+            return false;
+        }
+        let rest = content.trim_start();
+        let lazy = self.previous == Previous::Paragraph && !interrupts_paragraph(rest);
+        while let Some(&width) = self.lists.last() {
+            if indent >= width || lazy {
+                break;
+            }
+            self.lists.pop();
+        }
+        let base = self.lists.last().copied().unwrap_or(0);
+        let relative = indent.saturating_sub(base);
+        if relative >= 4 {
+            // Indented code cannot interrupt a paragraph: it continues it.
+            if self.previous == Previous::Paragraph {
+                return false;
+            }
+            self.previous = Previous::Other;
+            return true;
+        }
+        if let Some(run) = opens_fence(rest) {
+            self.fence = Some(Fence {
+                run,
+                line: number,
+                base,
+            });
+            return true;
+        }
+        if let Some(width) = list_item(rest) {
+            self.lists.push(indent + width);
+            self.previous = Previous::Paragraph;
+            return false;
+        }
+        self.previous = if interrupts_paragraph(rest) {
+            Previous::Other
+        } else {
+            Previous::Paragraph
+        };
+        false
+    }
+}
+
+/// The indentation of `line` in columns, a tab reaching the next multiple
+/// of four.
+fn indentation(line: &str) -> usize {
+    let mut column = 0;
+    for c in line.chars() {
+        match c {
+            ' ' => column += 1,
+            '\t' => column += 4 - column % 4,
+            _ => break,
+        }
+    }
+    column
+}
+
+/// Whether a line that starts with `rest` (indentation removed) begins a
+/// block of its own rather than continuing a paragraph: a heading, HTML
+/// (a marker), a fence, a thematic break, a block quote or a list item.
+fn interrupts_paragraph(rest: &str) -> bool {
+    rest.starts_with('#')
+        || rest.starts_with('<')
+        || rest.starts_with('>')
+        || opens_fence(rest).is_some()
+        || list_item(rest).is_some()
+}
+
+/// The width of a list item's marker and the spaces after it (its
+/// content's indentation), if `rest` starts one: `-`, `+` or `*`, or up to
+/// nine digits and `.` or `)`, then one to four spaces (or the end of the
+/// line).
+fn list_item(rest: &str) -> Option<usize> {
+    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+    let marker = match rest.as_bytes().first()? {
+        b'-' | b'+' | b'*' => 1,
+        _ if (1..=9).contains(&digits)
+            && matches!(rest.as_bytes().get(digits), Some(b'.' | b')')) =>
+        {
+            digits + 1
+        }
+        _ => return None,
+    };
+    let after = &rest[marker..];
+    let content = after.trim_end_matches(['\n', '\r']);
+    if content.is_empty() {
+        return Some(marker + 1);
+    }
+    let spaces = content.chars().take_while(|c| *c == ' ').count();
+    match spaces {
+        0 => None,
+        // Five or more: the content is indented code, one space in.
+        1..=4 if spaces < content.len() => Some(marker + spaces),
+        _ => Some(marker + 1),
+    }
+}
+
+/// The fence `rest` (a line, indentation removed) opens (its run of
+/// backticks or tildes), if any: three or more, and for backticks an info
+/// string with no backtick (`` ```x``` `` is a code span, not a fence).
+fn opens_fence(rest: &str) -> Option<String> {
+    let mark = rest.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let run: String = rest.chars().take_while(|c| *c == mark).collect();
+    if run.len() < 3 || (mark == '`' && rest[run.len()..].contains('`')) {
+        return None;
+    }
+    Some(run)
+}
+
+/// Whether `rest` (a line, indentation removed) closes a fence opened by
+/// `fence`: a run of its character at least as long, then only spaces.
+fn closes_fence(rest: &str, fence: &str) -> bool {
     let mark = fence.chars().next().unwrap_or('`');
-    trimmed.len() >= fence.len() && trimmed.chars().all(|c| c == mark)
+    let run = rest.chars().take_while(|c| *c == mark).count();
+    run >= fence.len() && rest[run..].trim().is_empty()
 }
 
 /// `None` if `line` is not a marker; `Some(Err)` if it is a malformed one.
@@ -599,8 +739,66 @@ mod tests {
     fn a_file_whose_markers_are_all_fenced_is_an_error() {
         assert_eq!(
             errors("```\n<!-- docs:source demo -->\n<!-- docs:end -->\n```\n"),
-            ["2: this file's only markers are inside code fences, so it has no block to check (is a fence left open above one?)"]
+            ["2: this file's only markers are inside code blocks, so it has no block to check (is a fence left open above one?)"]
         );
+    }
+
+    /// The markers a text's blocks were parsed from: `(kind, example)`.
+    fn blocks_of(text: &str) -> Vec<(String, String)> {
+        parse(text)
+            .unwrap()
+            .blocks()
+            .map(|block| (block.kind.name().to_owned(), block.example.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_marker_pair_in_an_indented_code_block_is_code() {
+        let text = "Text.\n\n    <!-- docs:source shown -->\n    <!-- docs:end -->\n\n<!-- docs:source live -->\n<!-- docs:end -->\n";
+        assert_eq!(blocks_of(text), [("source".to_owned(), "live".to_owned())]);
+        // Tabs count as four columns.
+        let text = "\n\t<!-- docs:source shown -->\n\t<!-- docs:end -->\n<!-- docs:source live -->\n<!-- docs:end -->\n";
+        assert_eq!(blocks_of(text).len(), 1);
+    }
+
+    #[test]
+    fn an_indented_line_right_after_a_paragraph_continues_it() {
+        // Not code: CommonMark's indented code cannot interrupt a paragraph.
+        let text = "A paragraph\n    <!-- docs:source live -->\n<!-- docs:end -->\n";
+        assert_eq!(blocks_of(text), [("source".to_owned(), "live".to_owned())]);
+    }
+
+    #[test]
+    fn inside_a_list_item_code_is_indented_from_the_item() {
+        // Four spaces in a `- ` item is its paragraph, not code ...
+        let text = "- item\n\n  more\n\n<!-- docs:source live -->\n<!-- docs:end -->\n";
+        assert_eq!(blocks_of(text).len(), 1);
+        // ... six spaces (two for the item, four more) is code.
+        let text = "- item\n\n      <!-- docs:source shown -->\n      <!-- docs:end -->\n\n<!-- docs:source live -->\n<!-- docs:end -->\n";
+        assert_eq!(blocks_of(text), [("source".to_owned(), "live".to_owned())]);
+        // A fence in an item, indented with it.
+        let text = "1. item\n\n   ```\n   <!-- docs:source shown -->\n   <!-- docs:end -->\n   ```\n\n<!-- docs:source live -->\n<!-- docs:end -->\n";
+        assert_eq!(blocks_of(text), [("source".to_owned(), "live".to_owned())]);
+    }
+
+    #[test]
+    fn a_code_span_of_backticks_opens_no_fence() {
+        // "```x```" is a paragraph with a code span: the block after it is
+        // live (before, it opened a fence that hid the block from --check).
+        let text = "```x```\n\n<!-- docs:source live -->\n<!-- docs:end -->\n";
+        assert_eq!(blocks_of(text), [("source".to_owned(), "live".to_owned())]);
+        // A tilde fence may have backticks in its info string.
+        let text = "~~~ `x`\n<!-- docs:source shown -->\n<!-- docs:end -->\n~~~\n<!-- docs:source live -->\n<!-- docs:end -->\n";
+        assert_eq!(blocks_of(text), [("source".to_owned(), "live".to_owned())]);
+    }
+
+    #[test]
+    fn a_fence_indented_four_spaces_is_indented_code_and_a_closing_run_needs_nothing_after_it() {
+        let text = "\n    ```\n<!-- docs:source live -->\n<!-- docs:end -->\n";
+        assert_eq!(blocks_of(text).len(), 1);
+        // "``` x" does not close a fence; "````" does (longer is fine).
+        let text = "```\n``` x\n<!-- docs:source shown -->\n<!-- docs:end -->\n````\n<!-- docs:source live -->\n<!-- docs:end -->\n";
+        assert_eq!(blocks_of(text), [("source".to_owned(), "live".to_owned())]);
     }
 
     #[test]

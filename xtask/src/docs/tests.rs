@@ -957,6 +957,46 @@ mod properties {
             }
         }
 
+        /// CommonMark: lines indented four spaces after a blank line are an
+        /// indented code block, whatever they hold (markers, fences, list
+        /// items): none is read, and a marker pair after them is.
+        #[test]
+        fn an_indented_code_block_hides_every_marker_in_it(
+            lines in prop::collection::vec(anything(), 1..12),
+            tab in any::<bool>(),
+        ) {
+            let indent = if tab { "\t" } else { "    " };
+            let mut text = String::from("Some prose.\n\n");
+            for line in &lines {
+                text.push_str(indent);
+                text.push_str(line);
+                text.push('\n');
+            }
+            text.push_str("\n<!-- docs:source live -->\n<!-- docs:end -->\n");
+            let document = markers::parse(&text).map_err(|errors| format!("{errors:?}\n{text}"));
+            let document = document.map_err(TestCaseError::fail)?;
+            let examples: Vec<&str> = document.blocks().map(|block| block.example.as_str()).collect();
+            prop_assert_eq!(examples, ["live"], "{}", text);
+        }
+
+        /// CommonMark: a run of three or more backticks followed by text
+        /// holding a backtick is a code span in a paragraph, not a fence:
+        /// the marker pair after it is read.
+        #[test]
+        fn a_line_of_backtick_code_spans_opens_no_fence(
+            run in 3usize..6,
+            before in "[a-z ]{1,6}",
+            after in "[a-z` ]{0,6}",
+        ) {
+            let text = format!(
+                "{ticks}{before}`{after}\n\n<!-- docs:source live -->\n<!-- docs:end -->\n",
+                ticks = "`".repeat(run),
+            );
+            let document = markers::parse(&text).map_err(|errors| format!("{errors:?}\n{text}"));
+            let document = document.map_err(TestCaseError::fail)?;
+            prop_assert_eq!(document.blocks().count(), 1, "{}", text);
+        }
+
         #[test]
         fn parsing_keeps_every_byte(lines in prop::collection::vec(prop_oneof![prose(), anything()], 0..20)) {
             let text = text_of(&lines, false);
