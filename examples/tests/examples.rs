@@ -494,3 +494,104 @@ fn examples_print_nothing_to_stderr() {
         );
     }
 }
+
+// ---- The chapter "Running, Embedding and Testing the Loop" (no Python
+// original: these show the Rust API; the snapshots are what they print) ----
+
+#[test]
+fn asyncio_run() {
+    insta::assert_snapshot!(run_example("asyncio_run"), @r"
+    left behind: started
+    main: the executor's thread computed 42
+    main: a nested run fails: cannot run the event loop while another loop is running
+    left behind: cancelled at shutdown
+    run returned 42
+    ");
+}
+
+#[test]
+fn asyncio_taskgroup() {
+    insta::assert_snapshot!(run_example("asyncio_taskgroup"), @r#"
+    body: both started
+    b: done after 0.1 s
+    a: done after 0.2 s
+    group ended: a="a" b="b"
+
+    failing: giving up after 0.5 s
+    slow: cancelled by the group
+    body: cancelled by the group
+    group failed: unhandled errors in a TaskGroup (1 sub-exception)
+      - could not connect
+    the clock reads 0.7 s
+    "#);
+}
+
+#[test]
+fn asyncio_run_once() {
+    insta::assert_snapshot!(run_example("asyncio_run_once"), @r"
+    host: frame 0
+    host: frame 1
+    host: frame 2
+    host: frame 3
+      task: step 1 at t=0.048
+    host: frame 4
+    host: frame 5
+    host: frame 6
+      task: step 2 at t=0.096
+    host: frame 7
+    host: frame 8
+    host: frame 9
+      task: step 3 at t=0.144
+    host: the task finished after 10 frames
+    ");
+}
+
+#[test]
+fn asyncio_threadsafe() {
+    insta::assert_snapshot!(run_example("asyncio_threadsafe"), @r"
+    to_thread: the sum is 5050
+    completer: set by a thread of its own
+    call_soon_threadsafe: runs on main
+    run_coroutine_threadsafe: the coroutine ran on main
+    ");
+}
+
+#[test]
+fn asyncio_manual_clock() {
+    insta::assert_snapshot!(run_example("asyncio_manual_clock"), @r"
+    t=   0: attempt 1 fails, retrying in 1 s
+    t=   1: attempt 2 fails, retrying in 2 s
+    t=   3: attempt 3 fails, retrying in 4 s
+    t=   7: attempt 4 succeeds
+    succeeded after 4 attempts at t=7
+    wait_for: timed out at t=37
+    after advance(100): t=137
+    real time taken: under a second
+    ");
+}
+
+#[test]
+fn asyncio_errors() {
+    insta::assert_snapshot!(run_example("asyncio_errors"), @r#"
+    transfer: Ok(7)
+    a queue error inside a FutureError: queue is empty (kind Some(QueueEmpty))
+    parse_and_wait("12"): Some(12)
+    parse_and_wait("twelve"): invalid digit found in string
+    cancelled: task.cancelled() = true, error: future was cancelled
+    "#);
+}
+
+#[test]
+fn asyncio_contextvars() {
+    insta::assert_snapshot!(run_example("asyncio_contextvars"), @r"
+    [request 1] handling
+    [request 2] handling
+    [request 1] callback scheduled by the handler
+    [request 2] callback scheduled by the handler
+    [request 1] database answered
+    [request 2] database answered
+    [request 1] done
+    [request 2] done
+    [no request] all requests handled
+    ");
+}

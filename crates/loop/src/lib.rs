@@ -171,6 +171,7 @@
 //!   [Composing Coroutines with Control Structures](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/composing.md),
 //!   [Scheduling Calls to Regular Functions](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/scheduling.md),
 //!   [Combining Coroutines with Threads and Processes](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/executors.md),
+//!   [Running, Embedding and Testing the Loop](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/running.md),
 //!   and [all chapters](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/README.md).
 //! - [ARCHITECTURE.md](https://github.com/asyncio-rs/asyncio-rs/blob/main/ARCHITECTURE.md):
 //!   how the crates fit together, one loop iteration, the invariants.
