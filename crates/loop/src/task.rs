@@ -454,9 +454,6 @@ impl<T: 'static> TaskStep for TaskCell<T> {
 }
 
 impl<T: 'static> TaskCell<T> {
-    /// A cancellation requested while the step ran: the coroutine now
-    /// suspends on `awaited` (cancelled if it can be) or on nothing of ours
-    /// (delivered at the next step).
     /// Records `message` as the pending cancellation's, unless one is
     /// recorded already (the first message wins until it is delivered).
     fn record_cancel_message(&self, message: Option<Arc<str>>) {
@@ -466,6 +463,9 @@ impl<T: 'static> TaskCell<T> {
         }
     }
 
+    /// A cancellation requested while the step ran: the coroutine now
+    /// suspends on `awaited` (cancelled if it can be) or on nothing of ours
+    /// (delivered at the next step).
     fn cancel_after_step(&self) {
         let header = &self.header;
         if let Some(awaited) = header.awaited_clone() {
