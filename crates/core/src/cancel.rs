@@ -92,12 +92,6 @@ pub trait Awaited {
 
     /// Its `Debug` text, for the awaiting task's `wait_for=...`.
     fn describe_awaited(&self, key: u64) -> String;
-
-    /// The loop (the [`Schedule`](crate::Schedule)) it belongs to, if
-    /// any, so that a task can refuse to wait on another loop's future.
-    fn scheduler(&self) -> Option<&Weak<dyn crate::Schedule>> {
-        None
-    }
 }
 
 /// What a task noted it waits on: an [`Awaited`] and the key of the wait.
@@ -109,6 +103,9 @@ pub trait Awaited {
 pub struct Noted {
     awaited: Rc<dyn Awaited>,
     key: u64,
+    /// The address of the loop it belongs to, null for none (kept here,
+    /// not asked of `awaited`, so that the check costs no virtual call).
+    owner: *const (),
 }
 
 impl Noted {
@@ -143,10 +140,9 @@ impl Noted {
     /// // A future of no loop belongs to none other.
     /// assert!(!noted.belongs_elsewhere(&0u8));
     /// ```
+    #[inline]
     pub fn belongs_elsewhere<S>(&self, scheduler: &S) -> bool {
-        self.awaited
-            .scheduler()
-            .is_some_and(|owner| !std::ptr::addr_eq(owner.as_ptr(), scheduler as *const S))
+        !self.owner.is_null() && !std::ptr::addr_eq(self.owner, scheduler as *const S)
     }
 
     /// What is awaited, for a repr (see [`Awaited::describe_awaited`]).
@@ -261,10 +257,28 @@ fn take_slow() -> Option<FutureError> {
 /// See the [module docs](self).
 #[inline]
 pub fn note_awaited(waker: &Waker, key: u64, awaited: impl FnOnce() -> Rc<dyn Awaited>) {
+    note_awaited_of(waker, key, None, awaited);
+}
+
+/// [`note_awaited`], for an awaitable that belongs to the loop `owner`
+/// points to (a [`Schedule`](crate::Schedule)), so that a task of another
+/// loop can refuse to wait on it ([`Noted::belongs_elsewhere`]).
+///
+/// # Examples
+///
+/// See the [module docs](self).
+#[inline]
+pub fn note_awaited_of(
+    waker: &Waker,
+    key: u64,
+    owner: Option<&Weak<dyn crate::Schedule>>,
+    awaited: impl FnOnce() -> Rc<dyn Awaited>,
+) {
     if census::is_scope_waker(waker) {
         let noted = Noted {
             awaited: awaited(),
             key,
+            owner: owner.map_or(std::ptr::null(), |owner| owner.as_ptr().cast::<()>()),
         };
         let old = AWAITED.with(|slot| slot.replace(Some(noted)));
         // Dropped outside the thread-local: it may be the last handle of a

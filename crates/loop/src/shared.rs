@@ -755,17 +755,17 @@ impl Shared {
                 // A callback that captured no context (none was in use when
                 // it was scheduled, or it came from another thread) runs in
                 // a fresh empty one, so that nothing it sets leaks.
-                let (called, contexts) = if contexts {
-                    (context::isolated(|| callback.call_catch_unwind(&())), true)
-                } else {
-                    // (`call_catch_unwind` never unwinds.)
-                    let called = callback.call_catch_unwind(&());
-                    (called, context::forget_made())
-                };
-                if let Err(panicked) = called {
+                if contexts {
+                    if let Err(panicked) = context::isolated(|| callback.call_catch_unwind(&())) {
+                        self.report_callback_panic(panicked);
+                    }
+                    return true;
+                }
+                // (`call_catch_unwind` never unwinds.)
+                if let Err(panicked) = callback.call_catch_unwind(&()) {
                     self.report_callback_panic(panicked);
                 }
-                contexts
+                context::forget_made()
             }
             // A step catches every panic of user code itself (see `Task::step`).
             Job::Task(task) => {
