@@ -70,7 +70,7 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -103,9 +103,6 @@ pub trait Awaited {
 pub struct Noted {
     awaited: Rc<dyn Awaited>,
     key: u64,
-    /// The address of the loop it belongs to, null for none (kept here,
-    /// not asked of `awaited`, so that the check costs no virtual call).
-    owner: *const (),
 }
 
 impl Noted {
@@ -116,33 +113,6 @@ impl Noted {
     /// See the [module docs](self).
     pub fn cancel(&self, message: Option<Arc<str>>) -> bool {
         Rc::clone(&self.awaited).cancel_awaited(self.key, message)
-    }
-
-    /// Whether what is awaited belongs to a loop other than `scheduler`
-    /// (compared by address: the awaited keeps its loop's allocation
-    /// alive, so the address cannot be another loop's).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::future::Future as _;
-    /// use std::num::NonZeroU64;
-    /// use std::pin::pin;
-    /// use std::task::Context;
-    /// use asyncio_core::{cancel, census::PollScope, Future};
-    ///
-    /// let waker = futures::task::noop_waker();
-    /// let future: Future<u8> = Future::new();
-    /// let mut wait = pin!(future.wait());
-    /// let _scope = PollScope::enter(&waker, NonZeroU64::new(1).unwrap());
-    /// assert!(wait.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
-    /// let noted = cancel::take_awaited().unwrap();
-    /// // A future of no loop belongs to none other.
-    /// assert!(!noted.belongs_elsewhere(&0u8));
-    /// ```
-    #[inline]
-    pub fn belongs_elsewhere<S>(&self, scheduler: &S) -> bool {
-        !self.owner.is_null() && !std::ptr::addr_eq(self.owner, scheduler as *const S)
     }
 
     /// What is awaited, for a repr (see [`Awaited::describe_awaited`]).
@@ -257,34 +227,22 @@ fn take_slow() -> Option<FutureError> {
 /// See the [module docs](self).
 #[inline]
 pub fn note_awaited(waker: &Waker, key: u64, awaited: impl FnOnce() -> Rc<dyn Awaited>) {
-    note_awaited_of(waker, key, None, awaited);
+    if census::is_scope_waker(waker) {
+        note_in_scope(key, awaited);
+    }
 }
 
-/// [`note_awaited`], for an awaitable that belongs to the loop `owner`
-/// points to (a [`Schedule`](crate::Schedule)), so that a task of another
-/// loop can refuse to wait on it ([`Noted::belongs_elsewhere`]).
-///
-/// # Examples
-///
-/// See the [module docs](self).
+/// [`note_awaited`] once the waker is known to be the scope's.
 #[inline]
-pub fn note_awaited_of(
-    waker: &Waker,
-    key: u64,
-    owner: Option<&Weak<dyn crate::Schedule>>,
-    awaited: impl FnOnce() -> Rc<dyn Awaited>,
-) {
-    if census::is_scope_waker(waker) {
-        let noted = Noted {
-            awaited: awaited(),
-            key,
-            owner: owner.map_or(std::ptr::null(), |owner| owner.as_ptr().cast::<()>()),
-        };
-        let old = AWAITED.with(|slot| slot.replace(Some(noted)));
-        // Dropped outside the thread-local: it may be the last handle of a
-        // future, whose drop may poll nothing but may run user code.
-        drop(old);
-    }
+pub(crate) fn note_in_scope(key: u64, awaited: impl FnOnce() -> Rc<dyn Awaited>) {
+    let noted = Noted {
+        awaited: awaited(),
+        key,
+    };
+    let old = AWAITED.with(|slot| slot.replace(Some(noted)));
+    // Dropped outside the thread-local: it may be the last handle of a
+    // future, whose drop may poll nothing but may run user code.
+    drop(old);
 }
 
 /// For the executor, after a step's poll: what the coroutine last noted

@@ -50,7 +50,9 @@ use std::task::Waker;
 thread_local! {
     /// The scope open on this thread: the address of its waker (compared,
     /// never read through) and its executor's id, or `(0, 0)`.
-    static POLLING: Cell<(usize, u64)> = const { Cell::new((0, 0)) };
+    /// The third is the address of the loop (the `Schedule`) the task
+    /// belongs to, 0 if the executor did not say.
+    static POLLING: Cell<(usize, u64, usize)> = const { Cell::new((0, 0, 0)) };
     /// One executor's count, kept in a plain cell: a thread usually has one
     /// loop, and its count costs no borrow and no destructor registration.
     static FIRST: Cell<(u64, usize)> = const { Cell::new((0, 0)) };
@@ -68,7 +70,7 @@ thread_local! {
 /// See the [module docs](self).
 #[must_use = "the scope counts wakers only while it is alive"]
 pub struct PollScope {
-    previous: (usize, u64),
+    previous: (usize, u64, usize),
     /// `!Send`: the scope belongs to this thread's table.
     _thread: std::marker::PhantomData<*const ()>,
 }
@@ -81,8 +83,41 @@ impl PollScope {
     /// See the [module docs](self).
     #[inline]
     pub fn enter(waker: &Waker, executor: NonZeroU64) -> PollScope {
+        PollScope::open(waker, executor, 0)
+    }
+
+    /// [`enter`](Self::enter), for a task of the loop `schedule` (the
+    /// [`Schedule`](crate::Schedule) its futures name): a future of another
+    /// loop that the task awaits refuses the await
+    /// ([`FutureError::is_foreign_loop`](crate::FutureError::is_foreign_loop)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::Future as _;
+    /// use std::num::NonZeroU64;
+    /// use std::pin::pin;
+    /// use std::task::Context;
+    /// use asyncio_core::census::PollScope;
+    /// use asyncio_core::Future;
+    ///
+    /// struct NotTheFuturesLoop;
+    /// let waker = futures::task::noop_waker();
+    /// // A future of no loop belongs to none other: it waits.
+    /// let future: Future<u8> = Future::new();
+    /// let mut wait = pin!(future.wait());
+    /// let _scope = PollScope::enter_on(&waker, NonZeroU64::new(1).unwrap(), &NotTheFuturesLoop);
+    /// assert!(wait.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    /// ```
+    #[inline]
+    pub fn enter_on<S>(waker: &Waker, executor: NonZeroU64, schedule: &S) -> PollScope {
+        PollScope::open(waker, executor, schedule as *const S as usize)
+    }
+
+    #[inline]
+    fn open(waker: &Waker, executor: NonZeroU64, owner: usize) -> PollScope {
         let address = waker as *const Waker as usize;
-        let previous = POLLING.with(|polling| polling.replace((address, executor.get())));
+        let previous = POLLING.with(|polling| polling.replace((address, executor.get(), owner)));
         PollScope {
             previous,
             _thread: std::marker::PhantomData,
@@ -184,6 +219,14 @@ pub(crate) fn is_scope_waker(waker: &Waker) -> bool {
     POLLING.with(|polling| polling.get().0 == waker as *const Waker as usize)
 }
 
+/// If `waker` is the open scope's own waker: the address of the loop its
+/// task belongs to (0 if the executor did not say).
+#[inline]
+pub(crate) fn scope_owner(waker: &Waker) -> Option<usize> {
+    let (address, _, owner) = POLLING.with(Cell::get);
+    (address == waker as *const Waker as usize).then_some(owner)
+}
+
 /// A waker a future stores, counted under the executor of the scope it was
 /// stored in when it is that scope's waker.
 ///
@@ -236,7 +279,7 @@ impl HeldWaker {
     /// See [`HeldWaker`].
     #[inline]
     pub fn new(waker: &Waker) -> HeldWaker {
-        let (address, executor) = POLLING.with(Cell::get);
+        let (address, executor, _) = POLLING.with(Cell::get);
         let executor = if address == waker as *const Waker as usize {
             add(executor);
             executor

@@ -91,6 +91,9 @@ pub enum FutureErrorKind {
     LoopClosed,
     /// A done-callback was added to a future with no loop to run it.
     Unbound,
+    /// A task awaited a future of another event loop (asyncio's
+    /// `RuntimeError`, "attached to a different loop").
+    ForeignLoop,
 }
 
 enum Repr {
@@ -99,6 +102,7 @@ enum Repr {
     Exception(Exception),
     LoopClosed,
     Unbound,
+    ForeignLoop,
 }
 
 impl FutureError {
@@ -157,6 +161,10 @@ impl FutureError {
         FutureError::new(Repr::LoopClosed)
     }
 
+    pub(crate) fn foreign_loop() -> Self {
+        FutureError::new(Repr::ForeignLoop)
+    }
+
     pub(crate) fn unbound() -> Self {
         FutureError::new(Repr::Unbound)
     }
@@ -179,6 +187,7 @@ impl FutureError {
             Repr::Exception(_) => FutureErrorKind::Exception,
             Repr::LoopClosed => FutureErrorKind::LoopClosed,
             Repr::Unbound => FutureErrorKind::Unbound,
+            Repr::ForeignLoop => FutureErrorKind::ForeignLoop,
         }
     }
 
@@ -316,6 +325,22 @@ impl FutureError {
     pub fn is_unbound(&self) -> bool {
         matches!(*self.repr, Repr::Unbound)
     }
+
+    /// Whether a task awaited a future of another event loop: the await
+    /// ends with this error at once (asyncio throws `RuntimeError` into
+    /// the coroutine), since nothing the task's own loop runs can complete
+    /// that future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_core::FutureErrorKind;
+    ///
+    /// assert_ne!(FutureErrorKind::ForeignLoop, FutureErrorKind::Unbound);
+    /// ```
+    pub fn is_foreign_loop(&self) -> bool {
+        matches!(*self.repr, Repr::ForeignLoop)
+    }
 }
 
 impl fmt::Display for FutureError {
@@ -327,6 +352,7 @@ impl fmt::Display for FutureError {
             Repr::Exception(exception) => fmt::Display::fmt(exception, f),
             Repr::LoopClosed => f.write_str("event loop is closed"),
             Repr::Unbound => f.write_str("future is not bound to an event loop"),
+            Repr::ForeignLoop => f.write_str("the future belongs to a different event loop"),
         }
     }
 }
@@ -339,6 +365,7 @@ impl fmt::Debug for FutureError {
             Repr::Exception(exception) => f.debug_tuple("Exception").field(exception).finish(),
             Repr::LoopClosed => f.write_str("LoopClosed"),
             Repr::Unbound => f.write_str("Unbound"),
+            Repr::ForeignLoop => f.write_str("ForeignLoop"),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use asyncio_callbacks::{Callback, CallbackKey, CallbackList, Panicked};
 
 use crate::cancel::{self, Awaited};
-use crate::census::HeldWaker;
+use crate::census::{self, HeldWaker};
 use crate::context::{self, Captured};
 use crate::schedule::print_to_stderr;
 use crate::{BoxError, Exception, ExceptionContext, FutureError, Schedule};
@@ -1103,11 +1103,19 @@ impl<T: 'static> Awaiter<T> {
             return Poll::Ready(inner.read_result(read));
         }
         let waker = context.waker();
+        // Polled by a task (under its scope): a future of another loop
+        // refuses the await, as asyncio throws `RuntimeError` into it;
+        // otherwise the wait is noted as what the task awaits.
+        let scope = census::scope_owner(waker);
+        if scope.is_some_and(|owner| self.belongs_elsewhere(owner)) {
+            drop(inner);
+            return Poll::Ready(Err(FutureError::foreign_loop()));
+        }
         let known = self.key.and_then(|key| inner.listeners.get_mut(key));
         if let Some(Listener::Waker(known)) = known {
             if known.will_wake(waker) {
                 drop(inner);
-                self.note_awaited(waker);
+                self.note_awaited(scope.is_some());
                 return Poll::Pending;
             }
             // Polled by another task: the old waker goes, dropped after the
@@ -1115,25 +1123,40 @@ impl<T: 'static> Awaiter<T> {
             let old = mem::replace(known, HeldWaker::new(waker));
             drop(inner);
             drop(old);
-            self.note_awaited(waker);
+            self.note_awaited(scope.is_some());
             return Poll::Pending;
         }
         self.key = Some(inner.listeners.push(Listener::Waker(HeldWaker::new(waker))));
         inner.wakers += 1;
         drop(inner);
-        self.note_awaited(waker);
+        self.note_awaited(scope.is_some());
         Poll::Pending
     }
 
-    /// Tells the task polling us, if any, that it waits on this future, so
-    /// that cancelling the task cancels it (see [`cancel`]).
+    /// Whether the task whose loop is at address `owner` (0: unknown) is
+    /// not of this future's loop.
     #[inline]
-    fn note_awaited(&self, waker: &std::task::Waker) {
-        let owner = self.future.shared.scheduler.as_ref();
-        cancel::note_awaited_of(waker, 0, owner, || {
-            let shared: Rc<dyn Awaited> = self.future.shared.clone();
-            shared
-        });
+    fn belongs_elsewhere(&self, owner: usize) -> bool {
+        owner != 0
+            && self
+                .future
+                .shared
+                .scheduler
+                .as_ref()
+                .is_some_and(|scheduler| scheduler.as_ptr().cast::<()>() as usize != owner)
+    }
+
+    /// Tells the task polling us, if any (`in_scope`: this poll is its
+    /// own), that it waits on this future, so that cancelling the task
+    /// cancels it (see [`cancel`]).
+    #[inline]
+    fn note_awaited(&self, in_scope: bool) {
+        if in_scope {
+            cancel::note_in_scope(0, || {
+                let shared: Rc<dyn Awaited> = self.future.shared.clone();
+                shared
+            });
+        }
     }
 
     /// The task's cancellation was delivered here: this await ends with it,

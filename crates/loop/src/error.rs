@@ -401,7 +401,12 @@ impl LoopError {
     /// assert!(second.run_until_complete(&future).unwrap_err().is_foreign_future());
     /// ```
     pub fn is_foreign_future(&self) -> bool {
-        matches!(self.repr, Repr::ForeignFuture)
+        match &self.repr {
+            Repr::ForeignFuture => true,
+            // A task's await of another loop's future, propagated.
+            Repr::Future(error) => error.is_foreign_loop(),
+            _ => false,
+        }
     }
 
     /// Whether [`get_running_loop`](crate::get_running_loop) found no running loop.

@@ -300,7 +300,9 @@ impl<T: 'static> TaskStep for TaskCell<T> {
         let (polled, undelivered, awaited) = {
             // Futures of ours that keep this waker count it as theirs, for
             // the check that nothing outside the loop can wake the task.
-            let _scope = census::PollScope::enter(&header.waker, shared.census_id());
+            // Names the loop too: a future of another loop refuses the
+            // await (asyncio: "Task got Future attached to a different loop").
+            let _scope = census::PollScope::enter_on(&header.waker, shared.census_id(), shared);
             let _current = shared.enter_task(header.counted.key);
             if deliver {
                 cancel::deliver(message);
@@ -314,18 +316,6 @@ impl<T: 'static> TaskStep for TaskCell<T> {
         header.running.set(false);
         let outcome = match polled {
             Ok(Poll::Pending) => {
-                if awaited
-                    .as_ref()
-                    .is_some_and(|noted| noted.belongs_elsewhere(shared))
-                {
-                    // asyncio: "Task got Future attached to a different
-                    // loop", thrown in. Nothing of this loop could end that
-                    // wait: the coroutine is dropped at its await (its
-                    // destructors run) and the task fails.
-                    shared.drop_reporting("what a task awaited", awaited);
-                    let refused = Exception::new(crate::LoopError::foreign_future());
-                    return self.finish(shared, Some(coroutine), Ended::Failed(refused));
-                }
                 if let Some(message) = undelivered {
                     // It waits on something that is not ours: it cannot be
                     // told, so it is dropped at its await (its destructors

@@ -608,20 +608,40 @@ fn test_task_awaits_a_future_of_another_loop() {
         }
     }
     let flag = Flag(dropped.clone());
-    let error = event_loop
+    let refused = event_loop
         .run_until_complete(async move {
             let _flag = flag;
             foreign.await
         })
+        .unwrap()
         .unwrap_err();
+    assert!(refused.is_foreign_loop(), "{refused:?}");
+    assert!(dropped.get(), "the coroutine's locals were dropped");
+    // The error is raised at the await, as asyncio throws it in: the
+    // coroutine may catch it and go on.
+    let foreign = other.create_future::<u32>();
+    let caught = event_loop
+        .run_until_complete(async move {
+            let refused = foreign.wait().await.unwrap_err();
+            Ok::<_, LoopError>(refused.is_foreign_loop())
+        })
+        .unwrap()
+        .unwrap();
+    assert!(caught);
+    // A task of another loop, awaited, is refused the same way; as a
+    // task's failure it reads as a foreign-future loop error.
+    let other_task = other.create_task(async { 1u8 }).unwrap();
+    let task = event_loop
+        .create_task(async move { other_task.await })
+        .unwrap();
+    let error = event_loop.run_until_complete(&task).unwrap_err();
     assert!(!error.is_stuck(), "{error:?}");
     let refused = error
         .exception()
         .unwrap()
-        .downcast_ref::<LoopError>()
+        .downcast_ref::<FutureError>()
         .unwrap();
-    assert!(refused.is_foreign_future(), "{refused:?}");
-    assert!(dropped.get(), "the coroutine's locals were dropped");
+    assert!(refused.is_foreign_loop(), "{refused:?}");
 }
 
 #[test]
