@@ -859,3 +859,38 @@ fn a_task_repr_lists_its_done_callbacks_by_their_own_names() {
     event_loop.run_until_complete(&task).unwrap();
     assert!(!format!("{task:?}").contains("cb=["));
 }
+
+/// The message differences README lists: every retrieval of a task's
+/// cancellation carries its message (CPython's first retrieval only), and
+/// awaiting a shield whose inner task was cancelled gives that task's
+/// cancellation with its message (CPython's has none).
+#[test]
+fn a_cancellation_message_is_kept_for_every_retrieval_and_through_shield() {
+    let event_loop = manual();
+    let handle = event_loop.handle();
+    let h = handle.clone();
+    let inner = event_loop
+        .create_task(async move { h.sleep_with(10.0, 1u8).await })
+        .unwrap();
+    let shielded = inner.clone();
+    let outer = event_loop
+        .create_task(async move { asyncio_loop::shield(shielded).await })
+        .unwrap();
+    event_loop
+        .run_once(Some(std::time::Duration::ZERO))
+        .unwrap();
+    assert!(inner.cancel_with_message("inner-msg"));
+    let through_shield = event_loop.run_until_complete(&outer).unwrap_err();
+    let message = |error: &LoopError| {
+        error
+            .future_error()
+            .and_then(|cancelled| cancelled.cancel_message().map(str::to_owned))
+    };
+    assert_eq!(message(&through_shield).as_deref(), Some("inner-msg"));
+    for _ in 0..3 {
+        assert_eq!(
+            inner.result().unwrap_err().cancel_message(),
+            Some("inner-msg")
+        );
+    }
+}
