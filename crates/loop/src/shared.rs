@@ -195,7 +195,12 @@ impl Shared {
             drop(callback);
             return Err(LoopError::closed());
         }
-        let action = Action::Call(in_current_context(callback.into_thunk()));
+        let callback = callback.into_thunk();
+        let action = Action::Call(if context::in_use() {
+            run_in_current_context(callback)
+        } else {
+            callback
+        });
         Ok(self.timers.borrow_mut().push(when, action))
     }
 
@@ -1084,17 +1089,8 @@ impl Drop for CurrentTask<'_> {
 }
 
 /// `callback`, to run in a copy of the current context (asyncio's
-/// `call_soon` and `call_later` capture `copy_context()`); as it is when no
-/// context is in use on this thread.
-#[inline(always)]
-fn in_current_context(callback: Callback<()>) -> Callback<()> {
-    if context::in_use() {
-        run_in_current_context(callback)
-    } else {
-        callback
-    }
-}
-
+/// `call_soon` and `call_later` capture `copy_context()`), under its name;
+/// made only while contexts are in use.
 #[cold]
 fn run_in_current_context(callback: Callback<()>) -> Callback<()> {
     let captured = context::Captured::now();
