@@ -2,7 +2,7 @@
 //! tests move by hand; and the two ways of saying when: a [`Delay`] and a
 //! [`When`].
 //!
-//! Time is kept as an [`Instant`]; [`EventLoop::time`](crate::EventLoop::time)
+//! Time is kept as an [`Instant`]; [`EventLoop::time`](crate::LoopHandle::time)
 //! shows it as asyncio's `loop.time()` does, seconds as an `f64`, counted
 //! from a fixed point of this process (the first time any loop asked).
 
@@ -168,7 +168,7 @@ enum WhenRepr {
 
 impl When {
     /// The point this names in the seconds of a loop's
-    /// [`time()`](crate::EventLoop::time).
+    /// [`time()`](crate::LoopHandle::time).
     ///
     /// # Examples
     ///

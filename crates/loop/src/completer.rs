@@ -1,15 +1,16 @@
 //! `Completer`: completing a loop's future from another thread.
 
-use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use asyncio_core::{BoxError, Exception, Future};
 
-use crate::registry;
 use crate::remote::{Remote, RemoteItem};
+use crate::shared::{registry, Shared};
 use crate::threadsafe::Rejected;
+use crate::LoopError;
 
 /// What a completer delivers: the result, or the exception.
 type Outcome<T> = Result<T, Exception>;
@@ -17,13 +18,13 @@ type Outcome<T> = Result<T, Exception>;
 /// A `Send` handle that completes one future of a loop from any thread:
 /// asyncio's `loop.call_soon_threadsafe(future.set_result, value)`, made
 /// by [`LoopHandle::completer`](crate::LoopHandle::completer) or
-/// [`EventLoop::completer`](crate::EventLoop::completer).
+/// [`EventLoop::completer`](crate::LoopHandle::completer).
 ///
 /// The result travels to the loop's thread through its queue of incoming
 /// work and is set there, in order with the other work sent to the loop;
 /// the future's done-callbacks and awaiters then run as usual. Setting it
 /// consumes the completer. A completer dropped without being used sets the
-/// exception [`CompleterDropped`], so that nothing waits for ever on a
+/// exception [`CompleterDropped`](crate::CompleterDropped), so that nothing waits for ever on a
 /// result that cannot come. Once the loop is closed, setting fails and
 /// hands the value back.
 ///
@@ -50,14 +51,16 @@ pub struct Completer<T> {
 }
 
 impl<T: Send + 'static> Completer<T> {
-    pub(crate) fn new(remote: Arc<Remote>, loop_id: u64, key: usize) -> Self {
-        Completer {
-            remote,
-            loop_id,
+    /// A completer for `future`, which must be `shared`'s and pending.
+    pub(crate) fn for_future(shared: &Shared, future: &Future<T>) -> Result<Self, LoopError> {
+        let key = shared.await_completion(future)?;
+        Ok(Completer {
+            remote: Arc::clone(shared.remote()),
+            loop_id: shared.id,
             key,
             sent: false,
             _value: PhantomData,
-        }
+        })
     }
 
     /// Sets the future's result, on the loop's thread.
@@ -122,52 +125,20 @@ impl<T> fmt::Debug for Completer<T> {
     }
 }
 
-/// The exception a future gets when its [`Completer`] was dropped without
-/// setting a result (a worker that gave up, a panic that unwound past it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CompleterDropped;
-
-impl fmt::Display for CompleterDropped {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the future's completer was dropped without a result")
-    }
-}
-
-impl std::error::Error for CompleterDropped {}
-
-/// A future that waits for a completer, its type erased, with the function
-/// that fails it (for a completer dropped unused).
-pub(crate) struct Entry {
-    future: Box<dyn Any>,
-    fail: fn(Box<dyn Any>, CompleterDropped),
-}
-
-/// A loop's futures that wait for a completer.
-pub(crate) type Awaiting = slab::Slab<Entry>;
-
-pub(crate) fn entry<T: 'static>(future: Future<T>) -> Entry {
-    fn fail<T: 'static>(future: Box<dyn Any>, error: CompleterDropped) {
-        if let Ok(future) = future.downcast::<Future<T>>() {
-            let _ = future.set_exception(error);
+/// Runs `call` on `shared`'s executor; its result or panic completes the
+/// returned future through a completer.
+pub(crate) fn run_in_executor<F, T>(shared: &Shared, call: F) -> Result<Future<T>, LoopError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let future = shared.create_future();
+    let completer = Completer::for_future(shared, &future)?;
+    shared.executor().execute(Box::new(move || {
+        match catch_unwind(AssertUnwindSafe(call)) {
+            Ok(value) => drop(completer.set_result(value)),
+            Err(payload) => drop(completer.set_exception(Exception::from_panic(payload))),
         }
-    }
-    Entry {
-        future: Box::new(future),
-        fail: fail::<T>,
-    }
-}
-
-/// Takes the future `key` out of `awaiting` as a `Future<T>`.
-pub(crate) fn take<T: 'static>(awaiting: &mut Awaiting, key: usize) -> Option<Future<T>> {
-    let entry = awaiting.try_remove(key)?;
-    entry
-        .future
-        .downcast::<Future<T>>()
-        .ok()
-        .map(|future| *future)
-}
-
-/// Fails the future of `entry` with `error`.
-pub(crate) fn abandon(entry: Entry, error: CompleterDropped) {
-    (entry.fail)(entry.future, error);
+    }));
+    Ok(future)
 }

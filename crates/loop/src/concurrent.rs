@@ -1,3 +1,4 @@
+//! The loop and other threads, above the loop's API: `to_thread`, and
 //! `run_coroutine_threadsafe` and its future: a coroutine submitted from
 //! another thread runs as a task of the loop, and that thread blocks on,
 //! polls or cancels a [`ConcurrentFuture`] of its outcome (asyncio's
@@ -351,4 +352,37 @@ impl<T> fmt::Debug for ConcurrentFuture<T> {
         };
         write!(f, "<ConcurrentFuture {state}>")
     }
+}
+
+/// Runs the blocking `call` on a thread of the running loop's default
+/// executor and waits for its result: asyncio's `to_thread` (3.9). A panic
+/// in `call` becomes the error's exception (a [`Panic`](asyncio_core::Panic)).
+/// Cancelling the awaiting task ends the wait; the call, already on its
+/// thread, runs to its end (as in asyncio), and its result is dropped.
+///
+/// # Errors
+///
+/// [`is_no_running_loop`](LoopError::is_no_running_loop) outside a
+/// running loop, the call's panic, or the awaiting task's cancellation.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{to_thread, EventLoop};
+///
+/// let event_loop = EventLoop::new();
+/// let name = event_loop
+///     .run_until_complete(to_thread(|| std::thread::current().name().map(str::to_owned)))
+///     .unwrap()
+///     .unwrap();
+/// assert!(name.unwrap().starts_with("asyncio-executor-"));
+/// ```
+pub async fn to_thread<F, T>(call: F) -> Result<T, LoopError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let future = get_running_loop()?.run_in_executor(call)?;
+    let outcome = future.wait_take().await;
+    Ok(outcome?)
 }

@@ -585,6 +585,19 @@ fn register() {
     });
 }
 
+/// The exception a future gets when its [`Completer`](crate::Completer) was dropped without
+/// setting a result (a worker that gave up, a panic that unwound past it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompleterDropped;
+
+impl fmt::Display for CompleterDropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the future's completer was dropped without a result")
+    }
+}
+
+impl std::error::Error for CompleterDropped {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

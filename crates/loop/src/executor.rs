@@ -11,7 +11,7 @@ use std::thread::{self, JoinHandle};
 /// result (or its panic) completes a loop future.
 pub type Job = Box<dyn FnOnce() + Send>;
 
-/// Where [`run_in_executor`](crate::EventLoop::run_in_executor) runs
+/// Where [`run_in_executor`](crate::LoopHandle::run_in_executor) runs
 /// blocking calls: a small trait, so that a program can hand the loop its
 /// own pool (asyncio's `run_in_executor(executor, ...)` and
 /// `set_default_executor`).
@@ -218,37 +218,4 @@ impl fmt::Debug for ThreadPool {
             .field("queued", &state.jobs.len())
             .finish()
     }
-}
-
-/// Runs the blocking `call` on a thread of the running loop's default
-/// executor and waits for its result: asyncio's `to_thread` (3.9). A panic
-/// in `call` becomes the error's exception (a [`Panic`](asyncio_core::Panic)).
-/// Cancelling the awaiting task ends the wait; the call, already on its
-/// thread, runs to its end (as in asyncio), and its result is dropped.
-///
-/// # Errors
-///
-/// [`is_no_running_loop`](crate::LoopError::is_no_running_loop) outside a
-/// running loop, the call's panic, or the awaiting task's cancellation.
-///
-/// # Examples
-///
-/// ```
-/// use asyncio_loop::{to_thread, EventLoop};
-///
-/// let event_loop = EventLoop::new();
-/// let name = event_loop
-///     .run_until_complete(to_thread(|| std::thread::current().name().map(str::to_owned)))
-///     .unwrap()
-///     .unwrap();
-/// assert!(name.unwrap().starts_with("asyncio-executor-"));
-/// ```
-pub async fn to_thread<F, T>(call: F) -> Result<T, crate::LoopError>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let future = crate::get_running_loop()?.run_in_executor(call)?;
-    let outcome = future.wait_take().await;
-    Ok(outcome?)
 }

@@ -9,11 +9,11 @@ use std::time::Instant;
 use asyncio_core::IntoThunk;
 
 use crate::clock::{self, Nanos};
-use crate::registry;
+use crate::shared::registry;
 use crate::shared::Shared;
 use crate::LoopError;
 
-/// A callback scheduled with [`call_soon`](crate::EventLoop::call_soon):
+/// A callback scheduled with [`call_soon`](crate::LoopHandle::call_soon):
 /// asyncio's `Handle`.
 ///
 /// [`cancel`](Handle::cancel) makes sure the callback never runs (and drops
@@ -132,8 +132,8 @@ impl fmt::Debug for Handle {
 }
 
 /// A callback scheduled for a point in time with
-/// [`call_later`](crate::EventLoop::call_later) or
-/// [`call_at`](crate::EventLoop::call_at): asyncio's `TimerHandle`.
+/// [`call_later`](crate::LoopHandle::call_later) or
+/// [`call_at`](crate::LoopHandle::call_at): asyncio's `TimerHandle`.
 ///
 /// Like a [`Handle`], it names its loop and its timer instead of holding
 /// them, and [`cancel`](TimerHandle::cancel) makes sure the callback never
@@ -256,15 +256,9 @@ impl fmt::Debug for TimerHandle {
         let waiting = registry::find(self.loop_id)
             .is_some_and(|shared| shared.timer_when(self.key, self.seq).is_some());
         if waiting {
-            f.write_str(&describe_timer(when, self.name))
+            f.write_str(&crate::timers::describe(when, self.name))
         } else {
             write!(f, "<TimerHandle done when={when}>")
         }
     }
-}
-
-/// A waiting timer's `Debug` text, also given in the exception context of
-/// its callback's panic.
-pub(crate) fn describe_timer(when: f64, name: &str) -> String {
-    format!("<TimerHandle when={when} {name}>")
 }

@@ -1,10 +1,10 @@
 //! asyncio's event loop for Rust: a deterministic, single-threaded loop of
 //! callbacks and futures.
 //!
-//! An [`EventLoop`] runs callbacks queued with [`EventLoop::call_soon`] in
+//! An [`EventLoop`] runs callbacks queued with [`EventLoop::call_soon`](crate::LoopHandle::call_soon) in
 //! FIFO order, one iteration at a time, with asyncio's rule that an
 //! iteration runs exactly what was queued when it began. It creates futures
-//! bound to it ([`EventLoop::create_future`]), whose done-callbacks it runs,
+//! bound to it ([`EventLoop::create_future`](crate::LoopHandle::create_future)), whose done-callbacks it runs,
 //! and drives coroutines (`async` blocks and `async fn` calls) to completion
 //! with [`EventLoop::run_until_complete`].
 //!
@@ -29,9 +29,9 @@
 //! assert_eq!(*log.borrow(), ["setting", "done: ok"]);
 //! ```
 //!
-//! Timers: [`EventLoop::call_later`] and [`EventLoop::call_at`] schedule
-//! a callback for a point on the loop's clock ([`EventLoop::time`]), and
-//! [`EventLoop::sleep`] is asyncio's `sleep()`. A loop built with
+//! Timers: [`EventLoop::call_later`](crate::LoopHandle::call_later) and [`EventLoop::call_at`](crate::LoopHandle::call_at) schedule
+//! a callback for a point on the loop's clock ([`EventLoop::time`](crate::LoopHandle::time)), and
+//! [`EventLoop::sleep`](crate::LoopHandle::sleep) is asyncio's `sleep()`. A loop built with
 //! [`EventLoop::with_clock`] reads a [`ManualClock`] instead of the real
 //! one, so tests of timed code run at once and in exact order.
 //!
@@ -54,7 +54,7 @@
 //! assert_eq!(event_loop.time(), 0.4);
 //! ```
 //!
-//! Tasks: [`EventLoop::create_task`] schedules a coroutine as a [`Task`],
+//! Tasks: [`EventLoop::create_task`](crate::LoopHandle::create_task) schedules a coroutine as a [`Task`],
 //! asyncio's future-like handle with a name, a `Debug` in asyncio's style,
 //! and asyncio's cancellation ([`Task::cancel`]): what the task awaits is
 //! cancelled at once, and the coroutine sees a cancelled error at that
@@ -93,7 +93,7 @@
 //! a game loop) drives the loop one iteration at a time with
 //! [`EventLoop::run_once`], waiting at most a timeout it chooses.
 //!
-//! Blocking calls run on a thread pool with [`EventLoop::run_in_executor`],
+//! Blocking calls run on a thread pool with [`EventLoop::run_in_executor`](crate::LoopHandle::run_in_executor),
 //! which gives a future of their result; a [`Completer`] completes a loop's
 //! future from any thread.
 //!
@@ -187,9 +187,9 @@ mod event_loop;
 mod executor;
 mod group;
 mod handle;
+mod loop_handle;
 mod poller;
 mod ready;
-mod registry;
 mod remote;
 mod run;
 mod shared;
@@ -199,22 +199,23 @@ mod threadsafe;
 mod timers;
 
 pub use crate::clock::{Delay, ManualClock, When};
-pub use crate::completer::{Completer, CompleterDropped};
+pub use crate::completer::Completer;
 pub use crate::compose::{
     as_completed, gather, shield, wait, wait_for, AsCompleted, AsCompletedIter, Gather, GatherAll,
     GatherAllHandle, GatherHandle, Gatherable, NextCompleted, ReturnWhen, Shield, Timeout, WaitSet,
     Waited,
 };
-pub use crate::concurrent::ConcurrentFuture;
-pub use crate::error::{LoopError, LoopErrorKind};
-pub use crate::event_loop::{all_tasks, current_task, get_running_loop, EventLoop, LoopHandle};
-pub use crate::executor::{to_thread, Executor, Job, ThreadPool};
+pub use crate::concurrent::{to_thread, ConcurrentFuture};
+pub use crate::error::{CompleterDropped, LoopError, LoopErrorKind};
+pub use crate::event_loop::EventLoop;
+pub use crate::executor::{Executor, Job, ThreadPool};
 pub use crate::group::TaskGroup;
 pub use crate::handle::{Handle, TimerHandle};
+pub use crate::loop_handle::{all_tasks, current_task, get_running_loop, IntoTask, LoopHandle};
 pub use crate::run::run;
 pub use crate::shared::{default_exception_handler, ExceptionHandler};
 pub use crate::sleep::Sleep;
-pub use crate::task::{AnyTask, IntoTask, Task, TaskOutput, TaskValue, TaskWait};
+pub use crate::task::{AnyTask, Task, TaskOutput, TaskValue, TaskWait};
 pub use crate::threadsafe::{Rejected, ThreadsafeHandle};
 
 /// This crate's README code, compiled and run as a doctest.

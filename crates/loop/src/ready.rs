@@ -1,27 +1,26 @@
 //! The ready queue: scheduled jobs in FIFO order, addressed by sequence number.
 
-use std::rc::Rc;
 use std::{iter, mem};
 
 use asyncio_core::Callback;
 
-use crate::task::TaskStep;
-
-/// One unit of work in the ready queue.
-pub(crate) enum Job {
+/// One unit of work in the ready queue. `S` is what a task step is to the
+/// loop that runs the queue: the queue only holds it, so it knows jobs, not
+/// tasks (the loop's state picks `S`; `shared/tasks.rs`).
+pub(crate) enum Job<S> {
     /// A `call_soon` callback, or a future's done-callbacks job; small
     /// closures are stored inline, without an allocation.
     Callback(Callback<()>),
     /// One step of a task: poll its coroutine once.
-    Task(Rc<dyn TaskStep>),
+    Task(S),
 }
 
 /// The job a cancelled entry becomes.
 fn cancelled() {}
 
-impl Job {
+impl<S> Job<S> {
     /// A job that does nothing, inline, in place of a cancelled one.
-    fn cancelled() -> Job {
+    fn cancelled() -> Job<S> {
         Job::Callback(Callback::from_thunk(cancelled))
     }
 
@@ -42,20 +41,20 @@ impl Job {
 /// reuse, and a handle whose job already left the queue finds nothing.
 /// Cancelling puts a job that does nothing in the entry's place: it still
 /// counts toward the iteration, as a cancelled handle does in asyncio, and
-/// runs nothing. (Not an `Option<Job>`: its tag would put the job 8 bytes
+/// runs nothing. (Not an `Option<Job<S>>`: its tag would put the job 8 bytes
 /// into the slot, and copying a job into such a slot made the processor
 /// reload freshly stored halves at another offset, a store-forwarding stall
 /// that a profile of `call_soon` showed; a job is exactly four words.)
 ///
 /// **Invariant:** `slots[i]` holds the entry with sequence number `head + i`;
 /// sequence numbers only grow, so none is ever handed out twice.
-pub(crate) struct Ready {
-    slots: Ring,
+pub(crate) struct Ready<S> {
+    slots: Ring<S>,
     /// The sequence number of `slots[0]` (or of the next push, when empty).
     head: u64,
 }
 
-impl Ready {
+impl<S> Ready<S> {
     pub(crate) fn new() -> Self {
         Ready {
             slots: Ring::new(),
@@ -65,7 +64,7 @@ impl Ready {
 
     /// Queues the job `make` returns, building it in its slot (see [`Ring`]).
     #[inline(always)]
-    pub(crate) fn push_with(&mut self, make: impl FnOnce() -> Job) -> u64 {
+    pub(crate) fn push_with(&mut self, make: impl FnOnce() -> Job<S>) -> u64 {
         let seq = self.head + self.slots.len() as u64;
         self.slots.push_with(make);
         seq
@@ -74,7 +73,7 @@ impl Ready {
     /// Pops the oldest job (a cancelled one is a job that does nothing), or
     /// `None` when the queue is empty.
     #[inline]
-    pub(crate) fn pop(&mut self) -> Option<Job> {
+    pub(crate) fn pop(&mut self) -> Option<Job<S>> {
         let job = self.slots.pop()?;
         self.head += 1;
         Some(job)
@@ -95,7 +94,7 @@ impl Ready {
     /// Cancels the entry `seq` if it is still queued and returns its job, for
     /// the caller to drop outside any borrow. The caller (a `Handle`, the
     /// only holder of `seq`) cancels an entry at most once.
-    pub(crate) fn cancel(&mut self, seq: u64) -> Option<Job> {
+    pub(crate) fn cancel(&mut self, seq: u64) -> Option<Job<S>> {
         let index = self.index(seq)?;
         Some(mem::replace(self.slots.get_mut(index)?, Job::cancelled()))
     }
@@ -122,7 +121,7 @@ impl Ready {
     /// Empties the queue, handing back everything for the caller to drop
     /// outside any borrow. Sequence numbers go on from where they were, so a
     /// handle of a dropped entry never names a later one.
-    pub(crate) fn take(&mut self) -> Ready {
+    pub(crate) fn take(&mut self) -> Ready<S> {
         let taken = Ready {
             slots: mem::replace(&mut self.slots, Ring::new()),
             head: self.head,
@@ -162,15 +161,15 @@ const SHRINK_AFTER: u32 = 4;
 /// **Invariant:** the queued jobs are `buf[(head + i) % buf.len()]` for
 /// `i < len`, `len <= buf.len()`, and `head == 0` when `len == 0`; every
 /// other slot holds `Job::cancelled()`, which owns nothing.
-struct Ring {
-    buf: Vec<Job>,
+struct Ring<S> {
+    buf: Vec<Job<S>>,
     head: usize,
     len: usize,
     /// Iterations in a row that found the ring under a quarter full.
     quiet: u32,
 }
 
-impl Ring {
+impl<S> Ring<S> {
     fn new() -> Self {
         Ring {
             buf: Vec::new(),
@@ -198,7 +197,7 @@ impl Ring {
     /// Queues the job `make` returns, made once its slot is known, so that
     /// it is built in place.
     #[inline(always)]
-    fn push_with(&mut self, make: impl FnOnce() -> Job) {
+    fn push_with(&mut self, make: impl FnOnce() -> Job<S>) {
         if self.len == self.buf.len() {
             if self.head == 0 {
                 // `extend` of a one-item iterator of known length reserves
@@ -216,7 +215,7 @@ impl Ring {
     }
 
     #[inline]
-    fn pop(&mut self) -> Option<Job> {
+    fn pop(&mut self) -> Option<Job<S>> {
         if self.len == 0 {
             return None;
         }
@@ -226,11 +225,11 @@ impl Ring {
         Some(job)
     }
 
-    fn get(&self, index: usize) -> Option<&Job> {
+    fn get(&self, index: usize) -> Option<&Job<S>> {
         (index < self.len).then(|| &self.buf[self.slot(index)])
     }
 
-    fn get_mut(&mut self, index: usize) -> Option<&mut Job> {
+    fn get_mut(&mut self, index: usize) -> Option<&mut Job<S>> {
         if index >= self.len {
             return None;
         }
@@ -300,7 +299,7 @@ impl Ring {
 /// nothing only to learn that they own nothing made dropping the loop cost
 /// 4.1-5.2 ns per callback of the burst instead of 2.4-3.5 (the history in
 /// `docs/benchmarks.md`).
-impl Drop for Ring {
+impl<S> Drop for Ring<S> {
     fn drop(&mut self) {
         // A panicking drop unwinds out of here, and the `Vec`'s own drop
         // then drops every slot that is left, free or not: nothing leaks.
@@ -319,6 +318,10 @@ impl Drop for Ring {
 mod tests {
     use super::*;
     use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// A job whose task steps are a fat pointer, as the loop's are.
+    type Job = super::Job<Rc<dyn std::any::Any>>;
 
     fn job() -> Job {
         Job::Callback(Callback::from_thunk(|| {}))

@@ -15,8 +15,8 @@ use crate::shared::Shared;
 
 /// A future that completes after a delay on its loop's clock: asyncio's
 /// `await asyncio.sleep(delay, result)`, made by
-/// [`EventLoop::sleep`](crate::EventLoop::sleep),
-/// [`sleep_with`](crate::EventLoop::sleep_with) and the same methods of
+/// [`EventLoop::sleep`](crate::LoopHandle::sleep),
+/// [`sleep_with`](crate::LoopHandle::sleep_with) and the same methods of
 /// [`LoopHandle`](crate::LoopHandle).
 ///
 /// As in asyncio, the delay starts when the sleep is first awaited (polled),

@@ -32,47 +32,9 @@ use asyncio_core::{
     WaitTake,
 };
 
-use crate::registry;
 use crate::remote::{Remote, RemoteItem};
-use crate::shared::Shared;
-
-/// What the loop needs from a task, with the output type erased.
-pub(crate) trait TaskStep {
-    /// Polls the coroutine once (the task was popped from the ready queue).
-    /// No panic of user code escapes it: the poll, dropping the finished
-    /// coroutine, completing the result and dropping the finished task are
-    /// each caught and reported. (A pending task is not the last reference
-    /// to itself: the task table holds one.)
-    fn step(self: Rc<Self>, shared: &Shared);
-
-    /// Set while a step is queued, so that several wakes queue one step.
-    fn scheduled(&self) -> &Cell<bool>;
-
-    /// How many clones of the task's waker exist beyond the task's own:
-    /// held by futures of this thread, or by anything else.
-    fn waker_clones(&self) -> usize;
-
-    /// The type-erased operations of [`AnyTask`].
-    fn header(&self) -> &Header;
-
-    fn cancel(&self, message: Option<Arc<str>>) -> bool;
-
-    fn done(&self) -> bool;
-
-    fn write_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
-
-    /// Runs `callback` (as a done-callback) once the task is done.
-    fn on_done(&self, callback: Box<dyn FnOnce()>) -> Result<CallbackKey, FutureError>;
-
-    /// The exception the task failed with, marked as retrieved; `None`
-    /// if it finished, was cancelled, or is still running.
-    fn failure(&self) -> Option<Exception>;
-
-    /// The loop is closing with the task still pending: its result is
-    /// cancelled, and its done-callbacks (which may hold the task) are
-    /// dropped unrun, since a closed loop runs nothing.
-    fn abandon(&self);
-}
+use crate::shared::{registry, Shared, TaskStep};
+use crate::LoopError;
 
 /// What every task has whatever its output: its name, its cancellation
 /// state, what it awaits.
@@ -133,7 +95,7 @@ type Coroutine<T> = Pin<Box<dyn StdFuture<Output = Result<T, Exception>>>>;
 
 impl<T: 'static> TaskCell<T> {
     #[inline(always)]
-    pub(crate) fn new(
+    fn new(
         coroutine: Coroutine<T>,
         label: &'static str,
         result: Future<T>,
@@ -181,7 +143,7 @@ impl<T: 'static> TaskCell<T> {
         // Clones of the waker that outlive the task (`waker` and `counted`
         // are its own two) still count in the stuck check.
         if Arc::strong_count(&header.counted) > 2 {
-            shared.keep_outlived(Arc::clone(&header.counted));
+            shared.keep_outlived(Arc::clone(&header.counted) as _);
         }
         // The result future is private to the task until now, so it is
         // pending and these cannot fail. Completing wakes its awaiters, whose
@@ -372,8 +334,24 @@ impl<T: 'static> TaskStep for TaskCell<T> {
         Arc::strong_count(&self.header.counted) - 2
     }
 
-    fn header(&self) -> &Header {
-        &self.header
+    fn owner(&self) -> &Weak<Shared> {
+        &self.header.shared
+    }
+
+    fn name(&self) -> String {
+        self.header.name()
+    }
+
+    fn set_name(&self, name: String) {
+        self.header.set_name(name);
+    }
+
+    fn cancelling(&self) -> u32 {
+        self.header.cancels.get()
+    }
+
+    fn uncancel(&self) -> u32 {
+        self.header.uncancel()
     }
 
     fn cancel(&self, message: Option<Arc<str>>) -> bool {
@@ -612,7 +590,7 @@ impl TaskWaker {
     pub(crate) fn cancel_here(&self) {
         if let Some(shared) = registry::find(self.loop_id) {
             if let Some(task) = shared.find_task(self.key, self.seq) {
-                task.cancel();
+                task.cancel(None);
             }
         }
     }
@@ -645,7 +623,7 @@ impl Wake for TaskWaker {
 // ---- the public handles ----------------------------------------------------
 
 /// A coroutine scheduled on the loop: asyncio's `Task`, made by
-/// [`EventLoop::create_task`](crate::EventLoop::create_task).
+/// [`EventLoop::create_task`](crate::LoopHandle::create_task).
 ///
 /// A task is a future in asyncio's sense: [`done`](Self::done),
 /// [`cancelled`](Self::cancelled), [`result`](Self::result),
@@ -711,6 +689,11 @@ pub struct Task<T: 'static> {
 impl<T: 'static> Task<T> {
     pub(crate) fn from_cell(cell: Rc<TaskCell<T>>) -> Self {
         Task { cell }
+    }
+
+    /// The id of the task's loop.
+    pub(crate) fn loop_id(&self) -> u64 {
+        self.cell.header.counted.loop_id
     }
 
     pub(crate) fn future(&self) -> &Future<T> {
@@ -1219,7 +1202,7 @@ impl AnyTask {
     ///
     /// See [`AnyTask`].
     pub fn name(&self) -> String {
-        self.step.header().name()
+        self.step.name()
     }
 
     /// Renames the task.
@@ -1233,7 +1216,7 @@ impl AnyTask {
     /// assert_eq!(task.name(), "renamed");
     /// ```
     pub fn set_name(&self, name: impl Into<String>) {
-        self.step.header().set_name(name.into());
+        self.step.set_name(name.into());
     }
 
     /// Whether the task is done.
@@ -1277,7 +1260,7 @@ impl AnyTask {
     ///
     /// See [`AnyTask`].
     pub fn cancelling(&self) -> u32 {
-        self.step.header().cancels.get()
+        self.step.cancelling()
     }
 
     /// [`Task::uncancel`].
@@ -1291,7 +1274,7 @@ impl AnyTask {
     /// assert_eq!(any.uncancel(), 0);
     /// ```
     pub fn uncancel(&self) -> u32 {
-        self.step.header().uncancel()
+        self.step.uncancel()
     }
 
     /// Whether two handles name the same task.
@@ -1312,7 +1295,7 @@ impl AnyTask {
     /// A future of the task's loop that finishes (with `()`) once the task
     /// is done, whatever its outcome.
     pub(crate) fn done_future(&self) -> Future<()> {
-        let Some(shared) = self.step.header().shared.upgrade() else {
+        let Some(shared) = self.step.owner().upgrade() else {
             let gone = Future::new();
             let _ = gone.set_result(());
             return gone;
@@ -1342,84 +1325,6 @@ impl fmt::Debug for AnyTask {
 }
 
 // ---- ensure_future -----------------------------------------------------------
-
-/// What [`EventLoop::ensure_future`](crate::EventLoop::ensure_future)
-/// takes: a coroutine, wrapped in a new task, or a [`Task`], given back as
-/// it is (asyncio's `ensure_future`).
-///
-/// A loop [`Future`] goes in as `future.wait()` (asyncio takes the future
-/// itself; Rust's coherence rules forbid one trait for both it and every
-/// coroutine): the task made awaits it, and cancelling that task cancels
-/// the future, so `wait_for(future.wait(), t)` cancels the future when its
-/// time is up, as asyncio's `wait_for(future, t)` does, and the future
-/// keeps its result (cloned).
-///
-/// # Examples
-///
-/// ```
-/// let event_loop = asyncio_loop::EventLoop::new();
-/// let task = event_loop.ensure_future(async { 1 }).unwrap();
-/// let same = event_loop.ensure_future(task.clone()).unwrap();
-/// assert!(same.ptr_eq(&task));
-/// ```
-///
-/// A future, timed out:
-///
-/// ```
-/// use asyncio_loop::{wait_for, EventLoop, ManualClock};
-///
-/// let event_loop = EventLoop::with_clock(&ManualClock::new());
-/// let never = event_loop.create_future::<u8>();
-/// let waited = never.clone();
-/// let error = event_loop
-///     .run_until_complete(async move { wait_for(waited.wait(), 1.0).await })
-///     .unwrap()
-///     .unwrap_err();
-/// assert!(error.is_timeout());
-/// assert!(never.cancelled());
-/// ```
-pub trait IntoTask {
-    /// The task's result type.
-    type Value: 'static;
-
-    /// The task: made on `event_loop`, or `self` if it is one of its tasks.
-    ///
-    /// # Errors
-    ///
-    /// As [`EventLoop::ensure_future`](crate::EventLoop::ensure_future).
-    fn into_task(
-        self,
-        event_loop: &crate::LoopHandle,
-    ) -> Result<Task<Self::Value>, crate::LoopError>;
-}
-
-impl<F> IntoTask for F
-where
-    F: StdFuture + 'static,
-    F::Output: TaskOutput,
-{
-    type Value = <F::Output as TaskOutput>::Value;
-
-    fn into_task(
-        self,
-        event_loop: &crate::LoopHandle,
-    ) -> Result<Task<Self::Value>, crate::LoopError> {
-        event_loop.create_task(self)
-    }
-}
-
-impl<T: 'static> IntoTask for Task<T> {
-    type Value = T;
-
-    fn into_task(self, event_loop: &crate::LoopHandle) -> Result<Task<T>, crate::LoopError> {
-        // asyncio refuses a task of another loop (`ValueError`).
-        if event_loop.id() == Some(self.cell.header.counted.loop_id) {
-            Ok(self)
-        } else {
-            Err(crate::LoopError::foreign_future())
-        }
-    }
-}
 
 // ---- what a coroutine returns ------------------------------------------------
 
@@ -1598,7 +1503,7 @@ where
 
 /// A boxed coroutine whose output is the result as it is, whatever its
 /// type (`run_until_complete`); kept as [`Outcome`] keeps its coroutine.
-pub(crate) struct Plainly<T>(pub(crate) Pin<Box<dyn StdFuture<Output = T>>>);
+struct Plainly<T>(Pin<Box<dyn StdFuture<Output = T>>>);
 
 impl<T> StdFuture for Plainly<T> {
     type Output = Result<T, Exception>;
@@ -1612,12 +1517,62 @@ impl<T> StdFuture for Plainly<T> {
 pub(crate) fn create_task_on<F>(
     shared: &Shared,
     coroutine: F,
-) -> Result<Task<<F::Output as TaskOutput>::Value>, crate::LoopError>
+) -> Result<Task<<F::Output as TaskOutput>::Value>, LoopError>
 where
     F: StdFuture + 'static,
     F::Output: TaskOutput,
 {
-    shared.spawn(Box::pin(Outcome::new(coroutine)), coroutine_label::<F>())
+    spawn(
+        shared,
+        Box::pin(Outcome::new(coroutine)),
+        coroutine_label::<F>(),
+    )
+}
+
+/// Wraps a coroutine whose output is the result as it is (whatever its
+/// type) in a task of `shared` (`run_until_complete`); the task's
+/// exception goes to the caller, never reported as unretrieved.
+pub(crate) fn run_task_on<T: 'static>(
+    shared: &Shared,
+    coroutine: Pin<Box<dyn StdFuture<Output = T>>>,
+    label: &'static str,
+) -> Result<Task<T>, LoopError> {
+    let task = spawn(shared, Box::pin(Plainly(coroutine)), label)?;
+    task.silence();
+    Ok(task)
+}
+
+/// Wraps `coroutine` in a task whose first step is queued now.
+fn spawn<T: 'static>(
+    shared: &Shared,
+    coroutine: Coroutine<T>,
+    label: &'static str,
+) -> Result<Task<T>, LoopError> {
+    if shared.is_closed() {
+        return Err(LoopError::closed());
+    }
+    let result = shared.create_future();
+    let (task, cell) = shared.insert_task(|key, seq| {
+        let waker = Arc::new(TaskWaker {
+            loop_id: shared.id,
+            key,
+            seq,
+            remote: Arc::clone(shared.remote()),
+        });
+        let cell = Rc::new(TaskCell::new(
+            coroutine,
+            label,
+            result,
+            waker,
+            seq + 1,
+            shared.this(),
+        ));
+        let task: Rc<dyn TaskStep> = cell.clone();
+        (Rc::clone(&task), (task, cell))
+    });
+    task.scheduled().set(true);
+    shared.queue_step(task)?;
+    Ok(Task::from_cell(cell))
 }
 
 /// Cancellations passed along awaits that go round a circle.

@@ -8,7 +8,7 @@ use crate::LoopError;
 
 /// A `Send + Sync + Clone` handle to an event loop, for other threads:
 /// asyncio's `loop.call_soon_threadsafe`, and `loop.stop` from another
-/// thread. Made by [`EventLoop::threadsafe_handle`](crate::EventLoop::threadsafe_handle).
+/// thread. Made by [`EventLoop::threadsafe_handle`](crate::LoopHandle::threadsafe_handle).
 ///
 /// A callback sent with [`call_soon_threadsafe`](Self::call_soon_threadsafe)
 /// runs on the loop's thread, as if queued there with `call_soon` at the
@@ -52,6 +52,14 @@ impl ThreadsafeHandle {
     pub(crate) fn new(remote: Arc<Remote>) -> Self {
         remote.handle_made();
         ThreadsafeHandle { remote }
+    }
+
+    /// A handle of a loop that is gone: everything sent is refused, as by
+    /// a closed loop.
+    pub(crate) fn closed() -> Self {
+        let remote = Remote::new();
+        drop(remote.close());
+        ThreadsafeHandle::new(Arc::new(remote))
     }
 
     /// Queues `callback` to run on the loop's thread (asyncio's

@@ -304,6 +304,12 @@ pub(crate) enum Cancelled {
     Queued(u64),
 }
 
+/// A waiting timer's `Debug` text, also given in the exception context of
+/// its callback's panic.
+pub(crate) fn describe(when: f64, name: &str) -> String {
+    format!("<TimerHandle when={when} {name}>")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

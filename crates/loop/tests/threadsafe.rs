@@ -186,7 +186,13 @@ fn a_dropped_loop_refuses_like_a_closed_one() {
     drop(event_loop);
     assert!(remote.is_closed());
     assert!(remote.call_soon_threadsafe(|| {}).is_err());
-    assert!(handle.threadsafe_handle().unwrap_err().is_closed());
+    let late = handle.threadsafe_handle();
+    assert!(late.is_closed());
+    assert!(late
+        .call_soon_threadsafe(|| {})
+        .unwrap_err()
+        .error()
+        .is_closed());
 }
 
 #[test]

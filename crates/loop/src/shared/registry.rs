@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::shared::Shared;
+use super::Shared;
 
 thread_local! {
     /// Every live loop of this thread, by id. Usually one entry.

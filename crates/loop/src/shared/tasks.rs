@@ -1,0 +1,207 @@
+//! The loop's task table: what the loop knows of a task ([`TaskStep`], which
+//! `crate::task` implements), the live tasks by key for wakers, and which
+//! one is running.
+//!
+//! **Invariants:** a task is in the table from its creation until its step
+//! finishes it (or `close` drops it); its key names it only together with
+//! its `seq`, which no later task gets, so a waker of a finished task never
+//! wakes the task that reuses its key. `current` is the key of the task
+//! whose step runs, restored when the step ends (steps do not nest, but a
+//! guard costs nothing and survives a panic).
+
+use std::cell::Cell;
+use std::fmt;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+
+use asyncio_core::{CallbackKey, Exception, FutureError};
+
+use super::Shared;
+use crate::ready::Job;
+use crate::LoopError;
+
+/// What the loop needs from a task, with its output type erased: the step
+/// it queues and runs, and the operations of an erased task handle
+/// (`crate::AnyTask`). The loop's state defines it; `crate::task`
+/// implements it.
+pub(crate) trait TaskStep {
+    /// Polls the coroutine once (the task was popped from the ready queue).
+    /// No panic of user code escapes it: the poll, dropping the finished
+    /// coroutine, completing the result and dropping the finished task are
+    /// each caught and reported. (A pending task is not the last reference
+    /// to itself: the task table holds one.)
+    fn step(self: Rc<Self>, shared: &Shared);
+
+    /// Set while a step is queued, so that several wakes queue one step.
+    fn scheduled(&self) -> &Cell<bool>;
+
+    /// How many clones of the task's waker exist beyond the task's own:
+    /// held by futures of this thread, or by anything else.
+    fn waker_clones(&self) -> usize;
+
+    /// The loop is closing with the task still pending: its result is
+    /// cancelled, and its done-callbacks (which may hold the task) are
+    /// dropped unrun, since a closed loop runs nothing.
+    fn abandon(&self);
+
+    /// The loop the task belongs to.
+    fn owner(&self) -> &Weak<Shared>;
+
+    fn name(&self) -> String;
+
+    fn set_name(&self, name: String);
+
+    /// asyncio's `cancelling()`.
+    fn cancelling(&self) -> u32;
+
+    /// asyncio's `uncancel()`.
+    fn uncancel(&self) -> u32;
+
+    fn cancel(&self, message: Option<Arc<str>>) -> bool;
+
+    fn done(&self) -> bool;
+
+    fn write_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+
+    /// Runs `callback` (as a done-callback) once the task is done.
+    fn on_done(&self, callback: Box<dyn FnOnce()>) -> Result<CallbackKey, FutureError>;
+
+    /// The exception the task failed with, marked as retrieved; `None`
+    /// if it finished, was cancelled, or is still running.
+    fn failure(&self) -> Option<Exception>;
+}
+
+/// A task's entry in the table.
+pub(super) struct TaskEntry {
+    /// Tells the task from a later one that reuses its key.
+    seq: u64,
+    pub(super) task: Rc<dyn TaskStep>,
+}
+
+/// A clone of a finished task's waker that something still held when the
+/// task finished (see `Shared::keep_outlived`): only its count matters.
+pub(super) type Outlived = Arc<dyn Send + Sync>;
+
+impl Shared {
+    /// Adds a task: `make` builds it from its key in the table and its
+    /// number (0 for the loop's first task), and says what to return.
+    /// The caller queues its first step.
+    #[inline(always)]
+    pub(crate) fn insert_task<R>(
+        &self,
+        make: impl FnOnce(usize, u64) -> (Rc<dyn TaskStep>, R),
+    ) -> R {
+        let seq = self.next_task_seq.get();
+        self.next_task_seq.set(seq + 1);
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.vacant_entry();
+        let (task, made) = make(entry.key(), seq);
+        entry.insert(TaskEntry { seq, task });
+        made
+    }
+
+    /// Queues a step of `task`, whose `scheduled` flag the caller set.
+    #[inline]
+    pub(crate) fn queue_step(&self, task: Rc<dyn TaskStep>) -> Result<u64, LoopError> {
+        self.push_with(|| Job::Task(task))
+    }
+
+    /// Marks the task `key` as the one running until the guard is dropped.
+    #[inline]
+    pub(crate) fn enter_task(&self, key: usize) -> CurrentTask<'_> {
+        CurrentTask {
+            shared: self,
+            previous: self.current.replace(Some(key)),
+        }
+    }
+
+    /// The task whose step is running, if any.
+    pub(crate) fn current_task(&self) -> Option<Rc<dyn TaskStep>> {
+        let key = self.current.get()?;
+        let tasks = self.tasks.borrow();
+        tasks.get(key).map(|entry| Rc::clone(&entry.task))
+    }
+
+    /// The tasks not done yet, in creation order.
+    pub(crate) fn all_tasks(&self) -> Vec<Rc<dyn TaskStep>> {
+        let tasks = self.tasks.borrow();
+        let mut live: Vec<(u64, Rc<dyn TaskStep>)> = tasks
+            .iter()
+            .map(|(_, entry)| (entry.seq, Rc::clone(&entry.task)))
+            .collect();
+        drop(tasks);
+        live.sort_by_key(|(seq, _)| *seq);
+        live.into_iter().map(|(_, task)| task).collect()
+    }
+
+    /// Forgets a finished task; the caller drops what comes back.
+    pub(crate) fn remove_task(&self, key: usize) -> Option<Rc<dyn TaskStep>> {
+        self.tasks
+            .borrow_mut()
+            .try_remove(key)
+            .map(|entry| entry.task)
+    }
+
+    /// A waker fired for task `(key, seq)`: queue its next step unless one
+    /// is queued already or the task is gone.
+    pub(crate) fn wake_task(&self, key: usize, seq: u64) {
+        let tasks = self.tasks.borrow();
+        let Some(entry) = tasks.get(key) else { return };
+        if entry.seq != seq || entry.task.scheduled().replace(true) {
+            return;
+        }
+        // Queuing runs no user code, so the task table may stay borrowed. A
+        // closed loop refuses the step; the task simply never runs again.
+        let _ = self.push_with(|| Job::Task(Rc::clone(&entry.task)));
+    }
+
+    /// The live task `key` names, if it is still the one numbered `seq`.
+    pub(crate) fn find_task(&self, key: usize, seq: u64) -> Option<Rc<dyn TaskStep>> {
+        let tasks = self.tasks.borrow();
+        let entry = tasks.get(key).filter(|entry| entry.seq == seq)?;
+        Some(Rc::clone(&entry.task))
+    }
+
+    /// How many clones of live tasks' wakers exist beyond the tasks' own.
+    pub(super) fn live_waker_clones(&self) -> usize {
+        let tasks = self.tasks.borrow();
+        tasks
+            .iter()
+            .map(|(_, entry)| entry.task.waker_clones())
+            .sum()
+    }
+
+    /// A finished task's waker that is still cloned (see `outlived`).
+    pub(crate) fn keep_outlived(&self, waker: Outlived) {
+        let mut outlived = self.outlived.borrow_mut();
+        // Amortised: prune when the list has doubled since the last prune.
+        if outlived.len() >= 64 && outlived.len() == outlived.capacity() {
+            outlived.retain(|waker| Arc::strong_count(waker) > 1);
+        }
+        outlived.push(waker);
+    }
+
+    /// Forgets the outlived wakers nobody else holds now; returns how many
+    /// clones of the others exist beyond the loop's own.
+    pub(super) fn prune_outlived(&self) -> usize {
+        let mut outlived = self.outlived.borrow_mut();
+        outlived.retain(|waker| Arc::strong_count(waker) > 1);
+        outlived
+            .iter()
+            .map(|waker| Arc::strong_count(waker) - 1)
+            .sum()
+    }
+}
+
+/// Restores the running task when a step ends (see `Shared::enter_task`).
+pub(crate) struct CurrentTask<'a> {
+    shared: &'a Shared,
+    previous: Option<usize>,
+}
+
+impl Drop for CurrentTask<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.shared.current.set(self.previous);
+    }
+}
