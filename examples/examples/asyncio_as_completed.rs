@@ -6,8 +6,7 @@
 
 use std::error::Error;
 
-use asyncio_core::FutureError;
-use asyncio_loop::{as_completed, EventLoop, LoopHandle};
+use asyncio::{as_completed, EventLoop, FutureError, LoopHandle};
 use futures::StreamExt;
 
 async fn phase(event_loop: LoopHandle, i: u32) -> Result<String, FutureError> {

@@ -8,7 +8,7 @@
 use std::error::Error;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use asyncio_loop::{EventLoop, LoopHandle};
+use asyncio::{EventLoop, LoopHandle};
 
 fn callback(n: u32, event_loop: &LoopHandle) {
     // `{:?}` prints an `f64` as Python's `repr` does: `0.0`, not `0`.

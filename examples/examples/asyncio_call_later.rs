@@ -7,7 +7,7 @@
 
 use std::error::Error;
 
-use asyncio_loop::{EventLoop, LoopHandle};
+use asyncio::{EventLoop, LoopHandle};
 
 fn callback(n: u32) {
     println!("callback {n} invoked");

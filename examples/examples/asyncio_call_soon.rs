@@ -7,8 +7,7 @@
 
 use std::error::Error;
 
-use asyncio_callbacks::partial;
-use asyncio_loop::{EventLoop, LoopHandle};
+use asyncio::{partial, EventLoop, LoopHandle};
 
 fn callback(arg: &u32, kwarg: &str) {
     println!("callback invoked with {arg} and {kwarg}");

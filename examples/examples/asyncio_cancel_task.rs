@@ -6,7 +6,7 @@
 
 use std::error::Error;
 
-use asyncio_loop::{EventLoop, LoopHandle};
+use asyncio::{EventLoop, LoopHandle};
 
 async fn task_func() -> String {
     println!("in task_func");

@@ -7,8 +7,7 @@
 
 use std::error::Error;
 
-use asyncio_core::FutureError;
-use asyncio_loop::{EventLoop, LoopHandle, Task};
+use asyncio::{EventLoop, FutureError, LoopHandle, Task};
 
 async fn task_func(event_loop: LoopHandle) -> Result<&'static str, FutureError> {
     println!("in task_func, sleeping");

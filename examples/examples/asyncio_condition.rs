@@ -9,9 +9,7 @@
 
 use std::error::Error;
 
-use asyncio_core::FutureError;
-use asyncio_loop::{wait, EventLoop, LoopHandle};
-use asyncio_sync::Condition;
+use asyncio::{wait, Condition, EventLoop, FutureError, LoopHandle};
 
 async fn consumer(condition: Condition, n: u32) -> Result<(), FutureError> {
     {

@@ -4,8 +4,7 @@
 //! callbacks), and never by the other handlers running at the same time.
 // end of header
 
-use asyncio_core::context::ContextVar;
-use asyncio_loop::{gather, get_running_loop, EventLoop, LoopError};
+use asyncio::{contextvars::ContextVar, gather, get_running_loop, EventLoop, LoopError};
 
 static REQUEST_ID: ContextVar<u32> = ContextVar::new("request_id");
 

@@ -6,7 +6,7 @@
 
 use std::error::Error;
 
-use asyncio_loop::EventLoop;
+use asyncio::EventLoop;
 
 async fn outer() -> (String, String) {
     println!("in outer");

@@ -5,7 +5,7 @@
 
 use std::error::Error;
 
-use asyncio_loop::EventLoop;
+use asyncio::EventLoop;
 
 async fn coroutine() -> &'static str {
     println!("in coroutine");

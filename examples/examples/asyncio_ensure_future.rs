@@ -7,7 +7,7 @@
 
 use std::error::Error;
 
-use asyncio_loop::{EventLoop, LoopHandle, Task};
+use asyncio::{EventLoop, LoopHandle, Task};
 
 async fn wrapped() -> String {
     println!("wrapped");

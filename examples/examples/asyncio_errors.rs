@@ -6,9 +6,7 @@
 //! a `Box<dyn Error + Send + Sync>` (`BoxError`), which take everything.
 // end of header
 
-use asyncio_core::{BoxError, FutureError};
-use asyncio_loop::{get_running_loop, EventLoop, LoopError};
-use asyncio_sync::{Queue, SyncError};
+use asyncio::{get_running_loop, BoxError, EventLoop, FutureError, LoopError, Queue, SyncError};
 
 /// Only this workspace's errors: `FutureError`.
 async fn transfer(queue: Queue<u32>, amount: u32) -> Result<u32, FutureError> {

@@ -6,9 +6,7 @@
 
 use std::error::Error;
 
-use asyncio_core::FutureError;
-use asyncio_loop::{wait, EventLoop, LoopHandle};
-use asyncio_sync::Event;
+use asyncio::{wait, Event, EventLoop, FutureError, LoopHandle};
 
 fn set_event(event: &Event) {
     println!("setting event in callback");

@@ -11,7 +11,7 @@ use std::error::Error;
 use std::thread;
 use std::time::Duration;
 
-use asyncio_loop::{EventLoop, LoopHandle, ThreadPool};
+use asyncio::{EventLoop, LoopHandle, ThreadPool};
 
 /// `logging.getLogger(name).info(message)` with the chapter's format.
 fn log(name: &str, message: &str) {

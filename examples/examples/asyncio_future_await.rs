@@ -5,8 +5,7 @@
 
 use std::error::Error;
 
-use asyncio_core::Future;
-use asyncio_loop::{EventLoop, LoopHandle};
+use asyncio::{EventLoop, Future, LoopHandle};
 
 fn mark_done(future: &Future<String>, result: &str) {
     println!("setting future result to '{result}'");

@@ -6,9 +6,7 @@
 
 use std::error::Error;
 
-use asyncio_callbacks::partial;
-use asyncio_core::Future;
-use asyncio_loop::EventLoop;
+use asyncio::{partial, EventLoop, Future};
 
 fn callback(future: &Future<String>, n: u32) {
     match future.result() {

@@ -6,8 +6,7 @@
 
 use std::error::Error;
 
-use asyncio_core::Future;
-use asyncio_loop::EventLoop;
+use asyncio::{EventLoop, Future};
 
 fn mark_done(future: &Future<String>, result: &str) {
     println!("setting future result to '{result}'");

@@ -8,8 +8,7 @@ use std::error::Error;
 use std::future::Future;
 use std::pin::Pin;
 
-use asyncio_core::FutureError;
-use asyncio_loop::{gather, EventLoop, LoopHandle};
+use asyncio::{gather, EventLoop, FutureError, LoopHandle};
 
 type Phase = Pin<Box<dyn Future<Output = Result<&'static str, FutureError>>>>;
 

@@ -11,7 +11,7 @@
 use std::error::Error;
 use std::future::Future;
 
-use asyncio_loop::EventLoop;
+use asyncio::EventLoop;
 use futures::future::{self, FutureExt};
 
 fn outer() -> impl Future<Output = (String, String)> {

@@ -11,8 +11,7 @@ use std::error::Error;
 use std::future::Future;
 use std::pin::Pin;
 
-use asyncio_loop::{wait, EventLoop, LoopHandle};
-use asyncio_sync::Lock;
+use asyncio::{wait, EventLoop, Lock, LoopHandle};
 
 type Outcome = Result<(), Box<dyn Error + Send + Sync>>;
 type Coroutine = Pin<Box<dyn Future<Output = Outcome>>>;

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use asyncio_loop::{wait_for, EventLoop, LoopError, LoopHandle, ManualClock};
+use asyncio::{wait_for, EventLoop, LoopError, LoopHandle, ManualClock};
 
 /// Retries `attempt` with exponential backoff, as a client would.
 async fn with_retries(event_loop: LoopHandle) -> Result<u32, LoopError> {

@@ -12,8 +12,7 @@ use std::error::Error;
 use std::future::Future;
 use std::pin::Pin;
 
-use asyncio_loop::{wait, EventLoop, LoopHandle};
-use asyncio_sync::Queue;
+use asyncio::{wait, EventLoop, LoopHandle, Queue};
 
 type Coroutine = Pin<Box<dyn Future<Output = Result<(), Box<dyn Error + Send + Sync>>>>>;
 

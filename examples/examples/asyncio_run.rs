@@ -5,7 +5,7 @@
 //! loop's own error (run from inside a running loop, for one).
 // end of header
 
-use asyncio_loop::{get_running_loop, LoopError};
+use asyncio::{get_running_loop, LoopError};
 
 /// A task the main coroutine starts and never awaits.
 async fn background(name: &'static str) -> Result<(), LoopError> {
@@ -25,13 +25,13 @@ async fn main_coroutine() -> Result<u32, LoopError> {
     let answer = event_loop.run_in_executor(|| 6 * 7)?.wait().await?;
     println!("main: the executor's thread computed {answer}");
     // `run` inside a running loop is refused, as asyncio's is.
-    let nested = asyncio_loop::run(async { Ok::<_, LoopError>(0) });
+    let nested = asyncio::run(async { Ok::<_, LoopError>(0) });
     println!("main: a nested run fails: {}", nested.unwrap_err());
     Ok(answer)
 }
 
 fn main() -> Result<(), LoopError> {
-    let answer = asyncio_loop::run(main_coroutine())??;
+    let answer = asyncio::run(main_coroutine())??;
     println!("run returned {answer}");
     Ok(())
 }

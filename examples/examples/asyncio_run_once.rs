@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use asyncio_loop::{EventLoop, LoopError, ManualClock};
+use asyncio::{EventLoop, LoopError, ManualClock};
 
 fn main() -> Result<(), LoopError> {
     let clock = ManualClock::new();

@@ -4,8 +4,7 @@
 //! `ExceptionGroup`), which `exceptions()` lists.
 // end of header
 
-use asyncio_core::Exception;
-use asyncio_loop::{EventLoop, LoopError, LoopHandle, TaskGroup};
+use asyncio::{EventLoop, Exception, LoopError, LoopHandle, TaskGroup};
 
 async fn worker(
     event_loop: LoopHandle,
@@ -27,7 +26,7 @@ async fn failing(event_loop: LoopHandle, seconds: f64) -> Result<(), Exception> 
 }
 
 fn main() -> Result<(), LoopError> {
-    let event_loop = EventLoop::with_clock(&asyncio_loop::ManualClock::new());
+    let event_loop = EventLoop::with_clock(&asyncio::ManualClock::new());
     let handle = event_loop.handle();
 
     // Every task finishes: the group waits for all of them.

@@ -9,7 +9,7 @@
 use std::error::Error;
 use std::thread;
 
-use asyncio_loop::{get_running_loop, to_thread, EventLoop, LoopError, ThreadsafeHandle};
+use asyncio::{get_running_loop, to_thread, EventLoop, LoopError, ThreadsafeHandle};
 
 fn thread_name() -> String {
     thread::current().name().unwrap_or("unnamed").to_owned()

@@ -7,8 +7,7 @@
 
 use std::error::Error;
 
-use asyncio_core::FutureError;
-use asyncio_loop::{wait, EventLoop, LoopHandle};
+use asyncio::{wait, EventLoop, FutureError, LoopHandle};
 
 async fn phase(event_loop: LoopHandle, i: u32) -> Result<String, FutureError> {
     println!("in phase {i}");

@@ -1,6 +1,10 @@
 //! Ordered, keyed callback lists and partial application: the done-callback
 //! machinery of Python asyncio's `Future`, with no future or loop attached.
 //!
+//! This crate works alone, with no future or loop. The
+//! [`asyncio`](https://github.com/asyncio-rs/asyncio-rs/tree/main/crates/asyncio) crate re-exports it with the others under
+//! asyncio's names, for programs that want all of it.
+//!
 //! asyncio keeps, on every future, a list of callbacks that run in the order
 //! they were added once the future completes. This crate holds the pieces of
 //! that design that do not depend on a future or an event loop:

@@ -17,7 +17,7 @@ use crate::Exception;
 /// | `InvalidStateError` (result twice, result not ready) | [`InvalidState`](FutureErrorKind::InvalidState) | [`is_invalid_state`](Self::is_invalid_state) |
 /// | the exception the future finished with | [`Exception`](FutureErrorKind::Exception) | [`exception`](Self::exception) |
 /// | `RuntimeError('Event loop is closed')` when callbacks cannot be scheduled | [`LoopClosed`](FutureErrorKind::LoopClosed) | [`is_loop_closed`](Self::is_loop_closed) |
-/// | (no equivalent: every asyncio future has a loop) | [`Unbound`](FutureErrorKind::Unbound) | [`is_unbound`](Self::is_unbound) |
+/// | `RuntimeError('no running event loop')` (a future made without a loop has no asyncio equivalent) | [`Unbound`](FutureErrorKind::Unbound) | [`is_unbound`](Self::is_unbound) |
 ///
 /// It is `Send + Sync + 'static` and cheap to clone (one reference count),
 /// so `?` turns it into an `anyhow::Error` or a `Box<dyn Error + Send + Sync>`.
@@ -89,7 +89,10 @@ pub enum FutureErrorKind {
     /// Done-callbacks could not be scheduled: the future's loop is closed or
     /// gone (asyncio's `RuntimeError('Event loop is closed')`).
     LoopClosed,
-    /// A done-callback was added to a future with no loop to run it.
+    /// No event loop to run it: a done-callback was added to a future
+    /// made without one, or an awaitable that binds to the running loop
+    /// was awaited where none runs (asyncio's `RuntimeError('no running
+    /// event loop')`).
     Unbound,
     /// A task awaited a future of another event loop (asyncio's
     /// `RuntimeError`, "attached to a different loop").
@@ -165,7 +168,18 @@ impl FutureError {
         FutureError::new(Repr::ForeignLoop)
     }
 
-    pub(crate) fn unbound() -> Self {
+    /// The error of an awaitable that has no event loop to run it on: a
+    /// done-callback added to a future made by
+    /// [`Future::new`](crate::Future::new), or, for the loop's own
+    /// awaitables, one bound to the running loop when first awaited (the
+    /// facade's `sleep`) and awaited where no loop runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(asyncio_core::FutureError::unbound().is_unbound());
+    /// ```
+    pub fn unbound() -> Self {
         FutureError::new(Repr::Unbound)
     }
 
@@ -311,8 +325,9 @@ impl FutureError {
         matches!(*self.repr, Repr::LoopClosed)
     }
 
-    /// Whether a done-callback was added to a future that has no event loop
-    /// to run it on (one made by [`Future::new`](crate::Future::new)).
+    /// Whether there was no event loop to run it: a done-callback added to
+    /// a future made by [`Future::new`](crate::Future::new), or an awaitable
+    /// that binds to the running loop awaited where none runs.
     ///
     /// # Examples
     ///

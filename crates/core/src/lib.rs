@@ -1,6 +1,10 @@
 //! asyncio's `Future` for Rust: the state machine of a result that is not
 //! ready yet.
 //!
+//! This crate works alone (a loop of your own can drive its futures). The
+//! [`asyncio`](https://github.com/asyncio-rs/asyncio-rs/tree/main/crates/asyncio) crate re-exports it with the loop, the callbacks and
+//! the primitives under asyncio's names, for programs that want all of it.
+//!
 //! A [`Future<T>`] starts pending and ends exactly once: finished with a
 //! result ([`Future::set_result`]), finished with an [`Exception`]
 //! ([`Future::set_exception`]), or cancelled ([`Future::cancel`]). Every

@@ -1420,6 +1420,54 @@ enum Phase {
     Exited,
 }
 
+/// asyncio's `asyncio.timeout(delay)`: a [`Timeout`] `delay` from now on
+/// the running loop's clock ([`Timeout::after`]).
+///
+/// # Errors
+///
+/// [`is_no_running_loop`](LoopError::is_no_running_loop).
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{sleep, timeout, EventLoop, ManualClock};
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// let outcome = event_loop
+///     .run_until_complete(async { timeout(1.0)?.run(sleep(5.0)).await })
+///     .unwrap();
+/// assert!(outcome.unwrap_err().is_timeout());
+/// assert_eq!(event_loop.time(), 1.0);
+/// ```
+pub fn timeout(delay: impl Into<Delay>) -> Result<Timeout, LoopError> {
+    Timeout::after(delay)
+}
+
+/// asyncio's `asyncio.timeout_at(when)`: a [`Timeout`] at `when` on the
+/// running loop's clock, or none for `None` ([`Timeout::at`]).
+///
+/// # Errors
+///
+/// [`is_no_running_loop`](LoopError::is_no_running_loop).
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{get_running_loop, sleep_with, timeout_at, EventLoop, ManualClock};
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// let outcome = event_loop
+///     .run_until_complete(async {
+///         let deadline = get_running_loop()?.time() + 2.0;
+///         timeout_at(Some(deadline.into()))?.run(sleep_with(1.0, "in time")).await
+///     })
+///     .unwrap();
+/// assert_eq!(outcome.unwrap().unwrap(), "in time");
+/// ```
+pub fn timeout_at(when: Option<When>) -> Result<Timeout, LoopError> {
+    Timeout::at(when)
+}
+
 impl Timeout {
     /// A timeout `delay` from now on the running loop's clock
     /// (asyncio's `timeout(delay)`).

@@ -1,6 +1,10 @@
 //! asyncio's event loop for Rust: a deterministic, single-threaded loop of
 //! callbacks and futures.
 //!
+//! This crate works alone (it brings `asyncio-core` and `asyncio-callbacks`).
+//! The [`asyncio`](https://github.com/asyncio-rs/asyncio-rs/tree/main/crates/asyncio) crate re-exports it with the others under
+//! asyncio's names, for programs that want all of it.
+//!
 //! An [`EventLoop`] runs callbacks queued with [`EventLoop::call_soon`](crate::LoopHandle::call_soon) in
 //! FIFO order, one iteration at a time, with asyncio's rule that an
 //! iteration runs exactly what was queued when it began. It creates futures
@@ -201,9 +205,9 @@ mod timers;
 pub use crate::clock::{Delay, ManualClock, When};
 pub use crate::completer::Completer;
 pub use crate::compose::{
-    as_completed, gather, shield, wait, wait_for, AsCompleted, AsCompletedIter, Gather, GatherAll,
-    GatherAllHandle, GatherHandle, Gatherable, NextCompleted, ReturnWhen, Shield, Timeout, WaitSet,
-    Waited,
+    as_completed, gather, shield, timeout, timeout_at, wait, wait_for, AsCompleted,
+    AsCompletedIter, Gather, GatherAll, GatherAllHandle, GatherHandle, Gatherable, NextCompleted,
+    ReturnWhen, Shield, Timeout, WaitSet, Waited,
 };
 pub use crate::concurrent::{to_thread, ConcurrentFuture};
 pub use crate::error::{CompleterDropped, LoopError, LoopErrorKind};
@@ -211,10 +215,12 @@ pub use crate::event_loop::EventLoop;
 pub use crate::executor::{Executor, Job, ThreadPool};
 pub use crate::group::TaskGroup;
 pub use crate::handle::{Handle, TimerHandle};
-pub use crate::loop_handle::{all_tasks, current_task, get_running_loop, IntoTask, LoopHandle};
+pub use crate::loop_handle::{
+    all_tasks, create_task, current_task, ensure_future, get_running_loop, IntoTask, LoopHandle,
+};
 pub use crate::run::run;
 pub use crate::shared::{default_exception_handler, ExceptionHandler};
-pub use crate::sleep::Sleep;
+pub use crate::sleep::{sleep, sleep_with, Sleep};
 pub use crate::task::{AnyTask, Task, TaskOutput, TaskValue, TaskWait};
 pub use crate::threadsafe::{Rejected, ThreadsafeHandle};
 

@@ -797,6 +797,61 @@ pub fn get_running_loop() -> Result<LoopHandle, LoopError> {
     Ok(LoopHandle::weak_to(&shared))
 }
 
+/// Wraps `coroutine` in a task of the running loop: asyncio's
+/// `asyncio.create_task(coro)`. See [`LoopHandle::create_task`].
+///
+/// # Errors
+///
+/// [`is_no_running_loop`](LoopError::is_no_running_loop) outside a running
+/// loop (the coroutine is dropped unrun).
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{create_task, EventLoop};
+///
+/// let event_loop = EventLoop::new();
+/// let sum = event_loop
+///     .run_until_complete(async {
+///         let task = create_task(async { 40 + 2 })?;
+///         task.await
+///     })
+///     .unwrap();
+/// assert_eq!(sum.unwrap(), 42);
+/// assert!(create_task(async {}).unwrap_err().is_no_running_loop());
+/// ```
+pub fn create_task<F>(coroutine: F) -> Result<Task<<F::Output as TaskOutput>::Value>, LoopError>
+where
+    F: StdFuture + 'static,
+    F::Output: TaskOutput,
+{
+    get_running_loop()?.create_task(coroutine)
+}
+
+/// asyncio's `ensure_future` on the running loop: a coroutine becomes a
+/// task of it, a task of it comes back as it is. See
+/// [`LoopHandle::ensure_future`].
+///
+/// # Errors
+///
+/// [`is_no_running_loop`](LoopError::is_no_running_loop) outside a running
+/// loop; as [`LoopHandle::ensure_future`] inside one.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{ensure_future, EventLoop};
+///
+/// let event_loop = EventLoop::new();
+/// let value = event_loop
+///     .run_until_complete(async { ensure_future(async { "made" })?.await })
+///     .unwrap();
+/// assert_eq!(value.unwrap(), "made");
+/// ```
+pub fn ensure_future<A: IntoTask>(awaitable: A) -> Result<Task<A::Value>, LoopError> {
+    get_running_loop()?.ensure_future(awaitable)
+}
+
 /// The task whose step is running on this thread's running loop, as
 /// asyncio's `current_task()`; `None` outside a task (in a plain callback,
 /// or with no loop running).

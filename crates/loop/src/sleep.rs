@@ -4,20 +4,58 @@ use crate::clock::Delay;
 use std::fmt;
 use std::future::Future as StdFuture;
 use std::pin::Pin;
-use std::rc::Weak;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 use futures_core::FusedFuture;
 
 use asyncio_core::{cancel, FutureError};
 
-use crate::shared::Shared;
+use crate::shared::{registry, Shared};
+
+/// A sleep of `delay` on the loop running where it is first awaited:
+/// asyncio's `await asyncio.sleep(delay)`, for coroutines that do not keep
+/// a [`LoopHandle`](crate::LoopHandle). See [`Sleep`].
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{sleep, EventLoop, ManualClock};
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// event_loop.run_until_complete(sleep(1.5)).unwrap().unwrap();
+/// assert_eq!(event_loop.time(), 1.5);
+/// // Awaited where none of our loops runs, it has no loop to sleep on.
+/// let error = futures::executor::block_on(sleep(1.0)).unwrap_err();
+/// assert!(error.is_unbound());
+/// ```
+pub fn sleep(delay: impl Into<Delay>) -> Sleep {
+    Sleep::on_running_loop(delay.into(), ())
+}
+
+/// A sleep of `delay` that ends with `value`, on the loop running where it
+/// is first awaited: asyncio's `await asyncio.sleep(delay, result)`.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_loop::{sleep_with, EventLoop, ManualClock};
+///
+/// let event_loop = EventLoop::with_clock(&ManualClock::new());
+/// let value = event_loop.run_until_complete(sleep_with(0.25, "done")).unwrap();
+/// assert_eq!(value.unwrap(), "done");
+/// ```
+pub fn sleep_with<T>(delay: impl Into<Delay>, value: T) -> Sleep<T> {
+    Sleep::on_running_loop(delay.into(), value)
+}
 
 /// A future that completes after a delay on its loop's clock: asyncio's
 /// `await asyncio.sleep(delay, result)`, made by
-/// [`EventLoop::sleep`](crate::LoopHandle::sleep),
-/// [`sleep_with`](crate::LoopHandle::sleep_with) and the same methods of
-/// [`LoopHandle`](crate::LoopHandle).
+/// [`LoopHandle::sleep`](crate::LoopHandle::sleep) and
+/// [`sleep_with`](crate::LoopHandle::sleep_with) (also through an
+/// [`EventLoop`](crate::EventLoop)) on that loop, or by the free functions
+/// [`sleep`](crate::sleep) and [`sleep_with`](crate::sleep_with) on the loop
+/// running where it is first awaited.
 ///
 /// As in asyncio, the delay starts when the sleep is first awaited (polled),
 /// not when it is made. A sleep of zero (or a negative delay) yields for
@@ -36,7 +74,9 @@ use crate::shared::Shared;
 /// awaiting it was cancelled (as asyncio's `sleep` raises
 /// `CancelledError`; the timer is cancelled too), or
 /// [`is_loop_closed`](FutureError::is_loop_closed) when the loop was
-/// closed or dropped before the sleep could be scheduled.
+/// closed or dropped before the sleep could be scheduled, or
+/// [`is_unbound`](FutureError::is_unbound) when a free function's sleep
+/// is awaited where none of our loops runs.
 ///
 /// # Examples
 ///
@@ -58,7 +98,11 @@ use crate::shared::Shared;
 /// ```
 #[must_use = "a sleep does nothing unless it is awaited"]
 pub struct Sleep<T = ()> {
+    /// Its loop; dangling until first polled for a free function's sleep.
     shared: Weak<Shared>,
+    /// Set for a free function's sleep until it is bound, at its first
+    /// poll, to the running loop.
+    unbound: bool,
     delay: Delay,
     state: State,
     value: Option<T>,
@@ -79,10 +123,37 @@ impl<T> Sleep<T> {
     pub(crate) fn new(shared: Weak<Shared>, delay: Delay, value: T) -> Self {
         Sleep {
             shared,
+            unbound: false,
             delay,
             state: State::New,
             value: Some(value),
         }
+    }
+
+    /// A sleep on the loop running where it is first awaited.
+    fn on_running_loop(delay: Delay, value: T) -> Self {
+        let mut sleep = Sleep::new(Weak::new(), delay, value);
+        sleep.unbound = true;
+        sleep
+    }
+
+    /// Binds a free function's sleep to the running loop, at its first
+    /// poll; `None` if it was bound already (its loop is gone) or no loop runs.
+    #[cold]
+    fn bind(&mut self) -> Option<Rc<Shared>> {
+        if !std::mem::take(&mut self.unbound) {
+            return None;
+        }
+        let shared = registry::find(registry::running())?;
+        self.shared = Rc::downgrade(&shared);
+        Some(shared)
+    }
+
+    #[cold]
+    fn no_loop(&mut self) -> Poll<Result<T, FutureError>> {
+        self.state = State::Done;
+        self.value = None;
+        Poll::Ready(Err(FutureError::unbound()))
     }
 
     fn finish(&mut self) -> Poll<Result<T, FutureError>> {
@@ -128,8 +199,23 @@ impl<T> StdFuture for Sleep<T> {
             return this.cancelled(cancelled);
         }
         let Some(shared) = this.shared.upgrade() else {
-            return this.closed();
+            if !this.unbound {
+                return this.closed();
+            }
+            match this.bind() {
+                Some(shared) => return this.poll_on(&shared, cx),
+                None => return this.no_loop(),
+            }
         };
+        this.poll_on(&shared, cx)
+    }
+}
+
+impl<T> Sleep<T> {
+    /// A poll on its loop, `shared`.
+    #[inline(always)]
+    fn poll_on(&mut self, shared: &Shared, cx: &mut Context<'_>) -> Poll<Result<T, FutureError>> {
+        let this = self;
         match this.state {
             State::New if this.delay.is_none() => {
                 if shared.is_closed() {

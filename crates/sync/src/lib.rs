@@ -3,6 +3,11 @@
 //! [`Barrier`], and the producer/consumer [`Queue`] with its
 //! [`PriorityQueue`] and [`LifoQueue`] variants.
 //!
+//! This crate works alone, on `asyncio-core` only (any loop whose tasks
+//! follow `asyncio-core`'s cancel protocol can run it). The
+//! [`asyncio`](https://github.com/asyncio-rs/asyncio-rs/tree/main/crates/asyncio) crate re-exports it with the others under
+//! asyncio's names, for programs that want all of it.
+//!
 //! # What it is for
 //!
 //! Coordinating coroutines that run on one thread, with asyncio's
