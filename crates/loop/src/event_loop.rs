@@ -196,7 +196,7 @@ impl EventLoop {
                 shared.run_until_done(future, read)
             }
             Awaitable::Coroutine(coroutine) => {
-                let task = run_task_on(shared, coroutine, coroutine_label::<A>())?;
+                let task = run_task_on(shared, coroutine, coroutine_label::<A>)?;
                 shared.run_until_done(task.future().clone(), Future::take_result)
             }
         }

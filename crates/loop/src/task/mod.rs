@@ -33,8 +33,11 @@ use asyncio_core::{
 };
 
 use crate::remote::{Remote, RemoteItem};
+
+mod slot;
 use crate::shared::{registry, Shared, TaskStep};
 use crate::LoopError;
+use slot::Slot;
 
 /// What every task has whatever its output: its name, its cancellation
 /// state, what it awaits.
@@ -43,8 +46,10 @@ pub(crate) struct Header {
     number: u64,
     name: RefCell<Option<Box<str>>>,
     /// The coroutine's name, from its type (`task_func` for the future of
-    /// `async fn task_func`).
-    label: &'static str,
+    /// `async fn task_func`): the function that reads it, since only a
+    /// repr needs it (computing it at every `create_task` was 15% of a
+    /// spawn's instructions).
+    label: Label,
     scheduled: Cell<bool>,
     /// Set while a step polls the coroutine.
     running: Cell<bool>,
@@ -83,21 +88,66 @@ pub(crate) struct Header {
     shared: Weak<Shared>,
 }
 
-pub(crate) struct TaskCell<T: 'static> {
+/// A task: one `Rc` allocation holding its header, its result future and
+/// its coroutine, inline (`Slot`: pinned in place, dropped when the task
+/// finishes).
+struct TaskCell<T: 'static, F> {
     header: Header,
-    /// `None` while a step is polling it and after it finished.
-    coroutine: RefCell<Option<Coroutine<T>>>,
     /// Completed with the coroutine's outcome, or with its panic.
     result: Future<T>,
+    coroutine: Slot<F>,
 }
 
-type Coroutine<T> = Pin<Box<dyn StdFuture<Output = Result<T, Exception>>>>;
+/// What a task runs: a coroutine whose output went through [`TaskOutput`]
+/// (or [`Plainly`]).
+trait Coroutine<T>: StdFuture<Output = Result<T, Exception>> + 'static {}
 
-impl<T: 'static> TaskCell<T> {
+impl<T, F: StdFuture<Output = Result<T, Exception>> + 'static> Coroutine<T> for F {}
+
+/// A task as its typed handles see it, whatever its coroutine's type: its
+/// header and result, and the erased views the loop and the cancel
+/// protocol take (trait upcasting is newer than our MSRV).
+trait TypedTask<T: 'static>: TaskStep + Awaited {
+    fn header(&self) -> &Header;
+
+    fn result(&self) -> &Future<T>;
+
+    fn as_step(&self) -> &dyn TaskStep;
+
+    fn step_rc(self: Rc<Self>) -> Rc<dyn TaskStep>;
+
+    fn awaited_rc(self: Rc<Self>) -> Rc<dyn Awaited>;
+}
+
+impl<T: 'static, F: Coroutine<T>> TypedTask<T> for TaskCell<T, F> {
+    #[inline]
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    #[inline]
+    fn result(&self) -> &Future<T> {
+        &self.result
+    }
+
+    fn as_step(&self) -> &dyn TaskStep {
+        self
+    }
+
+    fn step_rc(self: Rc<Self>) -> Rc<dyn TaskStep> {
+        self
+    }
+
+    fn awaited_rc(self: Rc<Self>) -> Rc<dyn Awaited> {
+        self
+    }
+}
+
+impl<T: 'static, F: Coroutine<T>> TaskCell<T, F> {
     #[inline(always)]
     fn new(
-        coroutine: Coroutine<T>,
-        label: &'static str,
+        coroutine: F,
+        label: Label,
         result: Future<T>,
         waker: Arc<TaskWaker>,
         number: u64,
@@ -124,20 +174,23 @@ impl<T: 'static> TaskCell<T> {
                 counted: waker,
                 shared,
             },
-            coroutine: RefCell::new(Some(coroutine)),
             result,
+            coroutine: Slot::new(coroutine),
         }
     }
 
     /// Ends the task: forgets it in the loop, drops the coroutine, then
     /// completes the result with `outcome` (`Err(None)`: cancelled).
-    fn finish(self: Rc<Self>, shared: &Shared, coroutine: Option<Coroutine<T>>, outcome: Ended<T>) {
+    fn finish(self: Rc<Self>, shared: &Shared, outcome: Ended<T>) {
         let header = &self.header;
         // Forget the task before anything can wake it again, then drop the
         // coroutine outside every borrow (its `Drop` is user code).
         drop(shared.remove_task(header.counted.key));
-        if let Some(coroutine) = coroutine {
-            shared.drop_reporting("a finished coroutine", coroutine);
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.coroutine.drop_now())) {
+            shared.report_panic(
+                "Exception in dropping a finished coroutine".to_owned(),
+                payload,
+            );
         }
         shared.drop_reporting("what a finished task awaited", header.awaited.take());
         // Clones of the waker that outlive the task (`waker` and `counted`
@@ -230,13 +283,13 @@ fn as_future_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&
     })
 }
 
-impl<T: 'static> TaskStep for TaskCell<T> {
+impl<T: 'static, F: Coroutine<T>> TaskStep for TaskCell<T, F> {
     fn step(self: Rc<Self>, shared: &Shared) {
         let header = &self.header;
         header.scheduled.set(false);
-        let Some(mut coroutine) = self.coroutine.borrow_mut().take() else {
+        if self.coroutine.is_gone() {
             return;
-        };
+        }
         // asyncio's `__step` forgets what the task waited on (which frees
         // a finished future before the step makes the next one; its
         // result's `Drop` is user code).
@@ -254,7 +307,7 @@ impl<T: 'static> TaskStep for TaskCell<T> {
         };
         if deliver && !header.started.get() {
             // Cancelled before it ever ran: the body never runs.
-            return self.finish(shared, Some(coroutine), Ended::Cancelled(message));
+            return self.finish(shared, Ended::Cancelled(message));
         }
         header.started.set(true);
         header.running.set(true);
@@ -270,7 +323,11 @@ impl<T: 'static> TaskStep for TaskCell<T> {
                 cancel::deliver(message);
             }
             let polled = context::Captured::run_in(&header.context, || {
-                catch_unwind(AssertUnwindSafe(|| coroutine.as_mut().poll(&mut context)))
+                // (`None`, a re-entrant poll, cannot happen: only this
+                // step polls, and steps do not nest.)
+                catch_unwind(AssertUnwindSafe(|| {
+                    self.coroutine.poll(&mut context).unwrap_or(Poll::Pending)
+                }))
             });
             let undelivered = if deliver { cancel::undelivered() } else { None };
             (polled, undelivered, cancel::take_awaited())
@@ -283,15 +340,14 @@ impl<T: 'static> TaskStep for TaskCell<T> {
                     // told, so it is dropped at its await (its destructors
                     // run, as `finally` blocks would) and ends cancelled.
                     shared.drop_reporting("what a cancelled task awaited", awaited);
-                    return self.finish(shared, Some(coroutine), Ended::Cancelled(message));
+                    return self.finish(shared, Ended::Cancelled(message));
                 }
-                *self.coroutine.borrow_mut() = Some(coroutine);
                 header.awaited.set(awaited);
                 if header.must_cancel.get() {
                     // Cancelled while it ran (by itself, or by what it
                     // called): cancel what it now awaits, as asyncio does
                     // when the step yields, or make sure a step comes.
-                    self.cancel_after_step();
+                    header.cancel_after_step();
                 }
                 return;
             }
@@ -322,7 +378,7 @@ impl<T: 'static> TaskStep for TaskCell<T> {
                 Ended::Failed(Exception::from_panic(payload))
             }
         };
-        self.finish(shared, Some(coroutine), outcome);
+        self.finish(shared, outcome);
     }
 
     fn scheduled(&self) -> &Cell<bool> {
@@ -376,7 +432,7 @@ impl<T: 'static> TaskStep for TaskCell<T> {
             // to be cancelled again later.
             match circle::pass(header, &awaited, message.clone()) {
                 circle::Passed::Taken => {
-                    self.record_cancel_message(message);
+                    header.record_cancel_message(message);
                     return true;
                 }
                 circle::Passed::Refused => {}
@@ -390,7 +446,7 @@ impl<T: 'static> TaskStep for TaskCell<T> {
             }
         }
         header.must_cancel.set(true);
-        self.record_cancel_message(message);
+        header.record_cancel_message(message);
         if !header.running.get() {
             // asyncio's step is always queued here; ours is not when the
             // task waits on a sleep or another crate's future.
@@ -404,7 +460,7 @@ impl<T: 'static> TaskStep for TaskCell<T> {
     }
 
     fn write_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write_repr_with(f, |_, _| Ok(()))
+        write_repr(&self.header, &self.result, f, |_, _| Ok(()))
     }
 
     fn on_done(&self, callback: Box<dyn FnOnce()>) -> Result<CallbackKey, FutureError> {
@@ -421,11 +477,11 @@ impl<T: 'static> TaskStep for TaskCell<T> {
     }
 }
 
-impl<T: 'static> TaskCell<T> {
+impl Header {
     /// Records `message` as the pending cancellation's, unless one is
     /// recorded already (the first message wins until it is delivered).
     fn record_cancel_message(&self, message: Option<Arc<str>>) {
-        let header = &self.header;
+        let header = self;
         if !header.cancel_recorded.replace(true) {
             *header.cancel_message.borrow_mut() = message;
         }
@@ -435,7 +491,7 @@ impl<T: 'static> TaskCell<T> {
     /// suspends on `awaited` (cancelled if it can be) or on nothing of ours
     /// (delivered at the next step).
     fn cancel_after_step(&self) {
-        let header = &self.header;
+        let header = self;
         if let Some(awaited) = header.awaited_clone() {
             let message = header.cancel_message.borrow().clone();
             if let circle::Passed::Taken = circle::pass(header, &awaited, message) {
@@ -448,15 +504,28 @@ impl<T: 'static> TaskCell<T> {
         // it to the await itself.
         header.counted.wake_by_ref_here();
     }
+}
 
-    /// asyncio's task repr; `result` writes ` result=...` for a finished one.
-    fn write_repr_with(
-        &self,
-        f: &mut fmt::Formatter<'_>,
-        result: impl FnOnce(&Future<T>, &mut fmt::Formatter<'_>) -> fmt::Result,
-    ) -> fmt::Result {
-        let header = &self.header;
-        let future = &self.result;
+/// The repr of the task with `header` and `future`, without its result.
+fn describe<T: 'static>(header: &Header, future: &Future<T>) -> String {
+    struct Repr<'a, T: 'static>(&'a Header, &'a Future<T>);
+    impl<T: 'static> fmt::Display for Repr<'_, T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write_repr(self.0, self.1, f, |_, _| Ok(()))
+        }
+    }
+    Repr(header, future).to_string()
+}
+
+/// asyncio's task repr of the task with `header` and `future`; `result`
+/// writes ` result=...` for a finished one.
+fn write_repr<T: 'static>(
+    header: &Header,
+    future: &Future<T>,
+    f: &mut fmt::Formatter<'_>,
+    result: impl FnOnce(&Future<T>, &mut fmt::Formatter<'_>) -> fmt::Result,
+) -> fmt::Result {
+    {
         let state = if future.cancelled() {
             "cancelled"
         } else if future.done() {
@@ -469,7 +538,7 @@ impl<T: 'static> TaskCell<T> {
         write!(f, "<Task {state} name='")?;
         header.write_name(f)?;
         let progress = if future.done() { "done" } else { "running" };
-        write!(f, "' coro=<{}() {progress}>", header.label)?;
+        write!(f, "' coro=<{}() {progress}>", (header.label)())?;
         if future.done() && !future.cancelled() {
             match future.exception() {
                 Ok(Some(exception)) => write!(f, " exception={exception:?}")?,
@@ -527,24 +596,18 @@ impl Header {
     }
 }
 
-impl<T: 'static> Awaited for TaskCell<T> {
+impl<T: 'static, F: Coroutine<T>> Awaited for TaskCell<T, F> {
     /// Cancelling a task that awaits this one cancels this one.
     fn cancel_awaited(self: Rc<Self>, _key: u64, message: Option<Arc<str>>) -> bool {
         TaskStep::cancel(&*self, message)
     }
 
     fn describe_awaited(&self, _key: u64) -> String {
-        struct Repr<'a, T: 'static>(&'a TaskCell<T>);
-        impl<T: 'static> fmt::Display for Repr<'_, T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.write_repr_with(f, |_, _| Ok(()))
-            }
-        }
-        Repr(self).to_string()
+        describe(&self.header, &self.result)
     }
 }
 
-impl<T: 'static> Drop for TaskCell<T> {
+impl<T: 'static, F> Drop for TaskCell<T, F> {
     /// asyncio's `Task exception was never retrieved`.
     fn drop(&mut self) {
         if !self.header.unretrieved.get() {
@@ -556,7 +619,7 @@ impl<T: 'static> Drop for TaskCell<T> {
         let Ok(Some(exception)) = self.result.exception() else {
             return;
         };
-        shared.report_unretrieved(self.describe_awaited(0), exception);
+        shared.report_unretrieved(describe(&self.header, &self.result), exception);
     }
 }
 
@@ -565,7 +628,14 @@ impl<T: 'static> Drop for TaskCell<T> {
 /// written in (its type is named after it), or `<async block>` inside
 /// another block.
 pub(crate) fn coroutine_label<F>() -> &'static str {
-    let full = type_name::<F>();
+    label_of(type_name::<F>())
+}
+
+/// The function that names a coroutine of type `F` (see [`coroutine_label`]).
+pub(crate) type Label = fn() -> &'static str;
+
+/// The name a coroutine's type name `full` gives it.
+fn label_of(full: &'static str) -> &'static str {
     let Some(path) = full.strip_suffix("::{{closure}}") else {
         // A hand-written future: its type's own name.
         return full.rsplit("::").next().unwrap_or(full);
@@ -683,27 +753,27 @@ impl Wake for TaskWaker {
 /// assert_eq!(value, 42);
 /// ```
 pub struct Task<T: 'static> {
-    cell: Rc<TaskCell<T>>,
+    cell: Rc<dyn TypedTask<T>>,
 }
 
 impl<T: 'static> Task<T> {
-    pub(crate) fn from_cell(cell: Rc<TaskCell<T>>) -> Self {
+    fn from_cell(cell: Rc<dyn TypedTask<T>>) -> Self {
         Task { cell }
     }
 
     /// The id of the task's loop.
     pub(crate) fn loop_id(&self) -> u64 {
-        self.cell.header.counted.loop_id
+        self.cell.header().counted.loop_id
     }
 
     pub(crate) fn future(&self) -> &Future<T> {
-        &self.cell.result
+        self.cell.result()
     }
 
     /// The task's exception goes to whoever runs the loop until it is done.
     pub(crate) fn silence(&self) {
-        self.cell.header.silenced.set(true);
-        self.cell.header.unretrieved.set(false);
+        self.cell.header().silenced.set(true);
+        self.cell.header().unretrieved.set(false);
     }
 
     /// The task's name: `Task-N` (numbered per loop, in creation order)
@@ -719,7 +789,7 @@ impl<T: 'static> Task<T> {
     /// assert_eq!(task.name(), "worker");
     /// ```
     pub fn name(&self) -> String {
-        self.cell.header.name()
+        self.cell.header().name()
     }
 
     /// Renames the task.
@@ -728,7 +798,7 @@ impl<T: 'static> Task<T> {
     ///
     /// See [`name`](Self::name).
     pub fn set_name(&self, name: impl Into<String>) {
-        self.cell.header.set_name(name.into());
+        self.cell.header().set_name(name.into());
     }
 
     /// Whether the task is done: finished, failed or cancelled.
@@ -743,7 +813,7 @@ impl<T: 'static> Task<T> {
     /// assert!(task.done());
     /// ```
     pub fn done(&self) -> bool {
-        self.cell.is_done()
+        self.cell.result().done()
     }
 
     /// Whether the task ended cancelled.
@@ -759,7 +829,7 @@ impl<T: 'static> Task<T> {
     /// assert!(task.cancelled());
     /// ```
     pub fn cancelled(&self) -> bool {
-        self.cell.result.cancelled()
+        self.cell.result().cancelled()
     }
 
     /// The task's result, cloned.
@@ -782,8 +852,8 @@ impl<T: 'static> Task<T> {
     where
         T: Clone,
     {
-        self.cell.header.unretrieved.set(false);
-        self.cell.result.result()
+        self.cell.header().unretrieved.set(false);
+        self.cell.result().result()
     }
 
     /// Moves the result out (for results that are not `Clone`); later
@@ -803,8 +873,8 @@ impl<T: 'static> Task<T> {
     /// assert!(task.take_result().unwrap_err().is_invalid_state());
     /// ```
     pub fn take_result(&self) -> Result<T, FutureError> {
-        self.cell.header.unretrieved.set(false);
-        self.cell.result.take_result()
+        self.cell.header().unretrieved.set(false);
+        self.cell.result().take_result()
     }
 
     /// The exception the task failed with, `None` if it finished.
@@ -822,8 +892,8 @@ impl<T: 'static> Task<T> {
     /// assert_eq!(task.exception().unwrap().unwrap().to_string(), "boom");
     /// ```
     pub fn exception(&self) -> Result<Option<Exception>, FutureError> {
-        self.cell.header.unretrieved.set(false);
-        self.cell.result.exception()
+        self.cell.header().unretrieved.set(false);
+        self.cell.result().exception()
     }
 
     /// Adds a callback that the loop runs with the task once it is done,
@@ -856,7 +926,7 @@ impl<T: 'static> Task<T> {
         // callbacks run, or when closing the loop drops them.
         let task = self.clone();
         self.cell
-            .result
+            .result()
             .add_done_callback_named_after::<F, _>(move |_| callback(&task))
     }
 
@@ -873,7 +943,7 @@ impl<T: 'static> Task<T> {
     /// event_loop.run_until_complete(&task).unwrap();
     /// ```
     pub fn remove_done_callback(&self, key: CallbackKey) -> usize {
-        self.cell.result.remove_done_callback(key)
+        self.cell.result().remove_done_callback(key)
     }
 
     /// Requests cancellation (see [Cancellation](Self#cancellation)); returns
@@ -883,7 +953,7 @@ impl<T: 'static> Task<T> {
     ///
     /// See [`cancelled`](Self::cancelled).
     pub fn cancel(&self) -> bool {
-        TaskStep::cancel(&*self.cell, None)
+        self.cell.as_step().cancel(None)
     }
 
     /// [`cancel`](Self::cancel) with a message, which the cancelled error
@@ -899,13 +969,13 @@ impl<T: 'static> Task<T> {
     /// assert_eq!(error.future_error().unwrap().cancel_message(), Some("not needed"));
     /// ```
     pub fn cancel_with_message(&self, message: impl Into<String>) -> bool {
-        TaskStep::cancel(&*self.cell, Some(Arc::from(message.into())))
+        self.cell.as_step().cancel(Some(Arc::from(message.into())))
     }
 
     /// The task's waker, which names it (its loop, key and number) and is
     /// `Send`: another thread can hold it to have the task cancelled.
     pub(crate) fn id(&self) -> Arc<TaskWaker> {
-        Arc::clone(&self.cell.header.counted)
+        Arc::clone(&self.cell.header().counted)
     }
 
     /// How many cancellations are pending: asyncio 3.11's `cancelling()`,
@@ -923,7 +993,7 @@ impl<T: 'static> Task<T> {
     /// assert_eq!(task.uncancel(), 1);
     /// ```
     pub fn cancelling(&self) -> u32 {
-        self.cell.header.cancels.get()
+        self.cell.header().cancels.get()
     }
 
     /// Takes back one cancellation request and returns how many are left
@@ -934,7 +1004,7 @@ impl<T: 'static> Task<T> {
     ///
     /// See [`cancelling`](Self::cancelling).
     pub fn uncancel(&self) -> u32 {
-        self.cell.header.uncancel()
+        self.cell.header().uncancel()
     }
 
     /// Waits for the task and gives a clone of its result, keeping the
@@ -969,7 +1039,7 @@ impl<T: 'static> Task<T> {
     /// ```
     pub fn as_any(&self) -> AnyTask {
         AnyTask {
-            step: self.cell.clone(),
+            step: Rc::clone(&self.cell).step_rc(),
         }
     }
 
@@ -1001,12 +1071,15 @@ impl<T: fmt::Debug + 'static> fmt::Debug for Task<T> {
     /// `<Task cancelling ...>`, `<Task cancelled ...>`, with
     /// `wait_for=...` while it awaits a future of ours.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.cell.write_repr_with(f, |future, f| {
-            match future.inspect_result(|value| write!(f, " result={value:?}")) {
+        write_repr(
+            self.cell.header(),
+            self.cell.result(),
+            f,
+            |future, f| match future.inspect_result(|value| write!(f, " result={value:?}")) {
                 Ok(written) => written,
                 Err(_) => f.write_str(" result=<taken>"),
-            }
-        })
+            },
+        )
     }
 }
 
@@ -1020,7 +1093,7 @@ impl<T: fmt::Debug + 'static> fmt::Debug for Task<T> {
 ///
 /// See [`Task`].
 pub struct TaskWait<T: 'static> {
-    cell: Rc<TaskCell<T>>,
+    cell: Rc<dyn TypedTask<T>>,
     inner: Inner<T>,
     /// Polls `inner`: made where `T: Clone` is known for a cloning wait.
     poll_inner: PollInner<T>,
@@ -1055,11 +1128,11 @@ fn poll_taking<T: 'static>(
 }
 
 impl<T: 'static> TaskWait<T> {
-    fn cloning(cell: Rc<TaskCell<T>>) -> Self
+    fn cloning(cell: Rc<dyn TypedTask<T>>) -> Self
     where
         T: Clone,
     {
-        let inner = Inner::Clone(cell.result.wait());
+        let inner = Inner::Clone(cell.result().wait());
         TaskWait {
             cell,
             inner,
@@ -1067,8 +1140,8 @@ impl<T: 'static> TaskWait<T> {
         }
     }
 
-    fn taking(cell: Rc<TaskCell<T>>) -> Self {
-        let inner = Inner::Take(cell.result.wait_take());
+    fn taking(cell: Rc<dyn TypedTask<T>>) -> Self {
+        let inner = Inner::Take(cell.result().wait_take());
         TaskWait {
             cell,
             inner,
@@ -1082,7 +1155,7 @@ impl<T: 'static> StdFuture for TaskWait<T> {
 
     fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if this.cell.header.running.get() {
+        if this.cell.header().running.get() {
             // Only the task itself runs while its own step does: asyncio's
             // `RuntimeError('Task cannot await on itself')`, given to the
             // await rather than thrown in.
@@ -1094,7 +1167,7 @@ impl<T: 'static> StdFuture for TaskWait<T> {
             // its place, and awaited on; if it is already done, the await
             // ends with the cancellation instead of its result.
             let message = cancelled.cancel_message().map(Arc::from);
-            if !circle::deliver_to(&*this.cell, message) {
+            if !circle::deliver_to(this.cell.as_step(), message) {
                 // Done already, or awaiting (through others) the task that
                 // runs: the await ends with the cancellation, as asyncio's
                 // throws it in.
@@ -1103,15 +1176,12 @@ impl<T: 'static> StdFuture for TaskWait<T> {
         }
         let polled = (this.poll_inner)(&mut this.inner, context);
         if polled.is_ready() {
-            this.cell.header.unretrieved.set(false);
+            this.cell.header().unretrieved.set(false);
         } else {
             // What the awaiting task waits on is this task, not its result
             // future (which the inner wait noted).
             let cell = &this.cell;
-            cancel::note_awaited(context.waker(), 0, || {
-                let cell: Rc<dyn Awaited> = cell.clone();
-                cell
-            });
+            cancel::note_awaited(context.waker(), 0, || Rc::clone(cell).awaited_rc());
         }
         polled
     }
@@ -1153,7 +1223,7 @@ impl<T: Clone + 'static> IntoAwaitable for &Task<T> {
         // The run reads the result: it counts as retrieved.
         self.silence();
         Awaitable::Future {
-            future: self.cell.result.clone(),
+            future: self.cell.result().clone(),
             read: Future::result,
         }
     }
@@ -1166,7 +1236,7 @@ impl<T: 'static> IntoAwaitable for Task<T> {
     fn into_awaitable(self) -> Awaitable<T> {
         self.silence();
         Awaitable::Future {
-            future: self.cell.result.clone(),
+            future: self.cell.result().clone(),
             read: Future::take_result,
         }
     }
@@ -1522,11 +1592,7 @@ where
     F: StdFuture + 'static,
     F::Output: TaskOutput,
 {
-    spawn(
-        shared,
-        Box::pin(Outcome::new(coroutine)),
-        coroutine_label::<F>(),
-    )
+    spawn(shared, Outcome::new(coroutine), coroutine_label::<F>)
 }
 
 /// Wraps a coroutine whose output is the result as it is (whatever its
@@ -1535,9 +1601,9 @@ where
 pub(crate) fn run_task_on<T: 'static>(
     shared: &Shared,
     coroutine: Pin<Box<dyn StdFuture<Output = T>>>,
-    label: &'static str,
+    label: Label,
 ) -> Result<Task<T>, LoopError> {
-    let task = spawn(shared, Box::pin(Plainly(coroutine)), label)?;
+    let task = spawn(shared, Plainly(coroutine), label)?;
     task.silence();
     Ok(task)
 }
@@ -1545,8 +1611,8 @@ pub(crate) fn run_task_on<T: 'static>(
 /// Wraps `coroutine` in a task whose first step is queued now.
 fn spawn<T: 'static>(
     shared: &Shared,
-    coroutine: Coroutine<T>,
-    label: &'static str,
+    coroutine: impl Coroutine<T>,
+    label: Label,
 ) -> Result<Task<T>, LoopError> {
     if shared.is_closed() {
         return Err(LoopError::closed());
@@ -1568,7 +1634,8 @@ fn spawn<T: 'static>(
             shared.this(),
         ));
         let task: Rc<dyn TaskStep> = cell.clone();
-        (Rc::clone(&task), (task, cell))
+        let typed: Rc<dyn TypedTask<T>> = cell;
+        (Rc::clone(&task), (task, typed))
     });
     task.scheduled().set(true);
     shared.queue_step(task)?;
