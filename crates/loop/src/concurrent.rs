@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use asyncio_core::{Exception, FutureError};
 
-use crate::task::TaskWaker;
+use crate::shared::TaskId;
 use crate::{get_running_loop, LoopError, TaskOutput, ThreadsafeHandle};
 
 /// The outcome of a coroutine submitted with
@@ -72,7 +72,7 @@ struct Slot<T> {
     ended: bool,
     cancelled: bool,
     /// The task, once the loop made it.
-    task: Option<Arc<TaskWaker>>,
+    task: Option<TaskId>,
     /// The executor's waker of the thread that awaits it.
     waker: Option<Waker>,
 }

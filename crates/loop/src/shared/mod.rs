@@ -40,7 +40,7 @@ pub(crate) mod tasks;
 
 pub(crate) use report::drop_to_stderr;
 pub use report::{default_exception_handler, ExceptionHandler};
-pub(crate) use tasks::TaskStep;
+pub(crate) use tasks::{TaskId, TaskStep, Wakers};
 
 /// The loop's OS wait, made on its first wait.
 enum PollerSlot {
@@ -85,6 +85,8 @@ pub(crate) struct Shared {
     /// the census) or something outside may, so the stuck check counts
     /// them. Pruned of those nobody else holds any more.
     outlived: RefCell<Vec<tasks::Outlived>>,
+    /// Finished tasks' wakers that nothing else holds, for later tasks.
+    spare_wakers: RefCell<Vec<tasks::Wakers>>,
     handler: RefCell<Option<ExceptionHandler>>,
     /// A weak pointer to this very value, for the futures it creates and the
     /// stop callback of `run_until_complete`.
@@ -116,6 +118,7 @@ impl Shared {
             detect_stuck: Cell::new(false),
             stuck: Cell::new(false),
             outlived: RefCell::new(Vec::new()),
+            spare_wakers: RefCell::new(Vec::new()),
             handler: RefCell::new(None),
             this: this.clone(),
         });
@@ -365,6 +368,7 @@ impl Shared {
         }
         // Their drops run no user code.
         self.outlived.borrow_mut().clear();
+        self.spare_wakers.borrow_mut().clear();
         let awaiting = std::mem::take(&mut *self.awaiting.borrow_mut());
         for (_, entry) in awaiting {
             self.drop_reporting("a future awaiting a completer", entry);

@@ -12,13 +12,22 @@
 use std::cell::Cell;
 use std::fmt;
 use std::rc::{Rc, Weak};
+use std::sync::atomic::{self, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Wake, Waker};
+use std::thread;
 
 use asyncio_core::{CallbackKey, Exception, FutureError};
 
-use super::Shared;
+use super::{registry, Shared};
 use crate::ready::Job;
+use crate::remote::{Remote, RemoteItem};
 use crate::LoopError;
+
+/// How many dropped tasks' wakers a loop keeps for its next tasks: each is
+/// 64 heap bytes, and reusing one saves a task its allocation and the
+/// atomic reference counts of making and dropping it.
+const SPARE_WAKERS: usize = 1024;
 
 /// What the loop needs from a task, with its output type erased: the step
 /// it queues and runs, and the operations of an erased task handle
@@ -69,6 +78,82 @@ pub(crate) trait TaskStep {
     /// The exception the task failed with, marked as retrieved; `None`
     /// if it finished, was cancelled, or is still running.
     fn failure(&self) -> Option<Exception>;
+}
+
+/// A task's name for the loop: plain data, `Send`, which finds the task
+/// on the loop's thread while it lives (its key and the `seq` that tells it
+/// from a later task on the same key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskId {
+    pub(crate) loop_id: u64,
+    pub(crate) key: usize,
+    pub(crate) seq: u64,
+}
+
+impl TaskId {
+    /// Cancels the task, from the loop's own thread, if it still exists.
+    pub(crate) fn cancel_here(self) {
+        if let Some(shared) = registry::find(self.loop_id) {
+            if let Some(task) = shared.find_task(self.key, self.seq) {
+                task.cancel(None);
+            }
+        }
+    }
+
+    /// Queues the task's step, from the loop's own thread.
+    pub(crate) fn wake_here(self) {
+        if let Some(shared) = registry::find(self.loop_id) {
+            shared.wake_task(self.key, self.seq);
+        }
+    }
+}
+
+/// The waker of one task: `Send + Sync`, it names the task by
+/// `(loop, key, seq)` instead of holding it. A dropped task's waker that
+/// nothing else holds is reused for a later task (`Shared::retire_wakers`),
+/// which is why its key and seq are atomics: written only while the loop
+/// holds the one reference, read by wakes.
+pub(crate) struct TaskWaker {
+    loop_id: u64,
+    key: AtomicUsize,
+    seq: AtomicU64,
+    remote: Arc<Remote>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let (key, seq) = (
+            self.key.load(Ordering::Relaxed),
+            self.seq.load(Ordering::Relaxed),
+        );
+        if let Some(shared) = registry::find(self.loop_id) {
+            // On the loop's thread: queue the step now, in order.
+            shared.wake_task(key, seq);
+        } else if thread::current().id() != self.remote.thread_id() {
+            // Refused only by a closed loop, which has nothing left to wake.
+            let _ = self.remote.push(RemoteItem::Wake(key, seq));
+        }
+        // Otherwise the loop is gone: there is nothing left to wake.
+    }
+}
+
+/// A task's waker and the `Arc` it was made from, which counts its clones:
+/// the pair's own two, plus one per clone held by a future or anyone else.
+pub(crate) struct Wakers {
+    pub(crate) waker: Waker,
+    counted: Arc<TaskWaker>,
+}
+
+impl Wakers {
+    /// How many clones exist beyond the pair's own two.
+    #[inline]
+    pub(crate) fn clones(&self) -> usize {
+        Arc::strong_count(&self.counted) - 2
+    }
 }
 
 /// A task's entry in the table.
@@ -169,6 +254,58 @@ impl Shared {
             .iter()
             .map(|(_, entry)| entry.task.waker_clones())
             .sum()
+    }
+
+    /// The wakers for the task `(key, seq)`: a dropped task's, reused, or
+    /// new ones.
+    #[inline]
+    pub(crate) fn wakers_for(&self, key: usize, seq: u64) -> Wakers {
+        let spare = self.spare_wakers.borrow_mut().pop();
+        match spare {
+            Some(wakers) => {
+                // Nothing else holds it (`retire_wakers`): plain stores.
+                wakers.counted.key.store(key, Ordering::Relaxed);
+                wakers.counted.seq.store(seq, Ordering::Relaxed);
+                wakers
+            }
+            None => {
+                let counted = Arc::new(TaskWaker {
+                    loop_id: self.id,
+                    key: AtomicUsize::new(key),
+                    seq: AtomicU64::new(seq),
+                    remote: Arc::clone(&self.remote),
+                });
+                Wakers {
+                    waker: Waker::from(Arc::clone(&counted)),
+                    counted,
+                }
+            }
+        }
+    }
+
+    /// A task finished: clones of its waker that outlive it still count in
+    /// the stuck check (see `outlived`).
+    pub(crate) fn note_outliving(&self, wakers: &Wakers) {
+        if wakers.clones() > 0 {
+            self.keep_outlived(Arc::clone(&wakers.counted) as Outlived);
+        }
+    }
+
+    /// The wakers of a dropped task: kept for a later task if nothing else
+    /// holds a clone (and the open loop keeps fewer than `SPARE_WAKERS`),
+    /// dropped otherwise. Runs no user code.
+    #[inline]
+    pub(crate) fn retire_wakers(&self, wakers: Wakers) {
+        if wakers.clones() != 0 || self.closed.get() {
+            return;
+        }
+        // The last clone's drop (on any thread) released its reads of key
+        // and seq: order them before the next task's stores.
+        atomic::fence(Ordering::Acquire);
+        let mut spare = self.spare_wakers.borrow_mut();
+        if spare.len() < SPARE_WAKERS {
+            spare.push(wakers);
+        }
     }
 
     /// A finished task's waker that is still cloned (see `outlived`).

@@ -21,8 +21,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread;
+use std::task::{Context, Poll};
 
 use asyncio_core::cancel::{self, Awaited, Noted};
 use asyncio_core::context;
@@ -32,10 +31,8 @@ use asyncio_core::{
     WaitTake,
 };
 
-use crate::remote::{Remote, RemoteItem};
-
 mod slot;
-use crate::shared::{registry, Shared, TaskStep};
+use crate::shared::{Shared, TaskId, TaskStep, Wakers};
 use crate::LoopError;
 use slot::Slot;
 
@@ -81,10 +78,11 @@ pub(crate) struct Header {
     /// Set when `run_until_complete` waits for the task: the run hands the
     /// exception to its caller, so it is never reported as unretrieved.
     silenced: Cell<bool>,
-    /// Made once: wakes this task by its key in the loop's task slab.
-    waker: Waker,
-    /// The same waker's shared part, for counting its clones.
-    counted: Arc<TaskWaker>,
+    /// Its name for the loop (the loop's id, its key and seq).
+    id: TaskId,
+    /// Its waker; handed back to the loop (for a later task) when the
+    /// cell is dropped (`None` only from then on).
+    wakers: Option<Wakers>,
     shared: Weak<Shared>,
 }
 
@@ -149,13 +147,13 @@ impl<T: 'static, F: Coroutine<T>> TaskCell<T, F> {
         coroutine: F,
         label: Label,
         result: Future<T>,
-        waker: Arc<TaskWaker>,
-        number: u64,
+        wakers: Wakers,
+        id: TaskId,
         shared: Weak<Shared>,
     ) -> Self {
         TaskCell {
             header: Header {
-                number,
+                number: id.seq + 1,
                 name: RefCell::new(None),
                 label,
                 scheduled: Cell::new(false),
@@ -170,8 +168,8 @@ impl<T: 'static, F: Coroutine<T>> TaskCell<T, F> {
                 awaited: Cell::new(None),
                 unretrieved: Cell::new(false),
                 silenced: Cell::new(false),
-                waker: Waker::from(Arc::clone(&waker)),
-                counted: waker,
+                id,
+                wakers: Some(wakers),
                 shared,
             },
             result,
@@ -185,7 +183,7 @@ impl<T: 'static, F: Coroutine<T>> TaskCell<T, F> {
         let header = &self.header;
         // Forget the task before anything can wake it again, then drop the
         // coroutine outside every borrow (its `Drop` is user code).
-        drop(shared.remove_task(header.counted.key));
+        drop(shared.remove_task(header.id.key));
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.coroutine.drop_now())) {
             shared.report_panic(
                 "Exception in dropping a finished coroutine".to_owned(),
@@ -193,10 +191,10 @@ impl<T: 'static, F: Coroutine<T>> TaskCell<T, F> {
             );
         }
         shared.drop_reporting("what a finished task awaited", header.awaited.take());
-        // Clones of the waker that outlive the task (`waker` and `counted`
-        // are its own two) still count in the stuck check.
-        if Arc::strong_count(&header.counted) > 2 {
-            shared.keep_outlived(Arc::clone(&header.counted) as _);
+        // Clones of its waker that outlive the task still count in the
+        // stuck check.
+        if let Some(wakers) = &header.wakers {
+            shared.note_outliving(wakers);
         }
         // The result future is private to the task until now, so it is
         // pending and these cannot fail. Completing wakes its awaiters, whose
@@ -311,14 +309,18 @@ impl<T: 'static, F: Coroutine<T>> TaskStep for TaskCell<T, F> {
         }
         header.started.set(true);
         header.running.set(true);
-        let mut context = Context::from_waker(&header.waker);
+        // Always there until the cell is dropped.
+        let Some(wakers) = &header.wakers else {
+            return;
+        };
+        let mut context = Context::from_waker(&wakers.waker);
         let (polled, undelivered, awaited) = {
             // Futures of ours that keep this waker count it as theirs, for
             // the check that nothing outside the loop can wake the task.
             // Names the loop too: a future of another loop refuses the
             // await (asyncio: "Task got Future attached to a different loop").
-            let _scope = census::PollScope::enter_on(&header.waker, shared.census_id(), shared);
-            let _current = shared.enter_task(header.counted.key);
+            let _scope = census::PollScope::enter_on(&wakers.waker, shared.census_id(), shared);
+            let _current = shared.enter_task(header.id.key);
             if deliver {
                 cancel::deliver(message);
             }
@@ -386,8 +388,7 @@ impl<T: 'static, F: Coroutine<T>> TaskStep for TaskCell<T, F> {
     }
 
     fn waker_clones(&self) -> usize {
-        // `waker` and `counted` are the task's own two.
-        Arc::strong_count(&self.header.counted) - 2
+        self.header.wakers.as_ref().map_or(0, Wakers::clones)
     }
 
     fn owner(&self) -> &Weak<Shared> {
@@ -450,7 +451,7 @@ impl<T: 'static, F: Coroutine<T>> TaskStep for TaskCell<T, F> {
         if !header.running.get() {
             // asyncio's step is always queued here; ours is not when the
             // task waits on a sleep or another crate's future.
-            header.counted.wake_by_ref_here();
+            header.id.wake_here();
         }
         true
     }
@@ -502,7 +503,7 @@ impl Header {
         }
         // Refused, or gone round a circle back here: the next step delivers
         // it to the await itself.
-        header.counted.wake_by_ref_here();
+        header.id.wake_here();
     }
 }
 
@@ -608,14 +609,18 @@ impl<T: 'static, F: Coroutine<T>> Awaited for TaskCell<T, F> {
 }
 
 impl<T: 'static, F> Drop for TaskCell<T, F> {
-    /// asyncio's `Task exception was never retrieved`.
+    /// Hands the waker back to the loop, and reports asyncio's `Task
+    /// exception was never retrieved`.
     fn drop(&mut self) {
-        if !self.header.unretrieved.get() {
-            return;
-        }
         let Some(shared) = self.header.shared.upgrade() else {
             return;
         };
+        if let Some(wakers) = self.header.wakers.take() {
+            shared.retire_wakers(wakers);
+        }
+        if !self.header.unretrieved.get() {
+            return;
+        }
         let Ok(Some(exception)) = self.result.exception() else {
             return;
         };
@@ -644,50 +649,6 @@ fn label_of(full: &'static str) -> &'static str {
         return "<async block>";
     }
     path.rsplit("::").next().unwrap_or(path)
-}
-
-/// The waker of one task: `Send + Sync`, it names the task by
-/// `(loop, key, seq)` instead of holding it.
-pub(crate) struct TaskWaker {
-    pub(crate) loop_id: u64,
-    pub(crate) key: usize,
-    pub(crate) seq: u64,
-    pub(crate) remote: Arc<Remote>,
-}
-
-impl TaskWaker {
-    /// Cancels the task, from the loop's own thread, if it still exists.
-    pub(crate) fn cancel_here(&self) {
-        if let Some(shared) = registry::find(self.loop_id) {
-            if let Some(task) = shared.find_task(self.key, self.seq) {
-                task.cancel(None);
-            }
-        }
-    }
-
-    /// Queues the task's step, from the loop's own thread.
-    fn wake_by_ref_here(&self) {
-        if let Some(shared) = registry::find(self.loop_id) {
-            shared.wake_task(self.key, self.seq);
-        }
-    }
-}
-
-impl Wake for TaskWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if let Some(shared) = registry::find(self.loop_id) {
-            // On the loop's thread: queue the step now, in order.
-            shared.wake_task(self.key, self.seq);
-        } else if thread::current().id() != self.remote.thread_id() {
-            // Refused only by a closed loop, which has nothing left to wake.
-            let _ = self.remote.push(RemoteItem::Wake(self.key, self.seq));
-        }
-        // Otherwise the loop is gone: there is nothing left to wake.
-    }
 }
 
 // ---- the public handles ----------------------------------------------------
@@ -763,7 +724,7 @@ impl<T: 'static> Task<T> {
 
     /// The id of the task's loop.
     pub(crate) fn loop_id(&self) -> u64 {
-        self.cell.header().counted.loop_id
+        self.cell.header().id.loop_id
     }
 
     pub(crate) fn future(&self) -> &Future<T> {
@@ -974,8 +935,8 @@ impl<T: 'static> Task<T> {
 
     /// The task's waker, which names it (its loop, key and number) and is
     /// `Send`: another thread can hold it to have the task cancelled.
-    pub(crate) fn id(&self) -> Arc<TaskWaker> {
-        Arc::clone(&self.cell.header().counted)
+    pub(crate) fn id(&self) -> TaskId {
+        self.cell.header().id
     }
 
     /// How many cancellations are pending: asyncio 3.11's `cancelling()`,
@@ -1619,18 +1580,17 @@ fn spawn<T: 'static>(
     }
     let result = shared.create_future();
     let (task, cell) = shared.insert_task(|key, seq| {
-        let waker = Arc::new(TaskWaker {
+        let id = TaskId {
             loop_id: shared.id,
             key,
             seq,
-            remote: Arc::clone(shared.remote()),
-        });
+        };
         let cell = Rc::new(TaskCell::new(
             coroutine,
             label,
             result,
-            waker,
-            seq + 1,
+            shared.wakers_for(key, seq),
+            id,
             shared.this(),
         ));
         let task: Rc<dyn TaskStep> = cell.clone();
