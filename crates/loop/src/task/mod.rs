@@ -38,14 +38,13 @@ use slot::Slot;
 
 /// What every task has whatever its output: its name, its cancellation
 /// state, what it awaits.
-pub(crate) struct Header {
+struct Header {
     /// `Task-N`, numbered per loop in creation order.
     number: u64,
     name: RefCell<Option<Box<str>>>,
     /// The coroutine's name, from its type (`task_func` for the future of
     /// `async fn task_func`): the function that reads it, since only a
-    /// repr needs it (computing it at every `create_task` was 15% of a
-    /// spawn's instructions).
+    /// repr needs it.
     label: Label,
     scheduled: Cell<bool>,
     /// Set while a step polls the coroutine.
