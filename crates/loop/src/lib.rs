@@ -185,17 +185,14 @@
 mod clock;
 mod completer;
 mod compose;
-mod concurrent;
 mod error;
 mod event_loop;
 mod executor;
-mod group;
 mod handle;
 mod loop_handle;
 mod poller;
 mod ready;
 mod remote;
-mod run;
 mod shared;
 mod sleep;
 mod task;
@@ -204,21 +201,21 @@ mod timers;
 
 pub use crate::clock::{Delay, ManualClock, When};
 pub use crate::completer::Completer;
+pub use crate::compose::group::TaskGroup;
+pub use crate::compose::run::run;
+pub use crate::compose::threads::{to_thread, ConcurrentFuture};
 pub use crate::compose::{
     as_completed, gather, shield, timeout, timeout_at, wait, wait_for, AsCompleted,
     AsCompletedIter, Gather, GatherAll, GatherAllHandle, GatherHandle, Gatherable, NextCompleted,
     ReturnWhen, Shield, Timeout, WaitSet, Waited,
 };
-pub use crate::concurrent::{to_thread, ConcurrentFuture};
 pub use crate::error::{CompleterDropped, LoopError, LoopErrorKind};
 pub use crate::event_loop::EventLoop;
 pub use crate::executor::{Executor, Job, ThreadPool};
-pub use crate::group::TaskGroup;
 pub use crate::handle::{Handle, TimerHandle};
 pub use crate::loop_handle::{
     all_tasks, create_task, current_task, ensure_future, get_running_loop, IntoTask, LoopHandle,
 };
-pub use crate::run::run;
 pub use crate::shared::{default_exception_handler, ExceptionHandler};
 pub use crate::sleep::{sleep, sleep_with, Sleep};
 pub use crate::task::{AnyTask, Task, TaskOutput, TaskValue, TaskWait};

@@ -1,7 +1,19 @@
-//! Composing tasks: asyncio's `wait`, `gather`, `as_completed`, `wait_for`,
-//! `shield` and `timeout`, built on the loop's public API only (tasks,
-//! futures, done-callbacks and timers), as asyncio builds them in
-//! `tasks.py` and `timeouts.py`.
+//! The loop's top layer: what asyncio builds on its loop's public API, and
+//! so do we. This module is asyncio's `wait`, `gather`, `as_completed`,
+//! `wait_for`, `shield` and `timeout` (`tasks.py`, `timeouts.py`); its
+//! children are `TaskGroup` ([`group`], `taskgroups.py`), `run` ([`run`],
+//! `runners.py`) and the threads ([`threads`]: `to_thread` and
+//! `run_coroutine_threadsafe`, `threads.py` and `tasks.py`).
+//!
+//! They use the public API (tasks, futures, done-callbacks, timers, the
+//! running loop) and these crate-private pieces only: how a coroutine's
+//! error is a cancellation or another future's exception
+//! (`task::cancellation`, `task::unwrapped`, as a task reads them), a
+//! task's `Send` name (`shared::TaskId`, from `Task::id`) for a
+//! cancellation sent from another thread, and an erased task's failure and
+//! done-future (`AnyTask::failure`, `AnyTask::done_future`) for `run`'s
+//! shutdown. `tests/layers.rs` fails on a crate-private path not named
+//! here.
 //!
 //! Behaviour is asyncio's; the shapes are Rust's: builders that are
 //! awaited (`wait(tasks).timeout(0.1).await`), results in argument order
@@ -29,6 +41,10 @@ use std::sync::Arc;
 use asyncio_core::cancel::{self, Awaited};
 use asyncio_core::{CallbackKey, Future, FutureError, WaitTake};
 use futures_core::Stream;
+
+pub(crate) mod group;
+pub(crate) mod run;
+pub(crate) mod threads;
 
 use crate::{
     current_task, get_running_loop, AnyTask, Delay, Handle, IntoTask, LoopError, LoopHandle, Task,
