@@ -1,5 +1,5 @@
 //! Runs one workload in a loop, for a profiler:
-//! `profile w1|w2|w3|w4|w5|timers|timers-floor|cancel|cancel-floor|queue|queue-16|lock|handoff [rounds] [n]`
+//! `profile w1|w2|w3|w4|w5|timers|sleepers|timers-floor|cancel|cancel-floor|queue|queue-16|lock|handoff [rounds] [n]`
 //! (`n` callbacks or round trips per round, 10,000 unless given), or
 //! `profile latency [wakes]`: the wake-up latency of an idle loop, printed
 //! as its median and p99 in µs (for `strace -c` or `perf trace`).
@@ -25,7 +25,7 @@ fn main() {
         println!("median {:.1} µs, p99 {:.1} µs", at(0.5), at(0.99));
         return;
     }
-    let event_loop = if workload == "timers" || workload == "cancel" {
+    let event_loop = if workload == "timers" || workload == "sleepers" || workload == "cancel" {
         asyncio_loop::EventLoop::with_clock(&asyncio_loop::ManualClock::new())
     } else {
         asyncio_loop::EventLoop::new()
@@ -44,6 +44,10 @@ fn main() {
             "w5" => (asyncio_benches::w5_asyncio(&event_loop, n), n * (n - 1) / 2),
             "timers" => (
                 asyncio_benches::timers_asyncio(&event_loop, n),
+                asyncio_benches::w1_expected(n),
+            ),
+            "sleepers" => (
+                asyncio_benches::sleepers_asyncio(&event_loop, n),
                 asyncio_benches::w1_expected(n),
             ),
             "timers-floor" => (

@@ -79,6 +79,28 @@ pub fn timers_asyncio(event_loop: &EventLoop, n: usize) -> usize {
     })
 }
 
+/// Sleeping tasks on asyncio-rs: the timer workload with a task per timer,
+/// each sleeping for its spread delay and then touching its index, on a
+/// loop with a manual clock (issue 24's "a task sleeping on a timer", to
+/// set against a timer callback: `profile sleepers` and `profile timers`).
+/// Returns the sum the tasks touched.
+pub fn sleepers_asyncio(event_loop: &EventLoop, n: usize) -> usize {
+    touched(|| {
+        for i in 0..n {
+            let delay = std::time::Duration::from_micros(timer_deadline(i));
+            let sleep = event_loop.sleep(delay);
+            let _ = event_loop.create_task(async move {
+                if sleep.await.is_ok() {
+                    touch(i);
+                }
+            });
+        }
+        let handle = event_loop.handle();
+        let _ = event_loop.call_later(std::time::Duration::from_secs(1), move || handle.stop());
+        let _ = event_loop.run_forever();
+    })
+}
+
 /// The timers' floor: the same closures in a bare
 /// `BinaryHeap<(Reverse(deadline, seq), Box<dyn FnOnce()>)>`, pushed, then
 /// popped and called in deadline order.
