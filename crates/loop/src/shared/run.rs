@@ -108,7 +108,6 @@ impl Shared {
     /// jump while the job sleeps for 100 ms. A deadline that never comes
     /// ([`NEVER`](crate::clock::NEVER)) is no deadline.
     fn wait(&self, timeout: Option<Duration>) {
-        self.trim_spare_wakers();
         let limit = timeout.map(|timeout| {
             Instant::now()
                 .checked_add(timeout)

@@ -24,12 +24,9 @@ use crate::ready::Job;
 use crate::remote::{Remote, RemoteItem};
 use crate::LoopError;
 
-/// How many dropped tasks' wakers a loop keeps for its next tasks, at least:
-/// each is 64 heap bytes, and reusing one saves a task its allocation and
-/// the atomic reference counts of making and dropping it. While tasks are
-/// many, it keeps as many as are alive (a burst's tasks hand theirs to the
-/// next burst's); once the loop waits with nothing to do, it gives back
-/// what is beyond this and the live tasks (`trim_spare_wakers`).
+/// How many dropped tasks' wakers a loop keeps for its next tasks: each is
+/// 64 heap bytes, and reusing one saves a task its allocation and the
+/// atomic reference counts of making and dropping it.
 const SPARE_WAKERS: usize = 1024;
 
 /// What the loop needs from a task, with its output type erased: the step
@@ -295,8 +292,8 @@ impl Shared {
     }
 
     /// The wakers of a dropped task: kept for a later task if nothing else
-    /// holds a clone and the open loop keeps fewer than `SPARE_WAKERS` or
-    /// than there are live tasks; dropped otherwise. Runs no user code.
+    /// holds a clone (and the open loop keeps fewer than `SPARE_WAKERS`),
+    /// dropped otherwise. Runs no user code.
     #[inline]
     pub(crate) fn retire_wakers(&self, wakers: Wakers) {
         if wakers.clones() != 0 || self.closed.get() {
@@ -306,19 +303,8 @@ impl Shared {
         // and seq: order them before the next task's stores.
         atomic::fence(Ordering::Acquire);
         let mut spare = self.spare_wakers.borrow_mut();
-        if spare.len() < SPARE_WAKERS || spare.len() < self.tasks.borrow().len() {
+        if spare.len() < SPARE_WAKERS {
             spare.push(wakers);
-        }
-    }
-
-    /// The loop is about to wait with nothing to do: spare wakers beyond
-    /// `SPARE_WAKERS` and the live tasks go (their drops run no user code).
-    pub(super) fn trim_spare_wakers(&self) {
-        let mut spare = self.spare_wakers.borrow_mut();
-        if spare.len() > SPARE_WAKERS {
-            let keep = SPARE_WAKERS.max(self.tasks.borrow().len());
-            spare.truncate(keep);
-            spare.shrink_to(keep);
         }
     }
 
@@ -354,56 +340,5 @@ impl Drop for CurrentTask<'_> {
     #[inline]
     fn drop(&mut self) {
         self.shared.current.set(self.previous);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::EventLoop;
-
-    fn spares(event_loop: &EventLoop) -> usize {
-        let shared = registry::find(event_loop.id().unwrap()).unwrap();
-        let count = shared.spare_wakers.borrow().len();
-        count
-    }
-
-    /// `burst` trivial tasks whose handles are dropped at once, run.
-    fn run_burst(event_loop: &EventLoop, burst: usize) {
-        for _ in 0..burst {
-            drop(event_loop.create_task(async {}).unwrap());
-        }
-        event_loop.stop();
-        event_loop.run_forever().unwrap();
-    }
-
-    #[test]
-    #[cfg_attr(
-        miri,
-        ignore = "thousands of tasks; the reuse itself runs under Miri in tests/wakers.rs"
-    )]
-    fn a_bursts_wakers_serve_the_next_burst_and_go_when_the_loop_idles() {
-        let event_loop = EventLoop::new();
-        let burst = 5 * SPARE_WAKERS;
-        run_burst(&event_loop, burst);
-        // Each task dropped while others still lived kept its waker.
-        let kept = spares(&event_loop);
-        assert!(kept > SPARE_WAKERS && kept <= burst, "{kept}");
-        // The next burst takes them all back first.
-        for _ in 0..kept {
-            drop(event_loop.create_task(async {}).unwrap());
-        }
-        assert_eq!(spares(&event_loop), 0);
-        event_loop.stop();
-        event_loop.run_forever().unwrap();
-        assert!(spares(&event_loop) > SPARE_WAKERS);
-        // Idle: the loop waits with nothing to do and gives back the rest.
-        event_loop.run_once(Some(Duration::ZERO)).unwrap();
-        assert_eq!(spares(&event_loop), SPARE_WAKERS);
-        // A closed loop keeps none.
-        event_loop.close().unwrap();
-        assert_eq!(spares(&event_loop), 0);
     }
 }
