@@ -6,7 +6,6 @@
 
 use std::fmt;
 use std::future::Future as StdFuture;
-use std::ops::Deref;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::time::Instant;
@@ -65,25 +64,6 @@ enum State {
     Weak(Weak<Shared>),
 }
 
-/// The loop's state for the length of one call: borrowed from the owner's
-/// handle, or upgraded from a weak one.
-enum Live<'a> {
-    Borrowed(&'a Rc<Shared>),
-    Upgraded(Rc<Shared>),
-}
-
-impl Deref for Live<'_> {
-    type Target = Rc<Shared>;
-
-    #[inline(always)]
-    fn deref(&self) -> &Rc<Shared> {
-        match self {
-            Live::Borrowed(shared) => shared,
-            Live::Upgraded(shared) => shared,
-        }
-    }
-}
-
 impl LoopHandle {
     /// The owner's handle, holding `shared` strongly.
     pub(crate) fn owner(shared: Rc<Shared>) -> Self {
@@ -107,15 +87,12 @@ impl LoopHandle {
         }
     }
 
-    /// The loop's state, while the loop lives.
-    #[inline(always)]
-    fn live(&self) -> Result<Live<'_>, LoopError> {
+    /// The loop's state, while the loop lives (for the operations off the
+    /// hot paths, which take `with`).
+    fn live(&self) -> Option<Rc<Shared>> {
         match &self.state {
-            State::Owner(shared) => Ok(Live::Borrowed(shared)),
-            State::Weak(shared) => shared
-                .upgrade()
-                .map(Live::Upgraded)
-                .ok_or_else(LoopError::closed),
+            State::Owner(shared) => Some(Rc::clone(shared)),
+            State::Weak(shared) => shared.upgrade(),
         }
     }
 
@@ -145,12 +122,12 @@ impl LoopHandle {
 
     /// The loop's id, while it lives.
     pub(crate) fn id(&self) -> Option<u64> {
-        self.live().ok().map(|shared| shared.id)
+        self.live().map(|shared| shared.id)
     }
 
     fn now_nanos(&self) -> clock::Nanos {
         self.live()
-            .map_or_else(|_| clock::nanos(Instant::now()), |shared| shared.now())
+            .map_or_else(|| clock::nanos(Instant::now()), |shared| shared.now())
     }
 
     /// Queues `callback` to run on a later iteration, after everything
@@ -397,14 +374,7 @@ impl LoopHandle {
     /// ```
     pub fn all_tasks(&self) -> Vec<AnyTask> {
         self.live()
-            .map(|shared| {
-                shared
-                    .all_tasks()
-                    .into_iter()
-                    .map(AnyTask::from_step)
-                    .collect()
-            })
-            .unwrap_or_default()
+            .map_or_else(Vec::new, |shared| any_tasks(&shared))
     }
 
     /// A handle other threads can use to reach this loop: to queue
@@ -422,8 +392,8 @@ impl LoopHandle {
     /// ```
     pub fn threadsafe_handle(&self) -> ThreadsafeHandle {
         match self.live() {
-            Ok(shared) => ThreadsafeHandle::new(Arc::clone(shared.remote())),
-            Err(_) => ThreadsafeHandle::closed(),
+            Some(shared) => ThreadsafeHandle::new(Arc::clone(shared.remote())),
+            None => ThreadsafeHandle::closed(),
         }
     }
 
@@ -440,8 +410,7 @@ impl LoopHandle {
         &self,
         future: &Future<T>,
     ) -> Result<Completer<T>, LoopError> {
-        let shared = self.live()?;
-        Completer::for_future(&shared, future)
+        self.with(|shared| Completer::for_future(shared, future))
     }
 
     /// Runs the blocking `call` on a worker thread of the loop's executor
@@ -474,8 +443,7 @@ impl LoopHandle {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let shared = self.live()?;
-        completer::run_in_executor(&shared, call)
+        self.with(|shared| completer::run_in_executor(shared, call))
     }
 
     /// Makes `executor` the one [`run_in_executor`](Self::run_in_executor)
@@ -486,14 +454,14 @@ impl LoopHandle {
     ///
     /// [`is_closed`](LoopError::is_closed) on a closed loop (or one that is gone).
     pub fn set_default_executor(&self, executor: impl Executor) -> Result<(), LoopError> {
-        self.live()?.set_default_executor(Arc::new(executor))
+        self.with(|shared| shared.set_default_executor(Arc::new(executor)))
     }
 
     /// Lets the default executor's jobs finish and joins its threads
     /// (asyncio's `shutdown_default_executor`, which `close` also does); a
     /// later `run_in_executor` starts a new pool.
     pub fn shutdown_default_executor(&self) {
-        if let Ok(shared) = self.live() {
+        if let Some(shared) = self.live() {
             shared.shutdown_default_executor();
         }
     }
@@ -511,7 +479,7 @@ impl LoopHandle {
     /// event_loop.run_forever().unwrap();
     /// ```
     pub fn stop(&self) {
-        if let Ok(shared) = self.live() {
+        if let Some(shared) = self.live() {
             shared.stop();
         }
     }
@@ -534,7 +502,7 @@ impl LoopHandle {
     /// assert!(seen.get() && !event_loop.is_running());
     /// ```
     pub fn is_running(&self) -> bool {
-        self.live().is_ok_and(|shared| shared.is_running())
+        self.live().is_some_and(|shared| shared.is_running())
     }
 
     /// Whether [`close`](Self::close) was called; true once the loop is gone.
@@ -570,8 +538,8 @@ impl LoopHandle {
     /// ```
     pub fn close(&self) -> Result<(), LoopError> {
         match self.live() {
-            Ok(shared) => shared.close(),
-            Err(_) => Ok(()),
+            Some(shared) => shared.close(),
+            None => Ok(()),
         }
     }
 
@@ -605,8 +573,8 @@ impl LoopHandle {
     {
         let handler = handler.map(|handler| Rc::new(handler) as ExceptionHandler);
         match self.live() {
-            Ok(shared) => shared.set_exception_handler(handler),
-            Err(_) => drop_to_stderr(handler),
+            Some(shared) => shared.set_exception_handler(handler),
+            None => drop_to_stderr(handler),
         }
     }
 
@@ -626,7 +594,7 @@ impl LoopHandle {
     /// ```
     #[doc(alias = "get_exception_handler")]
     pub fn exception_handler(&self) -> Option<ExceptionHandler> {
-        self.live().ok()?.exception_handler()
+        self.live()?.exception_handler()
     }
 
     /// Sends `context` to the exception handler, as the loop does for a
@@ -645,10 +613,19 @@ impl LoopHandle {
     /// ```
     pub fn call_exception_handler(&self, context: ExceptionContext) {
         match self.live() {
-            Ok(shared) => shared.call_exception_handler(context),
-            Err(_) => default_exception_handler(&context),
+            Some(shared) => shared.call_exception_handler(context),
+            None => default_exception_handler(&context),
         }
     }
+}
+
+/// The tasks of `shared` not done yet, in creation order, as handles.
+fn any_tasks(shared: &Shared) -> Vec<AnyTask> {
+    shared
+        .all_tasks()
+        .into_iter()
+        .map(AnyTask::from_step)
+        .collect()
 }
 
 /// `op` on the state `shared` points to, if the loop lives (see
@@ -686,13 +663,13 @@ impl Clone for LoopHandle {
 impl fmt::Debug for LoopHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.live() {
-            Ok(shared) => write!(
+            Some(shared) => write!(
                 f,
                 "<LoopHandle running={} closed={}>",
                 shared.is_running(),
                 shared.is_closed()
             ),
-            Err(_) => f.write_str("<LoopHandle dropped>"),
+            None => f.write_str("<LoopHandle dropped>"),
         }
     }
 }
@@ -893,8 +870,5 @@ pub fn all_tasks() -> Vec<AnyTask> {
     if id == 0 {
         return Vec::new();
     }
-    match registry::find(id) {
-        Some(shared) => LoopHandle::weak_to(&shared).all_tasks(),
-        None => Vec::new(),
-    }
+    registry::find(id).map_or_else(Vec::new, |shared| any_tasks(&shared))
 }

@@ -215,33 +215,32 @@ impl<T> Sleep<T> {
     /// A poll on its loop, `shared`.
     #[inline(always)]
     fn poll_on(&mut self, shared: &Shared, cx: &mut Context<'_>) -> Poll<Result<T, FutureError>> {
-        let this = self;
-        match this.state {
-            State::New if this.delay.is_none() => {
+        match self.state {
+            State::New if self.delay.is_none() => {
                 if shared.is_closed() {
-                    return this.closed();
+                    return self.closed();
                 }
-                this.state = State::Yielded;
+                self.state = State::Yielded;
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
             State::New => {
-                let deadline = shared.after(this.delay);
+                let deadline = shared.after(self.delay);
                 match shared.wake_at(deadline, cx.waker().clone()) {
                     Ok((key, seq)) => {
-                        this.state = State::Timer(key, seq);
+                        self.state = State::Timer(key, seq);
                         Poll::Pending
                     }
-                    Err(_) => this.closed(),
+                    Err(_) => self.closed(),
                 }
             }
-            State::Yielded => this.finish(),
+            State::Yielded => self.finish(),
             State::Timer(key, seq) => {
                 if shared.timer_pending(key, seq) {
                     shared.rewake_timer(key, seq, cx.waker());
                     Poll::Pending
                 } else {
-                    this.finish()
+                    self.finish()
                 }
             }
             State::Done => Poll::Pending,

@@ -218,14 +218,19 @@ fn violations(
     wrong
 }
 
+/// Fails, listing them under `what`, if `found` has any.
+fn assert_none(found: BTreeSet<String>, what: &str) {
+    assert!(
+        found.is_empty(),
+        "{what}:\n{}",
+        found.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
 #[test]
 fn modules_import_only_lower_layers() {
     let wrong = violations(&modules(), &reexports());
-    assert!(
-        wrong.is_empty(),
-        "imports that do not point down:\n{}",
-        wrong.into_iter().collect::<Vec<_>>().join("\n")
-    );
+    assert_none(wrong, "imports that do not point down");
 }
 
 /// The paths of the top layer that are neither the public API (an item
@@ -255,11 +260,7 @@ fn top_layer_private_uses(
 #[test]
 fn the_top_layer_uses_the_public_api() {
     let private = top_layer_private_uses(&modules(), &reexports());
-    assert!(
-        private.is_empty(),
-        "crate-private items used above the API:\n{}",
-        private.into_iter().collect::<Vec<_>>().join("\n")
-    );
+    assert_none(private, "crate-private items used above the API");
     // The check sees one: the task table reached from `gather`.
     let mut modules = modules();
     modules

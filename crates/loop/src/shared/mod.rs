@@ -84,7 +84,7 @@ pub(crate) struct Shared {
     /// finished: one of our futures may hold such a clone (and count it in
     /// the census) or something outside may, so the stuck check counts
     /// them. Pruned of those nobody else holds any more.
-    outlived: RefCell<Vec<tasks::Outlived>>,
+    outlived: RefCell<Vec<Arc<tasks::TaskWaker>>>,
     /// Finished tasks' wakers that nothing else holds, for later tasks.
     spare_wakers: RefCell<Vec<tasks::Wakers>>,
     handler: RefCell<Option<ExceptionHandler>>,

@@ -163,10 +163,6 @@ pub(super) struct TaskEntry {
     pub(super) task: Rc<dyn TaskStep>,
 }
 
-/// A clone of a finished task's waker that something still held when the
-/// task finished (see `Shared::keep_outlived`): only its count matters.
-pub(super) type Outlived = Arc<dyn Send + Sync>;
-
 impl Shared {
     /// Adds a task: `make` builds it from its key in the table and its
     /// number (0 for the loop's first task), and says what to return.
@@ -287,7 +283,7 @@ impl Shared {
     /// the stuck check (see `outlived`).
     pub(crate) fn note_outliving(&self, wakers: &Wakers) {
         if wakers.clones() > 0 {
-            self.keep_outlived(Arc::clone(&wakers.counted) as Outlived);
+            self.keep_outlived(Arc::clone(&wakers.counted));
         }
     }
 
@@ -309,7 +305,7 @@ impl Shared {
     }
 
     /// A finished task's waker that is still cloned (see `outlived`).
-    pub(crate) fn keep_outlived(&self, waker: Outlived) {
+    fn keep_outlived(&self, waker: Arc<TaskWaker>) {
         let mut outlived = self.outlived.borrow_mut();
         // Amortised: prune when the list has doubled since the last prune.
         if outlived.len() >= 64 && outlived.len() == outlived.capacity() {

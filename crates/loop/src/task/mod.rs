@@ -77,7 +77,10 @@ struct Header {
     /// Set when `run_until_complete` waits for the task: the run hands the
     /// exception to its caller, so it is never reported as unretrieved.
     silenced: Cell<bool>,
-    /// Its name for the loop (the loop's id, its key and seq).
+    /// Its name for the loop (the loop's id, its key and seq). Its waker
+    /// holds the same, but reading it from there cost more than these 24
+    /// bytes: a smaller cell fell into another allocator size class
+    /// (`docs/benchmarks.md`, history, fourteenth session).
     id: TaskId,
     /// Its waker; handed back to the loop (for a later task) when the
     /// cell is dropped (`None` only from then on).
