@@ -193,6 +193,8 @@ pub use asyncio_loop::{
     NextCompleted, Rejected, ReturnWhen, Shield, Sleep, Task, TaskGroup, TaskOutput, TaskValue,
     TaskWait, ThreadPool, ThreadsafeHandle, Timeout, TimerHandle, WaitSet, Waited, When,
 };
+#[cfg(unix)]
+pub use asyncio_loop::{socket2, Readiness, Registered};
 pub use asyncio_sync::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, Condition, ConditionAcquire, ConditionGuard,
     ConditionWait, Discipline, Event, EventWait, Fifo, GenericQueue, Get, Join, Lifo, LifoQueue,
@@ -208,6 +210,10 @@ pub mod events {
         Executor, Handle, Job, LoopHandle, ManualClock, Rejected, ThreadPool, ThreadsafeHandle,
         TimerHandle, When,
     };
+    /// The loop's I/O (Unix): what `add_reader` and the `sock_*`
+    /// coroutines of [`LoopHandle`] take.
+    #[cfg(unix)]
+    pub use asyncio_loop::{socket2, Readiness, Registered};
 }
 
 /// Futures: asyncio's `futures` module. A [`Future`]

@@ -264,6 +264,13 @@ pub(crate) fn seconds(nanos: Nanos) -> f64 {
 /// `advance` and `run_once(Some(Duration::ZERO))`. A deadline that never
 /// comes (an infinite delay) is never jumped to.
 ///
+/// With I/O in flight (a reader or writer waiting on a socket, a watched
+/// descriptor), a peer could still deliver something that the next
+/// deadline would otherwise time out: the loop first waits for I/O for
+/// [`io_grace`](Self::io_grace) of real time (100 ms unless
+/// [`set_io_grace`](Self::set_io_grace) says otherwise), then jumps, as
+/// trio's `MockClock.autojump_threshold` does.
+///
 /// Cloning gives another handle to the same clock.
 ///
 /// # Examples
@@ -282,16 +289,53 @@ pub(crate) fn seconds(nanos: Nanos) -> f64 {
 /// clock.advance(Duration::from_millis(500));
 /// assert_eq!(event_loop.time(), 3600.5);
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ManualClock {
     /// Time since the epoch.
     elapsed: Rc<Cell<Duration>>,
+    /// How long a wait with I/O in flight lasts before a jump.
+    grace: Rc<Cell<Duration>>,
+}
+
+/// [`ManualClock::io_grace`] unless set.
+const DEFAULT_IO_GRACE: Duration = Duration::from_millis(100);
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        ManualClock {
+            elapsed: Rc::default(),
+            grace: Rc::new(Cell::new(DEFAULT_IO_GRACE)),
+        }
+    }
 }
 
 impl ManualClock {
     /// A clock at 0.0 seconds.
     pub fn new() -> Self {
         ManualClock::default()
+    }
+
+    /// How long, in real time, a loop on this clock waits for I/O in
+    /// flight before it jumps to the next deadline (100 ms by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use asyncio_loop::ManualClock;
+    ///
+    /// let clock = ManualClock::new();
+    /// assert_eq!(clock.io_grace(), Duration::from_millis(100));
+    /// clock.set_io_grace(Duration::from_millis(5));
+    /// assert_eq!(clock.clone().io_grace(), Duration::from_millis(5));
+    /// ```
+    pub fn io_grace(&self) -> Duration {
+        self.grace.get()
+    }
+
+    /// Sets [`io_grace`](Self::io_grace) (for every clone of this clock).
+    pub fn set_io_grace(&self, grace: Duration) {
+        self.grace.set(grace);
     }
 
     /// Moves the clock forward by `by` (a negative delay moves it not at

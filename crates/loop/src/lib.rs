@@ -101,13 +101,54 @@
 //! which gives a future of their result; a [`Completer`] completes a loop's
 //! future from any thread.
 //!
+//! I/O (Unix): [`add_reader`](crate::LoopHandle::add_reader) and
+//! [`add_writer`](crate::LoopHandle::add_writer) call a closure on every
+//! iteration while a descriptor is ready, as asyncio's do; a
+//! [`Registered`] socket is watched by the loop for as long as it lives,
+//! and the `sock_*` coroutines ([`sock_recv`](crate::LoopHandle::sock_recv),
+//! [`sock_sendall`](crate::LoopHandle::sock_sendall),
+//! [`sock_connect`](crate::LoopHandle::sock_connect),
+//! [`sock_accept`](crate::LoopHandle::sock_accept), ...) try each system
+//! call first and wait for readiness only when it would block.
+//!
+//! ```
+//! # #[cfg(unix)] {
+//! use asyncio_loop::{EventLoop, Registered};
+//!
+//! let event_loop = EventLoop::new();
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+//! let address = listener.local_addr().unwrap();
+//! let listener = Registered::new(&event_loop, listener).unwrap();
+//! let client = std::thread::spawn(move || {
+//!     use std::io::{Read, Write};
+//!     let mut stream = std::net::TcpStream::connect(address).unwrap();
+//!     stream.write_all(b"ping").unwrap();
+//!     let mut reply = [0; 4];
+//!     stream.read_exact(&mut reply).unwrap();
+//!     reply
+//! });
+//! let handle = event_loop.handle();
+//! event_loop
+//!     .run_until_complete(async move {
+//!         let (connection, _) = handle.sock_accept(&listener).await?;
+//!         let data = handle.sock_recv(&connection, 1024).await?;
+//!         handle.sock_sendall(&connection, &data).await
+//!     })
+//!     .unwrap()
+//!     .unwrap();
+//! assert_eq!(&client.join().unwrap(), b"ping");
+//! # }
+//! ```
+//!
 //! # What it is not
 //!
 //! Not a multi-threaded runtime: a loop and its futures live on one thread.
 //! Not the synchronization primitives (locks, events, queues): those are
-//! `asyncio-sync`, built on `asyncio-core` alone. There is no I/O yet
-//! (sockets, streams, subprocesses, signals): it comes next, and
-//! `ARCHITECTURE.md` says where each goes.
+//! `asyncio-sync`, built on `asyncio-core` alone. Its I/O is the loop's
+//! part of asyncio's: readiness, `add_reader` and the `sock_*` coroutines.
+//! Transports and protocols, servers, streams, subprocesses and signals
+//! come in the crates and issues that follow (`ARCHITECTURE.md` says where
+//! each goes).
 //!
 //! # Which error type should a coroutine return?
 //!
@@ -195,6 +236,8 @@ mod ready;
 mod remote;
 mod shared;
 mod sleep;
+#[cfg(unix)]
+mod sources;
 mod task;
 mod threadsafe;
 mod timers;
@@ -216,10 +259,17 @@ pub use crate::handle::{Handle, TimerHandle};
 pub use crate::loop_handle::{
     all_tasks, create_task, current_task, ensure_future, get_running_loop, IntoTask, LoopHandle,
 };
+#[cfg(unix)]
+pub use crate::loop_handle::{Readiness, Registered};
 pub use crate::shared::{default_exception_handler, ExceptionHandler};
 pub use crate::sleep::{sleep, sleep_with, Sleep};
 pub use crate::task::{AnyTask, Task, TaskOutput, TaskValue, TaskWait};
 pub use crate::threadsafe::{Rejected, ThreadsafeHandle};
+/// The socket crate whose types the `sock_*` coroutines take and return
+/// (`Socket`, `SockAddr`, `Domain`, `Type`), re-exported so that a program
+/// uses the same version.
+#[cfg(unix)]
+pub use socket2;
 
 /// This crate's README code, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -18,9 +18,12 @@
 //! `select`.
 
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use mio::event::Event;
 use mio::{Events, Poll, Token, Waker};
+
+use crate::sources::{READABLE, WRITABLE};
 
 /// The waker's token.
 const NOTIFY: Token = Token(0);
@@ -35,9 +38,17 @@ pub(crate) type Notifier = Waker;
 pub(crate) struct Poller {
     poll: Poll,
     events: Events,
+    /// The I/O events of the last poll not yet taken: token and readiness.
+    io: Vec<(usize, u8)>,
+    /// Whether `events` has grown to its I/O capacity.
+    grown: bool,
     #[cfg(target_os = "linux")]
     timer: Option<timer::Timer>,
 }
+
+/// Events one poll can return once I/O sources exist (tokio's default);
+/// before, only the notifier and the timer can fire.
+const IO_EVENTS: usize = 1024;
 
 impl Poller {
     /// A poller and the notifier that interrupts its waits.
@@ -54,6 +65,8 @@ impl Poller {
         let poller = Poller {
             poll,
             events: Events::with_capacity(16),
+            io: Vec::new(),
+            grown: false,
             #[cfg(target_os = "linux")]
             timer,
         };
@@ -77,19 +90,79 @@ impl Poller {
         };
         #[cfg(not(target_os = "linux"))]
         let timeout = remaining(deadline);
+        self.poll(timeout);
+    }
+
+    /// Polls without waiting, for I/O events (asyncio polls with a zero
+    /// timeout when callbacks are ready).
+    pub(crate) fn poll_now(&mut self) {
+        self.poll(Some(Duration::ZERO));
+    }
+
+    fn poll(&mut self, timeout: Option<Duration>) {
         // An error (EINTR, say) is an early return.
         let _ = self.poll.poll(&mut self.events, timeout);
-        #[cfg(target_os = "linux")]
-        if let Some(timer) = &mut self.timer {
-            if self.events.iter().any(|event| event.token() == TIMER) {
-                timer.fired();
+        for event in self.events.iter() {
+            match event.token() {
+                NOTIFY => {}
+                #[cfg(target_os = "linux")]
+                TIMER => {
+                    if let Some(timer) = &mut self.timer {
+                        timer.fired();
+                    }
+                }
+                Token(token) => self.io.push((token, readiness(event))),
             }
         }
     }
+
+    /// The I/O events of the polls since the last call, in the order the
+    /// OS reported them.
+    pub(crate) fn take_events(&mut self) -> Vec<(usize, u8)> {
+        std::mem::take(&mut self.io)
+    }
+
+    /// Registers `fd` under `token` for both directions (edge-triggered).
+    #[cfg(unix)]
+    pub(crate) fn register(&mut self, fd: std::os::fd::RawFd, token: usize) -> io::Result<()> {
+        use mio::Interest;
+        if !self.grown {
+            self.grown = true;
+            self.events = Events::with_capacity(IO_EVENTS);
+        }
+        self.poll.registry().register(
+            &mut mio::unix::SourceFd(&fd),
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        )
+    }
+
+    /// Deregisters `fd` (an error, such as a descriptor closed meanwhile,
+    /// is the caller's to ignore).
+    #[cfg(unix)]
+    pub(crate) fn deregister(&mut self, fd: std::os::fd::RawFd) -> io::Result<()> {
+        self.poll
+            .registry()
+            .deregister(&mut mio::unix::SourceFd(&fd))
+    }
+}
+
+/// An event's readiness bits, as asyncio's selector reads epoll's: an error
+/// or a hang-up makes both directions ready, so that the operation that
+/// then runs reports it.
+fn readiness(event: &Event) -> u8 {
+    let mut bits = 0;
+    if event.is_readable() || event.is_read_closed() || event.is_error() {
+        bits |= READABLE;
+    }
+    if event.is_writable() || event.is_write_closed() || event.is_error() {
+        bits |= WRITABLE;
+    }
+    bits
 }
 
 /// The time left until `deadline`, for mio's timeout.
-fn remaining(deadline: Option<Instant>) -> Option<std::time::Duration> {
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
     deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()))
 }
 

@@ -17,7 +17,8 @@ use std::path::Path;
 /// The layers, lowest first. A module added to the crate must be placed here.
 const LAYERS: &[&[&str]] = &[
     // The parts, which know nothing of a loop.
-    &["clock", "error", "executor", "poller", "ready"],
+    &["clock", "error", "executor", "ready", "sources"],
+    &["poller"],
     &["remote", "timers"],
     &["threadsafe"],
     // The loop's state: the parts composed, and the iteration.

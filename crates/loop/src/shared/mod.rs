@@ -29,10 +29,16 @@ use crate::executor::{Executor, ThreadPool};
 use crate::poller::Poller;
 use crate::ready::{Job, Ready};
 use crate::remote::{Remote, RemoteItem};
+#[cfg(unix)]
+use crate::sources::Sources;
 use crate::timers::{Action, Cancelled, Timers};
 use crate::LoopError;
 
 mod completions;
+#[cfg(unix)]
+mod io;
+#[cfg(not(unix))]
+mod no_io;
 pub(crate) mod registry;
 mod report;
 mod run;
@@ -59,8 +65,15 @@ pub(crate) struct Shared {
     ready: RefCell<Ready<Rc<dyn TaskStep>>>,
     timers: RefCell<Timers>,
     clock: Clock,
-    /// The OS wait, made on the first wait.
+    /// The OS wait, made on the first wait or registration.
     poller: RefCell<PollerSlot>,
+    /// The descriptors registered with the poller.
+    #[cfg(unix)]
+    sources: RefCell<Sources>,
+    /// Whether a source has a waiting slot or a recheck (kept by
+    /// `shared/io.rs` after each change to `sources`).
+    #[cfg(unix)]
+    io_active: Cell<bool>,
     /// Live tasks by key, for wakers (which name a task, not hold it).
     tasks: RefCell<Slab<tasks::TaskEntry>>,
     next_task_seq: Cell<u64>,
@@ -105,6 +118,10 @@ impl Shared {
             timers: RefCell::new(Timers::new()),
             clock,
             poller: RefCell::new(PollerSlot::NotYet),
+            #[cfg(unix)]
+            sources: RefCell::new(Sources::default()),
+            #[cfg(unix)]
+            io_active: Cell::new(false),
             tasks: RefCell::new(Slab::new()),
             next_task_seq: Cell::new(0),
             current: Cell::new(None),
@@ -366,6 +383,7 @@ impl Shared {
                 self.drop_reporting("a call_soon_threadsafe callback dropped by close", callback);
             }
         }
+        self.clear_sources();
         // Their drops run no user code.
         self.outlived.borrow_mut().clear();
         self.spare_wakers.borrow_mut().clear();

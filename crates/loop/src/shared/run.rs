@@ -63,8 +63,14 @@ impl Shared {
     fn iterate(&self, timeout: Option<Duration>) {
         self.drain_remote();
         let has_timers = self.timers.borrow().len() != 0;
-        if self.ready.borrow().len() == 0 && !self.stopping.get() {
+        if self.ready.borrow().len() == 0 && !self.stopping.get() && !self.io_rechecks() {
             self.wait(timeout);
+        } else if self.io_waits() {
+            // Work is queued (or a stop, or a watched descriptor may still
+            // be ready): poll without waiting, as asyncio selects with a
+            // zero timeout, so that a busy loop never starves I/O (IO1).
+            // Without sources this costs a borrow and no system call.
+            self.poll_io_now();
         }
         // Waiting runs no user code, so it cannot have added timers.
         if has_timers {
@@ -113,6 +119,10 @@ impl Shared {
                 .checked_add(timeout)
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 30))
         });
+        // A manual clock with I/O in flight waits in real time until this
+        // point (set on the first look that finds I/O in flight) before it
+        // jumps.
+        let mut grace: Option<Instant> = None;
         loop {
             let next = self.timers.borrow_mut().next_deadline();
             let until = match (next, &self.clock) {
@@ -121,11 +131,17 @@ impl Shared {
                         // Real-time work outstanding: wait for it (or for
                         // the host's limit), then look again.
                         limit
+                    } else if let Some(until) = self.io_grace(clock, &mut grace) {
+                        // A peer, a child or a signal could still deliver
+                        // something: give it a real interval before the
+                        // jump (trio's `autojump_threshold`).
+                        Some(limit.map_or(until, |limit| limit.min(until)))
                     } else {
                         let cap = timeout.map_or(clock::NEVER, |timeout| {
                             clock::Delay::from(timeout).after(clock.now_nanos())
                         });
                         clock.advance_to(deadline.min(cap));
+                        self.poll_io_if_waiting();
                         return;
                     }
                 }
@@ -144,9 +160,13 @@ impl Shared {
                 }
             };
             match until {
-                Some(until) if until <= Instant::now() => return,
+                Some(until) if until <= Instant::now() => {
+                    self.poll_io_if_waiting();
+                    return;
+                }
                 _ => self.wait_in_poller(until),
             }
+            self.queue_io();
             self.drain_remote();
             if self.ready.borrow().len() != 0 || self.stopping.get() {
                 return;
@@ -158,6 +178,35 @@ impl Shared {
     /// where there is none (Miri, no file descriptor left).
     fn wait_in_poller(&self, until: Option<Instant>) {
         let mut slot = self.poller.borrow_mut();
+        self.make_poller(&mut slot);
+        let poller = match &mut *slot {
+            PollerSlot::Made(poller) => Some(poller),
+            _ => None,
+        };
+        self.remote.wait(until, poller);
+    }
+
+    /// Until when a manual-clock loop waits for I/O in flight before it
+    /// jumps: `None` once that point passed, or with no I/O in flight.
+    fn io_grace(&self, clock: &crate::ManualClock, grace: &mut Option<Instant>) -> Option<Instant> {
+        if !self.io_waits() {
+            return None;
+        }
+        let now = Instant::now();
+        let until = *grace.get_or_insert_with(|| now.checked_add(clock.io_grace()).unwrap_or(now));
+        (until > now).then_some(until)
+    }
+
+    /// A wait that ends without blocking still polls for I/O, as asyncio's
+    /// `select` with a zero timeout does.
+    fn poll_io_if_waiting(&self) {
+        if self.io_waits() {
+            self.poll_io_now();
+        }
+    }
+
+    /// Makes the poller in `slot` if it was not made yet.
+    pub(super) fn make_poller(&self, slot: &mut PollerSlot) {
         if matches!(*slot, PollerSlot::NotYet) {
             // Miri cannot make one: it must not even try.
             let made = if cfg!(miri) { None } else { Poller::new().ok() };
@@ -169,11 +218,6 @@ impl Shared {
                 None => PollerSlot::Unavailable,
             };
         }
-        let poller = match &mut *slot {
-            PollerSlot::Made(poller) => Some(poller),
-            _ => None,
-        };
-        self.remote.wait(until, poller);
     }
 
     /// Whether nothing could ever bring the loop work again: called with
@@ -188,7 +232,9 @@ impl Shared {
     /// wake and then dropped its waker or handle is seen by one or the other.
     #[cold]
     fn nothing_can_wake(&self) -> bool {
-        if self.remote.has_handles() || self.awaits_completions() {
+        // A source with a waiting reader or writer: a peer, a child or the
+        // kernel can make it ready (IO87).
+        if self.remote.has_handles() || self.awaits_completions() || self.io_waits() {
             return false;
         }
         let live = self.live_waker_clones();

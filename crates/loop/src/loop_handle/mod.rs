@@ -4,6 +4,12 @@
 //! [`get_running_loop`]) holds it weakly. See ARCHITECTURE.md, "One API
 //! surface".
 
+#[cfg(unix)]
+mod io;
+
+#[cfg(unix)]
+pub use io::{Readiness, Registered};
+
 use std::fmt;
 use std::future::Future as StdFuture;
 use std::rc::{Rc, Weak};
