@@ -99,7 +99,8 @@ struct Source {
     gen: u32,
     /// An owned source, registered for its lifetime (else a watched fd).
     owned: bool,
-    /// The readiness last seen and not yet cleared (owned sources).
+    /// The readiness last seen and not yet cleared (owned sources; both
+    /// bits at first).
     ready: u8,
     slots: [Slot; 2],
 }
@@ -163,7 +164,9 @@ impl Sources {
             fd,
             gen,
             owned,
-            ready: 0,
+            // Unknown counts as ready: the first operation is tried at
+            // once, and its `WouldBlock` (or short transfer) clears it.
+            ready: if owned { READABLE | WRITABLE } else { 0 },
             slots: Default::default(),
         });
         self.by_fd.insert(fd, key);
@@ -491,6 +494,9 @@ mod tests {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
         let id = sources.waiter_id();
+        // A fresh owned source counts as ready until an operation says not.
+        assert!(sources.poll_ready(key, Dir::Read, id, &waker));
+        sources.clear(key, Dir::Read);
         assert!(!sources.poll_ready(key, Dir::Read, id, &waker));
         let mut found = Found::default();
         let (key_of_old, old_gen) = untoken(old_token).unwrap();
@@ -562,6 +568,8 @@ mod tests {
         let (key, _) = sources.insert(8, true);
         let waker = Waker::from(Arc::new(Count(AtomicUsize::new(0))));
         let id = sources.waiter_id();
+        sources.clear(key, Dir::Read);
+        sources.clear(key, Dir::Write);
         let mut found = Found::default();
         sources.ready(key, None, READABLE, |_| false, &mut found);
         assert!(sources.poll_ready(key, Dir::Read, id, &waker));

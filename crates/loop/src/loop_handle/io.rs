@@ -420,12 +420,13 @@ fn in_progress(error: &io::Error) -> bool {
 /// built on (async-io's `Async<T>`, tokio's `AsyncFd<T>`).
 ///
 /// Registering makes the descriptor non-blocking. The loop keeps the
-/// readiness the poller last reported for each direction until an
-/// operation finds it gone: [`read_with`](Self::read_with) and
-/// [`write_with`](Self::write_with) try the operation first and wait only
-/// when it would block, so a ready socket costs the operation's system
-/// call and nothing else (no registration per operation, unlike asyncio's
-/// `sock_*`). Dropping it deregisters the descriptor and closes it (with
+/// readiness the poller last reported for each direction (both, at first)
+/// until an operation finds it gone: [`read_with`](Self::read_with) and
+/// [`write_with`](Self::write_with) try the operation at once unless the
+/// last one found the descriptor drained, and wait only when it would
+/// block, so a ready socket costs the operation's system call and nothing
+/// else (no registration per operation, unlike asyncio's `sock_*`, and no
+/// read that can only fail after a short one). Dropping it deregisters the descriptor and closes it (with
 /// `T`); [`into_inner`](Self::into_inner) deregisters it and hands `T`
 /// back. If the loop closes first, operations fail with its
 /// [`is_closed`](LoopError::is_closed) error.
@@ -588,8 +589,11 @@ impl<T: AsFd> Registered<T> {
     }
 
     /// Runs the read-like `op` until it does not fail with `WouldBlock`,
-    /// waiting for readability between tries (and retrying at once on
-    /// `Interrupted`): the first try needs no wait.
+    /// waiting for readability first whenever an operation found the
+    /// descriptor drained since the poller last reported it (so the first
+    /// try of a fresh source, or one the poller reported ready, is made at
+    /// once, and a try that could only fail is skipped), and retrying at
+    /// once on `Interrupted`.
     ///
     /// # Errors
     ///
@@ -610,16 +614,15 @@ impl<T: AsFd> Registered<T> {
 
     async fn io_with<R>(&self, dir: Dir, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         loop {
+            // Ready at once unless an operation cleared the readiness.
+            Readiness {
+                source: self,
+                dir,
+                id: 0,
+            }
+            .await?;
             match op(self.get_ref()) {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    self.clear(dir);
-                    Readiness {
-                        source: self,
-                        dir,
-                        id: 0,
-                    }
-                    .await?;
-                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => self.clear(dir),
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 done => return done,
             }
