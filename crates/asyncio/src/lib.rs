@@ -195,6 +195,12 @@ pub use asyncio_loop::{
 };
 #[cfg(unix)]
 pub use asyncio_loop::{socket2, Readiness, Registered};
+#[cfg(unix)]
+pub use asyncio_net::{
+    buffered, create_connection, create_server, create_server_with, create_unix_connection,
+    create_unix_server, AnyProtocolBox, Buffered, BufferedProtocol, NetError, NetErrorKind,
+    Protocol, ProtocolFactory, Server, ServerOptions, Transport,
+};
 pub use asyncio_sync::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, Condition, ConditionAcquire, ConditionGuard,
     ConditionWait, Discipline, Event, EventWait, Fifo, GenericQueue, Get, Join, Lifo, LifoQueue,
@@ -214,6 +220,27 @@ pub mod events {
     /// coroutines of [`LoopHandle`] take.
     #[cfg(unix)]
     pub use asyncio_loop::{socket2, Readiness, Registered};
+    /// Connections and servers (Unix): asyncio's `loop.create_connection`,
+    /// `loop.create_server` and `Server`.
+    #[cfg(unix)]
+    pub use asyncio_net::{
+        create_connection, create_server, create_server_with, create_unix_connection,
+        create_unix_server, Server, ServerOptions,
+    };
+}
+
+/// Protocols: asyncio's `protocols` module (Unix).
+#[cfg(unix)]
+pub mod protocols {
+    pub use asyncio_net::{
+        buffered, AnyProtocolBox, Buffered, BufferedProtocol, Protocol, ProtocolFactory,
+    };
+}
+
+/// Transports: asyncio's `transports` module (Unix).
+#[cfg(unix)]
+pub mod transports {
+    pub use asyncio_net::Transport;
 }
 
 /// Futures: asyncio's `futures` module. A [`Future`]
@@ -259,6 +286,8 @@ pub mod exceptions {
         BoxError, Exception, ExceptionContext, FutureError, FutureErrorKind, Panic, Panicked,
     };
     pub use asyncio_loop::{CompleterDropped, LoopError, LoopErrorKind, Rejected};
+    #[cfg(unix)]
+    pub use asyncio_net::{NetError, NetErrorKind};
     pub use asyncio_sync::{PutError, SyncError, SyncErrorKind};
 }
 

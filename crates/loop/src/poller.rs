@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use mio::event::Event;
 use mio::{Events, Poll, Token, Waker};
 
-use crate::sources::{READABLE, WRITABLE};
+use crate::sources::{READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
 
 /// The waker's token.
 const NOTIFY: Token = Token(0);
@@ -147,16 +147,25 @@ impl Poller {
     }
 }
 
-/// An event's readiness bits, as asyncio's selector reads epoll's: an error
-/// or a hang-up makes both directions ready, so that the operation that
-/// then runs reports it.
+/// An event's readiness bits. As asyncio's selector reads epoll's, an
+/// error makes both directions ready, so that the operation that then
+/// runs reports it; a closed side (the peer's FIN, a hang-up, an error) is
+/// a bit of its own, which operations do not clear (tokio keeps its
+/// `READ_CLOSED` the same way): after a short read that drained the data,
+/// the FIN that came with it is still there to read.
 fn readiness(event: &Event) -> u8 {
     let mut bits = 0;
-    if event.is_readable() || event.is_read_closed() || event.is_error() {
+    if event.is_readable() {
         bits |= READABLE;
     }
-    if event.is_writable() || event.is_write_closed() || event.is_error() {
+    if event.is_writable() {
         bits |= WRITABLE;
+    }
+    if event.is_read_closed() || event.is_error() {
+        bits |= READ_CLOSED;
+    }
+    if event.is_write_closed() || event.is_error() {
+        bits |= WRITE_CLOSED;
     }
     bits
 }

@@ -48,6 +48,14 @@ impl Dir {
         1 << self as u8
     }
 
+    /// Its bits in a readiness word: ready, or closed (which no operation
+    /// clears: a read after the peer's FIN returns 0 at once, however
+    /// short the read before it was).
+    #[inline]
+    pub(crate) fn bits(self) -> u8 {
+        self.bit() | (self.bit() << 2)
+    }
+
     pub(crate) const BOTH: [Dir; 2] = [Dir::Read, Dir::Write];
 }
 
@@ -55,6 +63,10 @@ impl Dir {
 pub(crate) const READABLE: u8 = 1;
 /// Writable, in a readiness word.
 pub(crate) const WRITABLE: u8 = 2;
+/// The reading side is closed (the peer's FIN, a hang-up, an error): sticky.
+pub(crate) const READ_CLOSED: u8 = 4;
+/// The writing side is closed (a hang-up, an error): sticky.
+pub(crate) const WRITE_CLOSED: u8 = 8;
 
 /// An `add_reader`/`add_writer` callback: called once per iteration while
 /// its descriptor is ready, so it is `FnMut`, shared with the job that runs
@@ -66,6 +78,16 @@ pub(crate) struct Watch<F: ?Sized = dyn FnMut()> {
 
 /// A shared [`Watch`].
 pub(crate) type IoCallback = Rc<Watch>;
+
+impl Watch {
+    /// `callback`, shared and named by its type.
+    pub(crate) fn shared<F: FnMut() + 'static>(callback: F) -> IoCallback {
+        Rc::new(Watch {
+            name: std::any::type_name::<F>(),
+            call: RefCell::new(callback),
+        })
+    }
+}
 
 /// `Slot::queued` of a callback found ready in the batch being collected,
 /// before its job is queued (so that an event and a recheck in one batch
@@ -117,6 +139,15 @@ impl Found {
     pub(crate) fn is_empty(&self) -> bool {
         self.callbacks.is_empty() && self.wakers.is_empty()
     }
+}
+
+/// What [`Sources::take_rechecks`] found to look at.
+#[derive(Default)]
+pub(crate) struct Rechecks {
+    /// Watched descriptors to ask the OS about: key, fd, directions.
+    pub(crate) watched: Vec<(usize, RawFd, u8)>,
+    /// Owned sources still ready: key, directions.
+    pub(crate) still_ready: Vec<(usize, u8)>,
 }
 
 /// What a removed source leaves: its fd to deregister, the sequence
@@ -245,7 +276,9 @@ impl Sources {
     /// Sets the callback of `dir` (replacing one: its queued job, if any,
     /// is returned for the caller to cancel, with the old callback to drop),
     /// and asks for a recheck before the next iteration: the descriptor may
-    /// be ready already.
+    /// be ready already. An owned source's callback runs while its cached
+    /// readiness shows `dir` ready (it clears it when an operation would
+    /// block); a watched descriptor's while the OS says so.
     pub(crate) fn set_callback(
         &mut self,
         key: usize,
@@ -290,10 +323,14 @@ impl Sources {
         }
     }
 
-    /// The descriptors to recheck, with the directions to ask about (the
-    /// list is emptied; `rechecked` puts back those still ready).
-    pub(crate) fn take_rechecks(&mut self) -> Vec<(usize, RawFd, u8)> {
-        let mut out = Vec::with_capacity(self.recheck.len());
+    /// The sources whose callbacks are to be looked at again before the
+    /// next iteration (the list is emptied; a callback queued again is
+    /// put back): watched descriptors with the directions to ask the OS
+    /// about, and owned sources with the directions their cached readiness
+    /// still shows ready (their callback did not drain them: it runs
+    /// again, one read per iteration, as asyncio's transports read).
+    pub(crate) fn take_rechecks(&mut self) -> Rechecks {
+        let mut out = Rechecks::default();
         for key in std::mem::take(&mut self.recheck) {
             let Some(source) = self.slab.get_mut(key) else {
                 continue;
@@ -305,8 +342,19 @@ impl Sources {
                     dirs |= dir.bit();
                 }
             }
-            if dirs != 0 {
-                out.push((key, source.fd, dirs));
+            if dirs == 0 {
+                continue;
+            }
+            if source.owned {
+                let ready = Dir::BOTH
+                    .into_iter()
+                    .filter(|dir| dirs & dir.bit() != 0 && source.ready & dir.bits() != 0)
+                    .fold(0, |ready, dir| ready | dir.bit());
+                if ready != 0 {
+                    out.still_ready.push((key, ready));
+                }
+            } else {
+                out.watched.push((key, source.fd, dirs));
             }
         }
         out
@@ -335,7 +383,7 @@ impl Sources {
         }
         source.ready |= bits;
         for dir in Dir::BOTH {
-            if bits & dir.bit() == 0 {
+            if bits & dir.bits() == 0 {
                 continue;
             }
             let slot = &mut source.slots[dir as usize];
@@ -370,7 +418,7 @@ impl Sources {
     /// `id` (replacing that waiter's earlier waker).
     pub(crate) fn poll_ready(&mut self, key: usize, dir: Dir, id: u64, waker: &Waker) -> bool {
         let source = &mut self.slab[key];
-        if source.ready & dir.bit() != 0 {
+        if source.ready & dir.bits() != 0 {
             return true;
         }
         let slot = &mut source.slots[dir as usize];
@@ -558,7 +606,8 @@ mod tests {
         assert_eq!(later.callbacks.len(), 1);
         assert!(sources.has_rechecks());
         let rechecks = sources.take_rechecks();
-        assert_eq!(rechecks, [(key, 6, READABLE)]);
+        assert_eq!(rechecks.watched, [(key, 6, READABLE)]);
+        assert!(rechecks.still_ready.is_empty());
         assert!(!sources.has_rechecks());
     }
 

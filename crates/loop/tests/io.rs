@@ -389,6 +389,35 @@ fn a_cancelled_sock_recv_leaves_the_bytes_for_the_next() {
     assert_eq!(received, b"kept");
 }
 
+/// Data and the peer's FIN that arrive together: the short read that takes
+/// the data does not hide the FIN (a closed side stays ready), so the next
+/// receive returns the end of the stream instead of waiting for ever.
+#[test]
+fn the_end_of_stream_after_a_short_read_is_seen() {
+    let event_loop = EventLoop::new();
+    let (ours, mut theirs) = pair();
+    let ours = Rc::new(Registered::new(&event_loop, ours).unwrap());
+    let handle = event_loop.handle();
+    let reads = event_loop
+        .run_until_complete(wait_for(
+            async move {
+                // Make the socket wait for an event first.
+                let (h, o) = (handle.clone(), ours.clone());
+                let first = wait_for(async move { h.sock_recv(&o, 100).await }, 0.01).await;
+                assert!(first.unwrap_err().is_timeout());
+                theirs.write_all(b"last words").unwrap();
+                theirs.shutdown(std::net::Shutdown::Write).unwrap();
+                let data = handle.sock_recv(&ours, 100).await.unwrap();
+                let end = handle.sock_recv(&ours, 100).await.unwrap();
+                Ok::<_, LoopError>((data, end))
+            },
+            10.0,
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!(reads, (b"last words".to_vec(), Vec::new()));
+}
+
 #[test]
 fn sock_connect_reports_a_refused_connection() {
     let event_loop = EventLoop::new();

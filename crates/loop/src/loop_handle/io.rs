@@ -588,6 +588,122 @@ impl<T: AsFd> Registered<T> {
         }
     }
 
+    /// Calls `callback` on every iteration while the loop's cached
+    /// readiness shows the descriptor readable: asyncio's internal
+    /// `_add_reader`, which its transports are built on (no task, no waker:
+    /// a readiness event queues the callback after what is queued). The
+    /// callback makes its operation with [`try_read_with`](Self::try_read_with),
+    /// which clears the readiness when the operation would block; a
+    /// callback that leaves it set (one bounded read of a socket that holds
+    /// more) runs again on the next iteration, so each source gets one
+    /// turn per iteration. Replaces (and cancels the queued call of) a
+    /// reader it had. The loop holds the callback until
+    /// [`remove_reader`](Self::remove_reader), the source's drop or the
+    /// loop's close: a callback that holds what owns this source is a
+    /// cycle until then.
+    ///
+    /// # Errors
+    ///
+    /// [`is_closed`](LoopError::is_closed) when the loop is closed or gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use std::rc::Rc;
+    /// use asyncio_loop::{EventLoop, Registered};
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let (ours, mut theirs) = UnixStream::pair().unwrap();
+    /// let ours = Rc::new(Registered::new(&event_loop, ours).unwrap());
+    /// let received = Rc::new(RefCell::new(Vec::new()));
+    /// let (source, sink, handle) = (ours.clone(), received.clone(), event_loop.handle());
+    /// ours.set_reader(move || {
+    ///     let mut buffer = [0; 4];
+    ///     match source.try_read_with(|mut io| io.read(&mut buffer)) {
+    ///         Ok(n) => sink.borrow_mut().extend_from_slice(&buffer[..n]),
+    ///         Err(_) => return, // would block: wait for the next event
+    ///     }
+    ///     if sink.borrow().len() == 10 {
+    ///         source.remove_reader();
+    ///         handle.stop();
+    ///     }
+    /// })
+    /// .unwrap();
+    /// theirs.write_all(b"0123456789").unwrap();
+    /// event_loop.run_forever().unwrap();
+    /// // Four bytes per call, one call per iteration.
+    /// assert_eq!(&*received.borrow(), b"0123456789");
+    /// ```
+    pub fn set_reader<F: FnMut() + 'static>(&self, callback: F) -> Result<(), LoopError> {
+        self.set_callback(Dir::Read, callback)
+    }
+
+    /// Calls `callback` on every iteration while the descriptor is
+    /// writable; see [`set_reader`](Self::set_reader).
+    ///
+    /// # Errors
+    ///
+    /// As [`set_reader`](Self::set_reader).
+    pub fn set_writer<F: FnMut() + 'static>(&self, callback: F) -> Result<(), LoopError> {
+        self.set_callback(Dir::Write, callback)
+    }
+
+    fn set_callback<F: FnMut() + 'static>(&self, dir: Dir, callback: F) -> Result<(), LoopError> {
+        match self.shared.upgrade() {
+            Some(shared) => shared.set_source_callback(self.key, self.gen, dir, callback),
+            None => Err(LoopError::closed()),
+        }
+    }
+
+    /// Removes the reader callback: whether there was one (its queued call,
+    /// if any, is cancelled).
+    pub fn remove_reader(&self) -> bool {
+        self.remove_callback(Dir::Read)
+    }
+
+    /// Removes the writer callback: whether there was one.
+    pub fn remove_writer(&self) -> bool {
+        self.remove_callback(Dir::Write)
+    }
+
+    fn remove_callback(&self, dir: Dir) -> bool {
+        self.shared
+            .upgrade()
+            .is_some_and(|shared| shared.remove_source_callback(self.key, self.gen, dir))
+    }
+
+    /// Runs the read-like `op` once, now, for a reader callback: on
+    /// `WouldBlock` the readiness is cleared (the callback runs again after
+    /// the next event) and the error returned.
+    ///
+    /// # Errors
+    ///
+    /// `op`'s error.
+    pub fn try_read_with<R>(&self, op: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+        self.try_with(Dir::Read, op)
+    }
+
+    /// Runs the write-like `op` once, now, for a writer callback; see
+    /// [`try_read_with`](Self::try_read_with).
+    ///
+    /// # Errors
+    ///
+    /// `op`'s error.
+    pub fn try_write_with<R>(&self, op: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+        self.try_with(Dir::Write, op)
+    }
+
+    fn try_with<R>(&self, dir: Dir, op: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+        let done = op(self.get_ref());
+        if matches!(&done, Err(error) if error.kind() == io::ErrorKind::WouldBlock) {
+            self.clear(dir);
+        }
+        done
+    }
+
     /// Runs the read-like `op` until it does not fail with `WouldBlock`,
     /// waiting for readability first whenever an operation found the
     /// descriptor drained since the poller last reported it (so the first

@@ -97,15 +97,7 @@ impl Shared {
             ByFd::Watched(key) => key,
             ByFd::None => self.register_source(fd, false)?.0,
         };
-        let callback: IoCallback = std::rc::Rc::new(sources::Watch {
-            name: std::any::type_name::<F>(),
-            call: std::cell::RefCell::new(callback),
-        });
-        let (queued, old) = self.sources_mut().set_callback(key, dir, callback);
-        if let Some(seq) = queued {
-            self.cancel(seq);
-        }
-        self.drop_reporting("a replaced reader or writer callback", old);
+        self.install_callback(key, dir, sources::Watch::shared(callback));
         Ok(())
     }
 
@@ -116,12 +108,7 @@ impl Shared {
         let ByFd::Watched(key) = self.sources.borrow().by_fd(fd) else {
             return false;
         };
-        let (old, queued) = self.sources_mut().take_callback(key, dir);
-        if let Some(seq) = queued {
-            self.cancel(seq);
-        }
-        let had = old.is_some();
-        self.drop_reporting("a removed reader or writer callback", old);
+        let had = self.uninstall_callback(key, dir);
         if self.sources.borrow().has_no_callback(key) {
             let gen = self.sources.borrow().gen(key);
             self.deregister_source(key, gen);
@@ -129,7 +116,54 @@ impl Shared {
         had
     }
 
+    /// Sets `key`'s callback for `dir`; the one it replaces is dropped and
+    /// its queued call cancelled.
+    fn install_callback(&self, key: usize, dir: Dir, callback: IoCallback) {
+        let (queued, old) = self.sources_mut().set_callback(key, dir, callback);
+        if let Some(seq) = queued {
+            self.cancel(seq);
+        }
+        self.drop_reporting("a replaced reader or writer callback", old);
+    }
+
+    /// Removes `key`'s callback for `dir` (cancelling its queued call):
+    /// whether it had one.
+    fn uninstall_callback(&self, key: usize, dir: Dir) -> bool {
+        let (old, queued) = self.sources_mut().take_callback(key, dir);
+        if let Some(seq) = queued {
+            self.cancel(seq);
+        }
+        let had = old.is_some();
+        self.drop_reporting("a removed reader or writer callback", old);
+        had
+    }
+
     // ---- owned sources ---------------------------------------------------------
+
+    /// Sets the callback of owned source `(key, gen)` for `dir` (replacing
+    /// and cancelling one it had).
+    pub(crate) fn set_source_callback<F: FnMut() + 'static>(
+        &self,
+        key: usize,
+        gen: u32,
+        dir: Dir,
+        callback: F,
+    ) -> Result<(), LoopError> {
+        if self.closed.get() || !self.sources.borrow().is_live(key, gen) {
+            return Err(LoopError::closed());
+        }
+        self.install_callback(key, dir, sources::Watch::shared(callback));
+        Ok(())
+    }
+
+    /// Removes the callback of owned source `(key, gen)` for `dir`: whether
+    /// it had one.
+    pub(crate) fn remove_source_callback(&self, key: usize, gen: u32, dir: Dir) -> bool {
+        if !self.sources.borrow().is_live(key, gen) {
+            return false;
+        }
+        self.uninstall_callback(key, dir)
+    }
 
     /// A new id for a future that waits on a source.
     pub(crate) fn io_waiter_id(&self) -> u64 {
@@ -228,7 +262,11 @@ impl Shared {
                 }
             }
             if sources.has_rechecks() {
-                for (key, bits) in recheck(sources.take_rechecks()) {
+                let rechecks = sources.take_rechecks();
+                for (key, bits) in rechecks.still_ready {
+                    sources.ready(key, None, bits, is_queued, &mut found);
+                }
+                for (key, bits) in recheck(rechecks.watched) {
                     sources.ready(key, None, bits, is_queued, &mut found);
                 }
             }

@@ -1,0 +1,692 @@
+//! Transports and protocols against ourselves and against peers no one
+//! here wrote (CPython's asyncio and blocking sockets, run as processes),
+//! and the faults of IO9-IO31: refused connections, resets, a peer that
+//! never reads, a panicking protocol, many connections in a row.
+//!
+//! Loopback only, ports from the OS, every run under `wait_for` or a
+//! deadline; child processes are killed by pid when a test ends.
+
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::rc::Rc;
+use std::time::Duration;
+
+use asyncio_loop::{wait_for, EventLoop, LoopHandle};
+use asyncio_net::{
+    create_connection, create_server, create_unix_connection, create_unix_server, NetError,
+    NetErrorKind, Protocol, Server, ServerOptions, Transport,
+};
+
+type Log = Rc<RefCell<Vec<String>>>;
+
+fn log() -> Log {
+    Rc::new(RefCell::new(Vec::new()))
+}
+
+/// A protocol that logs every call, optionally echoing and answering EOF.
+struct Recorder {
+    log: Log,
+    transport: Option<Transport>,
+    echo: bool,
+    /// Answer an EOF with ours, then close (the chapter's server).
+    answer_eof: bool,
+}
+
+impl Recorder {
+    fn new(log: &Log) -> Self {
+        Recorder {
+            log: log.clone(),
+            transport: None,
+            echo: false,
+            answer_eof: false,
+        }
+    }
+
+    fn echoing(log: &Log) -> Self {
+        Recorder {
+            echo: true,
+            answer_eof: true,
+            ..Recorder::new(log)
+        }
+    }
+}
+
+impl Protocol for Recorder {
+    fn connection_made(&mut self, transport: &Transport) {
+        self.log.borrow_mut().push("made".into());
+        self.transport = Some(transport.clone());
+    }
+
+    fn data_received(&mut self, data: &[u8]) {
+        self.log
+            .borrow_mut()
+            .push(format!("data {}", String::from_utf8_lossy(data)));
+        if self.echo {
+            self.transport.as_ref().unwrap().write(data).unwrap();
+        }
+    }
+
+    fn eof_received(&mut self) -> bool {
+        self.log.borrow_mut().push("eof".into());
+        if self.answer_eof {
+            // Answer the half-close with ours (IO76); returning false then
+            // closes once what is buffered is sent.
+            self.transport.as_ref().unwrap().write_eof().unwrap();
+        }
+        false
+    }
+
+    fn connection_lost(&mut self, error: Option<NetError>) {
+        self.log.borrow_mut().push(match error {
+            None => "lost".into(),
+            Some(error) => format!("lost {:?}", error.kind()),
+        });
+    }
+
+    fn pause_writing(&mut self) {
+        self.log.borrow_mut().push("pause".into());
+    }
+
+    fn resume_writing(&mut self) {
+        self.log.borrow_mut().push("resume".into());
+    }
+}
+
+/// Runs `body` on a fresh loop, bounded by `seconds`.
+fn run<T: 'static>(
+    seconds: f64,
+    body: impl FnOnce(
+        LoopHandle,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, NetError>>>>,
+) -> T {
+    let event_loop = EventLoop::new();
+    let handle = event_loop.handle();
+    event_loop
+        .run_until_complete(wait_for(body(handle), seconds))
+        .expect("the loop ran")
+        .expect("the body finished in time and succeeded")
+}
+
+fn port_of(server: &Server) -> u16 {
+    server.sockets()[0].as_socket().unwrap().port()
+}
+
+/// Waits (on the loop) until `done` holds, polling every millisecond.
+async fn until(handle: &LoopHandle, done: impl Fn() -> bool) -> Result<(), NetError> {
+    while !done() {
+        handle.sleep(0.001).await?;
+    }
+    Ok(())
+}
+
+/// A child process killed (by pid) when the test ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn python(script: &str, args: &[String]) -> Child {
+    Child(
+        Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs"),
+    )
+}
+
+fn output_of(child: &mut Child) -> String {
+    let mut text = String::new();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(child.0.wait().unwrap().success());
+    text
+}
+
+// ---- call order ----------------------------------------------------------------
+
+/// IO9, IO10, IO76: `create_connection` returns after `connection_made`;
+/// a half-close round trip ends both sides with `connection_lost(None)`;
+/// calls come in asyncio's order.
+#[test]
+fn a_half_close_round_trip_ends_both_sides_cleanly() {
+    let (server_log, client_log) = (log(), log());
+    let (s, c) = (server_log.clone(), client_log.clone());
+    run(10.0, move |handle| {
+        Box::pin(async move {
+            let server =
+                create_server(&handle, move || Recorder::echoing(&s), "127.0.0.1", 0).await?;
+            let c2 = c.clone();
+            let client = create_connection(
+                &handle,
+                move || Recorder::new(&c2),
+                "127.0.0.1",
+                port_of(&server),
+            )
+            .await?;
+            assert_eq!(
+                *c.borrow(),
+                ["made"],
+                "connection_made ran before the return"
+            );
+            client.write(b"hello")?;
+            client.write_eof()?;
+            assert!(client.write(b"more").unwrap_err().is_invalid_state());
+            until(&handle, || {
+                c.borrow().last().map(String::as_str) == Some("lost")
+            })
+            .await?;
+            server.close();
+            server.wait_closed().await?;
+            Ok(())
+        })
+    });
+    assert_eq!(*server_log.borrow(), ["made", "data hello", "eof", "lost"]);
+    assert_eq!(*client_log.borrow(), ["made", "data hello", "eof", "lost"]);
+}
+
+/// A server's `close` stops accepting and leaves open connections open;
+/// `wait_closed` waits for them (3.12's meaning).
+#[test]
+fn closing_a_server_leaves_its_connections_and_wait_closed_waits_for_them() {
+    let server_log = log();
+    let s = server_log.clone();
+    run(10.0, move |handle| {
+        Box::pin(async move {
+            let server =
+                create_server(&handle, move || Recorder::echoing(&s), "127.0.0.1", 0).await?;
+            let port = port_of(&server);
+            let client_log = log();
+            let c = client_log.clone();
+            let client =
+                create_connection(&handle, move || Recorder::new(&c), "127.0.0.1", port).await?;
+            until(&handle, || s_made(&server_log)).await?;
+            server.close();
+            assert!(!server.is_serving());
+            assert!(server.sockets().is_empty());
+            // The open connection still echoes.
+            client.write(b"still here")?;
+            until(&handle, || {
+                client_log.borrow().iter().any(|l| l == "data still here")
+            })
+            .await?;
+            // And a new one is refused.
+            let refused =
+                create_connection(&handle, || Recorder::new(&log()), "127.0.0.1", port).await;
+            assert_eq!(
+                refused.unwrap_err().kind(),
+                NetErrorKind::Io(std::io::ErrorKind::ConnectionRefused)
+            );
+            let waiting = handle.create_task({
+                let server = Rc::new(server);
+                async move { server.wait_closed().await }
+            })?;
+            handle.sleep(0.01).await?;
+            assert!(!waiting.done(), "a connection is still open");
+            client.close();
+            wait_for(waiting, 5.0).await?;
+            Ok(())
+        })
+    });
+}
+
+fn s_made(log: &Log) -> bool {
+    log.borrow().iter().any(|entry| entry == "made")
+}
+
+// ---- real peers ----------------------------------------------------------------
+
+/// Our server with CPython's asyncio client (streams), which half-closes
+/// and reads our echo and our EOF.
+#[test]
+fn our_server_echoes_a_cpython_asyncio_client() {
+    let script = r#"
+import asyncio, sys
+async def main(port):
+    reader, writer = await asyncio.open_connection('127.0.0.1', port)
+    for message in (b'This is the message. ', b'It will be sent ', b'in parts.'):
+        writer.write(message)
+    writer.write_eof()
+    print((await reader.read()).decode())
+    writer.close()
+    await writer.wait_closed()
+asyncio.run(asyncio.wait_for(main(int(sys.argv[1])), 20))
+"#;
+    let server_log = log();
+    let s = server_log.clone();
+    let output = run(30.0, move |handle| {
+        Box::pin(async move {
+            let server =
+                create_server(&handle, move || Recorder::echoing(&s), "127.0.0.1", 0).await?;
+            let mut child = python(script, &[port_of(&server).to_string()]);
+            let output = handle
+                .run_in_executor(move || output_of(&mut child))?
+                .wait()
+                .await?;
+            server.close();
+            server.wait_closed().await?;
+            Ok(output)
+        })
+    });
+    assert_eq!(
+        output.trim(),
+        "This is the message. It will be sent in parts."
+    );
+    let entries = server_log.borrow();
+    assert_eq!(entries.first().map(String::as_str), Some("made"));
+    assert_eq!(entries[entries.len() - 2..], ["eof", "lost"]);
+    let echoed: String = entries
+        .iter()
+        .filter_map(|entry| entry.strip_prefix("data "))
+        .collect();
+    assert_eq!(echoed, "This is the message. It will be sent in parts.");
+}
+
+/// Our server with a blocking Python socket client.
+#[test]
+fn our_server_echoes_a_blocking_python_socket() {
+    let script = r#"
+import socket, sys
+with socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=20) as s:
+    s.sendall(b'x' * 100000)
+    s.shutdown(socket.SHUT_WR)
+    got = b''
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    print(len(got), got == b'x' * 100000)
+"#;
+    let output = run(30.0, move |handle| {
+        Box::pin(async move {
+            let quiet = log();
+            let server =
+                create_server(&handle, move || Recorder::echoing(&quiet), "127.0.0.1", 0).await?;
+            let mut child = python(script, &[port_of(&server).to_string()]);
+            let output = handle
+                .run_in_executor(move || output_of(&mut child))?
+                .wait()
+                .await?;
+            server.close();
+            Ok(output)
+        })
+    });
+    assert_eq!(output.trim(), "100000 True");
+}
+
+/// Our client against CPython's asyncio echo server (a protocol that
+/// answers EOF with its own).
+#[test]
+fn our_client_talks_to_a_cpython_asyncio_server() {
+    let script = r#"
+import asyncio, sys
+class Echo(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport = transport
+    def data_received(self, data):
+        self.transport.write(data)
+    def eof_received(self):
+        self.transport.write_eof()
+        return True
+async def main():
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(Echo, '127.0.0.1', 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.sleep(20)
+asyncio.run(main())
+"#;
+    let mut child = python(script, &[]);
+    let mut line = String::new();
+    {
+        use std::io::BufRead;
+        let stdout = child.0.stdout.as_mut().unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+    }
+    let port: u16 = line.trim().parse().unwrap();
+    let client_log = log();
+    let c = client_log.clone();
+    run(20.0, move |handle| {
+        Box::pin(async move {
+            let c2 = c.clone();
+            let client =
+                create_connection(&handle, move || Recorder::new(&c2), "127.0.0.1", port).await?;
+            client.writelines([&b"ping "[..], b"pong"])?;
+            client.write_eof()?;
+            until(&handle, || {
+                c.borrow().last().map(String::as_str) == Some("lost")
+            })
+            .await?;
+            Ok(())
+        })
+    });
+    let entries = client_log.borrow();
+    let echoed: String = entries
+        .iter()
+        .filter_map(|entry| entry.strip_prefix("data "))
+        .collect();
+    assert_eq!(echoed, "ping pong");
+    assert_eq!(entries[entries.len() - 2..], ["eof", "lost"]);
+    drop(child);
+}
+
+// ---- faults --------------------------------------------------------------------
+
+#[test]
+fn a_refused_connection_is_an_io_error() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = run(10.0, move |handle| {
+        Box::pin(async move {
+            Ok(
+                create_connection(&handle, || Recorder::new(&log()), "127.0.0.1", port)
+                    .await
+                    .unwrap_err(),
+            )
+        })
+    });
+    assert_eq!(
+        error.kind(),
+        NetErrorKind::Io(std::io::ErrorKind::ConnectionRefused)
+    );
+}
+
+/// A peer that resets the connection while we write: `connection_lost`
+/// with the error, no panic, and writes after it are dropped.
+#[test]
+fn a_reset_mid_write_is_connection_lost_with_the_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        // Close with unread data and a zero linger: the kernel sends RST.
+        let socket = asyncio_loop::socket2::Socket::from(stream);
+        socket.set_linger(Some(Duration::ZERO)).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        drop(socket);
+    });
+    let client_log = log();
+    let c = client_log.clone();
+    run(20.0, move |handle| {
+        Box::pin(async move {
+            let c2 = c.clone();
+            let client =
+                create_connection(&handle, move || Recorder::new(&c2), "127.0.0.1", port).await?;
+            // Keep writing until the reset ends the connection.
+            let chunk = vec![b'x'; 64 * 1024];
+            while !c.borrow().iter().any(|entry| entry.starts_with("lost")) {
+                client.write(&chunk)?;
+                handle.sleep(0.005).await?;
+            }
+            // Dropped, not an error.
+            client.write(b"after")?;
+            Ok(())
+        })
+    });
+    peer.join().unwrap();
+    let entries = client_log.borrow();
+    let last = entries.last().unwrap();
+    assert!(last.starts_with("lost Io("), "{entries:?}");
+    assert_eq!(entries.iter().filter(|e| e.starts_with("lost")).count(), 1);
+}
+
+/// A peer that does not read: the writer pauses above the high-water mark
+/// (inside `write`), the buffer stays bounded, and `resume_writing` comes
+/// once the peer reads and the buffer drains to the low-water mark.
+#[test]
+fn a_peer_that_does_not_read_pauses_the_writer_until_it_reads() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let peer = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        go_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut total = 0;
+        let mut buffer = vec![0; 1 << 16];
+        loop {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => return total,
+                Ok(n) => total += n,
+            }
+        }
+    });
+    let client_log = log();
+    let c = client_log.clone();
+    let (written, most_buffered) = run(30.0, move |handle| {
+        Box::pin(async move {
+            let c2 = c.clone();
+            let client =
+                create_connection(&handle, move || Recorder::new(&c2), "127.0.0.1", port).await?;
+            let chunk = vec![b'y'; 16 * 1024];
+            let mut written = 0;
+            // Write until paused; each pause is synchronous, inside write.
+            while !c.borrow().iter().any(|entry| entry == "pause") {
+                client.write(&chunk)?;
+                written += chunk.len();
+                handle.sleep(0.0).await?;
+                assert!(written < 64 << 20, "never paused");
+            }
+            let most_buffered = client.get_write_buffer_size();
+            assert!(most_buffered > 64 * 1024);
+            assert!(most_buffered <= 64 * 1024 + chunk.len());
+            go_tx.send(()).unwrap();
+            until(&handle, || c.borrow().iter().any(|entry| entry == "resume")).await?;
+            assert!(client.get_write_buffer_size() <= 16 * 1024);
+            client.close();
+            until(&handle, || {
+                c.borrow().last().map(String::as_str) == Some("lost")
+            })
+            .await?;
+            Ok((written, most_buffered))
+        })
+    });
+    assert_eq!(peer.join().unwrap(), written);
+    assert!(most_buffered > 0);
+    let entries = client_log.borrow();
+    assert_eq!(entries[..], ["made", "pause", "resume", "lost"]);
+}
+
+/// A protocol whose callback panics: that connection is closed with the
+/// panic as its error and reported; the server serves the next one.
+#[test]
+fn a_panicking_protocol_closes_its_connection_and_the_server_goes_on() {
+    struct Fragile(Option<Transport>);
+    impl Protocol for Fragile {
+        fn connection_made(&mut self, transport: &Transport) {
+            self.0 = Some(transport.clone());
+        }
+        fn data_received(&mut self, data: &[u8]) {
+            if data.starts_with(b"boom") {
+                panic!("protocol failed");
+            }
+            self.0.as_ref().unwrap().write(data).unwrap();
+        }
+    }
+    let event_loop = EventLoop::new();
+    let reports = log();
+    let sink = reports.clone();
+    event_loop.set_exception_handler(Some(move |context: &asyncio_core::ExceptionContext| {
+        sink.borrow_mut().push(context.message.to_string());
+    }));
+    let handle = event_loop.handle();
+    let replies = event_loop
+        .run_until_complete(wait_for(
+            async move {
+                let server = create_server(&handle, || Fragile(None), "127.0.0.1", 0).await?;
+                let port = port_of(&server);
+                let replies = handle
+                    .run_in_executor(move || {
+                        let mut first = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                        first
+                            .set_read_timeout(Some(Duration::from_secs(10)))
+                            .unwrap();
+                        first.write_all(b"boom").unwrap();
+                        let mut rest = Vec::new();
+                        let closed = first.read_to_end(&mut rest).map(|_| rest.len());
+                        let mut second = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                        second
+                            .set_read_timeout(Some(Duration::from_secs(10)))
+                            .unwrap();
+                        second.write_all(b"fine").unwrap();
+                        let mut reply = [0; 4];
+                        second.read_exact(&mut reply).unwrap();
+                        (closed.ok(), reply)
+                    })?
+                    .wait()
+                    .await?;
+                server.close();
+                Ok::<_, NetError>(replies)
+            },
+            20.0,
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!(replies, (Some(0), *b"fine"));
+    assert_eq!(
+        *reports.borrow(),
+        ["Fatal error: protocol.data_received() call failed."]
+    );
+}
+
+/// 10,000 connections opened and closed in a row leak no descriptor.
+#[test]
+fn ten_thousand_connections_leak_no_descriptor() {
+    fn open_fds() -> usize {
+        std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+    }
+    struct Closer;
+    impl Protocol for Closer {
+        fn data_received(&mut self, _data: &[u8]) {}
+    }
+    let (before, after) = run(120.0, move |handle| {
+        Box::pin(async move {
+            let server = create_server(&handle, || Closer, "127.0.0.1", 0).await?;
+            let port = port_of(&server);
+            // Warm up: the loop's poller, the executor, the read buffer.
+            let first = create_connection(&handle, || Closer, "127.0.0.1", port).await?;
+            first.close();
+            handle.sleep(0.01).await?;
+            let before = open_fds();
+            for _ in 0..10_000 {
+                let client = create_connection(&handle, || Closer, "127.0.0.1", port).await?;
+                client.close();
+            }
+            // Let both ends' connection_lost run and close their sockets.
+            for _ in 0..100 {
+                handle.sleep(0.005).await?;
+                if open_fds() <= before {
+                    break;
+                }
+            }
+            Ok((before, open_fds()))
+        })
+    });
+    assert!(
+        after <= before,
+        "{before} descriptors before, {after} after"
+    );
+}
+
+// ---- Unix sockets --------------------------------------------------------------
+
+#[test]
+fn unix_sockets_carry_a_half_close_round_trip() {
+    let directory = std::env::temp_dir().join(format!("asyncio-net-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join("echo.sock");
+    let (server_log, client_log) = (log(), log());
+    let (s, c, p) = (server_log.clone(), client_log.clone(), path.clone());
+    run(10.0, move |handle| {
+        Box::pin(async move {
+            let server = create_unix_server(
+                &handle,
+                move || Recorder::echoing(&s),
+                &p,
+                &ServerOptions::new(),
+            )
+            .await?;
+            let c2 = c.clone();
+            let client = create_unix_connection(&handle, move || Recorder::new(&c2), &p).await?;
+            client.write(b"over unix")?;
+            client.write_eof()?;
+            until(&handle, || {
+                c.borrow().last().map(String::as_str) == Some("lost")
+            })
+            .await?;
+            server.close();
+            server.wait_closed().await?;
+            Ok(())
+        })
+    });
+    let _ = std::fs::remove_dir_all(&directory);
+    assert_eq!(
+        *client_log.borrow(),
+        ["made", "data over unix", "eof", "lost"]
+    );
+    assert_eq!(
+        *server_log.borrow(),
+        ["made", "data over unix", "eof", "lost"]
+    );
+}
+
+#[test]
+fn write_buffer_limits_follow_asyncio() {
+    run(10.0, move |handle| {
+        Box::pin(async move {
+            let server = create_server(&handle, || Recorder::new(&log()), "127.0.0.1", 0).await?;
+            let client = create_connection(
+                &handle,
+                || Recorder::new(&log()),
+                "127.0.0.1",
+                port_of(&server),
+            )
+            .await?;
+            assert_eq!(client.get_write_buffer_limits(), (16 * 1024, 64 * 1024));
+            client.set_write_buffer_limits(None, Some(100))?;
+            assert_eq!(client.get_write_buffer_limits(), (100, 400));
+            client.set_write_buffer_limits(Some(1000), None)?;
+            assert_eq!(client.get_write_buffer_limits(), (250, 1000));
+            let error = client
+                .set_write_buffer_limits(Some(1), Some(2))
+                .unwrap_err();
+            assert!(error.is_invalid_argument());
+            assert_eq!(
+                error.to_string(),
+                "high (1) must be >= low (2) must be >= 0"
+            );
+            assert!(client.is_reading());
+            client.pause_reading();
+            client.pause_reading();
+            assert!(!client.is_reading());
+            client.resume_reading();
+            assert!(client.is_reading());
+            assert!(client.can_write_eof());
+            client.abort();
+            assert!(client.is_closing());
+            assert!(!client.is_reading());
+            server.close();
+            Ok(())
+        })
+    });
+}
