@@ -6,6 +6,42 @@
 //! pins every output with `insta`, and `cargo xtask docs` pastes them into
 //! `docs/`. This library target is empty: the package exists for its examples.
 
+/// Python's `repr()` of a bytes value (`b'...'`), for the examples that
+/// log bytes as the chapter's do.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_examples::bytes_repr;
+///
+/// assert_eq!(bytes_repr(b"in parts."), "b'in parts.'");
+/// assert_eq!(bytes_repr(b"it's\n\x00"), "b\"it's\\n\\x00\"");
+/// ```
+pub fn bytes_repr(data: &[u8]) -> String {
+    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut text = format!("b{quote}");
+    for &byte in data {
+        match byte {
+            b'\\' => text.push_str("\\\\"),
+            b'\t' => text.push_str("\\t"),
+            b'\n' => text.push_str("\\n"),
+            b'\r' => text.push_str("\\r"),
+            _ if char::from(byte) == quote => {
+                text.push('\\');
+                text.push(quote);
+            }
+            0x20..=0x7e => text.push(char::from(byte)),
+            _ => text.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    text.push(quote);
+    text
+}
+
 /// The workspace README's code, compiled and run as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
