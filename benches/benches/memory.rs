@@ -80,6 +80,56 @@ fn rounded(value: f64, digits: i32) -> f64 {
     (value * scale).round() / scale
 }
 
+/// Heap bytes per idle accepted connection of an `asyncio-net` server
+/// (its transport, protocol, registration and source entry; nothing
+/// buffered): 200 connections from blocking clients of this thread, after
+/// one that warms the server up.
+fn idle_connection_bytes() -> f64 {
+    use asyncio_net::{create_server, Protocol, Transport};
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    struct Idle(Rc<Cell<usize>>, Option<Transport>);
+    impl Protocol for Idle {
+        fn connection_made(&mut self, transport: &Transport) {
+            self.0.set(self.0.get() + 1);
+            self.1 = Some(transport.clone());
+        }
+    }
+    let made = Rc::new(Cell::new(0));
+    let event_loop = EventLoop::new();
+    let handle = event_loop.handle();
+    let counter = made.clone();
+    let server = event_loop
+        .run_until_complete(async move {
+            create_server(&handle, move || Idle(counter.clone(), None), "127.0.0.1", 0).await
+        })
+        .unwrap()
+        .unwrap();
+    let port = server.sockets()[0].as_socket().unwrap().port();
+    let accept = |count: usize, clients: &mut Vec<std::net::TcpStream>| {
+        let target = made.get() + count;
+        for _ in 0..count {
+            clients.push(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while made.get() < target && std::time::Instant::now() < deadline {
+            event_loop
+                .run_once(Some(std::time::Duration::from_millis(10)))
+                .unwrap();
+        }
+        assert_eq!(made.get(), target, "every connection was accepted");
+    };
+    let mut clients = Vec::new();
+    accept(1, &mut clients);
+    let before = live_bytes();
+    accept(200, &mut clients);
+    let per_connection = (live_bytes() - before) as f64 / 200.0;
+    drop(clients);
+    server.close();
+    rounded(per_connection, 1)
+}
+
 fn main() {
     let full = std::env::args().any(|argument| argument == "--bench");
     let n: usize = if full { 1_000_000 } else { 1_000 };
@@ -197,6 +247,8 @@ fn main() {
     report::memory("timer_bytes_with_n_live", with_live);
     report::memory("timer_bytes_after_cancelling_all", live_bytes() - before);
     drop(event_loop);
+
+    report::memory("bytes_per_idle_connection", idle_connection_bytes());
 
     if let Some(peak) = peak_rss_kib() {
         report::memory("peak_rss_kib", peak);

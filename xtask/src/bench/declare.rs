@@ -381,6 +381,39 @@ pub(crate) const TABLES: &[Table] = &[
             ("late_max_us", "late, max", Format::Number(0, " µs")),
         ],
     },
+    Table {
+        key: "echo",
+        title: "Echo server",
+        intro: "vmbench's echo workload (`benches/benches/echo.rs`): 10 connections, closed loop, \
+                one client (threads of the bench, pinned to CPU 1) and the server in a process of \
+                its own pinned to CPU 0; paired rounds, the order rotating, medians. The server's \
+                CPU time per request (its threads' `schedstat`, kernel included) is the figure to \
+                compare: throughput is bounded by the client and the loopback stack here. `CPU / \
+                floor` divides by the raw mio server's; system calls per request come from a \
+                shorter run under `strace -c -f` (1 KiB only). Goals: our protocol server's CPU \
+                within 1.05x the floor's at 1 and 10 KiB, our `sock_*` server's within 1.15x our \
+                protocol server's, at most 2.2 (protocol) and 2.3 (`sock_*`) system calls per \
+                request.",
+        columns: &[
+            ("contender", "", Format::Text),
+            ("size", "message", Format::Text),
+            ("req_s", "requests/s", Format::Number(0, "")),
+            ("cpu_us", "server CPU", Format::Number(2, " µs")),
+            ("cpu_vs_floor", "CPU / floor", Format::Number(2, "")),
+            ("p99_us", "p99", Format::Number(0, " µs")),
+            ("syscalls", "syscalls", Format::Number(2, "")),
+        ],
+    },
+    Table {
+        key: "echo_machine",
+        title: "Echo server: the machine",
+        intro: "Load average (1, 5, 15 minutes) when the echo rounds ended, and whether the server \
+                and the client were pinned to CPUs of their own.",
+        columns: &[
+            ("load", "load", Format::Text),
+            ("pinned", "pinned", Format::Text),
+        ],
+    },
 ];
 
 /// The memory bench's figures, `(key, label)`, in the order shown.
@@ -400,6 +433,10 @@ pub(crate) const MEMORY: &[(&str, &str)] = &[
     (
         "bytes_per_pending_task",
         "heap bytes per pending task, beyond its coroutine and its handle",
+    ),
+    (
+        "bytes_per_idle_connection",
+        "heap bytes per idle connection of an `asyncio-net` server (transport, protocol, registration)",
     ),
     ("peak_rss_kib", "peak RSS of the whole memory bench, KiB"),
     (
@@ -452,6 +489,11 @@ pub(crate) const MEMORY: &[(&str, &str)] = &[
 
 /// A goal on a memory figure: met when it is at most `at_most`.
 pub(crate) const MEMORY_TARGETS: &[(&str, &str, f64)] = &[
+    (
+        "≤ 1 KiB per idle connection beyond its socket",
+        "bytes_per_idle_connection",
+        1024.0,
+    ),
     (
         "≤ 64 bytes per pending callback beyond its closure",
         "bytes_per_pending_callback",

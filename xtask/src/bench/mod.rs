@@ -28,7 +28,8 @@ USAGE:
 
 Runs the criterion workloads (benches/benches/workloads.rs), the memory
 bench (benches/benches/memory.rs), the paired rounds (benches/benches/
-paired.rs) and the Python peers (asyncio and uvloop, benches/python/
+paired.rs), the echo servers (benches/benches/echo.rs) and the Python
+peers (asyncio and uvloop, benches/python/
 bench_asyncio.py, in a virtual environment under target/ that this command
 creates), reads the JSON records they print, and writes docs/benchmarks.md
 from the declarations in xtask/src/bench/declare.rs. The hand-written
@@ -141,6 +142,19 @@ fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
         }
         Err(message) => (None, Some(message)),
     };
+    eprintln!("bench: running the echo servers (a few minutes)");
+    let mut echo = bench("echo");
+    let venv_python = crate::target_dir(root)
+        .join("bench-venv")
+        .join("bin")
+        .join("python");
+    if venv_python.exists() {
+        echo.env("ECHO_PYTHON", &venv_python);
+    }
+    if settings.quick {
+        echo.args(["--", "--quick"]);
+    }
+    measured.add(records::read(&run_output(&mut echo)?)?);
     let machine = machine(root, versions.as_ref());
     let path = root.join("docs").join("benchmarks.md");
     let history = std::fs::read_to_string(&path)

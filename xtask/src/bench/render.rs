@@ -315,6 +315,8 @@ fn rows_table(
                     Format::Text => value
                         .and_then(Value::as_str)
                         .map_or("?".to_owned(), str::to_owned),
+                    // Not measured for this row (a bench reports null).
+                    Format::Number(..) if value.is_some_and(Value::is_null) => "–".to_owned(),
                     Format::Number(digits, unit) => value
                         .and_then(Value::as_f64)
                         .map_or("?".to_owned(), |number| format!("{number:.digits$}{unit}")),
