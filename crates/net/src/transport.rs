@@ -58,8 +58,8 @@ struct Conn {
     /// The protocol, taken out while one of its callbacks runs.
     protocol: RefCell<Option<AnyProtocol>>,
     state: RefCell<State>,
-    sockname: Option<SockAddr>,
-    peername: Option<SockAddr>,
+    sockname: Address,
+    peername: Address,
     /// Called once the connection is lost (a server's count).
     on_lost: RefCell<Option<Box<dyn FnOnce()>>>,
     /// A `pause_writing` (true) or `resume_writing` (false) that `write`
@@ -100,8 +100,8 @@ impl Transport {
     ) -> Result<(Transport, Future<()>), NetError> {
         // Unix sockets have no TCP_NODELAY: nothing to set there.
         let _ = socket.set_tcp_nodelay(true);
-        let sockname = socket.local_addr().ok();
-        let peername = peername.or_else(|| socket.peer_addr().ok());
+        let sockname = Address::from(socket.local_addr().ok());
+        let peername = Address::from(peername.or_else(|| socket.peer_addr().ok()));
         let sock = Registered::new(handle, socket)?;
         let conn = Rc::new(Conn {
             handle: handle.clone(),
@@ -183,21 +183,8 @@ impl Transport {
     ) -> Option<R> {
         let mut protocol = self.conn.protocol.borrow_mut().take()?;
         let outcome = catch_unwind(AssertUnwindSafe(|| call(&mut protocol)));
-        let replaced = {
-            let mut slot = self.conn.protocol.borrow_mut();
-            match &*slot {
-                // `set_protocol` ran meanwhile: the old one goes.
-                Some(_) => Some(protocol),
-                None if self.conn.state.borrow().lost => Some(protocol),
-                None => {
-                    *slot = Some(protocol);
-                    None
-                }
-            }
-        };
-        if let Some(old) = replaced {
-            self.drop_reporting(old);
-        }
+        // `set_protocol` may have run meanwhile: then the old one goes.
+        self.restore_protocol(protocol);
         if let Some(pause) = self.conn.deferred_flow.take() {
             self.flow_control(pause);
         }
@@ -755,21 +742,50 @@ impl Transport {
 
     /// Runs `f` on the protocol if it is a `P` (asyncio's `get_protocol`):
     /// `None` if it is not, if the connection was lost, or from inside one
-    /// of the protocol's own callbacks (it has `&mut self` there).
+    /// of the protocol's own callbacks (it has `&mut self` there). `f` may
+    /// use the transport (write to it, close it): the protocol is out of
+    /// the transport while `f` runs, as during its callbacks.
     pub fn with_protocol<P: 'static, R>(&self, f: impl FnOnce(&mut P) -> R) -> Option<R> {
-        let mut slot = self.conn.protocol.borrow_mut();
-        let protocol = slot.as_mut()?.as_any().downcast_mut::<P>()?;
-        Some(f(protocol))
+        let mut protocol = self.conn.protocol.borrow_mut().take()?;
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            protocol.as_any().downcast_mut::<P>().map(f)
+        }));
+        self.restore_protocol(protocol);
+        if let Some(pause) = self.conn.deferred_flow.take() {
+            self.flow_control(pause);
+        }
+        match outcome {
+            Ok(value) => value,
+            // `f` is the caller's own code: its panic is the caller's.
+            Err(payload) => std::panic::resume_unwind(payload),
+        }
+    }
+
+    /// Puts back a protocol taken out for a call, unless it was replaced
+    /// meanwhile or the connection was lost (then it is dropped).
+    fn restore_protocol(&self, protocol: AnyProtocol) {
+        let surplus = {
+            let mut slot = self.conn.protocol.borrow_mut();
+            if slot.is_some() || self.conn.state.borrow().lost {
+                Some(protocol)
+            } else {
+                *slot = Some(protocol);
+                None
+            }
+        };
+        if let Some(old) = surplus {
+            self.drop_reporting(old);
+        }
     }
 
     /// The local address (asyncio's `get_extra_info('sockname')`).
-    pub fn sockname(&self) -> Option<&SockAddr> {
-        self.conn.sockname.as_ref()
+    pub fn sockname(&self) -> Option<SockAddr> {
+        self.conn.sockname.get()
     }
 
     /// The peer's address (asyncio's `get_extra_info('peername')`).
-    pub fn peername(&self) -> Option<&SockAddr> {
-        self.conn.peername.as_ref()
+    pub fn peername(&self) -> Option<SockAddr> {
+        self.conn.peername.get()
     }
 
     /// Runs `f` on the socket while the connection is open (asyncio's
@@ -798,10 +814,40 @@ impl fmt::Debug for Transport {
             .field("status", &status)
             .field(
                 "peername",
-                &self.conn.peername.as_ref().and_then(SockAddr::as_socket),
+                &self.peername().as_ref().and_then(SockAddr::as_socket),
             )
             .field("write_buffer", &state.buffer.len())
             .finish()
+    }
+}
+
+/// A socket address as a connection keeps it: an IP address and port in
+/// 32 bytes (a `SockAddr` is 136), anything else (a Unix path) boxed.
+enum Address {
+    None,
+    Inet(std::net::SocketAddr),
+    Other(Box<SockAddr>),
+}
+
+impl From<Option<SockAddr>> for Address {
+    fn from(address: Option<SockAddr>) -> Self {
+        match address {
+            None => Address::None,
+            Some(address) => match address.as_socket() {
+                Some(inet) => Address::Inet(inet),
+                None => Address::Other(Box::new(address)),
+            },
+        }
+    }
+}
+
+impl Address {
+    fn get(&self) -> Option<SockAddr> {
+        match self {
+            Address::None => None,
+            Address::Inet(inet) => Some(SockAddr::from(*inet)),
+            Address::Other(address) => Some((**address).clone()),
+        }
     }
 }
 

@@ -690,3 +690,38 @@ fn write_buffer_limits_follow_asyncio() {
         })
     });
 }
+
+/// `with_protocol` reaches the protocol by its type, and the closure may
+/// use the transport: a write that crosses the high-water mark there
+/// calls `pause_writing` once the closure returns.
+#[test]
+fn with_protocol_finds_the_protocol_and_may_write() {
+    let client_log = log();
+    let c = client_log.clone();
+    run(10.0, move |handle| {
+        Box::pin(async move {
+            let server = create_server(&handle, || Recorder::new(&log()), "127.0.0.1", 0).await?;
+            let c2 = c.clone();
+            let client = create_connection(
+                &handle,
+                move || Recorder::new(&c2),
+                "127.0.0.1",
+                port_of(&server),
+            )
+            .await?;
+            client.set_write_buffer_limits(Some(0), Some(0))?;
+            let writer = client.clone();
+            let echoing = client.with_protocol(|protocol: &mut Recorder| {
+                // More than the socket takes at once: some is buffered.
+                writer.write(&vec![b'z'; 16 << 20]).unwrap();
+                protocol.echo
+            });
+            assert_eq!(echoing, Some(false));
+            assert!(client.with_protocol(|_: &mut String| ()).is_none());
+            assert_eq!(c.borrow().last().map(String::as_str), Some("pause"));
+            client.abort();
+            server.close();
+            Ok(())
+        })
+    });
+}

@@ -298,6 +298,10 @@ impl Shared {
     /// wakers and callbacks dropped.
     pub(super) fn clear_sources(&self) {
         let (fds, wakers, callbacks) = self.sources_mut().take_all();
+        if fds.is_empty() {
+            // Nothing was registered: no poller to make just to close.
+            return;
+        }
         let _ = self.with_poller(|poller| {
             for fd in fds {
                 let _ = poller.deregister(fd);
