@@ -725,3 +725,132 @@ fn with_protocol_finds_the_protocol_and_may_write() {
         })
     });
 }
+
+/// A `BufferedProtocol` receives into its own buffer (IO9's second order:
+/// `get_buffer`, `buffer_updated`, ..., `eof_received`, `connection_lost`).
+#[test]
+fn a_buffered_protocol_receives_into_its_own_buffer() {
+    use asyncio_net::{buffered, BufferedProtocol};
+
+    struct Collect {
+        buffer: Vec<u8>,
+        received: Rc<RefCell<Vec<u8>>>,
+        calls: Log,
+    }
+    impl BufferedProtocol for Collect {
+        fn get_buffer(&mut self, size_hint: usize) -> &mut [u8] {
+            assert!(size_hint > 0);
+            &mut self.buffer
+        }
+        fn buffer_updated(&mut self, filled: usize) {
+            self.received
+                .borrow_mut()
+                .extend_from_slice(&self.buffer[..filled]);
+            self.calls.borrow_mut().push("updated".into());
+        }
+        fn eof_received(&mut self) -> bool {
+            self.calls.borrow_mut().push("eof".into());
+            false
+        }
+        fn connection_lost(&mut self, error: Option<NetError>) {
+            assert!(error.is_none());
+            self.calls.borrow_mut().push("lost".into());
+        }
+    }
+    let received = Rc::new(RefCell::new(Vec::new()));
+    let calls = log();
+    let (r, c) = (received.clone(), calls.clone());
+    run(10.0, move |handle| {
+        Box::pin(async move {
+            let (r2, c2) = (r.clone(), c.clone());
+            let factory = buffered(move || Collect {
+                // Small, so that 10 KB takes several reads.
+                buffer: vec![0; 1000],
+                received: r2.clone(),
+                calls: c2.clone(),
+            });
+            let server = create_server(&handle, factory, "127.0.0.1", 0).await?;
+            let port = port_of(&server);
+            handle
+                .run_in_executor(move || {
+                    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    stream.write_all(&[7; 10_000]).unwrap();
+                })?
+                .wait()
+                .await?;
+            until(&handle, || c.borrow().last().map(String::as_str) == Some("lost")).await?;
+            server.close();
+            Ok(())
+        })
+    });
+    assert_eq!(*received.borrow(), vec![7; 10_000]);
+    let calls = calls.borrow();
+    assert!(calls.iter().filter(|call| *call == "updated").count() >= 10);
+    assert_eq!(calls[calls.len() - 2..], ["eof", "lost"]);
+}
+
+/// `serve_forever` accepts until its task is cancelled; then the server is
+/// closed and the cancellation returned.
+#[test]
+fn serve_forever_ends_cancelled_and_closes_the_server() {
+    run(10.0, move |handle| {
+        Box::pin(async move {
+            let options = ServerOptions::new().start_serving(false);
+            let server = Rc::new(
+                asyncio_net::create_server_with(
+                    &handle,
+                    || Recorder::new(&log()),
+                    "127.0.0.1",
+                    0,
+                    &options,
+                )
+                .await?,
+            );
+            assert!(!server.is_serving());
+            let serving = server.clone();
+            let task = handle.create_task(async move { serving.serve_forever().await })?;
+            handle.sleep(0.01).await?;
+            assert!(server.is_serving());
+            let second = server.serve_forever().await.unwrap_err();
+            assert!(second.is_invalid_state());
+            let port = port_of(&server);
+            let client = create_connection(&handle, || Recorder::new(&log()), "127.0.0.1", port).await?;
+            client.close();
+            task.cancel();
+            let outcome = wait_for(task, 5.0).await;
+            assert!(outcome.unwrap_err().is_cancelled());
+            assert!(!server.is_serving());
+            assert!(server.sockets().is_empty());
+            Ok(())
+        })
+    });
+}
+
+/// A peer that sends and is gone at once: the data arrives, then the EOF,
+/// then `connection_lost(None)`.
+#[test]
+fn a_peer_that_sends_and_vanishes_is_read_to_the_end() {
+    let server_log = log();
+    let (s, watched) = (server_log.clone(), server_log.clone());
+    run(10.0, move |handle| {
+        Box::pin(async move {
+            let server = create_server(&handle, move || Recorder::new(&s), "127.0.0.1", 0).await?;
+            let port = port_of(&server);
+            handle
+                .run_in_executor(move || {
+                    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    stream.write_all(b"last words").unwrap();
+                })?
+                .wait()
+                .await?;
+            until(&handle, || s_lost(&watched)).await?;
+            server.close();
+            Ok(())
+        })
+    });
+    assert_eq!(*server_log.borrow(), ["made", "data last words", "eof", "lost"]);
+}
+
+fn s_lost(log: &Log) -> bool {
+    log.borrow().iter().any(|entry| entry.starts_with("lost"))
+}
