@@ -5,6 +5,7 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
+use asyncio_core::propagated::Walk;
 use asyncio_core::Exception;
 use asyncio_loop::LoopError;
 
@@ -22,7 +23,8 @@ use asyncio_loop::LoopError;
 /// | `RuntimeError('Event loop is closed')` and the loop's other errors | [`Loop`](NetErrorKind::Loop) | [`loop_error`](Self::loop_error) |
 ///
 /// `Send + Sync + 'static`, and cheap to clone (a connection's error is
-/// given to its protocol and kept for later readers).
+/// given to its protocol and kept for later readers). A cancellation
+/// propagated into it with `?` is still one: the task ends cancelled.
 ///
 /// # Examples
 ///
@@ -173,16 +175,33 @@ impl From<io::Error> for NetError {
         if error.get_ref().is_some_and(|inner| inner.is::<LoopError>()) {
             let inner = error.into_inner().expect("checked above");
             let loop_error = inner.downcast::<LoopError>().expect("checked above");
-            return NetError::new(Repr::Loop(*loop_error));
+            return NetError::from(*loop_error);
         }
         NetError::new(Repr::Io(error))
     }
 }
 
 impl From<LoopError> for NetError {
+    /// The loop's error; a cancellation stays one: a task whose coroutine
+    /// propagates it in a `NetError` ends cancelled.
     fn from(error: LoopError) -> Self {
+        register();
         NetError::new(Repr::Loop(error))
     }
+}
+
+/// Tells `asyncio_core::propagated` how to look into a `NetError`: one
+/// that carries the loop's error is that error (a cancellation, when it
+/// is one); the others are not cancellations. Registered once, when the
+/// first error that needs it is made.
+fn register() {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        asyncio_core::propagated::recognise::<NetError>(|error| match &*error.repr {
+            Repr::Loop(inner) => Walk::Inner(inner),
+            _ => Walk::NotCancelled,
+        });
+    });
 }
 
 impl From<asyncio_core::FutureError> for NetError {
@@ -251,6 +270,18 @@ mod tests {
         let error = NetError::from(io::Error::other(loop_error));
         assert_eq!(error.kind(), NetErrorKind::Loop);
         assert!(error.loop_error().unwrap().is_closed());
+    }
+
+    #[test]
+    fn a_cancellation_inside_stays_one() {
+        let event_loop = asyncio_loop::EventLoop::new();
+        let future = event_loop.create_future::<()>();
+        future.cancel();
+        let cancelled = future.result().unwrap_err();
+        let error = NetError::from(cancelled);
+        assert!(asyncio_core::propagated::cancellation_in(&error).is_some());
+        let plain = NetError::from(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(asyncio_core::propagated::cancellation_in(&plain).is_none());
     }
 
     #[test]

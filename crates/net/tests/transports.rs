@@ -778,7 +778,10 @@ fn a_buffered_protocol_receives_into_its_own_buffer() {
                 })?
                 .wait()
                 .await?;
-            until(&handle, || c.borrow().last().map(String::as_str) == Some("lost")).await?;
+            until(&handle, || {
+                c.borrow().last().map(String::as_str) == Some("lost")
+            })
+            .await?;
             server.close();
             Ok(())
         })
@@ -814,7 +817,8 @@ fn serve_forever_ends_cancelled_and_closes_the_server() {
             let second = server.serve_forever().await.unwrap_err();
             assert!(second.is_invalid_state());
             let port = port_of(&server);
-            let client = create_connection(&handle, || Recorder::new(&log()), "127.0.0.1", port).await?;
+            let client =
+                create_connection(&handle, || Recorder::new(&log()), "127.0.0.1", port).await?;
             client.close();
             task.cancel();
             let outcome = wait_for(task, 5.0).await;
@@ -848,7 +852,10 @@ fn a_peer_that_sends_and_vanishes_is_read_to_the_end() {
             Ok(())
         })
     });
-    assert_eq!(*server_log.borrow(), ["made", "data last words", "eof", "lost"]);
+    assert_eq!(
+        *server_log.borrow(),
+        ["made", "data last words", "eof", "lost"]
+    );
 }
 
 fn s_lost(log: &Log) -> bool {
