@@ -116,10 +116,11 @@ impl Poller {
         }
     }
 
-    /// The I/O events of the polls since the last call, in the order the
-    /// OS reported them.
-    pub(crate) fn take_events(&mut self) -> Vec<(usize, u8)> {
-        std::mem::take(&mut self.io)
+    /// The I/O events of the polls since they were last cleared, in the
+    /// order the OS reported them (the caller clears them, keeping the
+    /// buffer: no allocation per poll).
+    pub(crate) fn events_mut(&mut self) -> &mut Vec<(usize, u8)> {
+        &mut self.io
     }
 
     /// Registers `fd` under `token` for both directions (edge-triggered).

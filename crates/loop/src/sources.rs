@@ -70,10 +70,12 @@ pub(crate) const WRITE_CLOSED: u8 = 8;
 
 /// An `add_reader`/`add_writer` callback: called once per iteration while
 /// its descriptor is ready, so it is `FnMut`, shared with the job that runs
-/// it, and named (by its type) for reports.
-pub(crate) struct Watch<F: ?Sized = dyn FnMut()> {
+/// it, and named (by its type) for reports. Boxed once when set, so that
+/// the `Rc` is one word and a job that calls it (the `Rc` and the name)
+/// fits a callback's inline storage: no allocation per readiness event.
+pub(crate) struct Watch {
     pub(crate) name: &'static str,
-    pub(crate) call: RefCell<F>,
+    pub(crate) call: RefCell<Box<dyn FnMut()>>,
 }
 
 /// A shared [`Watch`].
@@ -84,7 +86,7 @@ impl Watch {
     pub(crate) fn shared<F: FnMut() + 'static>(callback: F) -> IoCallback {
         Rc::new(Watch {
             name: std::any::type_name::<F>(),
-            call: RefCell::new(callback),
+            call: RefCell::new(Box::new(callback)),
         })
     }
 }
@@ -141,15 +143,6 @@ impl Found {
     }
 }
 
-/// What [`Sources::take_rechecks`] found to look at.
-#[derive(Default)]
-pub(crate) struct Rechecks {
-    /// Watched descriptors to ask the OS about: key, fd, directions.
-    pub(crate) watched: Vec<(usize, RawFd, u8)>,
-    /// Owned sources still ready: key, directions.
-    pub(crate) still_ready: Vec<(usize, u8)>,
-}
-
 /// What a removed source leaves: its fd to deregister, the sequence
 /// numbers of its queued jobs to cancel, and wakers and callbacks to drop
 /// outside the table's borrow.
@@ -173,6 +166,8 @@ pub(crate) struct Sources {
     /// Sources with a slot to recheck, by key (may hold stale keys; each is
     /// checked against the slot's flag).
     recheck: Vec<usize>,
+    /// What readiness found, kept between iterations for its capacity.
+    found: Found,
 }
 
 /// What a source is to a caller who looks it up by fd.
@@ -323,15 +318,21 @@ impl Sources {
         }
     }
 
-    /// The sources whose callbacks are to be looked at again before the
-    /// next iteration (the list is emptied; a callback queued again is
-    /// put back): watched descriptors with the directions to ask the OS
-    /// about, and owned sources with the directions their cached readiness
-    /// still shows ready (their callback did not drain them: it runs
-    /// again, one read per iteration, as asyncio's transports read).
-    pub(crate) fn take_rechecks(&mut self) -> Rechecks {
-        let mut out = Rechecks::default();
-        for key in std::mem::take(&mut self.recheck) {
+    /// Looks again at the sources whose callbacks were queued since the
+    /// last call (the list is emptied; a callback queued again is put
+    /// back). An owned source whose cached readiness still shows a
+    /// direction ready (its callback did not drain it) has that callback
+    /// found again into `found`, so it runs once per iteration, as
+    /// asyncio's transports read; the watched descriptors are returned,
+    /// with the directions to ask the OS about.
+    pub(crate) fn take_rechecks(
+        &mut self,
+        is_queued: impl Fn(u64) -> bool,
+        found: &mut Found,
+    ) -> Vec<(usize, RawFd, u8)> {
+        let mut watched = Vec::new();
+        let mut keys = std::mem::take(&mut self.recheck);
+        for &key in &keys {
             let Some(source) = self.slab.get_mut(key) else {
                 continue;
             };
@@ -351,13 +352,37 @@ impl Sources {
                     .filter(|dir| dirs & dir.bit() != 0 && source.ready & dir.bits() != 0)
                     .fold(0, |ready, dir| ready | dir.bit());
                 if ready != 0 {
-                    out.still_ready.push((key, ready));
+                    self.ready(key, None, ready, &is_queued, found);
                 }
             } else {
-                out.watched.push((key, source.fd, dirs));
+                watched.push((key, source.fd, dirs));
             }
         }
-        out
+        // Kept for its capacity; `ready` pushes nothing to it.
+        keys.clear();
+        keys.append(&mut self.recheck);
+        self.recheck = keys;
+        watched
+    }
+
+    /// The buffer that readiness is collected into (empty, with the
+    /// capacity it had); give it back with [`put_found`](Self::put_found).
+    pub(crate) fn take_found(&mut self) -> Found {
+        std::mem::take(&mut self.found)
+    }
+
+    /// Gives the (emptied) waker buffer back, for its capacity.
+    pub(crate) fn put_wakers(&mut self, wakers: Vec<Waker>) {
+        if self.found.wakers.capacity() < wakers.capacity() {
+            self.found.wakers = wakers;
+        }
+    }
+
+    /// Gives the buffer back, emptied, for the next iteration.
+    pub(crate) fn put_found(&mut self, mut found: Found) {
+        found.callbacks.clear();
+        found.wakers.clear();
+        self.found = found;
     }
 
     // ---- readiness ------------------------------------------------------------
@@ -513,10 +538,7 @@ mod tests {
     }
 
     fn watch() -> IoCallback {
-        Rc::new(Watch {
-            name: "watch",
-            call: RefCell::new(|| {}),
-        })
+        Watch::shared(|| {})
     }
 
     #[test]
@@ -605,9 +627,10 @@ mod tests {
         sources.ready(key, None, READABLE, |_| false, &mut later);
         assert_eq!(later.callbacks.len(), 1);
         assert!(sources.has_rechecks());
-        let rechecks = sources.take_rechecks();
-        assert_eq!(rechecks.watched, [(key, 6, READABLE)]);
-        assert!(rechecks.still_ready.is_empty());
+        let mut again = Found::default();
+        let watched = sources.take_rechecks(|_| false, &mut again);
+        assert_eq!(watched, [(key, 6, READABLE)]);
+        assert!(again.is_empty());
         assert!(!sources.has_rechecks());
     }
 

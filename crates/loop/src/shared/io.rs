@@ -11,7 +11,7 @@ use asyncio_core::IntoThunk;
 
 use super::{PollerSlot, Shared};
 use crate::ready::Job;
-use crate::sources::{self, ByFd, Dir, Found, IoCallback, Removed, Sources};
+use crate::sources::{self, ByFd, Dir, IoCallback, Removed, Sources};
 use crate::LoopError;
 
 impl Shared {
@@ -247,34 +247,36 @@ impl Shared {
     /// writer for one source), and wakes the futures waiting on sources.
     #[inline(never)]
     pub(super) fn queue_io(&self) {
-        let events = match &mut *self.poller.borrow_mut() {
-            PollerSlot::Made(poller) => poller.take_events(),
-            _ => Vec::new(),
-        };
-        let mut found = Found::default();
+        let mut found = self.sources_mut().take_found();
         {
             let ready = self.ready.borrow();
+            let mut poller = self.poller.borrow_mut();
             let mut sources = self.sources_mut();
             let is_queued = |seq| ready.name(seq).is_some();
-            for (token, bits) in events {
-                if let Some((key, gen)) = sources::untoken(token) {
-                    sources.ready(key, gen, bits, is_queued, &mut found);
+            // Last iteration's callbacks first: what they left ready runs
+            // again; an event for the same source in this batch then finds
+            // its callback queued already.
+            if sources.has_rechecks() {
+                let watched = sources.take_rechecks(is_queued, &mut found);
+                for (key, bits) in recheck(watched) {
+                    sources.ready(key, None, bits, is_queued, &mut found);
                 }
             }
-            if sources.has_rechecks() {
-                let rechecks = sources.take_rechecks();
-                for (key, bits) in rechecks.still_ready {
-                    sources.ready(key, None, bits, is_queued, &mut found);
+            if let PollerSlot::Made(poller) = &mut *poller {
+                let events = poller.events_mut();
+                for &(token, bits) in events.iter() {
+                    if let Some((key, gen)) = sources::untoken(token) {
+                        sources.ready(key, gen, bits, is_queued, &mut found);
+                    }
                 }
-                for (key, bits) in recheck(rechecks.watched) {
-                    sources.ready(key, None, bits, is_queued, &mut found);
-                }
+                events.clear();
             }
         }
         if found.is_empty() {
+            self.sources_mut().put_found(found);
             return;
         }
-        for (key, dir, callback) in found.callbacks {
+        for (key, dir, callback) in found.callbacks.drain(..) {
             let name = callback.name;
             let job = asyncio_core::named(name, move || {
                 // A callback cannot run inside itself: a nested run of the
@@ -289,9 +291,13 @@ impl Shared {
                 .push_with(|| Job::Callback(job.into_thunk()));
             self.sources_mut().queued(key, dir, seq);
         }
-        for waker in found.wakers {
+        // Woken outside every borrow: a foreign waker's `wake` is user code.
+        let mut wakers = std::mem::take(&mut found.wakers);
+        self.sources_mut().put_found(found);
+        for waker in wakers.drain(..) {
             waker.wake();
         }
+        self.sources_mut().put_wakers(wakers);
     }
 
     /// Empties the table of sources (the loop closes): fds deregistered,
