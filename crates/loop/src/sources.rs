@@ -332,6 +332,7 @@ impl Sources {
     ) -> Vec<(usize, RawFd, u8)> {
         let mut watched = Vec::new();
         let mut keys = std::mem::take(&mut self.recheck);
+        let mut pending = false;
         for &key in &keys {
             let Some(source) = self.slab.get_mut(key) else {
                 continue;
@@ -339,9 +340,17 @@ impl Sources {
             let mut dirs = 0;
             for dir in Dir::BOTH {
                 let slot = &mut source.slots[dir as usize];
-                if std::mem::take(&mut slot.recheck) && slot.callback.is_some() {
-                    dirs |= dir.bit();
+                if !slot.recheck || slot.callback.is_none() {
+                    slot.recheck = false;
+                    continue;
                 }
+                if slot.queued.is_some_and(&is_queued) {
+                    // Its call has not run yet: look again after it has.
+                    pending = true;
+                    continue;
+                }
+                slot.recheck = false;
+                dirs |= dir.bit();
             }
             if dirs == 0 {
                 continue;
@@ -358,8 +367,17 @@ impl Sources {
                 watched.push((key, source.fd, dirs));
             }
         }
-        // Kept for its capacity; `ready` pushes nothing to it.
-        keys.clear();
+        // Kept for its capacity (`ready` pushes nothing to it), with the
+        // keys whose calls are still queued.
+        if pending {
+            keys.retain(|&key| {
+                self.slab
+                    .get(key)
+                    .is_some_and(|source| source.slots.iter().any(|slot| slot.recheck))
+            });
+        } else {
+            keys.clear();
+        }
         keys.append(&mut self.recheck);
         self.recheck = keys;
         watched
@@ -631,6 +649,24 @@ mod tests {
         let watched = sources.take_rechecks(|_| false, &mut again);
         assert_eq!(watched, [(key, 6, READABLE)]);
         assert!(again.is_empty());
+        assert!(!sources.has_rechecks());
+    }
+
+    #[test]
+    fn a_recheck_waits_for_its_queued_call_to_run() {
+        let mut sources = Sources::default();
+        let (key, _) = sources.insert(9, false);
+        sources.set_callback(key, Dir::Read, watch());
+        let mut found = Found::default();
+        sources.ready(key, None, READABLE, |_| false, &mut found);
+        sources.queued(key, Dir::Read, 7);
+        // Looked at while the call is still queued: kept for later.
+        let mut again = Found::default();
+        assert!(sources.take_rechecks(|seq| seq == 7, &mut again).is_empty());
+        assert!(sources.has_rechecks());
+        // Once it ran: asked about.
+        let watched = sources.take_rechecks(|_| false, &mut again);
+        assert_eq!(watched, [(key, 9, READABLE)]);
         assert!(!sources.has_rechecks());
     }
 

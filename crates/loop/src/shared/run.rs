@@ -63,7 +63,15 @@ impl Shared {
     fn iterate(&self, timeout: Option<Duration>) {
         self.drain_remote();
         let has_timers = self.timers.borrow().len() != 0;
-        if self.ready.borrow().len() == 0 && !self.stopping.get() && !self.io_rechecks() {
+        let mut idle = self.ready.borrow().len() == 0 && !self.stopping.get();
+        if idle && self.io_rechecks() {
+            // Last iteration's I/O callbacks: a source they left ready (or
+            // a watched descriptor still ready) is queued again without a
+            // wait; one they drained waits for its next event.
+            self.queue_io();
+            idle = self.ready.borrow().len() == 0;
+        }
+        if idle {
             self.wait(timeout);
         } else if self.io_waits() {
             // Work is queued (or a stop, or a watched descriptor may still
