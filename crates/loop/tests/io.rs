@@ -37,6 +37,29 @@ fn stop_after(event_loop: &EventLoop, seconds: f64) {
         .unwrap();
 }
 
+/// A reader on `fd` that counts its calls, runs `then` on each, and at the
+/// `last` call removes itself and stops the loop; the count.
+fn reader_counting_to(
+    event_loop: &EventLoop,
+    fd: std::os::fd::RawFd,
+    last: u32,
+    then: impl Fn() + 'static,
+) -> Rc<Cell<u32>> {
+    let calls = Rc::new(Cell::new(0));
+    let (count, handle) = (calls.clone(), event_loop.handle());
+    event_loop
+        .add_reader(fd, move || {
+            count.set(count.get() + 1);
+            if count.get() == last {
+                handle.remove_reader(fd);
+                handle.stop();
+            }
+            then();
+        })
+        .unwrap();
+    calls
+}
+
 fn pair() -> (UnixStream, UnixStream) {
     let (a, b) = UnixStream::pair().unwrap();
     a.set_nonblocking(true).unwrap();
@@ -94,17 +117,7 @@ fn a_reader_that_does_not_drain_runs_once_per_iteration() {
     let (ours, mut theirs) = pair();
     theirs.write_all(b"unread").unwrap();
     let fd = ours.as_raw_fd();
-    let calls = Rc::new(Cell::new(0));
-    let (count, handle) = (calls.clone(), event_loop.handle());
-    event_loop
-        .add_reader(fd, move || {
-            count.set(count.get() + 1);
-            if count.get() == 5 {
-                handle.remove_reader(fd);
-                handle.stop();
-            }
-        })
-        .unwrap();
+    let calls = reader_counting_to(&event_loop, fd, 5, || {});
     // Each iteration's callbacks: one reader call, and a ticker counting
     // the iterations.
     let iterations = Rc::new(Cell::new(0));
@@ -280,18 +293,7 @@ fn a_panicking_reader_is_reported_and_the_loop_goes_on() {
     let (ours, mut theirs) = pair();
     theirs.write_all(b"x").unwrap();
     let fd = ours.as_raw_fd();
-    let calls = Rc::new(Cell::new(0));
-    let (count, handle) = (calls.clone(), event_loop.handle());
-    event_loop
-        .add_reader(fd, move || {
-            count.set(count.get() + 1);
-            if count.get() == 2 {
-                handle.remove_reader(fd);
-                handle.stop();
-            }
-            panic!("reader failed");
-        })
-        .unwrap();
+    let calls = reader_counting_to(&event_loop, fd, 2, || panic!("reader failed"));
     stop_after(&event_loop, 5.0);
     event_loop.run_forever().unwrap();
     assert_eq!(calls.get(), 2);

@@ -185,9 +185,6 @@ impl Transport {
         let outcome = catch_unwind(AssertUnwindSafe(|| call(&mut protocol)));
         // `set_protocol` may have run meanwhile: then the old one goes.
         self.restore_protocol(protocol);
-        if let Some(pause) = self.conn.deferred_flow.take() {
-            self.flow_control(pause);
-        }
         match outcome {
             Ok(value) => Some(value),
             Err(payload) => {
@@ -255,14 +252,9 @@ impl Transport {
         let mut buffer = READ_BUFFER
             .with(|slot| slot.borrow_mut().take())
             .unwrap_or_else(|| vec![0; MAX_READ].into_boxed_slice());
-        let read = sock.try_read_with(|socket| (&mut &*socket).read(&mut buffer));
+        let read = recv(sock, &mut buffer);
         if let Ok(n) = read {
             if n > 0 {
-                if n < buffer.len() {
-                    // A short read drained the socket: the next read waits
-                    // for the poller (tokio's rule).
-                    sock.clear_readable();
-                }
                 let data = &buffer[..n];
                 self.call_protocol("data_received", true, |protocol| {
                     if let AnyProtocol::Plain(protocol) = protocol {
@@ -285,13 +277,9 @@ impl Transport {
             if buffer.is_empty() {
                 return Err(());
             }
-            let wanted = buffer.len();
-            let read = sock.try_read_with(|socket| (&mut &*socket).read(buffer));
+            let read = recv(sock, buffer);
             if let Ok(n) = read {
                 if n > 0 {
-                    if n < wanted {
-                        sock.clear_readable();
-                    }
                     protocol.buffer_updated(n);
                 }
             }
@@ -751,9 +739,6 @@ impl Transport {
             protocol.as_any().downcast_mut::<P>().map(f)
         }));
         self.restore_protocol(protocol);
-        if let Some(pause) = self.conn.deferred_flow.take() {
-            self.flow_control(pause);
-        }
         match outcome {
             Ok(value) => value,
             // `f` is the caller's own code: its panic is the caller's.
@@ -762,7 +747,8 @@ impl Transport {
     }
 
     /// Puts back a protocol taken out for a call, unless it was replaced
-    /// meanwhile or the connection was lost (then it is dropped).
+    /// meanwhile or the connection was lost (then it is dropped); then makes
+    /// the `pause_writing` or `resume_writing` that came meanwhile.
     fn restore_protocol(&self, protocol: AnyProtocol) {
         let surplus = {
             let mut slot = self.conn.protocol.borrow_mut();
@@ -775,6 +761,9 @@ impl Transport {
         };
         if let Some(old) = surplus {
             self.drop_reporting(old);
+        }
+        if let Some(pause) = self.conn.deferred_flow.take() {
+            self.flow_control(pause);
         }
     }
 
@@ -849,6 +838,17 @@ impl Address {
             Address::Other(address) => Some((**address).clone()),
         }
     }
+}
+
+/// One `recv` into `buffer`. A short read drained the socket, so its
+/// readiness is cleared and the next read waits for the poller (tokio's
+/// rule), as a `WouldBlock` clears it.
+fn recv(sock: &Registered<Socket>, buffer: &mut [u8]) -> io::Result<usize> {
+    let read = sock.try_read_with(|socket| (&mut &*socket).read(buffer));
+    if matches!(read, Ok(n) if n > 0 && n < buffer.len()) {
+        sock.clear_readable();
+    }
+    read
 }
 
 /// Sends `data` without raising `SIGPIPE` where the OS allows.

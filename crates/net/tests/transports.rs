@@ -121,6 +121,20 @@ async fn until(handle: &LoopHandle, done: impl Fn() -> bool) -> Result<(), NetEr
     Ok(())
 }
 
+/// A client on `port` of 127.0.0.1 whose `Recorder` logs to `log`.
+async fn recorded_client(handle: &LoopHandle, log: &Log, port: u16) -> Result<Transport, NetError> {
+    let log = log.clone();
+    create_connection(handle, move || Recorder::new(&log), "127.0.0.1", port).await
+}
+
+/// Waits (on the loop) until the last entry of `log` is `entry`.
+async fn until_last(handle: &LoopHandle, log: &Log, entry: &str) -> Result<(), NetError> {
+    until(handle, || {
+        log.borrow().last().map(String::as_str) == Some(entry)
+    })
+    .await
+}
+
 /// A child process killed (by pid) when the test ends.
 struct Child(std::process::Child);
 
@@ -169,14 +183,7 @@ fn a_half_close_round_trip_ends_both_sides_cleanly() {
         Box::pin(async move {
             let server =
                 create_server(&handle, move || Recorder::echoing(&s), "127.0.0.1", 0).await?;
-            let c2 = c.clone();
-            let client = create_connection(
-                &handle,
-                move || Recorder::new(&c2),
-                "127.0.0.1",
-                port_of(&server),
-            )
-            .await?;
+            let client = recorded_client(&handle, &c, port_of(&server)).await?;
             assert_eq!(
                 *c.borrow(),
                 ["made"],
@@ -185,10 +192,7 @@ fn a_half_close_round_trip_ends_both_sides_cleanly() {
             client.write(b"hello")?;
             client.write_eof()?;
             assert!(client.write(b"more").unwrap_err().is_invalid_state());
-            until(&handle, || {
-                c.borrow().last().map(String::as_str) == Some("lost")
-            })
-            .await?;
+            until_last(&handle, &c, "lost").await?;
             server.close();
             server.wait_closed().await?;
             Ok(())
@@ -363,15 +367,10 @@ asyncio.run(main())
     let c = client_log.clone();
     run(20.0, move |handle| {
         Box::pin(async move {
-            let c2 = c.clone();
-            let client =
-                create_connection(&handle, move || Recorder::new(&c2), "127.0.0.1", port).await?;
+            let client = recorded_client(&handle, &c, port).await?;
             client.writelines([&b"ping "[..], b"pong"])?;
             client.write_eof()?;
-            until(&handle, || {
-                c.borrow().last().map(String::as_str) == Some("lost")
-            })
-            .await?;
+            until_last(&handle, &c, "lost").await?;
             Ok(())
         })
     });
@@ -427,9 +426,7 @@ fn a_reset_mid_write_is_connection_lost_with_the_error() {
     let c = client_log.clone();
     run(20.0, move |handle| {
         Box::pin(async move {
-            let c2 = c.clone();
-            let client =
-                create_connection(&handle, move || Recorder::new(&c2), "127.0.0.1", port).await?;
+            let client = recorded_client(&handle, &c, port).await?;
             // Keep writing until the reset ends the connection.
             let chunk = vec![b'x'; 64 * 1024];
             while !c.borrow().iter().any(|entry| entry.starts_with("lost")) {
@@ -475,9 +472,7 @@ fn a_peer_that_does_not_read_pauses_the_writer_until_it_reads() {
     let c = client_log.clone();
     let (written, most_buffered) = run(30.0, move |handle| {
         Box::pin(async move {
-            let c2 = c.clone();
-            let client =
-                create_connection(&handle, move || Recorder::new(&c2), "127.0.0.1", port).await?;
+            let client = recorded_client(&handle, &c, port).await?;
             let chunk = vec![b'y'; 16 * 1024];
             let mut written = 0;
             // Write until paused; each pause is synchronous, inside write.
@@ -494,10 +489,7 @@ fn a_peer_that_does_not_read_pauses_the_writer_until_it_reads() {
             until(&handle, || c.borrow().iter().any(|entry| entry == "resume")).await?;
             assert!(client.get_write_buffer_size() <= 16 * 1024);
             client.close();
-            until(&handle, || {
-                c.borrow().last().map(String::as_str) == Some("lost")
-            })
-            .await?;
+            until_last(&handle, &c, "lost").await?;
             Ok((written, most_buffered))
         })
     });
@@ -630,10 +622,7 @@ fn unix_sockets_carry_a_half_close_round_trip() {
             let client = create_unix_connection(&handle, move || Recorder::new(&c2), &p).await?;
             client.write(b"over unix")?;
             client.write_eof()?;
-            until(&handle, || {
-                c.borrow().last().map(String::as_str) == Some("lost")
-            })
-            .await?;
+            until_last(&handle, &c, "lost").await?;
             server.close();
             server.wait_closed().await?;
             Ok(())
@@ -701,14 +690,7 @@ fn with_protocol_finds_the_protocol_and_may_write() {
     run(10.0, move |handle| {
         Box::pin(async move {
             let server = create_server(&handle, || Recorder::new(&log()), "127.0.0.1", 0).await?;
-            let c2 = c.clone();
-            let client = create_connection(
-                &handle,
-                move || Recorder::new(&c2),
-                "127.0.0.1",
-                port_of(&server),
-            )
-            .await?;
+            let client = recorded_client(&handle, &c, port_of(&server)).await?;
             client.set_write_buffer_limits(Some(0), Some(0))?;
             let writer = client.clone();
             let echoing = client.with_protocol(|protocol: &mut Recorder| {
@@ -778,10 +760,7 @@ fn a_buffered_protocol_receives_into_its_own_buffer() {
                 })?
                 .wait()
                 .await?;
-            until(&handle, || {
-                c.borrow().last().map(String::as_str) == Some("lost")
-            })
-            .await?;
+            until_last(&handle, &c, "lost").await?;
             server.close();
             Ok(())
         })

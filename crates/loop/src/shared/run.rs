@@ -74,10 +74,10 @@ impl Shared {
         if idle {
             self.wait(timeout);
         } else if self.io_waits() {
-            // Work is queued (or a stop, or a watched descriptor may still
-            // be ready): poll without waiting, as asyncio selects with a
-            // zero timeout, so that a busy loop never starves I/O (IO1).
-            // Without sources this costs a borrow and no system call.
+            // Work is queued (or a stop): poll without waiting, as asyncio
+            // selects with a zero timeout, so that a busy loop never
+            // starves I/O (IO1). With nothing waiting on I/O this is one
+            // load and no system call.
             self.poll_io_now();
         }
         // Waiting runs no user code, so it cannot have added timers.
