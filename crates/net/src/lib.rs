@@ -80,6 +80,7 @@
 
 mod connect;
 mod error;
+mod phase;
 mod protocol;
 mod server;
 mod transport;

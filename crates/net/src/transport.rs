@@ -19,6 +19,7 @@ use asyncio_core::{Exception, ExceptionContext, Future};
 use asyncio_loop::socket2::{SockAddr, Socket};
 use asyncio_loop::{LoopHandle, Registered};
 
+use crate::phase::{Call, Phase};
 use crate::protocol::{AnyProtocol, AnyProtocolBox, BufferedProtocol, Protocol};
 use crate::NetError;
 
@@ -80,10 +81,8 @@ struct State {
     reading_paused: bool,
     /// Greater than 0 once the loss is scheduled; counts writes after it.
     conn_lost: u32,
-    /// `connection_made` ran.
-    made: bool,
-    /// `connection_lost` ran (or the connection ended before it was made).
-    lost: bool,
+    /// Where the protocol is in its calls (IO9).
+    phase: Phase,
 }
 
 impl Transport {
@@ -116,8 +115,7 @@ impl Transport {
                 eof: false,
                 reading_paused: false,
                 conn_lost: 0,
-                made: false,
-                lost: false,
+                phase: Phase::Starting,
             }),
             sockname,
             peername,
@@ -144,12 +142,8 @@ impl Transport {
     }
 
     fn connection_made(&self) {
-        if self.conn.state.borrow().lost {
-            return;
-        }
-        self.conn.state.borrow_mut().made = true;
         let me = self.clone();
-        self.call_protocol("connection_made", true, move |protocol| {
+        self.call_protocol(Call::Made, "connection_made", true, move |protocol| {
             protocol.connection_made(&me)
         });
     }
@@ -173,15 +167,30 @@ impl Transport {
     }
 
     /// Runs `call` on the protocol, unless one of its callbacks is running
-    /// (a re-entrant call: `None`). A panic is a fatal error of the
-    /// connection when `fatal`, else only reported.
+    /// (a re-entrant call: `None`) or `kind` is not allowed in the
+    /// protocol's phase (IO9: `None`, and the phase is left as it is). A
+    /// panic is a fatal error of the connection when `fatal`, else only
+    /// reported.
     fn call_protocol<R>(
         &self,
+        kind: Call,
         what: &'static str,
         fatal: bool,
         call: impl FnOnce(&mut AnyProtocol) -> R,
     ) -> Option<R> {
         let mut protocol = self.conn.protocol.borrow_mut().take()?;
+        if !self.conn.state.borrow_mut().phase.enter(kind) {
+            // A connection that ended before it was made, or a second EOF
+            // after `resume_reading`, is refused here by design; data or
+            // flow control out of order would be a bug of this transport.
+            debug_assert!(
+                !matches!(kind, Call::Data | Call::Flow),
+                "protocol.{what}() out of order in {:?}",
+                self.conn.state.borrow().phase
+            );
+            self.restore_protocol(protocol);
+            return None;
+        }
         let outcome = catch_unwind(AssertUnwindSafe(|| call(&mut protocol)));
         // `set_protocol` may have run meanwhile: then the old one goes.
         self.restore_protocol(protocol);
@@ -256,7 +265,7 @@ impl Transport {
         if let Ok(n) = read {
             if n > 0 {
                 let data = &buffer[..n];
-                self.call_protocol("data_received", true, |protocol| {
+                self.call_protocol(Call::Data, "data_received", true, |protocol| {
                     if let AnyProtocol::Plain(protocol) = protocol {
                         protocol.data_received(data);
                     }
@@ -269,7 +278,7 @@ impl Transport {
 
     /// `get_buffer`, one `recv` into it, and `buffer_updated`.
     fn read_buffered(&self, sock: &Registered<Socket>) -> Option<io::Result<usize>> {
-        let outcome = self.call_protocol("get_buffer", true, |protocol| {
+        let outcome = self.call_protocol(Call::Data, "get_buffer", true, |protocol| {
             let AnyProtocol::Buffered(protocol) = protocol else {
                 return Ok(None);
             };
@@ -299,8 +308,9 @@ impl Transport {
     /// The peer's EOF (asyncio's `_read_ready__on_eof`).
     fn read_eof(&self) {
         self.remove_reader();
-        let keep_open =
-            self.call_protocol("eof_received", true, |protocol| protocol.eof_received());
+        let keep_open = self.call_protocol(Call::Eof, "eof_received", true, |protocol| {
+            protocol.eof_received()
+        });
         match keep_open {
             Some(true) => {}
             // Closed unless kept open; a panic already closed it.
@@ -465,11 +475,23 @@ impl Transport {
     /// protocol's running callback returns.
     fn flow_control(&self, pause: bool) {
         let done = if pause {
-            self.call_protocol("pause_writing", false, AnyProtocol::pause_writing)
+            self.call_protocol(
+                Call::Flow,
+                "pause_writing",
+                false,
+                AnyProtocol::pause_writing,
+            )
         } else {
-            self.call_protocol("resume_writing", false, AnyProtocol::resume_writing)
+            self.call_protocol(
+                Call::Flow,
+                "resume_writing",
+                false,
+                AnyProtocol::resume_writing,
+            )
         };
-        if done.is_none() && self.conn.protocol.borrow().is_none() && !self.conn.state.borrow().lost
+        if done.is_none()
+            && self.conn.protocol.borrow().is_none()
+            && !self.conn.state.borrow().phase.is_lost()
         {
             // Inside one of the protocol's callbacks: after it returns. A
             // pause and a resume in one callback cancel out.
@@ -586,26 +608,20 @@ impl Transport {
     /// `connection_lost`, then the socket is closed (asyncio's
     /// `_call_connection_lost`).
     fn call_connection_lost(&self, error: Option<NetError>) {
-        let made = {
-            let mut state = self.conn.state.borrow_mut();
-            if state.lost {
-                return;
-            }
-            state.lost = true;
-            state.made
-        };
-        if made {
-            self.call_protocol("connection_lost", false, move |protocol| {
-                protocol.connection_lost(error)
-            });
+        if self.conn.state.borrow().phase.is_lost() {
+            return;
         }
+        // Before `connection_made`, the protocol gets no call at all.
+        self.call_protocol(Call::Lost, "connection_lost", false, move |protocol| {
+            protocol.connection_lost(error)
+        });
         self.release();
     }
 
     /// Drops the protocol (breaking the cycle through a transport it
     /// keeps), closes the socket and tells the server.
     fn release(&self) {
-        self.conn.state.borrow_mut().lost = true;
+        self.conn.state.borrow_mut().phase = Phase::Lost;
         let protocol = self.conn.protocol.borrow_mut().take();
         if let Some(protocol) = protocol {
             self.drop_reporting(protocol);
@@ -718,7 +734,7 @@ impl Transport {
     }
 
     fn replace_protocol(&self, protocol: AnyProtocol) {
-        if self.conn.state.borrow().lost {
+        if self.conn.state.borrow().phase.is_lost() {
             self.drop_reporting(protocol);
             return;
         }
@@ -752,7 +768,7 @@ impl Transport {
     fn restore_protocol(&self, protocol: AnyProtocol) {
         let surplus = {
             let mut slot = self.conn.protocol.borrow_mut();
-            if slot.is_some() || self.conn.state.borrow().lost {
+            if slot.is_some() || self.conn.state.borrow().phase.is_lost() {
                 Some(protocol)
             } else {
                 *slot = Some(protocol);
@@ -792,7 +808,7 @@ impl Transport {
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.conn.state.borrow();
-        let status = if state.lost {
+        let status = if state.phase.is_lost() {
             "closed"
         } else if state.closing {
             "closing"

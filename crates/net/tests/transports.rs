@@ -840,3 +840,60 @@ fn a_peer_that_sends_and_vanishes_is_read_to_the_end() {
 fn s_lost(log: &Log) -> bool {
     log.borrow().iter().any(|entry| entry.starts_with("lost"))
 }
+
+/// IO9: a protocol that keeps the connection open after EOF, whose reading
+/// is then paused and resumed, gets no second `eof_received` and no data
+/// after it (asyncio 3.11 would read the EOF again there).
+#[test]
+fn eof_comes_once_even_when_reading_resumes_after_it() {
+    struct KeepOpen(Log);
+    impl Protocol for KeepOpen {
+        fn connection_made(&mut self, _transport: &Transport) {
+            self.0.borrow_mut().push("made".into());
+        }
+        fn data_received(&mut self, data: &[u8]) {
+            let text = String::from_utf8_lossy(data);
+            self.0.borrow_mut().push(format!("data {text}"));
+        }
+        fn eof_received(&mut self) -> bool {
+            self.0.borrow_mut().push("eof".into());
+            true
+        }
+        fn connection_lost(&mut self, _error: Option<NetError>) {
+            self.0.borrow_mut().push("lost".into());
+        }
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(b"x").unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).unwrap();
+        rest
+    });
+    let entries = log();
+    let c = entries.clone();
+    run(10.0, move |handle| {
+        Box::pin(async move {
+            let log = c.clone();
+            let client =
+                create_connection(&handle, move || KeepOpen(log.clone()), "127.0.0.1", port)
+                    .await?;
+            until_last(&handle, &c, "eof").await?;
+            client.pause_reading();
+            client.resume_reading();
+            handle.sleep(0.05).await?;
+            client.write(b"bye")?;
+            client.close();
+            until_last(&handle, &c, "lost").await?;
+            Ok(())
+        })
+    });
+    assert_eq!(*entries.borrow(), ["made", "data x", "eof", "lost"]);
+    assert_eq!(peer.join().unwrap(), b"bye");
+}
