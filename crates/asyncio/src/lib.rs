@@ -197,9 +197,10 @@ pub use asyncio_loop::{
 pub use asyncio_loop::{socket2, Readiness, Registered};
 #[cfg(unix)]
 pub use asyncio_net::{
-    buffered, create_connection, create_server, create_server_with, create_unix_connection,
-    create_unix_server, AnyProtocolBox, Buffered, BufferedProtocol, NetError, NetErrorKind,
-    Protocol, ProtocolFactory, Server, ServerOptions, Transport,
+    buffered, create_connection, create_connection_with, create_server, create_server_with,
+    create_unix_connection, create_unix_server, AnyProtocolBox, Buffered, BufferedProtocol,
+    ConnectOptions, NetError, NetErrorKind, Protocol, ProtocolFactory, Server, ServerOptions,
+    Transport,
 };
 pub use asyncio_sync::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, Condition, ConditionAcquire, ConditionGuard,
@@ -224,8 +225,8 @@ pub mod events {
     /// `loop.create_server` and `Server`.
     #[cfg(unix)]
     pub use asyncio_net::{
-        create_connection, create_server, create_server_with, create_unix_connection,
-        create_unix_server, Server, ServerOptions,
+        create_connection, create_connection_with, create_server, create_server_with,
+        create_unix_connection, create_unix_server, ConnectOptions, Server, ServerOptions,
     };
 }
 

@@ -85,7 +85,9 @@ mod protocol;
 mod server;
 mod transport;
 
-pub use connect::{create_connection, create_unix_connection};
+pub use connect::{
+    create_connection, create_connection_with, create_unix_connection, ConnectOptions,
+};
 pub use error::{NetError, NetErrorKind};
 pub use protocol::{
     buffered, AnyProtocolBox, Buffered, BufferedProtocol, Protocol, ProtocolFactory,
