@@ -734,4 +734,21 @@ EchoClient: server closed connection
 main: closing event loop
 ";
     assert_eq!(normalise(&clients), one_client.repeat(3));
+    // The chapter shows one real run of each (`cargo xtask docs` cannot
+    // run a pair whose chunking varies): the same lines as this run, up to
+    // the ports and how the bytes were split into reads.
+    let chapter = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols.md"),
+    )
+    .expect("docs/protocols.md");
+    let shown = |example: &str| {
+        let start = chapter
+            .find(&format!("$ cargo run --example {example} -- "))
+            .unwrap_or_else(|| panic!("docs/protocols.md shows no run of {example}"));
+        let block = &chapter[start..];
+        let block = &block[block.find('\n').unwrap() + 1..block.find("\n```").unwrap()];
+        normalise_echo_log(&block.replace("10000", "PORT"))
+    };
+    assert_eq!(shown("asyncio_echo_server_protocol"), normalise(&log));
+    assert_eq!(shown("asyncio_echo_client_protocol"), one_client);
 }
