@@ -19,6 +19,8 @@ use asyncio_loop::LoopError;
 /// | `OSError('Multiple exceptions: ...')` from `create_connection` | [`Io(kind)`](NetErrorKind::Io) of the first | [`io_errors`](Self::io_errors) |
 /// | `RuntimeError('Cannot call write() after write_eof()')` | [`InvalidState`](NetErrorKind::InvalidState) | [`is_invalid_state`](Self::is_invalid_state) |
 /// | `ValueError('high (...) must be >= low (...) must be >= 0')` | [`InvalidArgument`](NetErrorKind::InvalidArgument) | [`is_invalid_argument`](Self::is_invalid_argument) |
+/// | `IncompleteReadError(partial, expected)` from a stream read | [`IncompleteRead`](NetErrorKind::IncompleteRead) | [`partial`](Self::partial), [`expected`](Self::expected) |
+/// | `LimitOverrunError(message, consumed)` from `readuntil` (`readline`'s `ValueError`) | [`LimitOverrun`](NetErrorKind::LimitOverrun) | [`consumed`](Self::consumed) |
 /// | an exception raised by a protocol callback (a fatal error) | [`Protocol`](NetErrorKind::Protocol) | [`exception`](Self::exception) |
 /// | `RuntimeError('Event loop is closed')` and the loop's other errors | [`Loop`](NetErrorKind::Loop) | [`loop_error`](Self::loop_error) |
 ///
@@ -54,6 +56,14 @@ pub enum NetErrorKind {
     Protocol,
     /// The event loop refused (closed, gone).
     Loop,
+    /// A stream ended before a read got what it needed (asyncio's
+    /// `IncompleteReadError`): the bytes it got are in
+    /// [`partial`](NetError::partial).
+    IncompleteRead,
+    /// A stream's separator was not found within its limit (asyncio's
+    /// `LimitOverrunError`); how far the search got is in
+    /// [`consumed`](NetError::consumed).
+    LimitOverrun,
 }
 
 enum Repr {
@@ -65,6 +75,14 @@ enum Repr {
     InvalidArgument(String),
     Protocol(Exception),
     Loop(LoopError),
+    IncompleteRead {
+        partial: Vec<u8>,
+        expected: Option<usize>,
+    },
+    LimitOverrun {
+        message: &'static str,
+        consumed: usize,
+    },
 }
 
 impl NetError {
@@ -90,6 +108,14 @@ impl NetError {
         NetError::new(Repr::Multiple(errors))
     }
 
+    pub(crate) fn incomplete_read(partial: Vec<u8>, expected: Option<usize>) -> Self {
+        NetError::new(Repr::IncompleteRead { partial, expected })
+    }
+
+    pub(crate) fn limit_overrun(message: &'static str, consumed: usize) -> Self {
+        NetError::new(Repr::LimitOverrun { message, consumed })
+    }
+
     pub(crate) fn other(message: &str) -> Self {
         NetError::from(io::Error::other(message.to_owned()))
     }
@@ -105,6 +131,51 @@ impl NetError {
             Repr::InvalidArgument(_) => NetErrorKind::InvalidArgument,
             Repr::Protocol(_) => NetErrorKind::Protocol,
             Repr::Loop(_) => NetErrorKind::Loop,
+            Repr::IncompleteRead { .. } => NetErrorKind::IncompleteRead,
+            Repr::LimitOverrun { .. } => NetErrorKind::LimitOverrun,
+        }
+    }
+
+    /// The bytes an incomplete read got before the stream ended (asyncio's
+    /// `IncompleteReadError.partial`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_net::StreamReader;
+    ///
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let reader = StreamReader::new();
+    /// reader.feed_data(b"abc").unwrap();
+    /// reader.feed_eof();
+    /// let error = event_loop.run_until_complete(async move { reader.readexactly(5).await })
+    ///     .unwrap()
+    ///     .unwrap_err();
+    /// assert_eq!(error.partial(), Some(&b"abc"[..]));
+    /// assert_eq!(error.expected(), Some(5));
+    /// ```
+    pub fn partial(&self) -> Option<&[u8]> {
+        match &*self.repr {
+            Repr::IncompleteRead { partial, .. } => Some(partial),
+            _ => None,
+        }
+    }
+
+    /// How many bytes an incomplete read expected: `Some(n)` from
+    /// `readexactly(n)`, `None` from `readuntil` (asyncio's `expected`).
+    pub fn expected(&self) -> Option<usize> {
+        match &*self.repr {
+            Repr::IncompleteRead { expected, .. } => *expected,
+            _ => None,
+        }
+    }
+
+    /// How many bytes a limit overrun covered (asyncio's
+    /// `LimitOverrunError.consumed`).
+    pub fn consumed(&self) -> Option<usize> {
+        match &*self.repr {
+            Repr::LimitOverrun { consumed, .. } => Some(*consumed),
+            _ => None,
         }
     }
 
@@ -228,6 +299,19 @@ impl fmt::Display for NetError {
             Repr::InvalidArgument(what) => f.write_str(what),
             Repr::Protocol(exception) => write!(f, "protocol callback failed: {exception}"),
             Repr::Loop(error) => fmt::Display::fmt(error, f),
+            Repr::IncompleteRead { partial, expected } => match expected {
+                Some(expected) => write!(
+                    f,
+                    "{} bytes read on a total of {expected} expected bytes",
+                    partial.len()
+                ),
+                None => write!(
+                    f,
+                    "{} bytes read on a total of undefined expected bytes",
+                    partial.len()
+                ),
+            },
+            Repr::LimitOverrun { message, .. } => f.write_str(message),
         }
     }
 }
@@ -241,6 +325,16 @@ impl fmt::Debug for NetError {
             Repr::InvalidArgument(what) => f.debug_tuple("InvalidArgument").field(what).finish(),
             Repr::Protocol(exception) => f.debug_tuple("Protocol").field(exception).finish(),
             Repr::Loop(error) => f.debug_tuple("Loop").field(error).finish(),
+            Repr::IncompleteRead { partial, expected } => f
+                .debug_struct("IncompleteRead")
+                .field("partial", &partial.len())
+                .field("expected", expected)
+                .finish(),
+            Repr::LimitOverrun { message, consumed } => f
+                .debug_struct("LimitOverrun")
+                .field("message", message)
+                .field("consumed", consumed)
+                .finish(),
         }
     }
 }

@@ -83,6 +83,10 @@ mod error;
 mod phase;
 mod protocol;
 mod server;
+mod stream_io;
+mod stream_reader;
+mod stream_writer;
+mod streams;
 mod transport;
 
 pub use connect::{
@@ -93,4 +97,11 @@ pub use protocol::{
     buffered, AnyProtocolBox, Buffered, BufferedProtocol, Protocol, ProtocolFactory,
 };
 pub use server::{create_server, create_server_with, create_unix_server, Server, ServerOptions};
+pub use stream_io::StreamBufReader;
+pub use stream_reader::{Lines, StreamReader, DEFAULT_LIMIT};
+pub use stream_writer::StreamWriter;
+pub use streams::{
+    callback, open_connection, open_connection_with, open_unix_connection, start_server,
+    start_server_with, start_unix_server, Callback, ClientConnected, StreamOptions,
+};
 pub use transport::Transport;

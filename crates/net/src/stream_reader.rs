@@ -1,0 +1,820 @@
+//! `StreamReader`: asyncio's `streams.StreamReader`, a buffer that a
+//! connection feeds and coroutines read from.
+//!
+//! Every read checks the buffer first and waits only when it must; what it
+//! returns is taken out of the buffer in the same step as the check, after
+//! the last wait, so a read cancelled at its wait leaves every byte where
+//! the next read finds it.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future as StdFuture;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use asyncio_core::cancel;
+
+use crate::{NetError, Transport};
+
+/// The default limit of a stream (asyncio's `_DEFAULT_LIMIT`, 64 KiB).
+pub const DEFAULT_LIMIT: usize = 64 * 1024;
+
+/// What a reader keeps of its buffer's capacity once it is empty: a larger
+/// buffer (after a burst) is given back.
+const KEPT_CAPACITY: usize = 64 * 1024;
+
+/// The reading half of a stream (asyncio's `StreamReader`): the bytes a
+/// connection delivered, read with [`read`](Self::read),
+/// [`readline`](Self::readline), [`readuntil`](Self::readuntil) and
+/// [`readexactly`](Self::readexactly). A cheap handle: clones share the
+/// buffer.
+///
+/// Made by [`open_connection`](crate::open_connection) and
+/// [`start_server`](crate::start_server), or on its own (fed by hand with
+/// [`feed_data`](Self::feed_data), as asyncio's tests do).
+///
+/// One read waits at a time: a second read that would wait while another
+/// waits fails with an invalid-state error (asyncio's `RuntimeError`). A
+/// connection's reading is paused while the buffer holds more than twice
+/// the limit, and resumed once reads bring it to the limit or below, or
+/// when a read must wait.
+///
+/// # Examples
+///
+/// ```
+/// use asyncio_net::StreamReader;
+///
+/// let event_loop = asyncio_loop::EventLoop::new();
+/// let reader = StreamReader::new();
+/// reader.feed_data(b"line one\nline two\nrest").unwrap();
+/// reader.feed_eof();
+/// let lines = event_loop
+///     .run_until_complete(async move {
+///         let first = reader.readline().await?;
+///         let second = reader.readline().await?;
+///         let rest = reader.read(-1).await?;
+///         Ok::<_, asyncio_net::NetError>((first, second, rest))
+///     })
+///     .unwrap()
+///     .unwrap();
+/// assert_eq!(lines, (b"line one\n".to_vec(), b"line two\n".to_vec(), b"rest".to_vec()));
+/// ```
+#[derive(Clone)]
+pub struct StreamReader {
+    inner: Rc<RefCell<State>>,
+}
+
+struct State {
+    /// The buffered bytes are `buffer[start..]`.
+    buffer: Vec<u8>,
+    start: usize,
+    limit: usize,
+    eof: bool,
+    exception: Option<NetError>,
+    /// The waiting read's waker, taken (and woken) by what it waits for.
+    waker: Option<Waker>,
+    /// A read is waiting (its waker may already have been taken).
+    waiting: bool,
+    transport: Option<Transport>,
+    /// The transport's reading was paused by this reader.
+    paused: bool,
+}
+
+impl State {
+    fn len(&self) -> usize {
+        self.buffer.len() - self.start
+    }
+
+    fn data(&self) -> &[u8] {
+        &self.buffer[self.start..]
+    }
+
+    /// Takes the first `n` buffered bytes out.
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        let taken = self.buffer[self.start..self.start + n].to_vec();
+        self.advance(n);
+        taken
+    }
+
+    /// Drops the first `n` buffered bytes.
+    fn advance(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.buffer.len() {
+            self.clear();
+        }
+    }
+
+    fn clear(&mut self) {
+        self.start = 0;
+        if self.buffer.capacity() > KEPT_CAPACITY {
+            self.buffer = Vec::new();
+        } else {
+            self.buffer.clear();
+        }
+    }
+
+    fn append(&mut self, data: &[u8]) {
+        // Move what is left to the front instead of growing past it.
+        if self.start > 0 && self.buffer.capacity() - self.buffer.len() < data.len() {
+            self.buffer.drain(..self.start);
+            self.start = 0;
+        }
+        self.buffer.extend_from_slice(data);
+    }
+
+    fn wake_waiter(&mut self) -> Option<Waker> {
+        self.waker.take()
+    }
+
+    /// The transport to resume, if reading was paused.
+    fn unpause(&mut self) -> Option<Transport> {
+        if self.paused {
+            self.paused = false;
+            return self.transport.clone();
+        }
+        None
+    }
+
+    /// The transport to resume, if reading was paused and the buffer is at
+    /// the limit or below (asyncio's `_maybe_resume_transport`).
+    fn resumable(&mut self) -> Option<Transport> {
+        if self.len() <= self.limit {
+            return self.unpause();
+        }
+        None
+    }
+}
+
+impl Default for StreamReader {
+    fn default() -> Self {
+        StreamReader::new()
+    }
+}
+
+impl StreamReader {
+    /// A reader with the default limit (64 KiB).
+    pub fn new() -> Self {
+        StreamReader::from_limit(DEFAULT_LIMIT)
+    }
+
+    /// A reader with `limit`: the longest line or separated chunk it
+    /// returns, and half the most it buffers before it pauses its
+    /// connection.
+    ///
+    /// # Errors
+    ///
+    /// An invalid-argument error for a limit of 0 (asyncio's
+    /// `ValueError('Limit cannot be <= 0')`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_net::StreamReader;
+    ///
+    /// assert_eq!(StreamReader::with_limit(16).unwrap().limit(), 16);
+    /// assert!(StreamReader::with_limit(0).unwrap_err().is_invalid_argument());
+    /// ```
+    pub fn with_limit(limit: usize) -> Result<Self, NetError> {
+        if limit == 0 {
+            return Err(NetError::invalid_argument(
+                "Limit cannot be <= 0".to_owned(),
+            ));
+        }
+        Ok(StreamReader::from_limit(limit))
+    }
+
+    fn from_limit(limit: usize) -> Self {
+        StreamReader {
+            inner: Rc::new(RefCell::new(State {
+                buffer: Vec::new(),
+                start: 0,
+                limit,
+                eof: false,
+                exception: None,
+                waker: None,
+                waiting: false,
+                transport: None,
+                paused: false,
+            })),
+        }
+    }
+
+    /// The reader's limit.
+    pub fn limit(&self) -> usize {
+        self.inner.borrow().limit
+    }
+
+    /// How many bytes are buffered.
+    pub fn buffered(&self) -> usize {
+        self.inner.borrow().len()
+    }
+
+    /// Whether the end of the stream was fed and every byte read (asyncio's
+    /// `at_eof`).
+    pub fn at_eof(&self) -> bool {
+        let state = self.inner.borrow();
+        state.eof && state.len() == 0
+    }
+
+    /// The error the stream ended with, if any (asyncio's `exception()`).
+    pub fn exception(&self) -> Option<NetError> {
+        self.inner.borrow().exception.clone()
+    }
+
+    /// Ends the stream with `error`: every read from now on fails with it,
+    /// and a waiting read wakes to it (asyncio's `set_exception`).
+    pub fn set_exception(&self, error: NetError) {
+        let waker = {
+            let mut state = self.inner.borrow_mut();
+            state.exception = Some(error);
+            state.wake_waiter()
+        };
+        wake(waker);
+    }
+
+    /// Adds `data` to the buffer and wakes a waiting read; pauses the
+    /// connection's reading above twice the limit (asyncio's `feed_data`).
+    ///
+    /// # Errors
+    ///
+    /// An invalid-state error after [`feed_eof`](Self::feed_eof) (asyncio
+    /// asserts).
+    pub fn feed_data(&self, data: &[u8]) -> Result<(), NetError> {
+        if data.is_empty() {
+            if self.inner.borrow().eof {
+                return Err(NetError::invalid_state("feed_data after feed_eof"));
+            }
+            return Ok(());
+        }
+        let (waker, pause) = {
+            let mut state = self.inner.borrow_mut();
+            if state.eof {
+                return Err(NetError::invalid_state("feed_data after feed_eof"));
+            }
+            state.append(data);
+            let pause = if !state.paused && state.len() > 2 * state.limit {
+                state.paused = state.transport.is_some();
+                state.transport.clone()
+            } else {
+                None
+            };
+            (state.wake_waiter(), pause)
+        };
+        wake(waker);
+        if let Some(transport) = pause {
+            transport.pause_reading();
+        }
+        Ok(())
+    }
+
+    /// Marks the end of the stream and wakes a waiting read (asyncio's
+    /// `feed_eof`).
+    pub fn feed_eof(&self) {
+        let waker = {
+            let mut state = self.inner.borrow_mut();
+            state.eof = true;
+            state.wake_waiter()
+        };
+        wake(waker);
+    }
+
+    /// The transport this reader pauses and resumes.
+    pub(crate) fn set_transport(&self, transport: Transport) {
+        self.inner.borrow_mut().transport = Some(transport);
+    }
+
+    /// Lets go of the transport (the connection was lost).
+    pub(crate) fn forget_transport(&self) {
+        self.inner.borrow_mut().transport = None;
+    }
+
+    fn check_exception(&self) -> Result<(), NetError> {
+        match &self.inner.borrow().exception {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn resume_if_drained(&self) {
+        let transport = self.inner.borrow_mut().resumable();
+        if let Some(transport) = transport {
+            transport.resume_reading();
+        }
+    }
+
+    /// Waits until the buffer or the stream's state changes (asyncio's
+    /// `_wait_for_data`).
+    fn wait_for_data(&self, what: &'static str) -> WaitForData<'_> {
+        WaitForData {
+            reader: self,
+            what,
+            waiting: false,
+        }
+    }
+
+    /// Reads up to `n` bytes (asyncio's `read(n=-1)`): with `n > 0`, what is
+    /// buffered up to `n` bytes, waiting for at least one; with `n < 0`,
+    /// everything until the end of the stream; with `n == 0`, nothing.
+    /// Empty at the end of the stream.
+    ///
+    /// `read(-1)` keeps what came in the buffer until the end arrives, so
+    /// that a cancelled `read(-1)` loses nothing either (asyncio's collects
+    /// blocks outside the buffer).
+    ///
+    /// # Errors
+    ///
+    /// The stream's error ([`exception`](Self::exception)), an
+    /// invalid-state error if another read is waiting, the cancellation of
+    /// the awaiting task.
+    pub async fn read(&self, n: isize) -> Result<Vec<u8>, NetError> {
+        self.check_exception()?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if n < 0 {
+            while !self.inner.borrow().eof {
+                self.wait_for_data("read").await?;
+                self.check_exception()?;
+            }
+            let all = {
+                let mut state = self.inner.borrow_mut();
+                let len = state.len();
+                state.take(len)
+            };
+            self.resume_if_drained();
+            return Ok(all);
+        }
+        loop {
+            {
+                let state = self.inner.borrow();
+                if state.len() > 0 || state.eof {
+                    break;
+                }
+            }
+            self.wait_for_data("read").await?;
+            self.check_exception()?;
+        }
+        let data = {
+            let mut state = self.inner.borrow_mut();
+            let count = state.len().min(n.unsigned_abs());
+            state.take(count)
+        };
+        self.resume_if_drained();
+        Ok(data)
+    }
+
+    /// Reads into `buffer` what is buffered, up to its length, waiting for
+    /// at least one byte: the number of bytes read, 0 at the end of the
+    /// stream (or for an empty `buffer`). Nothing is allocated.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](Self::read).
+    pub async fn read_into(&self, buffer: &mut [u8]) -> Result<usize, NetError> {
+        std::future::poll_fn(|cx| self.poll_read_into(cx, buffer)).await
+    }
+
+    /// One poll of a read into `buffer`, for [`read_into`](Self::read_into)
+    /// and the `AsyncRead` implementation: no cancellation is taken here
+    /// (a dropped poll loses nothing).
+    pub(crate) fn poll_read_into(
+        &self,
+        cx: &mut Context<'_>,
+        buffer: &mut [u8],
+    ) -> Poll<Result<usize, NetError>> {
+        let count = {
+            let mut state = self.inner.borrow_mut();
+            if let Some(error) = &state.exception {
+                return Poll::Ready(Err(error.clone()));
+            }
+            if buffer.is_empty() {
+                return Poll::Ready(Ok(0));
+            }
+            if state.len() == 0 {
+                if state.eof {
+                    return Poll::Ready(Ok(0));
+                }
+                return park(state, cx);
+            }
+            let count = state.len().min(buffer.len());
+            buffer[..count].copy_from_slice(&state.data()[..count]);
+            state.advance(count);
+            count
+        };
+        self.resume_if_drained();
+        Poll::Ready(Ok(count))
+    }
+
+    /// For `AsyncBufRead`: swaps the buffer with `chunk` (an empty `Vec`,
+    /// whose capacity the reader keeps), waiting for some bytes unless at
+    /// the end of the stream; the bytes are then `chunk[returned..]`.
+    pub(crate) fn poll_swap_buffer(
+        &self,
+        cx: &mut Context<'_>,
+        chunk: &mut Vec<u8>,
+    ) -> Poll<Result<usize, NetError>> {
+        let start = {
+            let mut state = self.inner.borrow_mut();
+            if let Some(error) = &state.exception {
+                return Poll::Ready(Err(error.clone()));
+            }
+            if state.len() == 0 {
+                if state.eof {
+                    return Poll::Ready(Ok(chunk.len()));
+                }
+                return park(state, cx);
+            }
+            chunk.clear();
+            std::mem::swap(&mut state.buffer, chunk);
+            std::mem::replace(&mut state.start, 0)
+        };
+        self.resume_if_drained();
+        Poll::Ready(Ok(start))
+    }
+
+    /// Reads one line, `\n` included (asyncio's `readline`): at the end of
+    /// the stream, what is left (empty when nothing is).
+    ///
+    /// # Errors
+    ///
+    /// A [`LimitOverrun`](crate::NetErrorKind::LimitOverrun) error for a
+    /// line longer than the limit, which is then dropped from the buffer
+    /// (up to and including its `\n` if that came, else the whole buffer),
+    /// as asyncio does before its `ValueError`; otherwise as
+    /// [`read`](Self::read).
+    pub async fn readline(&self) -> Result<Vec<u8>, NetError> {
+        match self.readuntil(b"\n").await {
+            Ok(line) => Ok(line),
+            Err(error) => {
+                if let Some(partial) = error.partial() {
+                    return Ok(partial.to_vec());
+                }
+                if let Some(consumed) = error.consumed() {
+                    {
+                        let mut state = self.inner.borrow_mut();
+                        let rest = &state.data()[consumed.min(state.len())..];
+                        if rest.starts_with(b"\n") {
+                            state.advance(consumed + 1);
+                        } else {
+                            state.clear();
+                        }
+                    }
+                    self.resume_if_drained();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Reads up to and including `separator` (asyncio's `readuntil`).
+    ///
+    /// # Errors
+    ///
+    /// An invalid-argument error for an empty separator. At the end of the
+    /// stream before the separator: an
+    /// [`IncompleteRead`](crate::NetErrorKind::IncompleteRead) error with
+    /// what was buffered (the buffer is then empty). A
+    /// [`LimitOverrun`](crate::NetErrorKind::LimitOverrun) error when more
+    /// than the limit is buffered without the separator, or the separator
+    /// ends past the limit: the data stays in the buffer. Otherwise as
+    /// [`read`](Self::read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_net::{NetErrorKind, StreamReader};
+    ///
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let reader = StreamReader::new();
+    /// reader.feed_data(b"key=value;tail").unwrap();
+    /// reader.feed_eof();
+    /// let (first, error) = event_loop
+    ///     .run_until_complete(async move {
+    ///         let first = reader.readuntil(b";").await.unwrap();
+    ///         (first, reader.readuntil(b";").await.unwrap_err())
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(first, b"key=value;");
+    /// assert_eq!(error.kind(), NetErrorKind::IncompleteRead);
+    /// assert_eq!(error.partial(), Some(&b"tail"[..]));
+    /// ```
+    pub async fn readuntil(&self, separator: &[u8]) -> Result<Vec<u8>, NetError> {
+        self.readuntil_any(&[separator]).await
+    }
+
+    /// Reads up to and including the first of `separators` to end in the
+    /// stream (asyncio 3.13's `readuntil` with a tuple).
+    ///
+    /// # Errors
+    ///
+    /// As [`readuntil`](Self::readuntil); an invalid-argument error for no
+    /// separator or an empty one.
+    pub async fn readuntil_any(&self, separators: &[&[u8]]) -> Result<Vec<u8>, NetError> {
+        if separators.is_empty() {
+            return Err(NetError::invalid_argument(
+                "Separator should contain at least one element".to_owned(),
+            ));
+        }
+        if separators.iter().any(|separator| separator.is_empty()) {
+            return Err(NetError::invalid_argument(
+                "Separator should be at least one-byte string".to_owned(),
+            ));
+        }
+        let shortest = separators.iter().map(|s| s.len()).min().unwrap_or(1);
+        let longest = separators.iter().map(|s| s.len()).max().unwrap_or(1);
+        self.check_exception()?;
+        // Where the search resumes: the bytes before it were searched.
+        let mut offset = 0;
+        let (match_start, match_end) = loop {
+            {
+                let mut state = self.inner.borrow_mut();
+                let length = state.len();
+                if length >= offset + shortest {
+                    let data = state.data();
+                    let found = separators
+                        .iter()
+                        .filter_map(|separator| {
+                            find(&data[offset..], separator)
+                                .map(|at| (offset + at, offset + at + separator.len()))
+                        })
+                        .min_by_key(|&(_, end)| end);
+                    if let Some(found) = found {
+                        break found;
+                    }
+                    offset = (length + 1).saturating_sub(longest);
+                    if offset > state.limit {
+                        return Err(NetError::limit_overrun(
+                            "Separator is not found, and chunk exceed the limit",
+                            offset,
+                        ));
+                    }
+                }
+                if state.eof {
+                    let partial = state.take(length);
+                    drop(state);
+                    self.resume_if_drained();
+                    return Err(NetError::incomplete_read(partial, None));
+                }
+            }
+            self.wait_for_data("readuntil").await?;
+            self.check_exception()?;
+        };
+        let chunk = {
+            let mut state = self.inner.borrow_mut();
+            if match_start > state.limit {
+                return Err(NetError::limit_overrun(
+                    "Separator is found, but chunk is longer than limit",
+                    match_start,
+                ));
+            }
+            state.take(match_end)
+        };
+        self.resume_if_drained();
+        Ok(chunk)
+    }
+
+    /// Reads exactly `n` bytes (asyncio's `readexactly`).
+    ///
+    /// # Errors
+    ///
+    /// At the end of the stream before `n` bytes: an
+    /// [`IncompleteRead`](crate::NetErrorKind::IncompleteRead) error with
+    /// the bytes there were and `expected` `n` (the buffer is then empty);
+    /// otherwise as [`read`](Self::read).
+    pub async fn readexactly(&self, n: usize) -> Result<Vec<u8>, NetError> {
+        self.check_exception()?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        loop {
+            {
+                let mut state = self.inner.borrow_mut();
+                let length = state.len();
+                if length >= n {
+                    break;
+                }
+                if state.eof {
+                    let partial = state.take(length);
+                    drop(state);
+                    self.resume_if_drained();
+                    return Err(NetError::incomplete_read(partial, Some(n)));
+                }
+            }
+            self.wait_for_data("readexactly").await?;
+            self.check_exception()?;
+        }
+        let data = self.inner.borrow_mut().take(n);
+        self.resume_if_drained();
+        Ok(data)
+    }
+
+    /// The lines of the stream, as [`readline`](Self::readline) reads them,
+    /// until the end (asyncio's `async for line in reader`): a
+    /// `futures::Stream` of `Result<Vec<u8>, NetError>` that ends after an
+    /// error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use asyncio_net::StreamReader;
+    ///
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let reader = StreamReader::new();
+    /// reader.feed_data(b"a\nb\n").unwrap();
+    /// reader.feed_eof();
+    /// let lines: Vec<_> = event_loop
+    ///     .run_until_complete(async move { reader.lines().collect::<Vec<_>>().await })
+    ///     .unwrap();
+    /// assert_eq!(lines.len(), 2);
+    /// assert_eq!(lines[1].as_deref().unwrap(), b"b\n");
+    /// ```
+    pub fn lines(&self) -> Lines {
+        Lines {
+            next: None,
+            reader: self.clone(),
+            done: false,
+        }
+    }
+}
+
+/// Parks a poll-based read (`AsyncRead`, `AsyncBufRead`) until the buffer
+/// changes, resuming a paused connection (else nothing would come); an
+/// error if a read of the async methods is waiting (one reader at a time).
+fn park<T>(
+    mut state: std::cell::RefMut<'_, State>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<T, NetError>> {
+    if state.waiting {
+        return Poll::Ready(Err(NetError::invalid_state(
+            "read() called while another coroutine is already waiting for incoming data",
+        )));
+    }
+    state.waker = Some(cx.waker().clone());
+    let transport = state.unpause();
+    drop(state);
+    if let Some(transport) = transport {
+        transport.resume_reading();
+    }
+    Poll::Pending
+}
+
+/// Wakes `waker` once no borrow is held.
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+/// Where `needle` first starts in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.len() == 1 {
+        return haystack.iter().position(|byte| *byte == needle[0]);
+    }
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// The wait of a read for the buffer to change: the stream's one waiter.
+struct WaitForData<'a> {
+    reader: &'a StreamReader,
+    what: &'static str,
+    /// This wait is the reader's waiter.
+    waiting: bool,
+}
+
+impl StdFuture for WaitForData<'_> {
+    type Output = Result<(), NetError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(cancelled) = cancel::take() {
+            self.give_up();
+            return Poll::Ready(Err(cancelled.into()));
+        }
+        let resume = {
+            let mut state = self.reader.inner.borrow_mut();
+            if self.waiting {
+                if state.waker.is_none() {
+                    // Woken by what it waited for.
+                    state.waiting = false;
+                    self.waiting = false;
+                    return Poll::Ready(Ok(()));
+                }
+                state.waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            if state.waiting {
+                return Poll::Ready(Err(NetError::invalid_state(match self.what {
+                    "readuntil" => {
+                        "readuntil() called while another coroutine is already waiting for incoming data"
+                    }
+                    "readexactly" => {
+                        "readexactly() called while another coroutine is already waiting for incoming data"
+                    }
+                    _ => "read() called while another coroutine is already waiting for incoming data",
+                })));
+            }
+            state.waiting = true;
+            state.waker = Some(cx.waker().clone());
+            self.waiting = true;
+            // A paused connection would never wake this wait (asyncio
+            // resumes it first too).
+            state.unpause()
+        };
+        if let Some(transport) = resume {
+            transport.resume_reading();
+        }
+        Poll::Pending
+    }
+}
+
+impl WaitForData<'_> {
+    fn give_up(&mut self) {
+        if self.waiting {
+            let mut state = self.reader.inner.borrow_mut();
+            state.waiting = false;
+            state.waker = None;
+            self.waiting = false;
+        }
+    }
+}
+
+impl Drop for WaitForData<'_> {
+    fn drop(&mut self) {
+        self.give_up();
+    }
+}
+
+/// One `readline` of [`Lines`].
+type LineFuture = Pin<Box<dyn StdFuture<Output = Result<Vec<u8>, NetError>>>>;
+
+/// The lines of a [`StreamReader`], from [`StreamReader::lines`].
+pub struct Lines {
+    reader: StreamReader,
+    next: Option<LineFuture>,
+    done: bool,
+}
+
+impl futures_core::Stream for Lines {
+    type Item = Result<Vec<u8>, NetError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let reader = self.reader.clone();
+        let next = self
+            .next
+            .get_or_insert_with(|| Box::pin(async move { reader.readline().await }));
+        let line = match next.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(line) => line,
+        };
+        self.next = None;
+        match line {
+            Ok(line) if line.is_empty() => {
+                self.done = true;
+                Poll::Ready(None)
+            }
+            Ok(line) => Poll::Ready(Some(Ok(line))),
+            Err(error) => {
+                self.done = true;
+                Poll::Ready(Some(Err(error)))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for StreamReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.borrow();
+        let mut out = f.debug_struct("StreamReader");
+        out.field("buffered", &state.len());
+        if state.limit != DEFAULT_LIMIT {
+            out.field("limit", &state.limit);
+        }
+        if state.eof {
+            out.field("eof", &true);
+        }
+        if let Some(error) = &state.exception {
+            out.field("exception", error);
+        }
+        if state.waiting {
+            out.field("waiting", &true);
+        }
+        if state.paused {
+            out.field("paused", &true);
+        }
+        out.finish()
+    }
+}
+
+impl fmt::Debug for Lines {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lines")
+            .field("reader", &self.reader)
+            .finish()
+    }
+}
