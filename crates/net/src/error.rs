@@ -78,6 +78,8 @@ enum Repr {
     IncompleteRead {
         partial: Vec<u8>,
         expected: Option<usize>,
+        /// The connection's error, when the stream ended in one.
+        cause: Option<NetError>,
     },
     LimitOverrun {
         message: &'static str,
@@ -108,8 +110,16 @@ impl NetError {
         NetError::new(Repr::Multiple(errors))
     }
 
-    pub(crate) fn incomplete_read(partial: Vec<u8>, expected: Option<usize>) -> Self {
-        NetError::new(Repr::IncompleteRead { partial, expected })
+    pub(crate) fn incomplete_read(
+        partial: Vec<u8>,
+        expected: Option<usize>,
+        cause: Option<NetError>,
+    ) -> Self {
+        NetError::new(Repr::IncompleteRead {
+            partial,
+            expected,
+            cause,
+        })
     }
 
     pub(crate) fn limit_overrun(message: &'static str, consumed: usize) -> Self {
@@ -299,7 +309,9 @@ impl fmt::Display for NetError {
             Repr::InvalidArgument(what) => f.write_str(what),
             Repr::Protocol(exception) => write!(f, "protocol callback failed: {exception}"),
             Repr::Loop(error) => fmt::Display::fmt(error, f),
-            Repr::IncompleteRead { partial, expected } => match expected {
+            Repr::IncompleteRead {
+                partial, expected, ..
+            } => match expected {
                 Some(expected) => write!(
                     f,
                     "{} bytes read on a total of {expected} expected bytes",
@@ -325,10 +337,15 @@ impl fmt::Debug for NetError {
             Repr::InvalidArgument(what) => f.debug_tuple("InvalidArgument").field(what).finish(),
             Repr::Protocol(exception) => f.debug_tuple("Protocol").field(exception).finish(),
             Repr::Loop(error) => f.debug_tuple("Loop").field(error).finish(),
-            Repr::IncompleteRead { partial, expected } => f
+            Repr::IncompleteRead {
+                partial,
+                expected,
+                cause,
+            } => f
                 .debug_struct("IncompleteRead")
                 .field("partial", &partial.len())
                 .field("expected", expected)
+                .field("cause", cause)
                 .finish(),
             Repr::LimitOverrun { message, consumed } => f
                 .debug_struct("LimitOverrun")
@@ -345,6 +362,9 @@ impl Error for NetError {
             Repr::Io(error) => error.source(),
             Repr::Protocol(exception) => Some(exception),
             Repr::Loop(error) => error.source(),
+            Repr::IncompleteRead {
+                cause: Some(cause), ..
+            } => Some(cause),
             _ => None,
         }
     }

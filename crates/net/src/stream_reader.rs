@@ -289,6 +289,32 @@ impl StreamReader {
         self.inner.borrow_mut().transport = None;
     }
 
+    /// For a read that waited for more than was buffered (`readexactly`,
+    /// `readuntil`) and woke to the stream's error: that error, or, if
+    /// bytes are buffered, an incomplete read with them (the buffer
+    /// emptied) whose source is that error, so what the peer sent before
+    /// the connection failed is not lost (asyncio raises the error and
+    /// leaves the bytes where no read can reach them).
+    fn check_exception_keeping(&self, expected: Option<usize>) -> Result<(), NetError> {
+        let partial = {
+            let mut state = self.inner.borrow_mut();
+            let Some(error) = state.exception.clone() else {
+                return Ok(());
+            };
+            if state.len() == 0 {
+                return Err(error);
+            }
+            let length = state.len();
+            (state.take(length), error)
+        };
+        self.resume_if_drained();
+        Err(NetError::incomplete_read(
+            partial.0,
+            expected,
+            Some(partial.1),
+        ))
+    }
+
     fn check_exception(&self) -> Result<(), NetError> {
         match &self.inner.borrow().exception {
             Some(error) => Err(error.clone()),
@@ -554,11 +580,11 @@ impl StreamReader {
                     let partial = state.take(length);
                     drop(state);
                     self.resume_if_drained();
-                    return Err(NetError::incomplete_read(partial, None));
+                    return Err(NetError::incomplete_read(partial, None, None));
                 }
             }
             self.wait_for_data("readuntil").await?;
-            self.check_exception()?;
+            self.check_exception_keeping(None)?;
         };
         let chunk = {
             let mut state = self.inner.borrow_mut();
@@ -581,7 +607,9 @@ impl StreamReader {
     /// At the end of the stream before `n` bytes: an
     /// [`IncompleteRead`](crate::NetErrorKind::IncompleteRead) error with
     /// the bytes there were and `expected` `n` (the buffer is then empty);
-    /// otherwise as [`read`](Self::read).
+    /// the same when the connection fails while the read waits, with the
+    /// connection's error as its `source()`; otherwise as
+    /// [`read`](Self::read).
     pub async fn readexactly(&self, n: usize) -> Result<Vec<u8>, NetError> {
         self.check_exception()?;
         if n == 0 {
@@ -598,11 +626,11 @@ impl StreamReader {
                     let partial = state.take(length);
                     drop(state);
                     self.resume_if_drained();
-                    return Err(NetError::incomplete_read(partial, Some(n)));
+                    return Err(NetError::incomplete_read(partial, Some(n), None));
                 }
             }
             self.wait_for_data("readexactly").await?;
-            self.check_exception()?;
+            self.check_exception_keeping(Some(n))?;
         }
         let data = self.inner.borrow_mut().take(n);
         self.resume_if_drained();

@@ -63,7 +63,9 @@ fn a_waiting_read_gets_what_is_fed_or_the_end() {
     let r = reader.clone();
     let data = run(move |handle| async move {
         let feeder = r.clone();
-        handle.call_soon(move || feeder.feed_data(DATA).unwrap()).unwrap();
+        handle
+            .call_soon(move || feeder.feed_data(DATA).unwrap())
+            .unwrap();
         r.read(30).await.unwrap()
     });
     assert_eq!(data, DATA);
@@ -85,12 +87,18 @@ fn read_n_takes_at_most_n_whatever_the_lines_and_limit() {
     reader.feed_data(b"line1").unwrap();
     reader.feed_data(b"line2").unwrap();
     let r = reader.clone();
-    assert_eq!(run(move |_| async move { r.read(5).await.unwrap() }), b"line1");
+    assert_eq!(
+        run(move |_| async move { r.read(5).await.unwrap() }),
+        b"line1"
+    );
     assert_eq!(rest(&reader), b"line2");
     let reader = StreamReader::with_limit(3).unwrap();
     reader.feed_data(b"chunk").unwrap();
     let r = reader.clone();
-    assert_eq!(run(move |_| async move { r.read(5).await.unwrap() }), b"chunk");
+    assert_eq!(
+        run(move |_| async move { r.read(5).await.unwrap() }),
+        b"chunk"
+    );
     assert_eq!(reader.buffered(), 0);
 }
 
@@ -260,7 +268,10 @@ fn readline_takes_one_line_and_the_partial_last_one() {
     reader.feed_data(&DATA[6..]).unwrap();
     assert_eq!(readline_now(&reader).unwrap(), b"line1\n");
     let r = reader.clone();
-    assert_eq!(run(move |_| async move { r.read(7).await.unwrap() }), b"line2\nl");
+    assert_eq!(
+        run(move |_| async move { r.read(7).await.unwrap() }),
+        b"line2\nl"
+    );
     assert_eq!(rest(&reader), b"ine3\n");
 
     let reader = StreamReader::new();
@@ -280,7 +291,9 @@ fn readuntil_now(reader: &StreamReader, separator: &'static [u8]) -> Result<Vec<
 #[test]
 fn readuntil_finds_separators_across_feeds() {
     let reader = StreamReader::new();
-    assert!(readuntil_now(&reader, b"").unwrap_err().is_invalid_argument());
+    assert!(readuntil_now(&reader, b"")
+        .unwrap_err()
+        .is_invalid_argument());
     for (pieces, expected, left) in [
         (&[&b"lineAAA"[..]][..], &b"lineAAA"[..], 0),
         (&[b"lineAAAxxx"], b"lineAAA", 3),
@@ -370,7 +383,10 @@ fn readexactly_waits_for_n_or_reports_what_came() {
     let reader = StreamReader::new();
     reader.feed_data(DATA).unwrap();
     let r = reader.clone();
-    assert_eq!(run(move |_| async move { r.readexactly(0).await.unwrap() }), b"");
+    assert_eq!(
+        run(move |_| async move { r.readexactly(0).await.unwrap() }),
+        b""
+    );
     assert_eq!(reader.buffered(), DATA.len());
 
     let reader = StreamReader::new();
@@ -392,7 +408,10 @@ fn readexactly_waits_for_n_or_reports_what_came() {
     let reader = StreamReader::with_limit(3).unwrap();
     reader.feed_data(b"chunk").unwrap();
     let r = reader.clone();
-    assert_eq!(run(move |_| async move { r.readexactly(5).await.unwrap() }), b"chunk");
+    assert_eq!(
+        run(move |_| async move { r.readexactly(5).await.unwrap() }),
+        b"chunk"
+    );
 
     let reader = StreamReader::new();
     let r = reader.clone();
@@ -408,7 +427,10 @@ fn readexactly_waits_for_n_or_reports_what_came() {
     });
     assert_eq!(error.partial(), Some(DATA));
     assert_eq!(error.expected(), Some(36));
-    assert_eq!(error.to_string(), "18 bytes read on a total of 36 expected bytes");
+    assert_eq!(
+        error.to_string(),
+        "18 bytes read on a total of 36 expected bytes"
+    );
     assert_eq!(reader.buffered(), 0);
 }
 
@@ -418,7 +440,9 @@ fn a_waiting_read_wakes_to_a_set_exception() {
     let reader = StreamReader::new();
     let error = run(move |handle| async move {
         let r = reader.clone();
-        let waiting = handle.create_task(async move { r.readline().await }).unwrap();
+        let waiting = handle
+            .create_task(async move { r.readline().await })
+            .unwrap();
         handle.sleep(0.0).await.unwrap();
         reader.set_exception(error("late"));
         waiting.wait().await.unwrap_err()
@@ -481,7 +505,10 @@ fn debug_shows_the_state() {
     );
     reader.feed_data(b"data").unwrap();
     reader.feed_eof();
-    assert_eq!(format!("{reader:?}"), "StreamReader { buffered: 4, eof: true }");
+    assert_eq!(
+        format!("{reader:?}"),
+        "StreamReader { buffered: 4, eof: true }"
+    );
 }
 
 /// A reader cancelled at every wait of a long transfer loses no byte and
@@ -576,4 +603,30 @@ fn cancelled_reads_lose_nothing() {
     });
     assert_eq!(*got.borrow(), sent);
     assert!(cancelled > 300, "only {cancelled} reads were cancelled");
+}
+
+/// A connection that fails while `readexactly` waits: an incomplete read
+/// with the bytes that came, the failure as its source, and the failure
+/// again for the next read (asyncio raises the failure and strands the
+/// bytes).
+#[test]
+fn a_failure_while_readexactly_waits_keeps_the_partial_bytes() {
+    let reader = StreamReader::new();
+    reader.feed_data(b"abc").unwrap();
+    let r = reader.clone();
+    let (error, next) = run(move |handle| async move {
+        let feeder = r.clone();
+        handle
+            .call_soon(move || feeder.set_exception(error("reset")))
+            .unwrap();
+        let error = r.readexactly(10).await.unwrap_err();
+        (error, r.read(1).await.unwrap_err())
+    });
+    assert_eq!(error.kind(), NetErrorKind::IncompleteRead);
+    assert_eq!(error.partial(), Some(&b"abc"[..]));
+    assert_eq!(error.expected(), Some(10));
+    let source = std::error::Error::source(&error).unwrap();
+    assert_eq!(source.to_string(), "reset");
+    assert_eq!(next.to_string(), "reset");
+    assert_eq!(reader.buffered(), 0);
 }

@@ -9,14 +9,18 @@
 use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+
 use std::rc::Rc;
 use std::time::Duration;
+
+mod common;
+
+use common::{output_of, port_of, python, run, until};
 
 use asyncio_loop::{wait_for, EventLoop, LoopHandle};
 use asyncio_net::{
     create_connection, create_server, create_unix_connection, create_unix_server, NetError,
-    NetErrorKind, Protocol, Server, ServerOptions, Transport,
+    NetErrorKind, Protocol, ServerOptions, Transport,
 };
 
 type Log = Rc<RefCell<Vec<String>>>;
@@ -94,33 +98,6 @@ impl Protocol for Recorder {
     }
 }
 
-/// Runs `body` on a fresh loop, bounded by `seconds`.
-fn run<T: 'static>(
-    seconds: f64,
-    body: impl FnOnce(
-        LoopHandle,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, NetError>>>>,
-) -> T {
-    let event_loop = EventLoop::new();
-    let handle = event_loop.handle();
-    event_loop
-        .run_until_complete(wait_for(body(handle), seconds))
-        .expect("the loop ran")
-        .expect("the body finished in time and succeeded")
-}
-
-fn port_of(server: &Server) -> u16 {
-    server.sockets()[0].as_socket().unwrap().port()
-}
-
-/// Waits (on the loop) until `done` holds, polling every millisecond.
-async fn until(handle: &LoopHandle, done: impl Fn() -> bool) -> Result<(), NetError> {
-    while !done() {
-        handle.sleep(0.001).await?;
-    }
-    Ok(())
-}
-
 /// A client on `port` of 127.0.0.1 whose `Recorder` logs to `log`.
 async fn recorded_client(handle: &LoopHandle, log: &Log, port: u16) -> Result<Transport, NetError> {
     let log = log.clone();
@@ -133,41 +110,6 @@ async fn until_last(handle: &LoopHandle, log: &Log, entry: &str) -> Result<(), N
         log.borrow().last().map(String::as_str) == Some(entry)
     })
     .await
-}
-
-/// A child process killed (by pid) when the test ends.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn python(script: &str, args: &[String]) -> Child {
-    Child(
-        Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs"),
-    )
-}
-
-fn output_of(child: &mut Child) -> String {
-    let mut text = String::new();
-    child
-        .0
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
-    assert!(child.0.wait().unwrap().success());
-    text
 }
 
 // ---- call order ----------------------------------------------------------------

@@ -1,0 +1,73 @@
+//! Helpers shared by the network tests: a bounded loop run, child
+//! processes killed by pid, Python peers.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use asyncio_loop::{wait_for, EventLoop, LoopHandle};
+use asyncio_net::{NetError, Server};
+
+/// A boxed body for [`run`].
+pub type Body<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, NetError>>>>;
+
+/// Runs `body` on a fresh loop, bounded by `seconds`.
+pub fn run<T: 'static>(seconds: f64, body: impl FnOnce(LoopHandle) -> Body<T>) -> T {
+    let event_loop = EventLoop::new();
+    let handle = event_loop.handle();
+    event_loop
+        .run_until_complete(wait_for(body(handle), seconds))
+        .expect("the loop ran")
+        .expect("the body finished in time and succeeded")
+}
+
+/// The port of a server's first socket.
+pub fn port_of(server: &Server) -> u16 {
+    server.sockets()[0].as_socket().unwrap().port()
+}
+
+/// Waits (on the loop) until `done` holds, polling every millisecond.
+pub async fn until(handle: &LoopHandle, done: impl Fn() -> bool) -> Result<(), NetError> {
+    while !done() {
+        handle.sleep(0.001).await?;
+    }
+    Ok(())
+}
+
+/// A child process killed (by pid) when the test ends.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `python3 -c script args...`, its stdout piped.
+pub fn python(script: &str, args: &[String]) -> Child {
+    Child(
+        Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs"),
+    )
+}
+
+/// Everything the child prints, once it exited successfully.
+pub fn output_of(child: &mut Child) -> String {
+    let mut text = String::new();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(child.0.wait().unwrap().success());
+    text
+}
