@@ -3,19 +3,20 @@
 //! servers.
 
 use std::future::{poll_fn, Future as StdFuture};
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::Poll;
 
 use asyncio_loop::socket2::{SockAddr, Socket, Type};
 use asyncio_loop::{LoopHandle, Registered, Sleep};
 
+use crate::dns::{getaddrinfo, AddrInfoHints};
 use crate::protocol::ProtocolFactory;
 use crate::{NetError, Transport};
 
 /// The addresses of `host` and `port`, in the resolver's order: a numeric
-/// host as it is (no lookup), a name through the system resolver
-/// (`getaddrinfo`) on the loop's default executor, as asyncio does.
+/// host as it is (no lookup), a name through [`getaddrinfo`] (the system
+/// resolver on the loop's default executor), as asyncio does.
 pub(crate) async fn resolve(
     handle: &LoopHandle,
     host: &str,
@@ -24,20 +25,15 @@ pub(crate) async fn resolve(
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let name = host.to_owned();
-    let found = handle
-        .run_in_executor(move || {
-            (name.as_str(), port)
-                .to_socket_addrs()
-                .map(Iterator::collect::<Vec<_>>)
-                .map_err(|error| error.to_string())
-        })?
-        .wait()
-        .await?;
-    let mut addresses = found.map_err(|error| NetError::other(&error))?;
+    let hints = AddrInfoHints::new().socktype(Type::STREAM);
+    let found = getaddrinfo(handle, Some(host), Some(&port.to_string()), &hints).await?;
     // One attempt per address, in the resolver's order.
-    let mut seen = std::collections::HashSet::new();
-    addresses.retain(|address| seen.insert(*address));
+    let mut addresses: Vec<SocketAddr> = Vec::with_capacity(found.len());
+    for entry in found {
+        if !addresses.contains(&entry.address) {
+            addresses.push(entry.address);
+        }
+    }
     if addresses.is_empty() {
         return Err(NetError::other("getaddrinfo() returned empty list"));
     }

@@ -21,6 +21,7 @@ use asyncio_loop::LoopError;
 /// | `ValueError('high (...) must be >= low (...) must be >= 0')` | [`InvalidArgument`](NetErrorKind::InvalidArgument) | [`is_invalid_argument`](Self::is_invalid_argument) |
 /// | `IncompleteReadError(partial, expected)` from a stream read | [`IncompleteRead`](NetErrorKind::IncompleteRead) | [`partial`](Self::partial), [`expected`](Self::expected) |
 /// | `LimitOverrunError(message, consumed)` from `readuntil` (`readline`'s `ValueError`) | [`LimitOverrun`](NetErrorKind::LimitOverrun) | [`consumed`](Self::consumed) |
+/// | `socket.gaierror(code, message)` from a name lookup | [`Resolve`](NetErrorKind::Resolve) | [`resolver_code`](Self::resolver_code) |
 /// | an exception raised by a protocol callback (a fatal error) | [`Protocol`](NetErrorKind::Protocol) | [`exception`](Self::exception) |
 /// | `RuntimeError('Event loop is closed')` and the loop's other errors | [`Loop`](NetErrorKind::Loop) | [`loop_error`](Self::loop_error) |
 ///
@@ -64,6 +65,9 @@ pub enum NetErrorKind {
     /// `LimitOverrunError`); how far the search got is in
     /// [`consumed`](NetError::consumed).
     LimitOverrun,
+    /// The resolver failed (asyncio's `socket.gaierror`): its `EAI_*`
+    /// code is [`resolver_code`](NetError::resolver_code).
+    Resolve,
 }
 
 enum Repr {
@@ -84,6 +88,10 @@ enum Repr {
     LimitOverrun {
         message: &'static str,
         consumed: usize,
+    },
+    Resolve {
+        code: i32,
+        message: String,
     },
 }
 
@@ -126,6 +134,10 @@ impl NetError {
         NetError::new(Repr::LimitOverrun { message, consumed })
     }
 
+    pub(crate) fn resolve(code: i32, message: String) -> Self {
+        NetError::new(Repr::Resolve { code, message })
+    }
+
     pub(crate) fn other(message: &str) -> Self {
         NetError::from(io::Error::other(message.to_owned()))
     }
@@ -143,6 +155,36 @@ impl NetError {
             Repr::Loop(_) => NetErrorKind::Loop,
             Repr::IncompleteRead { .. } => NetErrorKind::IncompleteRead,
             Repr::LimitOverrun { .. } => NetErrorKind::LimitOverrun,
+            Repr::Resolve { .. } => NetErrorKind::Resolve,
+        }
+    }
+
+    /// The resolver's `EAI_*` code (negative on Linux: `EAI_NONAME` is
+    /// -2), for a [`Resolve`](NetErrorKind::Resolve) error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use asyncio_loop::EventLoop;
+    /// use asyncio_net::{getaddrinfo, AddrInfoHints, NetErrorKind};
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let handle = event_loop.handle();
+    /// let error = event_loop
+    ///     .run_until_complete(async move {
+    ///         let numeric_only = AddrInfoHints::new().flags(libc::AI_NUMERICHOST);
+    ///         getaddrinfo(&handle, Some("not-a-number"), None, &numeric_only).await
+    ///     })
+    ///     .unwrap()
+    ///     .unwrap_err();
+    /// assert_eq!(error.kind(), NetErrorKind::Resolve);
+    /// assert_eq!(error.resolver_code(), Some(libc::EAI_NONAME));
+    /// assert_eq!(error.to_string(), "[Errno -2] Name or service not known");
+    /// ```
+    pub fn resolver_code(&self) -> Option<i32> {
+        match &*self.repr {
+            Repr::Resolve { code, .. } => Some(*code),
+            _ => None,
         }
     }
 
@@ -324,6 +366,7 @@ impl fmt::Display for NetError {
                 ),
             },
             Repr::LimitOverrun { message, .. } => f.write_str(message),
+            Repr::Resolve { code, message } => write!(f, "[Errno {code}] {message}"),
         }
     }
 }
@@ -351,6 +394,11 @@ impl fmt::Debug for NetError {
                 .debug_struct("LimitOverrun")
                 .field("message", message)
                 .field("consumed", consumed)
+                .finish(),
+            Repr::Resolve { code, message } => f
+                .debug_struct("Resolve")
+                .field("code", code)
+                .field("message", message)
                 .finish(),
         }
     }

@@ -79,6 +79,7 @@
 #![cfg(unix)]
 
 mod connect;
+mod dns;
 mod error;
 mod phase;
 mod protocol;
@@ -89,9 +90,11 @@ mod stream_writer;
 mod streams;
 mod transport;
 
+pub use asyncio_loop::socket2;
 pub use connect::{
     create_connection, create_connection_with, create_unix_connection, ConnectOptions,
 };
+pub use dns::{getaddrinfo, getnameinfo, AddrInfo, AddrInfoHints};
 pub use error::{NetError, NetErrorKind};
 pub use protocol::{
     buffered, AnyProtocolBox, Buffered, BufferedProtocol, Protocol, ProtocolFactory,
