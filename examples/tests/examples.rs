@@ -613,10 +613,9 @@ fn normalise_echo_log(text: &str) -> String {
     }
     for line in text.lines() {
         let (name, message) = line.split_once(": ").unwrap_or((line, ""));
-        let name = if name.starts_with("EchoServer_127.0.0.1_") {
-            "EchoServer_127.0.0.1_N".to_owned()
-        } else {
-            name.to_owned()
+        let name = match name.split_once("_127.0.0.1_") {
+            Some((logger, _port)) => format!("{logger}_127.0.0.1_N"),
+            None => name.to_owned(),
         };
         let chunk = |prefix: &str| {
             message
@@ -645,25 +644,26 @@ fn normalise_echo_log(text: &str) -> String {
     out
 }
 
-/// The protocol chapter's server and client, run together as the book runs
-/// them (the server, then the client three times), on a port the OS picks
+/// A chapter's echo server and client, run together as the book runs them
+/// (the server, then the client three times), on a port the OS picks
 /// instead of 10000: the server serves three connections, then shuts down
-/// as the book's does after Ctrl-C (`close`, `wait_closed`). Their logs go
-/// to stderr, as Python's `logging` does; ports are replaced by `PORT` and
-/// the clients' ephemeral ports by `N`.
-#[test]
-fn asyncio_echo_protocol_server_and_client() {
+/// as the book's does after Ctrl-C (`close`, `wait_closed`). Returns the
+/// server's log and the three clients' logs (stderr, as Python's `logging`
+/// writes), normalised: ports as `PORT`, the clients' ports as `N`, the
+/// chunks of one connection joined. Checks that `chapter` shows one real
+/// run of each, the same up to what varies.
+fn echo_pair(server: &str, client: &str, chapter: &str) -> (String, String) {
     use std::io::{BufRead, BufReader, Read};
     use std::process::Stdio;
 
-    let server_binary = example_binary("asyncio_echo_server_protocol");
-    let client_binary = example_binary("asyncio_echo_client_protocol");
-    let mut server = Command::new(&server_binary)
+    let server_binary = example_binary(server);
+    let client_binary = example_binary(client);
+    let mut server_process = Command::new(&server_binary)
         .args(["0", "3"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("the server runs");
-    let mut lines = BufReader::new(server.stderr.take().unwrap());
+    let mut lines = BufReader::new(server_process.stderr.take().unwrap());
     let mut first = String::new();
     lines.read_line(&mut first).unwrap();
     let port = first
@@ -683,18 +683,19 @@ fn asyncio_echo_protocol_server_and_client() {
     }
     let mut rest = String::new();
     // The server exits after its third connection; bounded by its own logic
-    // and, should it hang, by the test harness killing it below.
+    // and, should it hang, by the deadline below, which kills it.
     let reader = std::thread::spawn(move || {
         lines.read_to_string(&mut rest).unwrap();
         rest
     });
     let started = std::time::Instant::now();
     let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
+        if let Some(status) = server_process.try_wait().unwrap() {
             break status;
         }
         if started.elapsed() > std::time::Duration::from_secs(30) {
-            let _ = server.kill();
+            let _ = server_process.kill();
+            let _ = server_process.wait();
             panic!("the server did not stop");
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
@@ -702,7 +703,38 @@ fn asyncio_echo_protocol_server_and_client() {
     assert!(status.success());
     let log = first + &reader.join().unwrap();
     let normalise = |text: &str| normalise_echo_log(&text.replace(&port.to_string(), "PORT"));
-    insta::assert_snapshot!(normalise(&log), @r"
+    let (log, clients) = (normalise(&log), normalise(&clients));
+    // The chapter shows one real run of each (`cargo xtask docs` cannot
+    // run a pair whose chunking varies): the same lines as this run, up to
+    // the ports and how the bytes were split into reads.
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs")
+            .join(chapter),
+    )
+    .expect("the chapter");
+    let shown = |example: &str| {
+        let start = text
+            .find(&format!("$ cargo run --example {example} -- "))
+            .unwrap_or_else(|| panic!("{chapter} shows no run of {example}"));
+        let block = &text[start..];
+        let block = &block[block.find('\n').unwrap() + 1..block.find("\n```").unwrap()];
+        normalise_echo_log(&block.replace("10000", "PORT"))
+    };
+    assert_eq!(shown(server), log);
+    assert_eq!(shown(client).repeat(3), clients);
+    (log, clients)
+}
+
+/// The protocol chapter's pair (see [`echo_pair`]).
+#[test]
+fn asyncio_echo_protocol_server_and_client() {
+    let (log, clients) = echo_pair(
+        "asyncio_echo_server_protocol",
+        "asyncio_echo_client_protocol",
+        "protocols.md",
+    );
+    insta::assert_snapshot!(log, @r"
     main: starting up on localhost port PORT
     EchoServer_127.0.0.1_N: connection accepted
     EchoServer_127.0.0.1_N: received b'This is the message. It will be sent in parts.'
@@ -733,22 +765,40 @@ EchoClient: received EOF
 EchoClient: server closed connection
 main: closing event loop
 ";
-    assert_eq!(normalise(&clients), one_client.repeat(3));
-    // The chapter shows one real run of each (`cargo xtask docs` cannot
-    // run a pair whose chunking varies): the same lines as this run, up to
-    // the ports and how the bytes were split into reads.
-    let chapter = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocols.md"),
-    )
-    .expect("docs/protocols.md");
-    let shown = |example: &str| {
-        let start = chapter
-            .find(&format!("$ cargo run --example {example} -- "))
-            .unwrap_or_else(|| panic!("docs/protocols.md shows no run of {example}"));
-        let block = &chapter[start..];
-        let block = &block[block.find('\n').unwrap() + 1..block.find("\n```").unwrap()];
-        normalise_echo_log(&block.replace("10000", "PORT"))
-    };
-    assert_eq!(shown("asyncio_echo_server_protocol"), normalise(&log));
-    assert_eq!(shown("asyncio_echo_client_protocol"), one_client);
+    assert_eq!(clients, one_client.repeat(3));
+}
+
+/// The streams chapter's pair (see [`echo_pair`]): CPython 3.11's lines on
+/// Linux.
+#[test]
+fn asyncio_echo_coroutine_server_and_client() {
+    let (log, clients) = echo_pair(
+        "asyncio_echo_server_coroutine",
+        "asyncio_echo_client_coroutine",
+        "streams.md",
+    );
+    let connection = "\
+echo_127.0.0.1_N: connection accepted
+echo_127.0.0.1_N: received b'This is the message. It will be sent in parts.'
+echo_127.0.0.1_N: sent b'This is the message. It will be sent in parts.'
+echo_127.0.0.1_N: closing
+";
+    assert_eq!(
+        log,
+        format!(
+            "main: starting up on localhost port PORT\n{}main: closing server\nmain: closing event loop\n",
+            connection.repeat(3)
+        )
+    );
+    let one_client = "\
+echo_client: connecting to localhost port PORT
+echo_client: sending b'This is the message. '
+echo_client: sending b'It will be sent '
+echo_client: sending b'in parts.'
+echo_client: waiting for response
+echo_client: received b'This is the message. It will be sent in parts.'
+echo_client: closing
+main: closing event loop
+";
+    assert_eq!(clients, one_client.repeat(3));
 }

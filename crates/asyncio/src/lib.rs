@@ -197,10 +197,13 @@ pub use asyncio_loop::{
 pub use asyncio_loop::{socket2, Readiness, Registered};
 #[cfg(unix)]
 pub use asyncio_net::{
-    buffered, create_connection, create_connection_with, create_server, create_server_with,
-    create_unix_connection, create_unix_server, AnyProtocolBox, Buffered, BufferedProtocol,
-    ConnectOptions, NetError, NetErrorKind, Protocol, ProtocolFactory, Server, ServerOptions,
-    Transport,
+    buffered, callback, create_connection, create_connection_with, create_server,
+    create_server_with, create_unix_connection, create_unix_server, getaddrinfo, getnameinfo,
+    open_connection, open_connection_with, open_unix_connection, start_server, start_server_with,
+    start_unix_server, AddrInfo, AddrInfoHints, AnyProtocolBox, Buffered, BufferedProtocol,
+    ClientConnected, ConnectOptions, Lines, NetError, NetErrorKind, PlainCallback, Protocol,
+    ProtocolFactory, Server, ServerOptions, StreamBufReader, StreamOptions, StreamReader,
+    StreamWriter, Transport,
 };
 pub use asyncio_sync::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, Condition, ConditionAcquire, ConditionGuard,
@@ -226,7 +229,18 @@ pub mod events {
     #[cfg(unix)]
     pub use asyncio_net::{
         create_connection, create_connection_with, create_server, create_server_with,
-        create_unix_connection, create_unix_server, ConnectOptions, Server, ServerOptions,
+        create_unix_connection, create_unix_server, getaddrinfo, getnameinfo, AddrInfo,
+        AddrInfoHints, ConnectOptions, Server, ServerOptions,
+    };
+}
+
+/// Streams: asyncio's `streams` module (Unix).
+#[cfg(unix)]
+pub mod streams {
+    pub use asyncio_net::{
+        callback, open_connection, open_connection_with, open_unix_connection, start_server,
+        start_server_with, start_unix_server, ClientConnected, Lines, PlainCallback,
+        StreamBufReader, StreamOptions, StreamReader, StreamWriter, DEFAULT_LIMIT,
     };
 }
 

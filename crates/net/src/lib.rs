@@ -105,6 +105,6 @@ pub use stream_reader::{Lines, StreamReader, DEFAULT_LIMIT};
 pub use stream_writer::StreamWriter;
 pub use streams::{
     callback, open_connection, open_connection_with, open_unix_connection, start_server,
-    start_server_with, start_unix_server, Callback, ClientConnected, StreamOptions,
+    start_server_with, start_unix_server, ClientConnected, PlainCallback, StreamOptions,
 };
 pub use transport::Transport;

@@ -52,7 +52,7 @@ where
 }
 
 /// A plain `client_connected_cb` (no coroutine), from [`callback`].
-pub struct Callback<F>(F);
+pub struct PlainCallback<F>(F);
 
 /// Makes `f`, a closure that takes the reader and the writer and returns
 /// nothing, a [`ClientConnected`] (asyncio's plain-function
@@ -69,14 +69,14 @@ pub struct Callback<F>(F);
 ///     writer.close();
 /// }));
 /// ```
-pub fn callback<F>(f: F) -> Callback<F>
+pub fn callback<F>(f: F) -> PlainCallback<F>
 where
     F: FnMut(StreamReader, StreamWriter) + 'static,
 {
-    Callback(f)
+    PlainCallback(f)
 }
 
-impl<F> ClientConnected for Callback<F>
+impl<F> ClientConnected for PlainCallback<F>
 where
     F: FnMut(StreamReader, StreamWriter) + 'static,
 {

@@ -48,7 +48,7 @@ impl Examples for Scripted {
         Ok(())
     }
 
-    fn run(&self, name: &str, _limits: Limits) -> Result<RunOutput, String> {
+    fn run(&self, name: &str, _args: &[String], _limits: Limits) -> Result<RunOutput, String> {
         Ok(RunOutput {
             stdout: self.outputs[name].clone(),
             stderr: String::new(),

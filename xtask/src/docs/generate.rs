@@ -81,8 +81,13 @@ pub(crate) fn source_body(example: &str, source: &str, newline: &str) -> Result<
 
 /// The output block's body: the command, a blank line, then the output,
 /// as the chapter shows `$ python3 NAME.py`.
-pub(crate) fn output_body(example: &str, output: &str, newline: &str) -> String {
-    let mut lines = vec![format!("$ cargo run --example {example}"), String::new()];
+pub(crate) fn output_body(example: &str, args: &[String], output: &str, newline: &str) -> String {
+    let command = if args.is_empty() {
+        format!("$ cargo run --example {example}")
+    } else {
+        format!("$ cargo run --example {example} -- {}", args.join(" "))
+    };
+    let mut lines = vec![command, String::new()];
     lines.extend(output.lines().map(str::to_owned));
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     fenced("", "text", &lines, newline)
@@ -198,15 +203,24 @@ mod tests {
     #[test]
     fn output_uses_the_files_line_endings() {
         assert_eq!(
-            output_body("demo", "a\nb\n", "\r\n"),
+            output_body("demo", &[], "a\nb\n", "\r\n"),
             "```text\r\n$ cargo run --example demo\r\n\r\na\r\nb\r\n```\r\n"
+        );
+    }
+
+    #[test]
+    fn arguments_are_shown_after_a_double_dash() {
+        let args = ["localhost".to_owned(), "0".to_owned()];
+        assert_eq!(
+            output_body("demo", &args, "a\n", "\n"),
+            "```text\n$ cargo run --example demo -- localhost 0\n\na\n```\n"
         );
     }
 
     #[test]
     fn fences_grow_past_backticks_in_the_content() {
         assert_eq!(
-            output_body("demo", "````\n", "\n"),
+            output_body("demo", &[], "````\n", "\n"),
             "`````text\n$ cargo run --example demo\n\n````\n`````\n"
         );
     }

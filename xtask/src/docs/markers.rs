@@ -5,7 +5,7 @@
 //! ...generated: the source of examples/examples/NAME.rs after its header...
 //! <!-- docs:end hash=0123456789abcdef -->
 //!
-//! <!-- docs:output NAME [expect-failure] [stderr] [unordered] [timeout=SECS] [max-lines=N] [replace=/REGEX/TEXT/]... [vary=/REGEX/]... -->
+//! <!-- docs:output NAME [expect-failure] [stderr] [unordered] [args=A,B] [timeout=SECS] [max-lines=N] [replace=/REGEX/TEXT/]... [vary=/REGEX/]... -->
 //! ...generated: `$ cargo run --example NAME` and what it printed...
 //! <!-- docs:end hash=0123456789abcdef -->
 //! ```
@@ -72,6 +72,8 @@ pub(crate) struct Options {
     /// The lines may come in another order on each run (threads): a new run
     /// with the same lines in another order leaves the block as it is.
     pub(crate) unordered: bool,
+    /// The example's command-line arguments (`args=A,B`).
+    pub(crate) args: Vec<String>,
     /// The options as written, whitespace-normalised: part of the block's hash.
     pub(crate) canonical: String,
 }
@@ -92,6 +94,7 @@ impl Default for Options {
             replacements: Vec::new(),
             varies: Vec::new(),
             unordered: false,
+            args: Vec::new(),
             canonical: String::new(),
         }
     }
@@ -614,6 +617,17 @@ pub(crate) fn parse_options(text: &str) -> Result<Options, String> {
                         .ok_or_else(|| format!("`timeout` takes a whole number of seconds above 0, found `{seconds}`"))?;
                     options.timeout = Duration::from_secs(seconds);
                 }
+                Some(("args", list)) => {
+                    options.args = list
+                        .split(',')
+                        .map(str::to_owned)
+                        .collect();
+                    if options.args.iter().any(String::is_empty) {
+                        return Err(format!(
+                            "`args` takes arguments separated by commas, found `args={list}`"
+                        ));
+                    }
+                }
                 Some(("max-lines", lines)) => {
                     options.max_lines = lines
                         .parse()
@@ -623,7 +637,7 @@ pub(crate) fn parse_options(text: &str) -> Result<Options, String> {
                 }
                 _ => {
                     return Err(format!(
-                        "unknown option `{token}` (expected `expect-failure`, `stderr`, `unordered`, `timeout=SECS`, `max-lines=N`, `replace=/REGEX/TEXT/` or `vary=/REGEX/`)"
+                        "unknown option `{token}` (expected `expect-failure`, `stderr`, `unordered`, `args=A,B`, `timeout=SECS`, `max-lines=N`, `replace=/REGEX/TEXT/` or `vary=/REGEX/`)"
                     ))
                 }
             }
@@ -848,7 +862,7 @@ mod tests {
             errors(text),
             [
                 "1: `docs:output` needs an example name",
-                "4: unknown option `verbose` (expected `expect-failure`, `stderr`, `unordered`, `timeout=SECS`, `max-lines=N`, `replace=/REGEX/TEXT/` or `vary=/REGEX/`)",
+                "4: unknown option `verbose` (expected `expect-failure`, `stderr`, `unordered`, `args=A,B`, `timeout=SECS`, `max-lines=N`, `replace=/REGEX/TEXT/` or `vary=/REGEX/`)",
             ]
         );
     }
@@ -905,7 +919,7 @@ mod tests {
         );
         assert_eq!(
             errors("<!-- docs:output demo verbose -->\n"),
-            ["1: unknown option `verbose` (expected `expect-failure`, `stderr`, `unordered`, `timeout=SECS`, `max-lines=N`, `replace=/REGEX/TEXT/` or `vary=/REGEX/`)"]
+            ["1: unknown option `verbose` (expected `expect-failure`, `stderr`, `unordered`, `args=A,B`, `timeout=SECS`, `max-lines=N`, `replace=/REGEX/TEXT/` or `vary=/REGEX/`)"]
         );
         assert_eq!(
             errors("<!-- docs:output demo timeout=0 -->\n"),
@@ -966,5 +980,16 @@ mod tests {
         assert!(parse_options("vary=/(/")
             .unwrap_err()
             .starts_with("bad regex `(` in `vary`"));
+    }
+
+    #[test]
+    fn args_are_split_on_commas_and_part_of_the_hash() {
+        let options = parse_options("args=localhost,0 stderr").unwrap();
+        assert_eq!(options.args, ["localhost", "0"]);
+        assert_eq!(options.canonical, "args=localhost,0 stderr");
+        assert!(parse_options("args=a,,b")
+            .unwrap_err()
+            .contains("separated by commas"));
+        assert!(parse_options("").unwrap().args.is_empty());
     }
 }

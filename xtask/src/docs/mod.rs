@@ -236,7 +236,12 @@ pub(crate) fn regenerate(
                 }
                 Kind::Output => match output_for(block, &runs, settings.verify_stable) {
                     Ok(output) => {
-                        let body = output_body(&block.example, &output, block.newline);
+                        let body = output_body(
+                            &block.example,
+                            &block.options.args,
+                            &output,
+                            block.newline,
+                        );
                         // A run that differs only in what the block allows to
                         // vary keeps the run the docs show.
                         if generate::equivalent(&block.options, &body, &block.body) {
@@ -324,8 +329,11 @@ fn reads_back(new: &str, generated: &[(&markers::Block, String)]) -> Result<(), 
     }
 }
 
-/// The result of running one example once or twice.
-type Runs = BTreeMap<String, Result<(RunOutput, Option<RunOutput>), String>>;
+/// One run of an example: its name and arguments.
+type Invocation = (String, Vec<String>);
+
+/// The result of running each invocation once or twice.
+type Runs = BTreeMap<Invocation, Result<(RunOutput, Option<RunOutput>), String>>;
 
 /// Builds the examples that output blocks name, once, and runs each in
 /// parallel (twice with `verify_stable`), within the largest limits any of
@@ -336,13 +344,13 @@ fn run_examples(
     verify_stable: bool,
     errors: &mut Vec<String>,
 ) -> Runs {
-    let mut limits: BTreeMap<String, Limits> = BTreeMap::new();
+    let mut limits: BTreeMap<Invocation, Limits> = BTreeMap::new();
     let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (_, display, _, document) in parsed {
         for block in document.blocks().filter(|block| block.kind == Kind::Output) {
             let wanted = Limits::of(&block.options);
             limits
-                .entry(block.example.clone())
+                .entry((block.example.clone(), block.options.args.clone()))
                 .and_modify(|limits| *limits = limits.max(wanted))
                 .or_insert(wanted);
             users
@@ -351,7 +359,8 @@ fn run_examples(
                 .push(format!("{display}:{}", block.line));
         }
     }
-    let names: Vec<String> = limits.keys().cloned().collect();
+    let mut names: Vec<String> = limits.keys().map(|(name, _)| name.clone()).collect();
+    names.dedup();
     if let Err(failures) = examples.build(&names) {
         for (name, message) in failures {
             for location in &users[&name] {
@@ -366,17 +375,18 @@ fn run_examples(
     std::thread::scope(|scope| {
         let handles: Vec<_> = limits
             .iter()
-            .map(|(name, limits)| {
+            .map(|(invocation, limits)| {
+                let (name, args) = invocation;
                 let handle = scope.spawn(move || {
-                    let first = examples.run(name, *limits)?;
+                    let first = examples.run(name, args, *limits)?;
                     let second = if verify_stable {
-                        Some(examples.run(name, *limits)?)
+                        Some(examples.run(name, args, *limits)?)
                     } else {
                         None
                     };
                     Ok((first, second))
                 });
-                (name.clone(), handle)
+                (invocation.clone(), handle)
             })
             .collect();
         handles
@@ -394,7 +404,7 @@ fn run_examples(
 /// The output an output block shows, or why it cannot be shown.
 fn output_for(block: &markers::Block, runs: &Runs, verify_stable: bool) -> Result<String, String> {
     let name = &block.example;
-    let (first, second) = match runs.get(name) {
+    let (first, second) = match runs.get(&(name.clone(), block.options.args.clone())) {
         Some(Ok(run)) => run,
         Some(Err(message)) => return Err(format!("example `{name}`: {message}")),
         None => return Err(format!("example `{name}` was not run")),

@@ -50,8 +50,8 @@ pub(crate) trait Examples: Sync {
     /// the compiler's message.
     fn build(&self, names: &[String]) -> Result<(), Vec<(String, String)>>;
 
-    /// Runs the built example `name` within `limits`.
-    fn run(&self, name: &str, limits: Limits) -> Result<RunOutput, String>;
+    /// Runs the built example `name` with `args` within `limits`.
+    fn run(&self, name: &str, args: &[String], limits: Limits) -> Result<RunOutput, String>;
 }
 
 /// The examples of the `asyncio-examples` package, built with `cargo`.
@@ -143,9 +143,9 @@ impl Examples for CargoExamples {
         Err(failures)
     }
 
-    fn run(&self, name: &str, limits: Limits) -> Result<RunOutput, String> {
+    fn run(&self, name: &str, args: &[String], limits: Limits) -> Result<RunOutput, String> {
         let mut command = Command::new(self.binary(name));
-        command.current_dir(&self.root);
+        command.current_dir(&self.root).args(args);
         run_limited(command, limits)
     }
 }

@@ -74,7 +74,7 @@ impl Examples for Fake {
         }
     }
 
-    fn run(&self, name: &str, _limits: Limits) -> Result<RunOutput, String> {
+    fn run(&self, name: &str, _args: &[String], _limits: Limits) -> Result<RunOutput, String> {
         let mut runs = self.runs.lock().unwrap();
         let queue = runs.get_mut(name).expect("scripted example");
         if queue.len() > 1 {
