@@ -1,7 +1,10 @@
-//! asyncio's transports and protocols for Rust: the connection layer of
-//! `asyncio` (`Protocol`, `BufferedProtocol`, the socket `Transport`,
-//! `create_connection`, `create_server` and `Server`), on an
-//! [`asyncio-loop`](asyncio_loop) event loop. Unix only.
+//! asyncio's transports, protocols, streams and name lookups for Rust: the
+//! connection layer of `asyncio` (`Protocol`, `BufferedProtocol`, the
+//! socket `Transport`, `create_connection`, `create_server` and `Server`),
+//! its streams (`open_connection`, `start_server`, [`StreamReader`],
+//! [`StreamWriter`], with the `futures::io` traits) and `getaddrinfo` /
+//! `getnameinfo`, on an [`asyncio-loop`](asyncio_loop) event loop. Unix
+//! only.
 //!
 //! A [`Protocol`] is a set of callbacks a connection calls
 //! (`connection_made`, `data_received`, `eof_received`, `connection_lost`,
@@ -70,11 +73,13 @@
 //!
 //! # What it is not
 //!
-//! Not streams (`open_connection`, `StreamReader`): those come next, on
-//! these transports. Not TLS, UDP or pipes yet. Not a resolver: names are
-//! resolved with the system's `getaddrinfo` on the loop's executor.
+//! Not TLS, UDP or pipes yet. Not a resolver: names are resolved with the
+//! system's `getaddrinfo` on the loop's executor.
 //!
-//! Read more: [the chapter](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/protocols.md),
+//! Read more: the chapters on
+//! [protocols](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/protocols.md),
+//! [streams](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/streams.md)
+//! and [names](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/dns.md),
 //! and ARCHITECTURE.md for where this crate sits.
 #![cfg(unix)]
 
