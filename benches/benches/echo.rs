@@ -3,10 +3,11 @@
 //! 100 KiB, one client (threads of this process, blocking sockets) and a
 //! server in a process of its own, pinned to CPU 0 where there are two.
 //!
-//! Contenders: ours (an `asyncio-net` protocol, and the `sock_*`
-//! coroutines), tokio's current-thread runtime (a task per connection),
-//! CPython's asyncio and uvloop (protocol and sockets styles,
-//! `benches/python/echo_server.py`), and the floor, a raw mio server (one
+//! Contenders: ours (an `asyncio-net` protocol, the `sock_*` coroutines,
+//! and streams: `read(n)`/`write`/`drain` and `readline`), tokio's
+//! current-thread runtime (a task per connection; `read`/`write_all`, and
+//! `BufReader::read_until` for lines), CPython's asyncio and uvloop
+//! (protocol, sockets and streams styles, `benches/python/echo_server.py`), and the floor, a raw mio server (one
 //! shared 256 KiB buffer, write at once, the short-read rule). Rounds are
 //! paired: every contender once per round, the order rotating. For each:
 //! requests per second, the server's CPU time per request (its own
@@ -42,7 +43,10 @@ fn main() {
     let mut contenders: Vec<Contender> = vec![
         Contender::rust(OURS_PROTOCOL, "protocol"),
         Contender::rust("asyncio-rs sock_*", "sock"),
+        Contender::rust("asyncio-rs streams", "streams"),
+        Contender::rust("asyncio-rs streams readline", "streams-line"),
         Contender::rust("tokio current_thread", "tokio"),
+        Contender::rust("tokio read_until", "tokio-line"),
         Contender::rust(FLOOR, "mio"),
     ];
     for (name, event_loop, style) in [
@@ -50,6 +54,8 @@ fn main() {
         ("uvloop protocol", "uvloop", "protocol"),
         ("asyncio sockets", "asyncio", "sockets"),
         ("uvloop sockets", "uvloop", "sockets"),
+        ("asyncio streams", "asyncio", "streams"),
+        ("uvloop streams", "uvloop", "streams"),
     ] {
         let available = event_loop == "asyncio"
             || Command::new(&python)
@@ -292,7 +298,9 @@ fn closed_loop(
                 if pin {
                     pin_to_cpu(1);
                 }
-                let message = vec![b'x'; size];
+                // One line: the line servers read up to the newline.
+                let mut message = vec![b'x'; size];
+                message[size - 1] = b'\n';
                 let mut reply = vec![0; size];
                 let mut latencies = Vec::with_capacity(requests);
                 barrier.wait();
@@ -368,7 +376,10 @@ mod servers {
         match kind {
             "protocol" => protocol(),
             "sock" => sock(),
+            "streams" => streams(false),
+            "streams-line" => streams(true),
             "tokio" => tokio_server(),
+            "tokio-line" => tokio_lines(),
             "mio" => floor(),
             other => panic!("unknown server {other}"),
         }
@@ -424,6 +435,76 @@ mod servers {
             }
             #[allow(unreachable_code)]
             Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        });
+    }
+
+    /// `start_server` with a coroutine per connection, as users write it:
+    /// `read(n)` (or `readline()`), `write`, `drain`.
+    fn streams(lines: bool) {
+        use asyncio_net::{start_server_with, NetError, StreamOptions, StreamReader, StreamWriter};
+        async fn echo(
+            reader: StreamReader,
+            writer: StreamWriter,
+            lines: bool,
+        ) -> Result<(), NetError> {
+            loop {
+                let data = if lines {
+                    reader.readline().await?
+                } else {
+                    reader.read(256 * 1024).await?
+                };
+                if data.is_empty() {
+                    return Ok(());
+                }
+                writer.write(&data)?;
+                writer.drain().await?;
+            }
+        }
+        let event_loop = asyncio_loop::EventLoop::new();
+        let handle = event_loop.handle();
+        // The largest message is one 100 KiB line.
+        let options = StreamOptions::new().limit(256 * 1024);
+        let server = event_loop
+            .run_until_complete(async move {
+                let client = move |reader, writer| echo(reader, writer, lines);
+                start_server_with(&handle, client, "127.0.0.1", 0, options).await
+            })
+            .unwrap()
+            .unwrap();
+        println!("{}", server.sockets()[0].as_socket().unwrap().port());
+        event_loop.run_forever().unwrap();
+    }
+
+    /// tokio's line reading: `BufReader::read_until(b'\n')`, `write_all`.
+    fn tokio_lines() {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            println!("{}", listener.local_addr().unwrap().port());
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut read = BufReader::new(read);
+                    let mut line = Vec::new();
+                    loop {
+                        line.clear();
+                        match read.read_until(b'\n', &mut line).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {
+                                if write.write_all(&line).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
         });
     }
 

@@ -2,7 +2,7 @@
 protocol and sockets styles on asyncio or uvloop. Prints the port it
 listens on (127.0.0.1, chosen by the OS), then serves until killed.
 
-    python echo_server.py --loop asyncio|uvloop --style protocol|sockets
+    python echo_server.py --loop asyncio|uvloop --style protocol|sockets|streams
 """
 
 import argparse
@@ -34,9 +34,23 @@ async def serve_sockets(loop, listener):
         loop.create_task(handle(connection))
 
 
+async def echo_stream(reader, writer):
+    while True:
+        data = await reader.read(256 * 1024)
+        if not data:
+            writer.close()
+            return
+        writer.write(data)
+        await writer.drain()
+
+
 async def main(style):
     loop = asyncio.get_running_loop()
-    if style == "protocol":
+    if style == "streams":
+        server = await asyncio.start_server(echo_stream, "127.0.0.1", 0)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Event().wait()
+    elif style == "protocol":
         server = await loop.create_server(Echo, "127.0.0.1", 0)
         print(server.sockets[0].getsockname()[1], flush=True)
         await asyncio.Event().wait()
