@@ -478,6 +478,29 @@ mod servers {
     /// tokio's line reading: `BufReader::read_until(b'\n')`, `write_all`.
     fn tokio_lines() {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        serve_tokio(|stream| async move {
+            let (read, mut write) = stream.into_split();
+            let mut read = BufReader::new(read);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match read.read_until(b'\n', &mut line).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {
+                        if write.write_all(&line).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// A current-thread tokio server: a task per connection running
+    /// `serve`.
+    fn serve_tokio<F: std::future::Future<Output = ()> + Send + 'static>(
+        serve: impl Fn(tokio::net::TcpStream) -> F,
+    ) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -488,51 +511,24 @@ mod servers {
             loop {
                 let (stream, _) = listener.accept().await.unwrap();
                 stream.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let (read, mut write) = stream.into_split();
-                    let mut read = BufReader::new(read);
-                    let mut line = Vec::new();
-                    loop {
-                        line.clear();
-                        match read.read_until(b'\n', &mut line).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(_) => {
-                                if write.write_all(&line).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                });
+                tokio::spawn(serve(stream));
             }
         });
     }
 
     fn tokio_server() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            println!("{}", listener.local_addr().unwrap().port());
+        serve_tokio(|mut stream| async move {
+            let mut buffer = vec![0; 256 * 1024];
             loop {
-                let (mut stream, _) = listener.accept().await.unwrap();
-                stream.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let mut buffer = vec![0; 256 * 1024];
-                    loop {
-                        match stream.read(&mut buffer).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => {
-                                if stream.write_all(&buffer[..n]).await.is_err() {
-                                    return;
-                                }
-                            }
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if stream.write_all(&buffer[..n]).await.is_err() {
+                            return;
                         }
                     }
-                });
+                }
             }
         });
     }

@@ -445,6 +445,21 @@ mod tests {
             .expect("finished in time and succeeded")
     }
 
+    /// The peer a staggered race over `addresses` connected to, and how
+    /// long it took.
+    fn race(addresses: Vec<SocketAddr>, delay: f64) -> (Result<SocketAddr, NetError>, Duration) {
+        let began = Instant::now();
+        let peer = run(10.0, move |handle| {
+            Box::pin(async move {
+                Ok(connect_staggered(&handle, addresses, None, delay)
+                    .await
+                    .and_then(|socket| Ok(socket.peer_addr()?))
+                    .map(|address| address.as_socket().unwrap()))
+            })
+        });
+        (peer, began.elapsed())
+    }
+
     /// Happy eyeballs: the first address hangs, the second connects once
     /// the delay has passed, and the hanging attempt is dropped.
     #[test]
@@ -453,17 +468,8 @@ mod tests {
         // The filler took the only place: a plain attempt would hang.
         let good = TcpListener::bind(v4(0)).unwrap();
         let good_port = good.local_addr().unwrap().port();
-        let began = Instant::now();
-        let peer = run(10.0, move |handle| {
-            Box::pin(async move {
-                let socket =
-                    connect_staggered(&handle, vec![v4(stuck_port), v4(good_port)], None, 0.05)
-                        .await?;
-                Ok(socket.peer_addr()?.as_socket().unwrap())
-            })
-        });
-        assert_eq!(peer, v4(good_port));
-        let took = began.elapsed();
+        let (peer, took) = race(vec![v4(stuck_port), v4(good_port)], 0.05);
+        assert_eq!(peer.unwrap(), v4(good_port));
         assert!(took >= Duration::from_millis(50), "{took:?}");
         // Well before the stuck SYN's first retransmission (1 s).
         assert!(took < Duration::from_millis(900), "{took:?}");
@@ -479,26 +485,11 @@ mod tests {
         drop(refused);
         let good = TcpListener::bind(v4(0)).unwrap();
         let good_port = good.local_addr().unwrap().port();
-        let began = Instant::now();
-        let peer = run(10.0, move |handle| {
-            Box::pin(async move {
-                let socket =
-                    connect_staggered(&handle, vec![v4(refused_port), v4(good_port)], None, 5.0)
-                        .await?;
-                Ok(socket.peer_addr()?.as_socket().unwrap())
-            })
-        });
-        assert_eq!(peer, v4(good_port));
-        assert!(began.elapsed() < Duration::from_secs(2));
-        let error = run(10.0, move |handle| {
-            Box::pin(async move {
-                Ok(
-                    connect_staggered(&handle, vec![v4(refused_port)], None, 5.0)
-                        .await
-                        .unwrap_err(),
-                )
-            })
-        });
+        let (peer, took) = race(vec![v4(refused_port), v4(good_port)], 5.0);
+        assert_eq!(peer.unwrap(), v4(good_port));
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        let (error, _) = race(vec![v4(refused_port)], 5.0);
+        let error = error.unwrap_err();
         assert_eq!(
             error.io_error().map(io::Error::kind),
             Some(io::ErrorKind::ConnectionRefused)

@@ -22,7 +22,7 @@ use asyncio_net::{
     start_server_with, start_unix_server, NetError, NetErrorKind, StreamOptions, StreamReader,
     StreamWriter,
 };
-use common::{output_of, port_of, python, run, until};
+use common::{blocking_peer, output_of, port_of, python, run, until};
 
 /// A line server: answers each line with its length, an over-long line
 /// with `overrun`, and ends at `bye`.
@@ -254,11 +254,8 @@ fn drain_raises_once_the_peer_is_gone() {
 /// transport's buffer stays within its high-water mark plus one write.
 #[test]
 fn concurrent_drains_return_in_order_when_the_peer_reads_again() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let (go, wait) = std::sync::mpsc::channel::<()>();
-    let peer = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
+    let (port, peer) = blocking_peer(move |mut stream| {
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
@@ -376,12 +373,9 @@ fn writing_without_drain_buffers_only_what_was_written() {
 /// twice its limit; reading resumes it; nothing is lost.
 #[test]
 fn a_full_reader_pauses_its_connection_and_reading_resumes_it() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let sent: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 251) as u8).collect();
     let to_send = sent.clone();
-    let peer = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
+    let (port, peer) = blocking_peer(move |mut stream| {
         stream
             .set_write_timeout(Some(Duration::from_secs(20)))
             .unwrap();
@@ -413,10 +407,7 @@ fn a_full_reader_pauses_its_connection_and_reading_resumes_it() {
 /// usable: the line after it reads normally.
 #[test]
 fn an_endless_line_is_a_limit_overrun_with_bounded_memory() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let peer = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
+    let (port, peer) = blocking_peer(move |mut stream| {
         stream
             .set_write_timeout(Some(Duration::from_secs(20)))
             .unwrap();
@@ -457,11 +448,8 @@ fn an_endless_line_is_a_limit_overrun_with_bounded_memory() {
 /// bytes that came, the reset as its source.
 #[test]
 fn a_reset_during_readexactly_is_an_incomplete_read_with_the_bytes() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let (go, wait) = std::sync::mpsc::channel::<()>();
-    let peer = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
+    let (port, peer) = blocking_peer(move |mut stream| {
         stream.write_all(b"0123456789").unwrap();
         wait.recv_timeout(Duration::from_secs(20)).unwrap();
         // SO_LINGER 0: close sends a reset.
@@ -496,10 +484,7 @@ fn a_reset_during_readexactly_is_an_incomplete_read_with_the_bytes() {
 /// `expected` undefined.
 #[test]
 fn eof_during_readuntil_is_an_incomplete_read() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let peer = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
+    let (port, peer) = blocking_peer(move |mut stream| {
         stream.write_all(b"no separator here").unwrap();
     });
     let error = run(20.0, move |handle| {
@@ -593,10 +578,7 @@ fn a_futures_io_codec_runs_on_our_streams() {
     use asynchronous_codec::{FramedRead, FramedWrite, LinesCodec};
     use futures::{SinkExt, StreamExt};
 
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let peer = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
+    let (port, peer) = blocking_peer(move |stream| {
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
@@ -635,10 +617,7 @@ fn a_futures_io_codec_runs_on_our_streams() {
 fn futures_io_helpers_read_and_write_our_streams() {
     use futures::io::{AsyncReadExt, AsyncWriteExt};
 
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let peer = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
+    let (port, peer) = blocking_peer(move |mut stream| {
         let mut copy = stream.try_clone().unwrap();
         std::io::copy(&mut stream, &mut copy).unwrap();
     });

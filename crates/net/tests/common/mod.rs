@@ -71,3 +71,18 @@ pub fn output_of(child: &mut Child) -> String {
     assert!(child.0.wait().unwrap().success());
     text
 }
+
+/// A blocking peer on 127.0.0.1 (a port from the OS) that accepts one
+/// connection on a thread and runs `serve` with it: the port and the
+/// thread.
+pub fn blocking_peer<T: Send + 'static>(
+    serve: impl FnOnce(std::net::TcpStream) -> T + Send + 'static,
+) -> (u16, std::thread::JoinHandle<T>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        serve(stream)
+    });
+    (port, peer)
+}
