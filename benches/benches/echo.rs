@@ -16,7 +16,8 @@
 //! Loopback only (127.0.0.1, ports from the OS); every socket has a
 //! 20 s timeout, and every server is killed by pid.
 //!
-//! `cargo bench --bench echo [-- --quick]`; one JSON row per contender and
+//! `cargo bench --bench echo [-- --quick]` (`cargo test --benches` runs it
+//! quick, as a smoke test); one JSON row per contender and
 //! size on stdout (`asyncio_benches::report`). `ECHO_PYTHON` names the
 //! Python with uvloop (xtask passes its venv's); without it, `python3`.
 
@@ -38,7 +39,10 @@ fn main() {
         servers::serve(&kind);
         return;
     }
-    let quick = std::env::args().any(|argument| argument == "--quick");
+    // `cargo bench` passes `--bench`; `cargo test --benches` (CI's smoke
+    // run) does not, and gets the quick run.
+    let quick = std::env::args().any(|argument| argument == "--quick")
+        || !std::env::args().any(|argument| argument == "--bench");
     let python = std::env::var("ECHO_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let mut contenders: Vec<Contender> = vec![
         Contender::rust(OURS_PROTOCOL, "protocol"),

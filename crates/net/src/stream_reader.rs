@@ -560,6 +560,10 @@ impl StreamReader {
             {
                 let mut state = self.inner.borrow_mut();
                 let length = state.len();
+                // A read that did not wait may have taken bytes meanwhile.
+                if offset > length {
+                    offset = 0;
+                }
                 if length >= offset + shortest {
                     let data = state.data();
                     let found = separators
