@@ -423,11 +423,12 @@ fn an_endless_line_is_a_limit_overrun_with_bounded_memory() {
                 open_connection_with(&handle, "127.0.0.1", port, options).await?;
             let error = reader.readline().await.unwrap_err();
             let mut most = 0;
-            // Drop the rest of the long line, one overrun at a time.
+            // Drop the rest of the long line, one overrun at a time; its
+            // tail after the last overrun may come as a short line.
             let next = loop {
                 most = most.max(reader.buffered());
                 match reader.readline().await {
-                    Ok(line) if line == b"\n" => continue,
+                    Ok(line) if line.iter().all(|&byte| byte == b'x' || byte == b'\n') => continue,
                     Ok(line) => break line,
                     Err(error) if error.kind() == NetErrorKind::LimitOverrun => continue,
                     Err(error) => return Err(error),
@@ -654,4 +655,105 @@ fn a_zero_limit_is_refused_by_the_stream_functions() {
         })
     });
     assert!(error.is_invalid_argument());
+}
+
+/// A blocking HTTP-like peer: reads a request line, answers with a status
+/// line and a body, and closes (asyncio's tests use a test HTTP server).
+fn http_like_peer() -> (u16, std::thread::JoinHandle<()>) {
+    blocking_peer(|mut stream| {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut request = [0; 18];
+        stream.read_exact(&mut request).unwrap();
+        assert_eq!(&request, b"GET / HTTP/1.0\r\n\r\n");
+        stream
+            .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 12\r\n\r\nTest message")
+            .unwrap();
+    })
+}
+
+/// `test_wait_closed_on_close`, `test_async_writer_api`,
+/// `test_async_writer_api_exception_after_close`: read a response to the
+/// end, close, `wait_closed`; a write and a drain after the close fail with
+/// `Connection lost`; nothing goes to the exception handler.
+#[test]
+fn closing_after_a_response_and_writing_after_the_close() {
+    let (port, peer) = http_like_peer();
+    let (body, error, reports) = run(20.0, move |handle| {
+        Box::pin(async move {
+            let reports = Rc::new(RefCell::new(Vec::<String>::new()));
+            let sink = Rc::clone(&reports);
+            handle.set_exception_handler(Some(move |context: &ExceptionContext| {
+                sink.borrow_mut().push(context.message.to_string());
+            }));
+            let (reader, writer) = open_connection(&handle, "127.0.0.1", port).await?;
+            writer.write(b"GET / HTTP/1.0\r\n\r\n")?;
+            assert_eq!(reader.readline().await?, b"HTTP/1.0 200 OK\r\n");
+            let body = reader.read(-1).await?;
+            assert!(!writer.is_closing());
+            writer.close();
+            assert!(writer.is_closing());
+            writer.wait_closed().await?;
+            // asyncio drops a write after the close; drain then raises.
+            let _ = writer.write(b"data");
+            let error = writer.drain().await.unwrap_err();
+            let reports = reports.borrow().clone();
+            Ok((body, error, reports))
+        })
+    });
+    peer.join().unwrap();
+    assert!(body.ends_with(b"\r\n\r\nTest message"));
+    assert_eq!(
+        error.io_error().map(std::io::Error::kind),
+        Some(std::io::ErrorKind::ConnectionReset)
+    );
+    assert_eq!(error.to_string(), "Connection lost");
+    assert!(reports.is_empty(), "{reports:?}");
+}
+
+/// `test_wait_closed_on_close_with_unread_data`,
+/// `test_eof_feed_when_closing_writer` (bpo-35065): closing with unread
+/// data still ends, and the reader is then at its end.
+#[test]
+fn closing_with_unread_data_ends_the_reader_too() {
+    let (port, peer) = http_like_peer();
+    let (at_eof, rest) = run(20.0, move |handle| {
+        Box::pin(async move {
+            let (reader, writer) = open_connection(&handle, "127.0.0.1", port).await?;
+            writer.write(b"GET / HTTP/1.0\r\n\r\n")?;
+            assert_eq!(reader.readline().await?, b"HTTP/1.0 200 OK\r\n");
+            // Let the rest of the response come, unread.
+            until(&handle, || reader.buffered() >= 34).await?;
+            writer.close();
+            writer.wait_closed().await?;
+            // The unread bytes stay readable; the end follows them.
+            let rest = reader.read(-1).await?;
+            Ok((reader.at_eof(), rest))
+        })
+    });
+    peer.join().unwrap();
+    assert!(at_eof);
+    assert!(rest.ends_with(b"Test message"));
+}
+
+/// `test_open_connection_error`: a refused connection is the connect's
+/// error, and leaves no descriptor behind.
+#[test]
+fn a_refused_open_connection_is_an_io_error() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let error = run(20.0, move |handle| {
+        Box::pin(async move {
+            Ok(open_connection(&handle, "127.0.0.1", port)
+                .await
+                .unwrap_err())
+        })
+    });
+    assert_eq!(
+        error.io_error().map(std::io::Error::kind),
+        Some(std::io::ErrorKind::ConnectionRefused)
+    );
 }
