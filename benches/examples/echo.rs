@@ -81,7 +81,9 @@ fn client(port: u16, connections: usize, requests: usize, size: usize) {
                 stream
                     .set_read_timeout(Some(Duration::from_secs(30)))
                     .unwrap();
-                let message = vec![b'x'; size];
+                // One line: the line servers read up to the newline.
+                let mut message = vec![b'x'; size];
+                message[size - 1] = b'\n';
                 let mut reply = vec![0; size];
                 for _ in 0..requests {
                     stream.write_all(&message).unwrap();
