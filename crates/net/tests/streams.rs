@@ -757,3 +757,31 @@ fn a_refused_open_connection_is_an_io_error() {
         Some(std::io::ErrorKind::ConnectionRefused)
     );
 }
+
+/// IO33: a read that needs more than twice the limit (`readexactly`)
+/// resumes the connection the reader paused, instead of waiting for ever.
+#[test]
+fn a_read_larger_than_the_pause_mark_resumes_the_connection() {
+    let sent: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
+    let to_send = sent.clone();
+    let (port, peer) = blocking_peer(move |mut stream| {
+        stream
+            .set_write_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(&to_send).unwrap();
+    });
+    let got = run(20.0, move |handle| {
+        Box::pin(async move {
+            let options = StreamOptions::new().limit(1024);
+            let (reader, writer) =
+                open_connection_with(&handle, "127.0.0.1", port, options).await?;
+            // Paused first: the read below must resume it.
+            until(&handle, || !writer.transport().is_reading()).await?;
+            let got = reader.readexactly(200_000).await?;
+            writer.close();
+            Ok(got)
+        })
+    });
+    peer.join().unwrap();
+    assert!(got == sent, "every byte, in order");
+}
