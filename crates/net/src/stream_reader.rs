@@ -358,11 +358,12 @@ impl StreamReader {
     /// invalid-state error if another read is waiting, the cancellation of
     /// the awaiting task.
     pub async fn read(&self, n: isize) -> Result<Vec<u8>, NetError> {
-        self.check_exception()?;
         if n == 0 {
+            self.check_exception()?;
             return Ok(Vec::new());
         }
         if n < 0 {
+            self.check_exception()?;
             while !self.inner.borrow().eof {
                 self.wait_for_data("read").await?;
                 self.check_exception()?;
@@ -375,23 +376,33 @@ impl StreamReader {
             self.resume_if_drained();
             return Ok(all);
         }
+        let n = n.unsigned_abs();
         loop {
-            {
-                let state = self.inner.borrow();
-                if state.len() > 0 || state.eof {
-                    break;
-                }
+            if let Some(data) = self.take_some(n) {
+                return data;
             }
             self.wait_for_data("read").await?;
-            self.check_exception()?;
         }
-        let data = {
-            let mut state = self.inner.borrow_mut();
-            let count = state.len().min(n.unsigned_abs());
-            state.take(count)
-        };
-        self.resume_if_drained();
-        Ok(data)
+    }
+
+    /// `read(n)`'s step, under one borrow: the stream's error, or up to `n`
+    /// buffered bytes (empty at the end), or `None` to wait.
+    fn take_some(&self, n: usize) -> Option<Result<Vec<u8>, NetError>> {
+        let mut state = self.inner.borrow_mut();
+        if let Some(error) = &state.exception {
+            return Some(Err(error.clone()));
+        }
+        if state.len() == 0 && !state.eof {
+            return None;
+        }
+        let count = state.len().min(n);
+        let data = state.take(count);
+        let resume = state.resumable();
+        drop(state);
+        if let Some(transport) = resume {
+            transport.resume_reading();
+        }
+        Some(Ok(data))
     }
 
     /// Reads into `buffer` what is buffered, up to its length, waiting for

@@ -267,6 +267,15 @@ impl StreamWriter {
     /// error once the connection is lost; the cancellation of the awaiting
     /// task.
     pub async fn drain(&self) -> Result<(), NetError> {
+        let flow = &self.inner.flow;
+        if !flow.paused.get() && !flow.lost.get() && !self.inner.transport.is_closing() {
+            // Nothing to wait for (asyncio's drain does not suspend here
+            // either); only the reader's error is left to raise.
+            return match self.inner.reader.as_ref().and_then(StreamReader::exception) {
+                Some(error) => Err(error),
+                None => Ok(()),
+            };
+        }
         if let Some(error) = self.inner.reader.as_ref().and_then(StreamReader::exception) {
             return Err(error);
         }
