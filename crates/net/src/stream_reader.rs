@@ -567,7 +567,7 @@ impl StreamReader {
         self.check_exception()?;
         // Where the search resumes: the bytes before it were searched.
         let mut offset = 0;
-        let (match_start, match_end) = loop {
+        loop {
             {
                 let mut state = self.inner.borrow_mut();
                 let length = state.len();
@@ -584,8 +584,20 @@ impl StreamReader {
                                 .map(|at| (offset + at, offset + at + separator.len()))
                         })
                         .min_by_key(|&(_, end)| end);
-                    if let Some(found) = found {
-                        break found;
+                    if let Some((match_start, match_end)) = found {
+                        if match_start > state.limit {
+                            return Err(NetError::limit_overrun(
+                                "Separator is found, but chunk is longer than limit",
+                                match_start,
+                            ));
+                        }
+                        let chunk = state.take(match_end);
+                        let resume = state.resumable();
+                        drop(state);
+                        if let Some(transport) = resume {
+                            transport.resume_reading();
+                        }
+                        return Ok(chunk);
                     }
                     offset = (length + 1).saturating_sub(longest);
                     if offset > state.limit {
@@ -604,19 +616,7 @@ impl StreamReader {
             }
             self.wait_for_data("readuntil").await?;
             self.check_exception_keeping(None)?;
-        };
-        let chunk = {
-            let mut state = self.inner.borrow_mut();
-            if match_start > state.limit {
-                return Err(NetError::limit_overrun(
-                    "Separator is found, but chunk is longer than limit",
-                    match_start,
-                ));
-            }
-            state.take(match_end)
-        };
-        self.resume_if_drained();
-        Ok(chunk)
+        }
     }
 
     /// Reads exactly `n` bytes (asyncio's `readexactly`).
