@@ -24,6 +24,21 @@ use asyncio_net::{
 };
 use common::{blocking_peer, output_of, port_of, python, run, until};
 
+/// What the loop's exception handler is given from now on: each context's
+/// message (and its exception, if any, after a colon).
+fn reports_of(handle: &asyncio_loop::LoopHandle) -> Rc<RefCell<Vec<String>>> {
+    let reports = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&reports);
+    handle.set_exception_handler(Some(move |context: &ExceptionContext| {
+        let report = match &context.exception {
+            Some(exception) => format!("{}: {exception}", context.message),
+            None => context.message.to_string(),
+        };
+        sink.borrow_mut().push(report);
+    }));
+    reports
+}
+
 /// A line server: answers each line with its length, an over-long line
 /// with `overrun`, and ends at `bye`.
 async fn line_server(reader: StreamReader, writer: StreamWriter) -> Result<(), NetError> {
@@ -217,11 +232,7 @@ fn drain_raises_once_the_peer_is_gone() {
     let peer = std::thread::spawn(move || drop(listener.accept().unwrap()));
     let (error, reports) = run(20.0, move |handle| {
         Box::pin(async move {
-            let reports = Rc::new(RefCell::new(Vec::<String>::new()));
-            let sink = Rc::clone(&reports);
-            handle.set_exception_handler(Some(move |context: &ExceptionContext| {
-                sink.borrow_mut().push(context.message.to_string());
-            }));
+            let reports = reports_of(&handle);
             let (_reader, writer) = open_connection(&handle, "127.0.0.1", port).await?;
             for _ in 0..1_000_000 {
                 writer.write(b"foo\n")?;
@@ -507,13 +518,7 @@ fn eof_during_readuntil_is_an_incomplete_read() {
 fn a_failing_client_callback_is_reported_and_its_connection_closed() {
     let (reports, answer) = run(20.0, move |handle| {
         Box::pin(async move {
-            let reports = Rc::new(RefCell::new(Vec::<String>::new()));
-            let sink = Rc::clone(&reports);
-            handle.set_exception_handler(Some(move |context: &ExceptionContext| {
-                let exception = context.exception.as_ref().map(ToString::to_string);
-                sink.borrow_mut()
-                    .push(format!("{}: {exception:?}", context.message));
-            }));
+            let reports = reports_of(&handle);
             let failing = |reader: StreamReader, _writer: StreamWriter| async move {
                 reader.readline().await?;
                 Err::<(), _>(NetError::from(std::io::Error::other("handler failed")))
@@ -541,7 +546,7 @@ fn a_failing_client_callback_is_reported_and_its_connection_closed() {
     });
     assert_eq!(
         reports,
-        ["Unhandled exception in client_connected_cb: Some(\"handler failed\")"]
+        ["Unhandled exception in client_connected_cb: handler failed"]
     );
     assert_eq!(answer, b"hello from a callback\n");
 }
@@ -682,11 +687,7 @@ fn closing_after_a_response_and_writing_after_the_close() {
     let (port, peer) = http_like_peer();
     let (body, error, reports) = run(20.0, move |handle| {
         Box::pin(async move {
-            let reports = Rc::new(RefCell::new(Vec::<String>::new()));
-            let sink = Rc::clone(&reports);
-            handle.set_exception_handler(Some(move |context: &ExceptionContext| {
-                sink.borrow_mut().push(context.message.to_string());
-            }));
+            let reports = reports_of(&handle);
             let (reader, writer) = open_connection(&handle, "127.0.0.1", port).await?;
             writer.write(b"GET / HTTP/1.0\r\n\r\n")?;
             assert_eq!(reader.readline().await?, b"HTTP/1.0 200 OK\r\n");
