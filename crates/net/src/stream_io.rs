@@ -11,7 +11,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
 
@@ -135,11 +135,7 @@ impl AsyncWrite for StreamWriter {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         // Wait while writing is paused: the buffer stays bounded.
-        match this.poll_drain_here(cx) {
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(error)) => return Poll::Ready(Err(io_error(error))),
-            Poll::Pending => return Poll::Pending,
-        }
+        ready!(this.poll_drain_here(cx)).map_err(io_error)?;
         Poll::Ready(this.write(buf).map(|()| buf.len()).map_err(io_error))
     }
 
@@ -149,11 +145,7 @@ impl AsyncWrite for StreamWriter {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        match this.poll_drain_here(cx) {
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(error)) => return Poll::Ready(Err(io_error(error))),
-            Poll::Pending => return Poll::Pending,
-        }
+        ready!(this.poll_drain_here(cx)).map_err(io_error)?;
         if this.is_closing() {
             return Poll::Ready(Ok(()));
         }

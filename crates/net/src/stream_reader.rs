@@ -300,23 +300,29 @@ impl StreamReader {
     /// the connection failed is not lost (asyncio raises the error and
     /// leaves the bytes where no read can reach them).
     fn check_exception_keeping(&self, expected: Option<usize>) -> Result<(), NetError> {
-        let partial = {
-            let mut state = self.inner.borrow_mut();
-            let Some(error) = state.exception.clone() else {
-                return Ok(());
-            };
-            if state.len() == 0 {
-                return Err(error);
-            }
-            let length = state.len();
-            (state.take(length), error)
+        let state = self.inner.borrow_mut();
+        let Some(error) = state.exception.clone() else {
+            return Ok(());
         };
+        if state.len() == 0 {
+            return Err(error);
+        }
+        Err(self.incomplete(state, expected, Some(error)))
+    }
+
+    /// An incomplete read with everything buffered, which it takes out
+    /// (resuming a paused connection).
+    fn incomplete(
+        &self,
+        mut state: std::cell::RefMut<'_, State>,
+        expected: Option<usize>,
+        cause: Option<NetError>,
+    ) -> NetError {
+        let length = state.len();
+        let partial = state.take(length);
+        drop(state);
         self.resume_if_drained();
-        Err(NetError::incomplete_read(
-            partial.0,
-            expected,
-            Some(partial.1),
-        ))
+        NetError::incomplete_read(partial, expected, cause)
     }
 
     fn check_exception(&self) -> Result<(), NetError> {
@@ -608,10 +614,7 @@ impl StreamReader {
                     }
                 }
                 if state.eof {
-                    let partial = state.take(length);
-                    drop(state);
-                    self.resume_if_drained();
-                    return Err(NetError::incomplete_read(partial, None, None));
+                    return Err(self.incomplete(state, None, None));
                 }
             }
             self.wait_for_data("readuntil").await?;
@@ -636,16 +639,13 @@ impl StreamReader {
         }
         loop {
             {
-                let mut state = self.inner.borrow_mut();
+                let state = self.inner.borrow_mut();
                 let length = state.len();
                 if length >= n {
                     break;
                 }
                 if state.eof {
-                    let partial = state.take(length);
-                    drop(state);
-                    self.resume_if_drained();
-                    return Err(NetError::incomplete_read(partial, Some(n), None));
+                    return Err(self.incomplete(state, Some(n), None));
                 }
             }
             self.wait_for_data("readexactly").await?;

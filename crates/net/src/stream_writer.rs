@@ -170,6 +170,8 @@ impl Drop for StreamWriter {
 struct Inner {
     transport: Transport,
     flow: Rc<Flow>,
+    /// The connection's reader, whose error `drain` raises; a writer with
+    /// no reader (asyncio's for a child's stdin) has `None`.
     reader: Option<StreamReader>,
 }
 

@@ -66,6 +66,9 @@ struct Conn {
     /// A `pause_writing` (true) or `resume_writing` (false) that `write`
     /// could not make while a callback of the protocol ran.
     deferred_flow: Cell<Option<bool>>,
+    /// Where the protocol is in its calls (IO9); a `Cell`, read at every
+    /// callback without a borrow of the state.
+    phase: Cell<Phase>,
 }
 
 struct State {
@@ -81,8 +84,6 @@ struct State {
     reading_paused: bool,
     /// Greater than 0 once the loss is scheduled; counts writes after it.
     conn_lost: u32,
-    /// Where the protocol is in its calls (IO9).
-    phase: Phase,
 }
 
 impl Transport {
@@ -115,12 +116,12 @@ impl Transport {
                 eof: false,
                 reading_paused: false,
                 conn_lost: 0,
-                phase: Phase::Starting,
             }),
             sockname,
             peername,
             on_lost: RefCell::new(on_lost),
             deferred_flow: Cell::new(None),
+            phase: Cell::new(Phase::Starting),
         });
         let transport = Transport { conn };
         let waiter = handle.create_future::<()>();
@@ -179,14 +180,17 @@ impl Transport {
         call: impl FnOnce(&mut AnyProtocol) -> R,
     ) -> Option<R> {
         let mut protocol = self.conn.protocol.borrow_mut().take()?;
-        if !self.conn.state.borrow_mut().phase.enter(kind) {
+        let mut phase = self.conn.phase.get();
+        let admitted = phase.enter(kind);
+        self.conn.phase.set(phase);
+        if !admitted {
             // A connection that ended before it was made, or a second EOF
             // after `resume_reading`, is refused here by design; data or
             // flow control out of order would be a bug of this transport.
             debug_assert!(
                 !matches!(kind, Call::Data | Call::Flow),
                 "protocol.{what}() out of order in {:?}",
-                self.conn.state.borrow().phase
+                phase
             );
             self.restore_protocol(protocol);
             return None;
@@ -491,7 +495,7 @@ impl Transport {
         };
         if done.is_none()
             && self.conn.protocol.borrow().is_none()
-            && !self.conn.state.borrow().phase.is_lost()
+            && !self.conn.phase.get().is_lost()
         {
             // Inside one of the protocol's callbacks: after it returns. A
             // pause and a resume in one callback cancel out.
@@ -608,7 +612,7 @@ impl Transport {
     /// `connection_lost`, then the socket is closed (asyncio's
     /// `_call_connection_lost`).
     fn call_connection_lost(&self, error: Option<NetError>) {
-        if self.conn.state.borrow().phase.is_lost() {
+        if self.conn.phase.get().is_lost() {
             return;
         }
         // Before `connection_made`, the protocol gets no call at all.
@@ -621,7 +625,7 @@ impl Transport {
     /// Drops the protocol (breaking the cycle through a transport it
     /// keeps), closes the socket and tells the server.
     fn release(&self) {
-        self.conn.state.borrow_mut().phase = Phase::Lost;
+        self.conn.phase.set(Phase::Lost);
         let protocol = self.conn.protocol.borrow_mut().take();
         if let Some(protocol) = protocol {
             self.drop_reporting(protocol);
@@ -734,7 +738,7 @@ impl Transport {
     }
 
     fn replace_protocol(&self, protocol: AnyProtocol) {
-        if self.conn.state.borrow().phase.is_lost() {
+        if self.conn.phase.get().is_lost() {
             self.drop_reporting(protocol);
             return;
         }
@@ -768,7 +772,7 @@ impl Transport {
     fn restore_protocol(&self, protocol: AnyProtocol) {
         let surplus = {
             let mut slot = self.conn.protocol.borrow_mut();
-            if slot.is_some() || self.conn.state.borrow().phase.is_lost() {
+            if slot.is_some() || self.conn.phase.get().is_lost() {
                 Some(protocol)
             } else {
                 *slot = Some(protocol);
@@ -808,7 +812,7 @@ impl Transport {
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.conn.state.borrow();
-        let status = if state.phase.is_lost() {
+        let status = if self.conn.phase.get().is_lost() {
             "closed"
         } else if state.closing {
             "closing"

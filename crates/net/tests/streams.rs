@@ -22,7 +22,7 @@ use asyncio_net::{
     start_server_with, start_unix_server, NetError, NetErrorKind, StreamOptions, StreamReader,
     StreamWriter,
 };
-use common::{blocking_peer, output_of, port_of, python, run, until};
+use common::{blocking_peer, port_of, python, python_output, run, sending_peer, until};
 
 /// What the loop's exception handler is given from now on: each context's
 /// message (and its exception, if any, after a colon).
@@ -129,11 +129,7 @@ asyncio.run(asyncio.wait_for(main(int(sys.argv[1])), 20))
     let output = run(30.0, move |handle| {
         Box::pin(async move {
             let server = start_server(&handle, line_server, "127.0.0.1", 0).await?;
-            let mut child = python(script, &[port_of(&server).to_string()]);
-            let output = handle
-                .run_in_executor(move || output_of(&mut child))?
-                .wait()
-                .await?;
+            let output = python_output(&handle, script, &[port_of(&server).to_string()]).await?;
             server.close();
             server.wait_closed().await?;
             Ok(output)
@@ -385,13 +381,7 @@ fn writing_without_drain_buffers_only_what_was_written() {
 #[test]
 fn a_full_reader_pauses_its_connection_and_reading_resumes_it() {
     let sent: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 251) as u8).collect();
-    let to_send = sent.clone();
-    let (port, peer) = blocking_peer(move |mut stream| {
-        stream
-            .set_write_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
-        stream.write_all(&to_send).unwrap();
-    });
+    let (port, peer) = sending_peer(sent.clone());
     let (most, got) = run(20.0, move |handle| {
         Box::pin(async move {
             let options = StreamOptions::new().limit(4096);
@@ -764,13 +754,7 @@ fn a_refused_open_connection_is_an_io_error() {
 #[test]
 fn a_read_larger_than_the_pause_mark_resumes_the_connection() {
     let sent: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
-    let to_send = sent.clone();
-    let (port, peer) = blocking_peer(move |mut stream| {
-        stream
-            .set_write_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
-        stream.write_all(&to_send).unwrap();
-    });
+    let (port, peer) = sending_peer(sent.clone());
     let got = run(20.0, move |handle| {
         Box::pin(async move {
             let options = StreamOptions::new().limit(1024);

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{output_of, port_of, python, run, until};
+use common::{port_of, python, python_output, run, until};
 
 use asyncio_loop::{wait_for, EventLoop, LoopHandle};
 use asyncio_net::{
@@ -217,11 +217,7 @@ asyncio.run(asyncio.wait_for(main(int(sys.argv[1])), 20))
         Box::pin(async move {
             let server =
                 create_server(&handle, move || Recorder::echoing(&s), "127.0.0.1", 0).await?;
-            let mut child = python(script, &[port_of(&server).to_string()]);
-            let output = handle
-                .run_in_executor(move || output_of(&mut child))?
-                .wait()
-                .await?;
+            let output = python_output(&handle, script, &[port_of(&server).to_string()]).await?;
             server.close();
             server.wait_closed().await?;
             Ok(output)
@@ -262,11 +258,7 @@ with socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=20) as s:
             let quiet = log();
             let server =
                 create_server(&handle, move || Recorder::echoing(&quiet), "127.0.0.1", 0).await?;
-            let mut child = python(script, &[port_of(&server).to_string()]);
-            let output = handle
-                .run_in_executor(move || output_of(&mut child))?
-                .wait()
-                .await?;
+            let output = python_output(&handle, script, &[port_of(&server).to_string()]).await?;
             server.close();
             Ok(output)
         })

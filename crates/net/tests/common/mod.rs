@@ -86,3 +86,28 @@ pub fn blocking_peer<T: Send + 'static>(
     });
     (port, peer)
 }
+
+/// Runs `python3 -c script args...` on the loop's executor (the loop goes
+/// on meanwhile) and returns what it printed.
+pub async fn python_output(
+    handle: &LoopHandle,
+    script: &str,
+    args: &[String],
+) -> Result<String, NetError> {
+    let mut child = python(script, args);
+    Ok(handle
+        .run_in_executor(move || output_of(&mut child))?
+        .wait()
+        .await?)
+}
+
+/// A blocking peer that writes `data` to the one connection it accepts
+/// (with a 20 s write timeout), then closes it.
+pub fn sending_peer(data: Vec<u8>) -> (u16, std::thread::JoinHandle<()>) {
+    blocking_peer(move |mut stream| {
+        stream
+            .set_write_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        std::io::Write::write_all(&mut stream, &data).unwrap();
+    })
+}
