@@ -138,6 +138,75 @@ fn idle_connection_bytes() -> f64 {
     rounded(per_connection, 1)
 }
 
+/// Allocations per request of a stream echo server (`read(n)` or
+/// `readline`, then `write` and `drain`) answering 1 KiB messages from a
+/// blocking client thread, which allocates nothing while it runs: the
+/// requests after `warm_up` of `requests` (bounded by a 60 s deadline),
+/// each answer checked.
+fn stream_echo_allocations(lines: bool, warm_up: usize, requests: usize) -> f64 {
+    use asyncio_net::{start_server, StreamReader, StreamWriter};
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let event_loop = EventLoop::new();
+    let handle = event_loop.handle();
+    let server = event_loop
+        .run_until_complete(async move {
+            let serve = move |reader: StreamReader, writer: StreamWriter| async move {
+                loop {
+                    let data = if lines {
+                        reader.readline().await?
+                    } else {
+                        reader.read(256 * 1024).await?
+                    };
+                    if data.is_empty() {
+                        return Ok::<_, asyncio_net::NetError>(());
+                    }
+                    writer.write(&data)?;
+                    writer.drain().await?;
+                }
+            };
+            start_server(&handle, serve, "127.0.0.1", 0).await
+        })
+        .unwrap()
+        .unwrap();
+    let port = server.sockets()[0].as_socket().unwrap().port();
+    let done = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::clone(&done);
+    let client = std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut message = vec![b'x'; 1024];
+        message[1023] = b'\n';
+        let mut answer = vec![0; 1024];
+        for _ in 0..requests {
+            stream.write_all(&message).unwrap();
+            stream.read_exact(&mut answer).unwrap();
+            assert!(answer == message, "the server echoed the message");
+            progress.fetch_add(1, Relaxed);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let run_until = |count: usize| {
+        while done.load(Relaxed) < count && Instant::now() < deadline {
+            event_loop
+                .run_once(Some(Duration::from_millis(10)))
+                .unwrap();
+        }
+        assert!(done.load(Relaxed) >= count, "the client made its requests");
+    };
+    run_until(warm_up);
+    let (before, at) = (allocations(), done.load(Relaxed));
+    run_until(requests);
+    let per_request = (allocations() - before) as f64 / (requests - at) as f64;
+    client.join().unwrap();
+    server.close();
+    per_request
+}
+
 fn main() {
     let full = std::env::args().any(|argument| argument == "--bench");
     let n: usize = if full { 1_000_000 } else { 1_000 };
@@ -263,6 +332,16 @@ fn main() {
     }
 
     // Allocations per operation in steady state.
+    let requests = n.clamp(200, 20_000);
+    for (key, lines) in [
+        ("allocations_per_stream_echo_request", false),
+        ("allocations_per_stream_line_echo_request", true),
+    ] {
+        report::memory(
+            key,
+            rounded(stream_echo_allocations(lines, requests / 10, requests), 3),
+        );
+    }
     let event_loop = EventLoop::new();
     let steady = n.min(100_000);
     report::memory(

@@ -200,7 +200,7 @@ pub use asyncio_net::{
     buffered, callback, create_connection, create_connection_with, create_server,
     create_server_with, create_unix_connection, create_unix_server, getaddrinfo, getnameinfo,
     open_connection, open_connection_with, open_unix_connection, start_server, start_server_with,
-    start_unix_server, AddrInfo, AddrInfoHints, AnyProtocolBox, Buffered, BufferedProtocol,
+    start_unix_server, AddrInfo, AddrInfoHints, AnyProtocolBox, Buffered, BufferedProtocol, Chunk,
     ClientConnected, ConnectOptions, Lines, NetError, NetErrorKind, PlainCallback, Protocol,
     ProtocolFactory, Server, ServerOptions, StreamBufReader, StreamOptions, StreamReader,
     StreamWriter, Transport,
@@ -239,7 +239,7 @@ pub mod events {
 pub mod streams {
     pub use asyncio_net::{
         callback, open_connection, open_connection_with, open_unix_connection, start_server,
-        start_server_with, start_unix_server, ClientConnected, Lines, PlainCallback,
+        start_server_with, start_unix_server, Chunk, ClientConnected, Lines, PlainCallback,
         StreamBufReader, StreamOptions, StreamReader, StreamWriter, DEFAULT_LIMIT,
     };
 }

@@ -1,8 +1,9 @@
 //! asyncio's transports, protocols, streams and name lookups for Rust: the
 //! connection layer of `asyncio` (`Protocol`, `BufferedProtocol`, the
 //! socket `Transport`, `create_connection`, `create_server` and `Server`),
-//! its streams (`open_connection`, `start_server`, [`StreamReader`],
-//! [`StreamWriter`], with the `futures::io` traits) and `getaddrinfo` /
+//! its streams (`open_connection`, `start_server`, [`StreamReader`] and
+//! the [`Chunk`]s it reads, [`StreamWriter`], with the `futures::io`
+//! traits) and `getaddrinfo` /
 //! `getnameinfo`, on an [`asyncio-loop`](asyncio_loop) event loop. Unix
 //! only.
 //!
@@ -83,6 +84,7 @@
 //! and ARCHITECTURE.md for where this crate sits.
 #![cfg(unix)]
 
+mod chunk;
 mod connect;
 mod dns;
 mod error;
@@ -96,6 +98,7 @@ mod streams;
 mod transport;
 
 pub use asyncio_loop::socket2;
+pub use chunk::Chunk;
 pub use connect::{
     create_connection, create_connection_with, create_unix_connection, ConnectOptions,
 };

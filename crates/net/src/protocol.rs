@@ -2,6 +2,7 @@
 //! `protocols.py` as traits.
 
 use std::any::Any;
+use std::io;
 
 use crate::{NetError, Transport};
 
@@ -144,6 +145,22 @@ pub trait BufferedProtocol: 'static {
 pub(crate) enum AnyProtocol {
     Plain(Box<dyn PlainProtocol>),
     Buffered(Box<dyn BufferedAny>),
+    InPlace(Box<dyn ReadsInPlace>),
+}
+
+/// A protocol that takes a connection's bytes into a buffer of its own by
+/// lending that buffer to the read (the streams' protocol: one copy out of
+/// the kernel, no `&mut [u8]` to hand out of a `RefCell`). Crate-private:
+/// a user's protocol is a [`Protocol`] or a [`BufferedProtocol`].
+pub(crate) trait ReadsInPlace: Protocol {
+    /// Calls `recv` once with the room to fill and takes in what it read;
+    /// returns what `recv` returned (`Ok(0)` at the peer's EOF).
+    fn read_in_place(
+        &mut self,
+        recv: &mut dyn FnMut(&mut [u8]) -> io::Result<usize>,
+    ) -> io::Result<usize>;
+
+    fn as_any(&mut self) -> &mut dyn Any;
 }
 
 /// A [`Protocol`] that can be found again by its type.
@@ -173,6 +190,7 @@ impl AnyProtocol {
         match self {
             AnyProtocol::Plain(protocol) => protocol.as_any(),
             AnyProtocol::Buffered(protocol) => protocol.as_any(),
+            AnyProtocol::InPlace(protocol) => protocol.as_any(),
         }
     }
 
@@ -180,6 +198,7 @@ impl AnyProtocol {
         match self {
             AnyProtocol::Plain(protocol) => protocol.connection_made(transport),
             AnyProtocol::Buffered(protocol) => protocol.connection_made(transport),
+            AnyProtocol::InPlace(protocol) => protocol.connection_made(transport),
         }
     }
 
@@ -187,6 +206,7 @@ impl AnyProtocol {
         match self {
             AnyProtocol::Plain(protocol) => protocol.eof_received(),
             AnyProtocol::Buffered(protocol) => protocol.eof_received(),
+            AnyProtocol::InPlace(protocol) => protocol.eof_received(),
         }
     }
 
@@ -194,6 +214,7 @@ impl AnyProtocol {
         match self {
             AnyProtocol::Plain(protocol) => protocol.connection_lost(error),
             AnyProtocol::Buffered(protocol) => protocol.connection_lost(error),
+            AnyProtocol::InPlace(protocol) => protocol.connection_lost(error),
         }
     }
 
@@ -201,6 +222,7 @@ impl AnyProtocol {
         match self {
             AnyProtocol::Plain(protocol) => protocol.pause_writing(),
             AnyProtocol::Buffered(protocol) => protocol.pause_writing(),
+            AnyProtocol::InPlace(protocol) => protocol.pause_writing(),
         }
     }
 
@@ -208,6 +230,7 @@ impl AnyProtocol {
         match self {
             AnyProtocol::Plain(protocol) => protocol.resume_writing(),
             AnyProtocol::Buffered(protocol) => protocol.resume_writing(),
+            AnyProtocol::InPlace(protocol) => protocol.resume_writing(),
         }
     }
 }

@@ -15,7 +15,7 @@ use std::task::{ready, Context, Poll};
 
 use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
 
-use crate::{NetError, NetErrorKind, StreamReader, StreamWriter};
+use crate::{Chunk, NetError, NetErrorKind, StreamReader, StreamWriter};
 
 /// A `NetError` as the `io::Error` the traits return: an OS error keeps
 /// its kind; the error itself is the source.
@@ -40,9 +40,10 @@ impl AsyncRead for StreamReader {
 }
 
 /// A [`StreamReader`] as `AsyncBufRead` (from
-/// [`StreamReader::into_buf_read`]): `poll_fill_buf` shows the reader's
-/// buffered bytes where they are, swapping the reader's buffer with this
-/// one's spent one, so nothing is copied or allocated.
+/// [`StreamReader::into_buf_read`]): `poll_fill_buf` takes everything the
+/// reader buffered as one [`Chunk`] (the connection's own buffer when
+/// that is most of it: no copy) and shows it until consumed, then gives
+/// the buffer back; nothing is allocated once it runs.
 ///
 /// # Examples
 ///
@@ -67,7 +68,7 @@ impl AsyncRead for StreamReader {
 #[derive(Debug)]
 pub struct StreamBufReader {
     reader: StreamReader,
-    chunk: Vec<u8>,
+    chunk: Chunk,
     pos: usize,
 }
 
@@ -78,7 +79,7 @@ impl StreamReader {
     pub fn into_buf_read(self) -> StreamBufReader {
         StreamBufReader {
             reader: self,
-            chunk: Vec::new(),
+            chunk: Chunk::new(),
             pos: 0,
         }
     }
@@ -95,11 +96,10 @@ impl AsyncBufRead for StreamBufReader {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         let this = self.get_mut();
         if this.pos >= this.chunk.len() {
-            match this.reader.poll_swap_buffer(cx, &mut this.chunk) {
-                Poll::Ready(Ok(start)) => this.pos = start,
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(io_error(error))),
-                Poll::Pending => return Poll::Pending,
-            }
+            // The spent chunk's buffer goes back to the reader first.
+            this.chunk = Chunk::new();
+            this.pos = 0;
+            this.chunk = ready!(this.reader.poll_take_all(cx)).map_err(io_error)?;
         }
         Poll::Ready(Ok(&this.chunk[this.pos..]))
     }

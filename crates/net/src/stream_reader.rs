@@ -15,18 +15,16 @@ use std::task::{Context, Poll, Waker};
 
 use asyncio_core::cancel;
 
-use crate::{NetError, Transport};
+use crate::chunk::{Spare, KEPT_CAPACITY};
+use crate::transport::MAX_READ;
+use crate::{Chunk, NetError, Transport};
 
 /// The default limit of a stream (asyncio's `_DEFAULT_LIMIT`, 64 KiB).
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
-/// What a reader keeps of its buffer's capacity once it is empty: a larger
-/// buffer (after a burst, or a `read(-1)`) is given back. One transport
-/// read's worth (256 KiB): a reader that empties its buffer at every
-/// message (an echo of 100 KiB messages) reuses it instead of growing a
-/// new one, whose allocation glibc serves with `mmap` and page faults
-/// above 128 KiB (3.4x the CPU per request when it was 64 KiB).
-const KEPT_CAPACITY: usize = 256 * 1024;
+/// The least room a connection's read into the buffer asks for, and where
+/// the adaptive read size starts (as `std`'s and tokio's `BufReader`).
+const MIN_READ: usize = 8 * 1024;
 
 /// The reading half of a stream (asyncio's `StreamReader`): the bytes a
 /// connection delivered, read with [`read`](Self::read),
@@ -62,7 +60,9 @@ const KEPT_CAPACITY: usize = 256 * 1024;
 ///     })
 ///     .unwrap()
 ///     .unwrap();
-/// assert_eq!(lines, (b"line one\n".to_vec(), b"line two\n".to_vec(), b"rest".to_vec()));
+/// assert_eq!(lines.0, b"line one\n");
+/// assert_eq!(lines.1, b"line two\n");
+/// assert_eq!(lines.2, b"rest");
 /// ```
 #[derive(Clone)]
 pub struct StreamReader {
@@ -70,9 +70,17 @@ pub struct StreamReader {
 }
 
 struct State {
-    /// The buffered bytes are `buffer[start..]`.
+    /// The buffered bytes are `buffer[start..end]`; `buffer[end..]` is
+    /// initialised room that a connection's next read fills in place.
     buffer: Vec<u8>,
     start: usize,
+    end: usize,
+    /// How much room a connection's read is given: doubled (up to one
+    /// transport read's worth) when a read fills it, halved (down to
+    /// [`MIN_READ`]) when a read brings less than an eighth of it.
+    read_size: usize,
+    /// Where dropped [`Chunk`]s put their buffer back, for the next read.
+    spare: Rc<Spare>,
     limit: usize,
     eof: bool,
     exception: Option<NetError>,
@@ -87,44 +95,114 @@ struct State {
 
 impl State {
     fn len(&self) -> usize {
-        self.buffer.len() - self.start
+        self.end - self.start
     }
 
     fn data(&self) -> &[u8] {
-        &self.buffer[self.start..]
+        &self.buffer[self.start..self.end]
     }
 
-    /// Takes the first `n` buffered bytes out.
-    fn take(&mut self, n: usize) -> Vec<u8> {
-        let taken = self.buffer[self.start..self.start + n].to_vec();
+    /// Takes the first `n` buffered bytes out. Everything buffered, when it
+    /// fills at least a quarter of the buffer, leaves in the buffer itself
+    /// (no copy; the spare becomes the buffer); otherwise the bytes are
+    /// copied into the spare buffer if it is no more than four times their
+    /// size, else into one of their own. So a chunk never holds more than
+    /// four times its length, and a steady echo allocates nothing.
+    fn take(&mut self, n: usize) -> Chunk {
+        if n == 0 {
+            return Chunk::new();
+        }
+        if n == self.len() && n * 4 >= self.buffer.capacity() {
+            let buffer = std::mem::replace(&mut self.buffer, self.spare.take().unwrap_or_default());
+            let chunk = Chunk::pooled(buffer, self.start, self.end, &self.spare);
+            self.start = 0;
+            self.end = 0;
+            return chunk;
+        }
+        let mut buffer = match self.spare.take() {
+            Some(spare) if spare.capacity() >= n && spare.capacity() <= 4 * n.max(1024) => spare,
+            other => {
+                if let Some(spare) = other {
+                    self.spare.give(spare);
+                }
+                Vec::with_capacity(n)
+            }
+        };
+        buffer.clear();
+        buffer.extend_from_slice(&self.buffer[self.start..self.start + n]);
         self.advance(n);
-        taken
+        Chunk::pooled(buffer, 0, n, &self.spare)
     }
 
     /// Drops the first `n` buffered bytes.
     fn advance(&mut self, n: usize) {
         self.start += n;
-        if self.start == self.buffer.len() {
+        if self.start == self.end {
             self.clear();
         }
     }
 
     fn clear(&mut self) {
         self.start = 0;
+        self.end = 0;
         if self.buffer.capacity() > KEPT_CAPACITY {
             self.buffer = Vec::new();
-        } else {
-            self.buffer.clear();
+        }
+    }
+
+    /// Moves the buffered bytes to the front when that frees at least as
+    /// much room as it copies.
+    fn compact(&mut self) {
+        if self.start > 0 && self.start >= self.len() {
+            self.buffer.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
         }
     }
 
     fn append(&mut self, data: &[u8]) {
-        // Move what is left to the front instead of growing past it.
-        if self.start > 0 && self.buffer.capacity() - self.buffer.len() < data.len() {
-            self.buffer.drain(..self.start);
-            self.start = 0;
+        if self.buffer.len() - self.end < data.len() {
+            self.compact();
         }
-        self.buffer.extend_from_slice(data);
+        if self.buffer.len() - self.end < data.len() {
+            self.buffer.truncate(self.end);
+            self.buffer.extend_from_slice(data);
+        } else {
+            self.buffer[self.end..self.end + data.len()].copy_from_slice(data);
+        }
+        self.end += data.len();
+    }
+
+    /// The room a connection's read fills in place: at least `read_size`
+    /// bytes (initialised once, when the buffer grows).
+    fn room(&mut self) -> &mut [u8] {
+        if self.buffer.len() - self.end < self.read_size {
+            self.compact();
+            if self.buffer.len() - self.end < self.read_size {
+                self.buffer.resize(self.end + self.read_size, 0);
+            }
+        }
+        &mut self.buffer[self.end..]
+    }
+
+    /// `n` bytes were read into a room of `given` bytes.
+    fn filled(&mut self, n: usize, given: usize) {
+        self.end += n;
+        if n == given {
+            self.read_size = (self.read_size * 2).min(MAX_READ);
+        } else if n < self.read_size / 8 {
+            self.read_size = (self.read_size / 2).max(MIN_READ);
+        }
+    }
+
+    /// The transport to pause, if more than twice the limit is buffered
+    /// and reading was not paused yet (asyncio's `_maybe_pause_transport`).
+    fn pause_above_limit(&mut self) -> Option<Transport> {
+        if !self.paused && self.len() > 2 * self.limit {
+            self.paused = self.transport.is_some();
+            return self.transport.clone();
+        }
+        None
     }
 
     fn wake_waiter(&mut self) -> Option<Waker> {
@@ -193,6 +271,9 @@ impl StreamReader {
             inner: Rc::new(RefCell::new(State {
                 buffer: Vec::new(),
                 start: 0,
+                end: 0,
+                read_size: MIN_READ,
+                spare: Rc::default(),
                 limit,
                 eof: false,
                 exception: None,
@@ -257,12 +338,7 @@ impl StreamReader {
                 return Err(NetError::invalid_state("feed_data after feed_eof"));
             }
             state.append(data);
-            let pause = if !state.paused && state.len() > 2 * state.limit {
-                state.paused = state.transport.is_some();
-                state.transport.clone()
-            } else {
-                None
-            };
+            let pause = state.pause_above_limit();
             (state.wake_waiter(), pause)
         };
         wake(waker);
@@ -319,7 +395,7 @@ impl StreamReader {
         cause: Option<NetError>,
     ) -> NetError {
         let length = state.len();
-        let partial = state.take(length);
+        let partial = state.take(length).into_vec();
         drop(state);
         self.resume_if_drained();
         NetError::incomplete_read(partial, expected, cause)
@@ -363,10 +439,10 @@ impl StreamReader {
     /// The stream's error ([`exception`](Self::exception)), an
     /// invalid-state error if another read is waiting, the cancellation of
     /// the awaiting task.
-    pub async fn read(&self, n: isize) -> Result<Vec<u8>, NetError> {
+    pub async fn read(&self, n: isize) -> Result<Chunk, NetError> {
         if n == 0 {
             self.check_exception()?;
-            return Ok(Vec::new());
+            return Ok(Chunk::new());
         }
         if n < 0 {
             self.check_exception()?;
@@ -393,7 +469,7 @@ impl StreamReader {
 
     /// `read(n)`'s step, under one borrow: the stream's error, or up to `n`
     /// buffered bytes (empty at the end), or `None` to wait.
-    fn take_some(&self, n: usize) -> Option<Result<Vec<u8>, NetError>> {
+    fn take_some(&self, n: usize) -> Option<Result<Chunk, NetError>> {
         let mut state = self.inner.borrow_mut();
         if let Some(error) = &state.exception {
             return Some(Err(error.clone()));
@@ -453,31 +529,54 @@ impl StreamReader {
         Poll::Ready(Ok(count))
     }
 
-    /// For `AsyncBufRead`: swaps the buffer with `chunk` (an empty `Vec`,
-    /// whose capacity the reader keeps), waiting for some bytes unless at
-    /// the end of the stream; the bytes are then `chunk[returned..]`.
-    pub(crate) fn poll_swap_buffer(
-        &self,
-        cx: &mut Context<'_>,
-        chunk: &mut Vec<u8>,
-    ) -> Poll<Result<usize, NetError>> {
-        let start = {
+    /// For `AsyncBufRead`: everything buffered as one chunk (empty at the
+    /// end of the stream), waiting for some bytes.
+    pub(crate) fn poll_take_all(&self, cx: &mut Context<'_>) -> Poll<Result<Chunk, NetError>> {
+        let chunk = {
             let mut state = self.inner.borrow_mut();
             if let Some(error) = &state.exception {
                 return Poll::Ready(Err(error.clone()));
             }
             if state.len() == 0 {
                 if state.eof {
-                    return Poll::Ready(Ok(chunk.len()));
+                    return Poll::Ready(Ok(Chunk::new()));
                 }
                 return park(state, cx);
             }
-            chunk.clear();
-            std::mem::swap(&mut state.buffer, chunk);
-            std::mem::replace(&mut state.start, 0)
+            let length = state.len();
+            state.take(length)
         };
         self.resume_if_drained();
-        Poll::Ready(Ok(start))
+        Poll::Ready(Ok(chunk))
+    }
+
+    /// Reads from a connection into the buffer, in place: `recv` is given
+    /// the room to fill (one system call, no user code). What it read wakes
+    /// the waiting read; above twice the limit the connection's reading is
+    /// paused, as [`feed_data`](Self::feed_data) does.
+    pub(crate) fn read_in_place(
+        &self,
+        recv: &mut dyn FnMut(&mut [u8]) -> std::io::Result<usize>,
+    ) -> std::io::Result<usize> {
+        let (read, waker, pause) = {
+            let mut state = self.inner.borrow_mut();
+            let room = state.room();
+            let given = room.len();
+            let read = recv(room);
+            match read {
+                Ok(n) if n > 0 => {
+                    state.filled(n, given);
+                    let pause = state.pause_above_limit();
+                    (read, state.wake_waiter(), pause)
+                }
+                _ => (read, None, None),
+            }
+        };
+        wake(waker);
+        if let Some(transport) = pause {
+            transport.pause_reading();
+        }
+        read
     }
 
     /// Reads one line, `\n` included (asyncio's `readline`): at the end of
@@ -490,12 +589,12 @@ impl StreamReader {
     /// (up to and including its `\n` if that came, else the whole buffer),
     /// as asyncio does before its `ValueError`; otherwise as
     /// [`read`](Self::read).
-    pub async fn readline(&self) -> Result<Vec<u8>, NetError> {
+    pub async fn readline(&self) -> Result<Chunk, NetError> {
         match self.readuntil(b"\n").await {
             Ok(line) => Ok(line),
             Err(error) => {
                 if let Some(partial) = error.partial() {
-                    return Ok(partial.to_vec());
+                    return Ok(Chunk::from(partial));
                 }
                 if let Some(consumed) = error.consumed() {
                     {
@@ -546,7 +645,7 @@ impl StreamReader {
     /// assert_eq!(error.kind(), NetErrorKind::IncompleteRead);
     /// assert_eq!(error.partial(), Some(&b"tail"[..]));
     /// ```
-    pub async fn readuntil(&self, separator: &[u8]) -> Result<Vec<u8>, NetError> {
+    pub async fn readuntil(&self, separator: &[u8]) -> Result<Chunk, NetError> {
         self.readuntil_any(&[separator]).await
     }
 
@@ -557,7 +656,7 @@ impl StreamReader {
     ///
     /// As [`readuntil`](Self::readuntil); an invalid-argument error for no
     /// separator or an empty one.
-    pub async fn readuntil_any(&self, separators: &[&[u8]]) -> Result<Vec<u8>, NetError> {
+    pub async fn readuntil_any(&self, separators: &[&[u8]]) -> Result<Chunk, NetError> {
         if separators.is_empty() {
             return Err(NetError::invalid_argument(
                 "Separator should contain at least one element".to_owned(),
@@ -632,10 +731,10 @@ impl StreamReader {
     /// the same when the connection fails while the read waits, with the
     /// connection's error as its `source()`; otherwise as
     /// [`read`](Self::read).
-    pub async fn readexactly(&self, n: usize) -> Result<Vec<u8>, NetError> {
+    pub async fn readexactly(&self, n: usize) -> Result<Chunk, NetError> {
         self.check_exception()?;
         if n == 0 {
-            return Ok(Vec::new());
+            return Ok(Chunk::new());
         }
         loop {
             {
@@ -658,7 +757,7 @@ impl StreamReader {
 
     /// The lines of the stream, as [`readline`](Self::readline) reads them,
     /// until the end (asyncio's `async for line in reader`): a
-    /// `futures::Stream` of `Result<Vec<u8>, NetError>` that ends after an
+    /// `futures::Stream` of `Result<Chunk, NetError>` that ends after an
     /// error.
     ///
     /// # Examples
@@ -794,7 +893,7 @@ impl Drop for WaitForData<'_> {
 }
 
 /// One `readline` of [`Lines`].
-type LineFuture = Pin<Box<dyn StdFuture<Output = Result<Vec<u8>, NetError>>>>;
+type LineFuture = Pin<Box<dyn StdFuture<Output = Result<Chunk, NetError>>>>;
 
 /// The lines of a [`StreamReader`], from [`StreamReader::lines`].
 pub struct Lines {
@@ -804,7 +903,7 @@ pub struct Lines {
 }
 
 impl futures_core::Stream for Lines {
-    type Item = Result<Vec<u8>, NetError>;
+    type Item = Result<Chunk, NetError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.done {
@@ -862,5 +961,169 @@ impl fmt::Debug for Lines {
         f.debug_struct("Lines")
             .field("reader", &self.reader)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    /// A read into the room that writes `bytes` (or fills the room when
+    /// shorter), remembering where the room was.
+    fn recv_of<'a>(
+        bytes: &'a [u8],
+        room_at: &'a mut Option<(*const u8, usize)>,
+    ) -> impl FnMut(&mut [u8]) -> std::io::Result<usize> + 'a {
+        move |room| {
+            *room_at = Some((room.as_ptr(), room.len()));
+            let n = bytes.len().min(room.len());
+            room[..n].copy_from_slice(&bytes[..n]);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn taking_most_of_the_buffer_hands_the_buffer_over() {
+        let reader = StreamReader::new();
+        let message = vec![7; 6000];
+        let mut room = None;
+        let read = reader.read_in_place(&mut recv_of(&message, &mut room));
+        assert_eq!(read.unwrap(), 6000);
+        let (at, given) = room.unwrap();
+        assert_eq!(given, MIN_READ);
+        let chunk = reader.inner.borrow_mut().take(6000);
+        assert_eq!(
+            chunk.as_ptr(),
+            at,
+            "the connection's buffer itself, no copy"
+        );
+        assert_eq!(chunk, message);
+        assert_eq!(reader.buffered(), 0);
+        drop(chunk);
+        // Given back, it is the buffer the next swap installs: the next
+        // read goes into a new one, the one after into the first again.
+        let mut second = None;
+        reader
+            .read_in_place(&mut recv_of(&message, &mut second))
+            .unwrap();
+        assert_ne!(second.unwrap().0, at);
+        let chunk = reader.inner.borrow_mut().take(6000);
+        let chunk2 = {
+            let mut room3 = None;
+            reader
+                .read_in_place(&mut recv_of(&message, &mut room3))
+                .unwrap();
+            assert_eq!(room3.unwrap().0, at, "the spare became the buffer");
+            reader.inner.borrow_mut().take(6000)
+        };
+        assert_eq!(chunk, message);
+        assert_eq!(chunk2.len(), 6000);
+    }
+
+    #[test]
+    fn a_small_read_is_copied_into_a_buffer_at_most_four_times_its_size() {
+        let reader = StreamReader::new();
+        let mut room = None;
+        reader
+            .read_in_place(&mut recv_of(&[1; 1500], &mut room))
+            .unwrap();
+        let chunk = reader.inner.borrow_mut().take(1500);
+        assert_ne!(chunk.as_ptr(), room.unwrap().0);
+        assert!(chunk.capacity() <= 4 * 1500);
+        let pointer = chunk.as_ptr();
+        drop(chunk);
+        // The next one reuses that buffer: nothing allocated.
+        reader
+            .read_in_place(&mut recv_of(&[2; 1400], &mut room))
+            .unwrap();
+        let chunk = reader.inner.borrow_mut().take(1400);
+        assert_eq!((chunk.as_ptr(), chunk[0]), (pointer, 2));
+        // A kept chunk is not reused: the next read gets its own buffer.
+        reader
+            .read_in_place(&mut recv_of(&[3; 10], &mut room))
+            .unwrap();
+        let small = reader.inner.borrow_mut().take(10);
+        assert_ne!(small.as_ptr(), pointer);
+        assert!(small.capacity() <= 4 * 1024);
+        assert_eq!(chunk.len(), 1400);
+        assert_eq!(small, [3; 10]);
+    }
+
+    #[test]
+    fn the_read_size_grows_on_full_reads_and_shrinks_on_small_ones() {
+        let reader = StreamReader::new();
+        let full = vec![0; MAX_READ * 2];
+        let mut sizes = Vec::new();
+        for _ in 0..7 {
+            let mut room = None;
+            reader
+                .read_in_place(&mut recv_of(&full, &mut room))
+                .unwrap();
+            sizes.push(reader.inner.borrow().read_size);
+            let length = reader.buffered();
+            drop(reader.inner.borrow_mut().take(length));
+        }
+        assert_eq!(
+            sizes,
+            [16, 32, 64, 128, 256, 256, 256].map(|kib| kib * 1024)
+        );
+        for _ in 0..10 {
+            let mut room = None;
+            reader.read_in_place(&mut recv_of(&[1], &mut room)).unwrap();
+            drop(reader.inner.borrow_mut().take(1));
+        }
+        assert_eq!(reader.inner.borrow().read_size, MIN_READ);
+    }
+
+    #[test]
+    fn no_byte_is_lost_or_reordered_whatever_the_mix_of_feeds_and_reads() {
+        // xorshift: deterministic, no dependency.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |bound: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % bound as u64) as usize
+        };
+        let reader = StreamReader::new();
+        let mut model = VecDeque::new();
+        let mut kept = Vec::new();
+        let mut counter = 0u8;
+        for _ in 0..4_000 {
+            let size = [1, 100, 3000, 20_000, 300_000][next(5)];
+            let mut bytes = vec![0; next(size) + 1];
+            for byte in &mut bytes {
+                *byte = counter;
+                counter = counter.wrapping_add(1);
+            }
+            match next(4) {
+                0 => reader.feed_data(&bytes).unwrap(),
+                1 => {
+                    let mut room = None;
+                    let n = reader
+                        .read_in_place(&mut recv_of(&bytes, &mut room))
+                        .unwrap();
+                    bytes.truncate(n);
+                    counter = bytes.last().map_or(counter, |b| b.wrapping_add(1));
+                }
+                _ => {
+                    let count = next(reader.buffered() + 1);
+                    let chunk = reader.inner.borrow_mut().take(count);
+                    let expected: Vec<u8> = model.drain(..count).collect();
+                    assert_eq!(chunk, expected);
+                    if next(3) == 0 {
+                        kept.push(chunk);
+                    }
+                    if kept.len() > 8 {
+                        kept.clear();
+                    }
+                    continue;
+                }
+            }
+            model.extend(bytes);
+            assert_eq!(reader.buffered(), model.len());
+        }
     }
 }

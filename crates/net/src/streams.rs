@@ -11,10 +11,12 @@ use asyncio_core::ExceptionContext;
 use asyncio_loop::{LoopHandle, TaskOutput};
 
 use crate::connect::create_unix_connection;
+use crate::protocol::{AnyProtocol, ReadsInPlace};
 use crate::stream_writer::Flow;
 use crate::{
-    create_connection_with, create_server_with, create_unix_server, ConnectOptions, NetError,
-    Protocol, Server, ServerOptions, StreamReader, StreamWriter, Transport,
+    create_connection_with, create_server_with, create_unix_server, AnyProtocolBox, ConnectOptions,
+    NetError, Protocol, ProtocolFactory, Server, ServerOptions, StreamReader, StreamWriter,
+    Transport,
 };
 
 /// What a stream server calls with each new connection's reader and writer
@@ -141,6 +143,32 @@ impl Protocol for StreamProtocol {
     }
 }
 
+impl ReadsInPlace for StreamProtocol {
+    fn read_in_place(
+        &mut self,
+        recv: &mut dyn FnMut(&mut [u8]) -> std::io::Result<usize>,
+    ) -> std::io::Result<usize> {
+        self.reader.read_in_place(recv)
+    }
+
+    fn as_any(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+/// A factory of stream protocols that read into their reader's buffer in
+/// place.
+struct InPlace<F>(F);
+
+impl<F> ProtocolFactory for InPlace<F>
+where
+    F: FnMut() -> StreamProtocol + 'static,
+{
+    fn make(&mut self) -> AnyProtocolBox {
+        AnyProtocolBox(AnyProtocol::InPlace(Box::new((self.0)())))
+    }
+}
+
 /// Connects to `host` and `port` and returns the connection's reader and
 /// writer (asyncio's `open_connection`), with the default limit (64 KiB)
 /// and connection options. See [`open_connection_with`].
@@ -233,7 +261,7 @@ async fn open_with<C, Fut>(
     connect: C,
 ) -> Result<(StreamReader, StreamWriter), NetError>
 where
-    C: FnOnce(Box<dyn FnMut() -> StreamProtocol>) -> Fut,
+    C: FnOnce(InPlace<Box<dyn FnMut() -> StreamProtocol>>) -> Fut,
     Fut: StdFuture<Output = Result<Transport, NetError>>,
 {
     let reader = StreamReader::with_limit(options.limit)?;
@@ -245,7 +273,7 @@ where
         connected: None,
         writer_slot: Some(Rc::clone(&made_slot)),
     });
-    let transport = connect(factory).await?;
+    let transport = connect(InPlace(factory)).await?;
     let writer = slot.borrow_mut().take();
     match writer {
         Some(writer) => Ok((reader, writer)),
@@ -333,7 +361,7 @@ pub async fn start_server_with(
 ) -> Result<Server, NetError> {
     let server = options.server.clone().unwrap_or_default();
     let factory = server_factory(handle, client_connected, options.limit)?;
-    create_server_with(handle, factory, host, port, &server).await
+    create_server_with(handle, InPlace(factory), host, port, &server).await
 }
 
 /// Listens on the Unix socket at `path` and calls `client_connected` with
@@ -350,7 +378,7 @@ pub async fn start_unix_server(
 ) -> Result<Server, NetError> {
     let server = options.server.clone().unwrap_or_default();
     let factory = server_factory(handle, client_connected, options.limit)?;
-    create_unix_server(handle, factory, path, &server).await
+    create_unix_server(handle, InPlace(factory), path, &server).await
 }
 
 /// The protocol factory of a stream server.

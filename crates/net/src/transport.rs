@@ -239,14 +239,15 @@ impl Transport {
             return;
         }
         let Some(sock) = self.sock() else { return };
-        let buffered = matches!(
-            &*self.conn.protocol.borrow(),
-            Some(AnyProtocol::Buffered(_))
-        );
-        let read = if buffered {
-            self.read_buffered(&sock)
-        } else {
-            self.read_plain(&sock)
+        let kind = match &*self.conn.protocol.borrow() {
+            Some(AnyProtocol::Buffered(_)) => ReadKind::Buffered,
+            Some(AnyProtocol::InPlace(_)) => ReadKind::InPlace,
+            _ => ReadKind::Plain,
+        };
+        let read = match kind {
+            ReadKind::Plain => self.read_plain(&sock),
+            ReadKind::Buffered => self.read_buffered(&sock),
+            ReadKind::InPlace => self.read_in_place(&sock),
         };
         match read {
             Some(Ok(0)) => self.read_eof(),
@@ -307,6 +308,16 @@ impl Transport {
                 None
             }
         }
+    }
+
+    /// One `recv` into the protocol's own buffer, which takes it in.
+    fn read_in_place(&self, sock: &Registered<Socket>) -> Option<io::Result<usize>> {
+        self.call_protocol(Call::Data, "data_received", true, |protocol| {
+            let AnyProtocol::InPlace(protocol) = protocol else {
+                return None;
+            };
+            Some(protocol.read_in_place(&mut |buffer| recv(sock, buffer)))
+        })?
     }
 
     /// The peer's EOF (asyncio's `_read_ready__on_eof`).
@@ -858,6 +869,16 @@ impl Address {
             Address::Other(address) => Some((**address).clone()),
         }
     }
+}
+
+/// How the protocol takes a connection's bytes.
+enum ReadKind {
+    /// `data_received` with a slice of the thread's read buffer.
+    Plain,
+    /// `get_buffer` and `buffer_updated`.
+    Buffered,
+    /// Into the protocol's own buffer, lent to the read.
+    InPlace,
 }
 
 /// One `recv` into `buffer`. A short read drained the socket, so its

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use asyncio_loop::{EventLoop, LoopHandle};
-use asyncio_net::{NetError, NetErrorKind, StreamReader};
+use asyncio_net::{Chunk, NetError, NetErrorKind, StreamReader};
 
 const DATA: &[u8] = b"line1\nline2\nline3\n";
 
@@ -24,7 +24,7 @@ where
 
 /// What is left in the buffer, read out after the end is fed (asyncio's
 /// tests look at `stream._buffer`).
-fn rest(reader: &StreamReader) -> Vec<u8> {
+fn rest(reader: &StreamReader) -> Chunk {
     let reader = reader.clone();
     reader.feed_eof();
     run(move |_| async move { reader.read(-1).await.unwrap() })
@@ -176,7 +176,7 @@ fn readline_waits_for_the_newline() {
     assert_eq!(rest(&reader), b" chunk4");
 }
 
-fn readline_now(reader: &StreamReader) -> Result<Vec<u8>, NetError> {
+fn readline_now(reader: &StreamReader) -> Result<Chunk, NetError> {
     let r = reader.clone();
     run(move |_| async move { r.readline().await })
 }
@@ -281,7 +281,7 @@ fn readline_takes_one_line_and_the_partial_last_one() {
     assert_eq!(readline_now(&reader).unwrap(), b"");
 }
 
-fn readuntil_now(reader: &StreamReader, separator: &'static [u8]) -> Result<Vec<u8>, NetError> {
+fn readuntil_now(reader: &StreamReader, separator: &'static [u8]) -> Result<Chunk, NetError> {
     let r = reader.clone();
     run(move |_| async move { r.readuntil(separator).await })
 }

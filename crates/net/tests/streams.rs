@@ -96,7 +96,7 @@ fn our_client_and_server_speak_lines() {
                 if line.is_empty() {
                     break;
                 }
-                answers.push(String::from_utf8(line).unwrap());
+                answers.push(String::from_utf8(line.into_vec()).unwrap());
             }
 
             writer.close();
@@ -192,7 +192,7 @@ except asyncio.TimeoutError:
             loop {
                 match reader.readline().await {
                     Ok(line) if line.is_empty() => break,
-                    Ok(line) => answers.push(String::from_utf8(line).unwrap()),
+                    Ok(line) => answers.push(String::from_utf8(line.into_vec()).unwrap()),
                     // Its long answer is over our limit of 1000.
                     Err(error) if error.kind() == NetErrorKind::LimitOverrun => {
                         answers.push("(over our limit)\n".into());
@@ -563,7 +563,8 @@ fn unix_streams_carry_lines() {
         })
     });
     let _ = std::fs::remove_dir_all(&directory);
-    assert_eq!(answers, (b"len=10\n".to_vec(), b"bye\n".to_vec()));
+    assert_eq!(answers.0, b"len=10\n");
+    assert_eq!(answers.1, b"bye\n");
 }
 
 /// `asynchronous-codec`, a framing crate written against `futures::io`,

@@ -463,6 +463,14 @@ pub(crate) const MEMORY: &[(&str, &str)] = &[
         "allocations_per_bounded_queue_item",
         "allocations per item through a `Queue` bounded to 16",
     ),
+    (
+        "allocations_per_stream_echo_request",
+        "allocations per request of a streams echo server (`read(n)`, `write`, `drain`; 1 KiB)",
+    ),
+    (
+        "allocations_per_stream_line_echo_request",
+        "allocations per request of the same with `readline`",
+    ),
     ("burst_callbacks", "callbacks in one burst on a fresh loop"),
     (
         "bytes_kept_after_burst",
@@ -522,6 +530,11 @@ pub(crate) const MEMORY_TARGETS: &[(&str, &str, f64)] = &[
     (
         "no allocation per item through an unbounded `Queue`, steady state",
         "allocations_per_queue_item",
+        0.0,
+    ),
+    (
+        "no allocation per request of a `read(n)`/`write` streams echo, steady state",
+        "allocations_per_stream_echo_request",
         0.0,
     ),
     (
