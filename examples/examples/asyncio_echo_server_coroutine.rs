@@ -9,8 +9,8 @@
 //!
 //! Run it with an optional port (10000, as in the book, when none is
 //! given) and an optional number of connections to serve before it shuts
-//! down (the book's server runs until Ctrl-C; a count lets the tests stop
-//! it the same way, through `close` and `wait_closed`). Then run
+//! down. Without a count it runs until Ctrl-C, which, as in the book, it
+//! catches: it closes the server and the loop and exits cleanly. Then run
 //! `asyncio_echo_client_coroutine` with the same port.
 // end of header
 
@@ -75,7 +75,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         .map_or(port, |address| address.port());
     log("main", &format!("starting up on localhost port {port}"));
 
-    event_loop.run_forever()?;
+    // The book's `except KeyboardInterrupt: pass`.
+    match event_loop.run_forever_interruptible() {
+        Err(error) if error.is_interrupted() => {}
+        other => other?,
+    }
 
     log("main", "closing server");
     server.close();

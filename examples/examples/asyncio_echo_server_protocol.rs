@@ -8,8 +8,10 @@
 //!
 //! Run it with an optional port (10000, as in the book, when none is
 //! given) and an optional number of connections to serve before it shuts
-//! down (the book's server runs until Ctrl-C; a count lets the tests stop
-//! it the same way, through `close` and `wait_closed`). Then run
+//! down. Without a count it runs until Ctrl-C, which, as in the book, is
+//! let through after the server is closed: the program ends with the
+//! interrupted error (Python's `KeyboardInterrupt` traceback) once it has
+//! logged `closing server` and `closing event loop`. Then run
 //! `asyncio_echo_client_protocol` with the same port.
 // end of header
 
@@ -97,12 +99,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         .map_or(port, |address| address.port());
     log("main", &format!("starting up on localhost port {port}"));
 
-    event_loop.run_forever()?;
+    // The book's try/finally: the server closes whatever ended the loop,
+    // and Ctrl-C's error goes on after that.
+    let outcome = event_loop.run_forever_interruptible();
 
     log("main", "closing server");
     server.close();
     event_loop.run_until_complete(async move { server.wait_closed().await })??;
     log("main", "closing event loop");
     event_loop.close()?;
-    Ok(())
+    Ok(outcome?)
 }

@@ -485,6 +485,7 @@ fn examples_print_nothing_to_stderr() {
         "asyncio_event",
         "asyncio_condition",
         "asyncio_queue",
+        "asyncio_signal",
     ] {
         let output = Command::new(example_binary(name)).output().unwrap();
         assert!(
@@ -801,4 +802,103 @@ echo_client: closing
 main: closing event loop
 ";
     assert_eq!(clients, one_client.repeat(3));
+}
+
+// ---- "Receiving Unix Signals" ----
+
+#[test]
+fn asyncio_signal() {
+    let printed = run_example("asyncio_signal");
+    let pid_line = printed.lines().next().unwrap_or_default();
+    let pid = pid_line.trim_start_matches("starting send_signals for ");
+    assert!(
+        !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()),
+        "{pid_line}"
+    );
+    // The pid varies; the rest is the chapter's output, byte for byte.
+    insta::assert_snapshot!(printed.replacen(pid, "PID", 1), @r"
+    starting send_signals for PID
+    sending SIGHUP
+    yielding control
+    signal_handler('SIGHUP')
+    sending SIGHUP
+    yielding control
+    signal_handler('SIGHUP')
+    sending SIGUSR1
+    yielding control
+    signal_handler('SIGUSR1')
+    sending SIGINT
+    yielding control
+    signal_handler('SIGINT')
+    ");
+}
+
+/// The chapters' echo servers run until Ctrl-C, as the book's do: a real
+/// `SIGINT` (from the system's `kill`, by pid) ends them after they close
+/// the server and the loop. The coroutine server catches it and exits
+/// cleanly; the protocol server lets it through afterwards (the book's
+/// `finally`, then Python's `KeyboardInterrupt`).
+#[test]
+fn echo_servers_shut_down_on_ctrl_c() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    for (server, clean) in [
+        ("asyncio_echo_server_coroutine", true),
+        ("asyncio_echo_server_protocol", false),
+    ] {
+        let mut process = Command::new(example_binary(server))
+            .arg("0")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server runs");
+        let mut lines = BufReader::new(process.stderr.take().unwrap());
+        let mut first = String::new();
+        lines.read_line(&mut first).unwrap();
+        assert!(first.contains("starting up on localhost port"), "{first}");
+        // One echo: the loop runs, so its Ctrl-C handler is in place.
+        let port: u16 = first.trim().rsplit(' ').next().unwrap().parse().unwrap();
+        let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        std::io::Write::write_all(&mut client, b"ping\n").unwrap();
+        let mut echoed = [0; 5];
+        client.read_exact(&mut echoed).unwrap();
+        assert_eq!(&echoed, b"ping\n");
+        drop(client);
+        let sent = Command::new("kill")
+            .args(["-INT", &process.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let reader = std::thread::spawn(move || {
+            let mut rest = String::new();
+            lines.read_to_string(&mut rest).unwrap();
+            rest
+        });
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = process.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                let _ = process.kill();
+                let _ = process.wait();
+                panic!("{server} did not stop on SIGINT");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let rest = reader.join().unwrap();
+        assert!(
+            rest.contains("main: closing server\nmain: closing event loop\n"),
+            "{server}: {rest}"
+        );
+        if clean {
+            assert!(status.success(), "{server}: {status:?} {rest}");
+        } else {
+            assert!(!status.success(), "{server}: {status:?}");
+            assert!(rest.ends_with("Error: Interrupted\n"), "{server}: {rest}");
+        }
+    }
 }

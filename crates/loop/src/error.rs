@@ -25,6 +25,8 @@ use asyncio_core::{Exception, FutureError, FutureErrorKind};
 /// | the future's exception, `CancelledError`, ... | [`Future(kind)`](LoopErrorKind::Future) | [`future_error`](Self::future_error) |
 /// | `RuntimeError('File descriptor ... is used by transport ...')` | [`FdInUse`](LoopErrorKind::FdInUse) | [`is_fd_in_use`](Self::is_fd_in_use) |
 /// | `OSError` from registering a descriptor (`PermissionError` for a regular file) | [`Io(kind)`](LoopErrorKind::Io) | [`io_error`](Self::io_error) |
+/// | `KeyboardInterrupt` (Ctrl-C in [`run`](crate::run) or [`EventLoop::run_forever_interruptible`](crate::EventLoop::run_forever_interruptible)) | [`Interrupted`](LoopErrorKind::Interrupted) | [`is_interrupted`](Self::is_interrupted) |
+/// | `ValueError('invalid signal number 0')`, `RuntimeError('sig 9 cannot be caught')` | [`Signal`](LoopErrorKind::Signal) | [`signal`](Self::signal) |
 ///
 /// It is `Send + Sync + 'static`, so `?` turns it into an `anyhow::Error` or
 /// a `Box<dyn Error + Send + Sync>`. For a future's failure it is
@@ -124,6 +126,14 @@ pub enum LoopErrorKind {
     /// The OS refused to register a descriptor with the loop's poller
     /// (a regular file, a closed descriptor): the I/O error's kind.
     Io(std::io::ErrorKind),
+    /// [`add_signal_handler`](crate::LoopHandle::add_signal_handler) or
+    /// `remove_signal_handler` was given a number that is no signal, a
+    /// signal no handler may catch, or one another loop handles.
+    Signal,
+    /// Ctrl-C (`SIGINT`) ended [`run`](crate::run) or
+    /// [`EventLoop::run_forever_interruptible`](crate::EventLoop::run_forever_interruptible)
+    /// (asyncio's `KeyboardInterrupt`).
+    Interrupted,
 }
 
 #[derive(Clone)]
@@ -146,6 +156,19 @@ enum Repr {
     Rare(std::sync::Arc<Rare>),
     Future(FutureError),
     FdInUse(i32),
+    Signal(i32, SignalProblem),
+    Interrupted,
+}
+
+/// Why a signal was refused.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SignalProblem {
+    /// Not a signal of this OS.
+    Invalid,
+    /// `SIGKILL`, `SIGSTOP`, or a fault signal a handler must not catch.
+    Uncatchable,
+    /// Another loop of the process handles it.
+    OtherLoop,
 }
 
 /// What `Repr::Rare` carries.
@@ -306,6 +329,63 @@ impl LoopError {
         }
     }
 
+    pub(crate) fn refused_signal(signal: i32, problem: SignalProblem) -> Self {
+        LoopError {
+            repr: Repr::Signal(signal, problem),
+        }
+    }
+
+    /// The signal number that [`add_signal_handler`](crate::LoopHandle::add_signal_handler)
+    /// or `remove_signal_handler` refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use asyncio_loop::EventLoop;
+    ///
+    /// let event_loop = EventLoop::new();
+    /// let error = event_loop.add_signal_handler(9, || {}).unwrap_err();
+    /// assert_eq!(error.signal(), Some(9));
+    /// assert_eq!(error.to_string(), "sig 9 cannot be caught");
+    /// let error = event_loop.remove_signal_handler(0).unwrap_err();
+    /// assert_eq!(error.to_string(), "invalid signal number 0");
+    /// # }
+    /// ```
+    pub fn signal(&self) -> Option<i32> {
+        match self.repr {
+            Repr::Signal(signal, _) => Some(signal),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn interrupted() -> Self {
+        LoopError {
+            repr: Repr::Interrupted,
+        }
+    }
+
+    /// Whether Ctrl-C (`SIGINT`) ended [`run`](crate::run) or
+    /// [`EventLoop::run_forever_interruptible`](crate::EventLoop::run_forever_interruptible)
+    /// (asyncio's `KeyboardInterrupt`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// use asyncio_loop::EventLoop;
+    ///
+    /// let event_loop = EventLoop::new();
+    /// event_loop.call_soon(|| signal_hook::low_level::raise(libc::SIGINT).unwrap()).unwrap();
+    /// let error = event_loop.run_forever_interruptible().unwrap_err();
+    /// assert!(error.is_interrupted());
+    /// assert_eq!(error.to_string(), "interrupted by SIGINT (Ctrl-C)");
+    /// # }
+    /// ```
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self.repr, Repr::Interrupted)
+    }
+
     pub(crate) fn invalid_state(what: &'static str) -> Self {
         LoopError {
             repr: Repr::InvalidState(what),
@@ -339,6 +419,8 @@ impl LoopError {
             },
             Repr::Future(error) => LoopErrorKind::Future(error.kind()),
             Repr::FdInUse(_) => LoopErrorKind::FdInUse,
+            Repr::Signal(..) => LoopErrorKind::Signal,
+            Repr::Interrupted => LoopErrorKind::Interrupted,
         }
     }
 
@@ -612,6 +694,7 @@ impl fmt::Display for LoopError {
             Repr::NoRunningLoop => "no running event loop",
             Repr::Timeout(_) => "timed out",
             Repr::InvalidState(what) => what,
+            Repr::Interrupted => "interrupted by SIGINT (Ctrl-C)",
             Repr::Rare(rare) => match &**rare {
                 Rare::Group(exceptions) => {
                     let plural = if exceptions.len() == 1 { "" } else { "s" };
@@ -626,6 +709,15 @@ impl fmt::Display for LoopError {
             Repr::Future(error) => return fmt::Display::fmt(error, f),
             Repr::FdInUse(fd) => {
                 return write!(f, "file descriptor {fd} is used by a registered source")
+            }
+            Repr::Signal(signal, problem) => {
+                return match problem {
+                    SignalProblem::Invalid => write!(f, "invalid signal number {signal}"),
+                    SignalProblem::Uncatchable => write!(f, "sig {signal} cannot be caught"),
+                    SignalProblem::OtherLoop => {
+                        write!(f, "sig {signal} is handled by another event loop")
+                    }
+                }
             }
         })
     }
@@ -643,6 +735,7 @@ impl fmt::Debug for LoopError {
             Repr::ForeignFuture => f.write_str("ForeignFuture"),
             Repr::NoRunningLoop => f.write_str("NoRunningLoop"),
             Repr::Timeout(_) => f.write_str("Timeout"),
+            Repr::Interrupted => f.write_str("Interrupted"),
             Repr::InvalidState(what) => f.debug_tuple("InvalidState").field(what).finish(),
             Repr::Rare(rare) => match &**rare {
                 Rare::Group(exceptions) => f.debug_tuple("TaskGroup").field(exceptions).finish(),
@@ -650,6 +743,11 @@ impl fmt::Debug for LoopError {
             },
             Repr::Future(error) => f.debug_tuple("Future").field(error).finish(),
             Repr::FdInUse(fd) => f.debug_tuple("FdInUse").field(fd).finish(),
+            Repr::Signal(signal, problem) => f
+                .debug_tuple("Signal")
+                .field(signal)
+                .field(problem)
+                .finish(),
         }
     }
 }

@@ -230,6 +230,64 @@ impl EventLoop {
         self.shared().run_forever()
     }
 
+    /// [`run_forever`](Self::run_forever) that Ctrl-C also ends, as
+    /// asyncio's does with a `KeyboardInterrupt` (Unix): while it runs, a
+    /// `SIGINT` stops the loop (in the iteration after the loop reads it),
+    /// and this returns an [`is_interrupted`](LoopError::is_interrupted)
+    /// error, so that the program can shut down cleanly (close its
+    /// servers, then the loop). A `stop()` ends it with `Ok(())`. A
+    /// `SIGINT` handler this loop already has is used instead (it decides);
+    /// otherwise the handler is removed on return, and Ctrl-C ends the
+    /// process again.
+    ///
+    /// # Errors
+    ///
+    /// As [`run_forever`](Self::run_forever); an interrupted error after
+    /// Ctrl-C; [`LoopErrorKind::Signal`](crate::LoopErrorKind::Signal) when
+    /// another loop of the process handles `SIGINT`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// // ... start a server ...
+    /// match event_loop.run_forever_interruptible() {
+    ///     Err(error) if error.is_interrupted() => println!("closing"),
+    ///     other => other.unwrap(),
+    /// }
+    /// // ... close the server, then the loop ...
+    /// ```
+    #[cfg(unix)]
+    pub fn run_forever_interruptible(&self) -> Result<(), LoopError> {
+        if self.handles_signal(libc::SIGINT) {
+            return self.run_forever();
+        }
+        let interrupted = Rc::new(std::cell::Cell::new(false));
+        let (flag, stopper) = (Rc::clone(&interrupted), self.handle());
+        let on_sigint = move || {
+            flag.set(true);
+            stopper.stop();
+        };
+        self.add_handler(libc::SIGINT, Box::new(on_sigint), true)?;
+        let outcome = self.run_forever();
+        let _ = self.remove_signal_handler(libc::SIGINT);
+        outcome?;
+        if interrupted.get() {
+            return Err(LoopError::interrupted());
+        }
+        Ok(())
+    }
+
+    /// `main` as the task of [`run`](crate::run), its first step queued.
+    pub(crate) fn spawn_main<F>(&self, main: F) -> Result<crate::Task<F::Output>, LoopError>
+    where
+        F: std::future::Future + 'static,
+    {
+        let shared = self.shared();
+        shared.check_can_run()?;
+        run_task_on(shared, Box::pin(main), coroutine_label::<F>)
+    }
+
     /// Runs exactly one iteration, for a host program that owns the thread
     /// (a GUI or a game loop) and drives the loop from its own, as calloop's
     /// `dispatch(timeout)`: if nothing is ready, wait for the next timer or

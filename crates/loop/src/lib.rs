@@ -145,10 +145,12 @@
 //! Not a multi-threaded runtime: a loop and its futures live on one thread.
 //! Not the synchronization primitives (locks, events, queues): those are
 //! `asyncio-sync`, built on `asyncio-core` alone. Its I/O is the loop's
-//! part of asyncio's: readiness, `add_reader` and the `sock_*` coroutines.
-//! Transports and protocols, servers, streams, subprocesses and signals
-//! come in the crates and issues that follow (`ARCHITECTURE.md` says where
-//! each goes).
+//! part of asyncio's: readiness, `add_reader`, the `sock_*` coroutines and
+//! Unix signal handlers ([`LoopHandle::add_signal_handler`], Ctrl-C in
+//! [`run`] and [`EventLoop::run_forever_interruptible`]; the chapter
+//! "Receiving Unix Signals", `docs/signals.md`). Transports and protocols,
+//! servers and streams are `asyncio-net`'s; subprocesses come in the issue
+//! that follows (`ARCHITECTURE.md` says where each goes).
 //!
 //! # Which error type should a coroutine return?
 //!

@@ -163,6 +163,9 @@ pub(crate) struct Sources {
     next_waiter: u64,
     /// Slots with a callback or a waiter, over all sources.
     waiting: usize,
+    /// Sources that do not keep the loop from being stuck (the SIGINT
+    /// handler of `run`), by key: few, and read only by the stuck check.
+    background: Vec<usize>,
     /// Sources with a slot to recheck, by key (may hold stale keys; each is
     /// checked against the slot's flag).
     recheck: Vec<usize>,
@@ -204,6 +207,7 @@ impl Sources {
     /// outside its borrows).
     pub(crate) fn remove(&mut self, key: usize) -> Option<Removed> {
         let source = self.slab.try_remove(key)?;
+        self.background.retain(|&background| background != key);
         if self.by_fd.get(&source.fd) == Some(&key) {
             self.by_fd.remove(&source.fd);
         }
@@ -250,6 +254,27 @@ impl Sources {
     #[inline]
     pub(crate) fn waiting(&self) -> usize {
         self.waiting
+    }
+
+    /// Marks source `key` as one that does not keep the loop from being
+    /// stuck: what waits on it is not counted by
+    /// [`waiting_kept_alive`](Self::waiting_kept_alive).
+    pub(crate) fn set_background(&mut self, key: usize) {
+        if !self.background.contains(&key) {
+            self.background.push(key);
+        }
+    }
+
+    /// Slots with a callback or a waiter outside background sources: what
+    /// the stuck check asks (cold: it counts the background ones).
+    pub(crate) fn waiting_kept_alive(&self) -> usize {
+        let background: usize = self
+            .background
+            .iter()
+            .filter_map(|&key| self.slab.get(key))
+            .map(|source| source.slots.iter().filter(|slot| slot.waits()).count())
+            .sum();
+        self.waiting - background
     }
 
     /// Whether some watched descriptor is to be rechecked.

@@ -16,12 +16,25 @@ use crate::{gather, EventLoop, LoopError, LoopHandle, ThreadsafeHandle};
 /// as `asyncio.run` reports it); then the default executor is shut down
 /// (its threads joined) and the loop closed. `main`'s outcome is returned.
 ///
+/// Ctrl-C (Unix), as `asyncio.run` handles it: while `main` runs, a first
+/// `SIGINT` cancels `main`'s task: the cancellation reaches `main` at its
+/// await, as an error it may clean up after and return (what `main`
+/// returns, `run` returns: asyncio raises `KeyboardInterrupt` when the
+/// task ends cancelled; a Rust coroutine returns its cancellation as a
+/// value instead). A second `SIGINT` stops the loop, and `run` returns an
+/// [`is_interrupted`](LoopError::is_interrupted) error after the cleanup
+/// above. This handler does not keep
+/// a `main` that nothing else can wake from being reported stuck, and is
+/// not installed when another loop of the process handles `SIGINT`; once
+/// `run` returns, Ctrl-C ends the process again.
+///
 /// # Errors
 ///
 /// As [`EventLoop::run_until_complete`], for `main`:
 /// [`is_another_loop_running`](LoopError::is_another_loop_running) when
 /// called from a running loop (asyncio's `RuntimeError`), `main`'s panic as
-/// an exception, [`is_stuck`](LoopError::is_stuck).
+/// an exception, [`is_stuck`](LoopError::is_stuck); an interrupted error
+/// after Ctrl-C.
 ///
 /// # Examples
 ///
@@ -44,12 +57,19 @@ where
     F: StdFuture + 'static,
 {
     let event_loop = EventLoop::new();
-    let outcome = event_loop.run_until_complete(main);
-    if outcome
-        .as_ref()
-        .is_err_and(|error| error.is_another_loop_running())
+    let task = event_loop.spawn_main(main)?;
+    #[cfg(unix)]
+    let interrupts = on_ctrl_c(&event_loop, &task);
+    #[allow(unused_mut)]
+    let mut outcome = event_loop.run_until_complete(task);
+    // Stopped by a second Ctrl-C (or cancelled unrun by the first).
+    #[cfg(unix)]
+    if interrupts.get() > 0
+        && outcome
+            .as_ref()
+            .is_err_and(|error| error.is_cancelled() || error.is_stopped())
     {
-        return outcome;
+        outcome = Err(LoopError::interrupted());
     }
     cancel_all_tasks(&event_loop);
     event_loop.shutdown_default_executor();
@@ -60,6 +80,36 @@ where
 
 /// asyncio's `_cancel_all_tasks`: cancel what is left, let it finish, and
 /// report failures that were not the cancellation.
+/// asyncio.run's `_on_sigint`: the first Ctrl-C cancels `main`, the next
+/// stops the loop. Returns the count of interrupts seen.
+#[cfg(unix)]
+fn on_ctrl_c<T: 'static>(
+    event_loop: &EventLoop,
+    main: &crate::Task<T>,
+) -> std::rc::Rc<std::cell::Cell<u32>> {
+    let interrupts = std::rc::Rc::new(std::cell::Cell::new(0));
+    // Miri runs no signal handler (nor the poller its socket needs).
+    if cfg!(miri) || event_loop.handles_signal(libc::SIGINT) {
+        return interrupts;
+    }
+    let (count, main, stopper) = (
+        std::rc::Rc::clone(&interrupts),
+        main.clone(),
+        event_loop.handle(),
+    );
+    let on_sigint = move || {
+        count.set(count.get() + 1);
+        if count.get() == 1 && !main.done() {
+            main.cancel();
+        } else {
+            stopper.stop();
+        }
+    };
+    // Another loop handles SIGINT: Ctrl-C is that loop's.
+    let _ = event_loop.add_handler(libc::SIGINT, Box::new(on_sigint), true);
+    interrupts
+}
+
 fn cancel_all_tasks(event_loop: &EventLoop) {
     let left = event_loop.all_tasks();
     if left.is_empty() {

@@ -535,6 +535,15 @@ impl<T: AsFd> Registered<T> {
         self.io.take().expect("taken only here")
     }
 
+    /// Lets the loop's stuck check ignore this source (libuv's
+    /// `uv_unref`): what waits on it does not count as something that
+    /// could still bring work. For the SIGINT handler of [`run`](crate::run).
+    pub(crate) fn set_background(&self) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared.set_background_source(self.key, self.gen);
+        }
+    }
+
     fn deregister(&self) {
         if let Some(shared) = self.shared.upgrade() {
             shared.deregister_source(self.key, self.gen);

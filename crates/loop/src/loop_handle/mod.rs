@@ -6,6 +6,8 @@
 
 #[cfg(unix)]
 mod io;
+#[cfg(unix)]
+mod signals;
 
 #[cfg(unix)]
 pub use io::{Readiness, Registered};

@@ -57,6 +57,24 @@ impl Shared {
 
     /// Removes source `key` (of generation `gen`) and deregisters its fd:
     /// its queued jobs are cancelled, its wakers and callbacks dropped.
+    /// Marks source `key` as not keeping the loop from being stuck.
+    pub(crate) fn set_background_source(&self, key: usize, gen: u32) {
+        if self.sources.borrow().is_live(key, gen) {
+            self.sources_mut().set_background(key);
+        }
+    }
+
+    /// Whether a source could still bring work: a waiting slot of a source
+    /// that is not in the background, or a descriptor to recheck (the stuck
+    /// check's and the manual clock's question; cold).
+    pub(super) fn io_keeps_alive(&self) -> bool {
+        if !self.io_active.get() {
+            return false;
+        }
+        let sources = self.sources.borrow();
+        sources.has_rechecks() || sources.waiting_kept_alive() > 0
+    }
+
     pub(crate) fn deregister_source(&self, key: usize, gen: u32) {
         if !self.sources.borrow().is_live(key, gen) {
             return;

@@ -197,7 +197,7 @@ impl Shared {
     /// Until when a manual-clock loop waits for I/O in flight before it
     /// jumps: `None` once that point passed, or with no I/O in flight.
     fn io_grace(&self, clock: &crate::ManualClock, grace: &mut Option<Instant>) -> Option<Instant> {
-        if !self.io_waits() {
+        if !self.io_keeps_alive() {
             return None;
         }
         let now = Instant::now();
@@ -242,7 +242,7 @@ impl Shared {
     fn nothing_can_wake(&self) -> bool {
         // A source with a waiting reader or writer: a peer, a child or the
         // kernel can make it ready (IO87).
-        if self.remote.has_handles() || self.awaits_completions() || self.io_waits() {
+        if self.remote.has_handles() || self.awaits_completions() || self.io_keeps_alive() {
             return false;
         }
         let live = self.live_waker_clones();
