@@ -486,6 +486,7 @@ fn examples_print_nothing_to_stderr() {
         "asyncio_condition",
         "asyncio_queue",
         "asyncio_signal",
+        "asyncio_subprocess_protocol",
     ] {
         let output = Command::new(example_binary(name)).output().unwrap();
         assert!(
@@ -901,4 +902,54 @@ fn echo_servers_shut_down_on_ctrl_c() {
             assert!(rest.ends_with("Error: Interrupted\n"), "{server}: {rest}");
         }
     }
+}
+
+// ---- "Working with Subprocesses" ----
+
+#[test]
+fn asyncio_subprocess_protocol() {
+    let printed = run_example("asyncio_subprocess_protocol");
+    // The pid, the byte counts and the file systems vary by machine; the
+    // order of the progress lines does not: the output comes before the
+    // exit notice.
+    let progress: Vec<String> = printed
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .map(|line| {
+            let line = match line.strip_prefix("process started ") {
+                Some(pid) if pid.bytes().all(|b| b.is_ascii_digit()) => "process started PID",
+                _ => line,
+            };
+            match line
+                .strip_prefix("read ")
+                .and_then(|rest| rest.split_once(' '))
+            {
+                Some((count, rest)) if count.parse::<usize>().is_ok() => format!("read N {rest}"),
+                _ => line.to_owned(),
+            }
+        })
+        .collect();
+    let mut expected = vec![
+        "in run_df",
+        "launching process",
+        "process started PID",
+        "waiting for process to complete",
+    ];
+    let reads = progress
+        .iter()
+        .filter(|line| line.as_str() == "read N bytes from stdout")
+        .count();
+    assert!(reads >= 1, "{progress:?}");
+    expected.extend(std::iter::repeat("read N bytes from stdout").take(reads));
+    expected.extend(["process exited", "return code 0", "parsing results"]);
+    assert_eq!(progress, expected);
+    let report = printed
+        .split_once("\n\n")
+        .map(|(_, report)| report)
+        .unwrap();
+    assert!(report.starts_with("Free space:\n"), "{report}");
+    assert!(
+        report.lines().skip(1).all(|line| line.contains(": ")),
+        "{report}"
+    );
 }

@@ -205,6 +205,11 @@ pub use asyncio_net::{
     ProtocolFactory, Server, ServerOptions, StreamBufReader, StreamOptions, StreamReader,
     StreamWriter, Transport,
 };
+#[cfg(unix)]
+pub use asyncio_process::{
+    subprocess_command, subprocess_exec, subprocess_shell, PipeTransport, ProcessError,
+    ProcessErrorKind, Stdios, SubprocessProtocol, SubprocessTransport,
+};
 pub use asyncio_sync::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, Condition, ConditionAcquire, ConditionGuard,
     ConditionWait, Discipline, Event, EventWait, Fifo, GenericQueue, Get, Join, Lifo, LifoQueue,
@@ -256,6 +261,17 @@ pub mod protocols {
 #[cfg(unix)]
 pub mod transports {
     pub use asyncio_net::Transport;
+    pub use asyncio_process::{PipeTransport, SubprocessTransport};
+}
+
+/// Subprocesses: asyncio's `subprocess` module and the loop's
+/// `subprocess_exec`/`subprocess_shell` (Unix).
+#[cfg(unix)]
+pub mod subprocess {
+    pub use asyncio_process::{
+        subprocess_command, subprocess_exec, subprocess_shell, PipeTransport, ProcessError,
+        ProcessErrorKind, Stdio, Stdios, SubprocessProtocol, SubprocessTransport,
+    };
 }
 
 /// Futures: asyncio's `futures` module. A [`Future`]
@@ -303,6 +319,8 @@ pub mod exceptions {
     pub use asyncio_loop::{CompleterDropped, LoopError, LoopErrorKind, Rejected};
     #[cfg(unix)]
     pub use asyncio_net::{NetError, NetErrorKind};
+    #[cfg(unix)]
+    pub use asyncio_process::{ProcessError, ProcessErrorKind};
     pub use asyncio_sync::{PutError, SyncError, SyncErrorKind};
 }
 

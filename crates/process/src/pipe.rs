@@ -1,0 +1,321 @@
+//! `PipeTransport`: one of a child's standard streams on the loop, asyncio's
+//! `_UnixReadPipeTransport` and `_UnixWritePipeTransport`
+//! (`unix_events.py`), reporting to its subprocess transport.
+//!
+//! A read pipe reads once per readiness (up to 256 KiB) and hands the bytes
+//! to the subprocess transport; its end of file or error ends it. A write
+//! pipe (the child's stdin) writes at once when nothing is buffered and
+//! buffers the rest behind a writer callback; it watches its own end for
+//! readability, which on a pipe's write end means the reader went away
+//! (asyncio's trick), and closes then, with a broken-pipe error if bytes
+//! were still buffered.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::rc::{Rc, Weak};
+
+use asyncio_loop::Registered;
+
+use crate::subprocess::Inner;
+use crate::ProcessError;
+
+/// What one read asks for (asyncio's `max_size`).
+const MAX_READ: usize = 256 * 1024;
+/// The write buffer's high-water mark: above it the subprocess protocol's
+/// `pause_writing` is called (asyncio's default, 64 KiB).
+const HIGH_WATER: usize = 64 * 1024;
+/// The low-water mark: at or below it `resume_writing` is called.
+const LOW_WATER: usize = HIGH_WATER / 4;
+
+/// One of a child's pipes (from
+/// [`SubprocessTransport::get_pipe_transport`](crate::SubprocessTransport::get_pipe_transport)):
+/// the write end of its stdin, or the read end of its stdout or stderr.
+/// A cheap handle.
+#[derive(Clone)]
+pub struct PipeTransport {
+    pub(crate) pipe: Rc<Pipe>,
+}
+
+pub(crate) struct Pipe {
+    /// The child's descriptor this pipe is connected to: 0, 1 or 2.
+    pub(crate) fd: i32,
+    writes: bool,
+    source: RefCell<Option<Registered<File>>>,
+    /// Bytes a write could not send yet (write pipes).
+    buffer: RefCell<Vec<u8>>,
+    closing: Cell<bool>,
+    paused_reading: Cell<bool>,
+    /// `pause_writing` was called and `resume_writing` not yet.
+    paused_writing: Cell<bool>,
+    owner: Weak<Inner>,
+}
+
+impl PipeTransport {
+    /// Registers `file` with the loop: a read pipe when `writes` is false.
+    pub(crate) fn new(
+        owner: &Rc<Inner>,
+        fd: i32,
+        file: File,
+        writes: bool,
+    ) -> Result<PipeTransport, ProcessError> {
+        let source = Registered::new(owner.handle(), file)?;
+        let pipe = Rc::new(Pipe {
+            fd,
+            writes,
+            source: RefCell::new(None),
+            buffer: RefCell::new(Vec::new()),
+            closing: Cell::new(false),
+            paused_reading: Cell::new(false),
+            paused_writing: Cell::new(false),
+            owner: Rc::downgrade(owner),
+        });
+        if writes {
+            // Readable on a write end: the reader went away. Not before.
+            source.clear_readable();
+            let weak = Rc::downgrade(&pipe);
+            source.set_reader(move || {
+                if let Some(pipe) = weak.upgrade() {
+                    pipe.reader_gone();
+                }
+            })?;
+        } else {
+            source.set_reader(read_callback(Rc::downgrade(&pipe)))?;
+        }
+        *pipe.source.borrow_mut() = Some(source);
+        Ok(PipeTransport { pipe })
+    }
+
+    /// The child's descriptor this pipe is connected to (0, 1 or 2).
+    pub fn fd(&self) -> i32 {
+        self.pipe.fd
+    }
+
+    /// Writes `data` to the child's stdin: sent at once if nothing is
+    /// buffered, the rest buffered and sent as the pipe takes it. Never
+    /// blocks. After [`close`](Self::close), or once the child's end
+    /// closed, the data is dropped, as asyncio drops it.
+    ///
+    /// # Errors
+    ///
+    /// An invalid-argument error on a read pipe (stdout, stderr).
+    pub fn write(&self, data: &[u8]) -> Result<(), ProcessError> {
+        if !self.pipe.writes {
+            return Err(ProcessError::invalid_argument(
+                "cannot write to a read pipe".to_owned(),
+            ));
+        }
+        self.pipe.write(data);
+        Ok(())
+    }
+
+    /// How many bytes wait in the write buffer.
+    pub fn get_write_buffer_size(&self) -> usize {
+        self.pipe.buffer.borrow().len()
+    }
+
+    /// Closes the pipe: a write pipe once its buffer is sent (the child
+    /// reads its end of file then), a read pipe at once.
+    pub fn close(&self) {
+        self.pipe.close();
+    }
+
+    /// Whether the pipe is closing or closed.
+    pub fn is_closing(&self) -> bool {
+        self.pipe.closing.get()
+    }
+
+    /// Stops reading (a read pipe) until [`resume_reading`](Self::resume_reading).
+    pub fn pause_reading(&self) {
+        if self.pipe.writes || self.pipe.closing.get() || self.pipe.paused_reading.replace(true) {
+            return;
+        }
+        if let Some(source) = &*self.pipe.source.borrow() {
+            source.remove_reader();
+        }
+    }
+
+    /// Reads again after [`pause_reading`](Self::pause_reading).
+    pub fn resume_reading(&self) {
+        if self.pipe.writes || self.pipe.closing.get() || !self.pipe.paused_reading.replace(false) {
+            return;
+        }
+        if let Some(source) = &*self.pipe.source.borrow() {
+            let _ = source.set_reader(read_callback(Rc::downgrade(&self.pipe)));
+        }
+    }
+}
+
+/// A read pipe's reader callback.
+fn read_callback(pipe: Weak<Pipe>) -> impl FnMut() + 'static {
+    let mut buffer = Vec::new();
+    move || {
+        if let Some(pipe) = pipe.upgrade() {
+            pipe.read_ready(&mut buffer);
+        }
+    }
+}
+
+impl Pipe {
+    fn owner(&self) -> Option<Rc<Inner>> {
+        self.owner.upgrade()
+    }
+
+    /// One read (asyncio's `_read_ready`).
+    fn read_ready(self: &Rc<Self>, buffer: &mut Vec<u8>) {
+        if buffer.len() < MAX_READ {
+            buffer.resize(MAX_READ, 0);
+        }
+        let read = {
+            let source = self.source.borrow();
+            let Some(source) = &*source else { return };
+            source.try_read_with(|file| (&mut &*file).read(buffer))
+        };
+        match read {
+            Ok(0) => self.lose(None),
+            Ok(n) => {
+                if let Some(owner) = self.owner() {
+                    owner.pipe_data(self.fd, buffer[..n].to_vec());
+                }
+            }
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) => {}
+            Err(error) => self.lose(Some(ProcessError::io(error))),
+        }
+    }
+
+    fn write(self: &Rc<Self>, data: &[u8]) {
+        if data.is_empty() || self.closing.get() {
+            return;
+        }
+        let mut data = data;
+        if self.buffer.borrow().is_empty() {
+            let written = {
+                let source = self.source.borrow();
+                let Some(source) = &*source else { return };
+                source.try_write_with(|file| (&mut &*file).write(data))
+            };
+            match written {
+                Ok(n) if n == data.len() => return,
+                Ok(n) => data = &data[n..],
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(error) => {
+                    self.lose(Some(ProcessError::io(error)));
+                    return;
+                }
+            }
+            let weak = Rc::downgrade(self);
+            if let Some(source) = &*self.source.borrow() {
+                let _ = source.set_writer(move || {
+                    if let Some(pipe) = weak.upgrade() {
+                        pipe.write_ready();
+                    }
+                });
+            }
+        }
+        self.buffer.borrow_mut().extend_from_slice(data);
+        self.maybe_pause();
+    }
+
+    /// Sends what is buffered (asyncio's `_write_ready`).
+    fn write_ready(self: &Rc<Self>) {
+        let written = {
+            let source = self.source.borrow();
+            let Some(source) = &*source else { return };
+            let buffer = self.buffer.borrow();
+            source.try_write_with(|file| (&mut &*file).write(&buffer))
+        };
+        match written {
+            Ok(n) => {
+                let empty = {
+                    let mut buffer = self.buffer.borrow_mut();
+                    buffer.drain(..n);
+                    buffer.is_empty()
+                };
+                self.maybe_resume();
+                if empty {
+                    if let Some(source) = &*self.source.borrow() {
+                        source.remove_writer();
+                    }
+                    if self.closing.get() {
+                        self.lose(None);
+                    }
+                }
+            }
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) => {}
+            Err(error) => self.lose(Some(ProcessError::io(error))),
+        }
+    }
+
+    fn maybe_pause(&self) {
+        if self.buffer.borrow().len() > HIGH_WATER && !self.paused_writing.replace(true) {
+            if let Some(owner) = self.owner() {
+                owner.flow(true);
+            }
+        }
+    }
+
+    fn maybe_resume(&self) {
+        if self.paused_writing.get() && self.buffer.borrow().len() <= LOW_WATER {
+            self.paused_writing.set(false);
+            if let Some(owner) = self.owner() {
+                owner.flow(false);
+            }
+        }
+    }
+
+    /// The write end turned readable: the child closed its stdin.
+    fn reader_gone(self: &Rc<Self>) {
+        if self.buffer.borrow().is_empty() {
+            self.lose(None);
+        } else {
+            self.lose(Some(ProcessError::io(io::Error::from(
+                io::ErrorKind::BrokenPipe,
+            ))));
+        }
+    }
+
+    pub(crate) fn close(self: &Rc<Self>) {
+        if self.closing.replace(true) {
+            return;
+        }
+        if !self.writes || self.buffer.borrow().is_empty() {
+            self.lose(None);
+        }
+    }
+
+    /// Ends the pipe: the descriptor closed, the subprocess transport told
+    /// (in a later iteration, as asyncio's `_call_connection_lost`).
+    fn lose(self: &Rc<Self>, error: Option<ProcessError>) {
+        self.closing.set(true);
+        self.buffer.borrow_mut().clear();
+        let source = self.source.borrow_mut().take();
+        let Some(source) = source else { return };
+        drop(source);
+        if let Some(owner) = self.owner() {
+            owner.pipe_lost(self.fd, error);
+        }
+    }
+}
+
+impl fmt::Debug for PipeTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PipeTransport")
+            .field("fd", &self.pipe.fd)
+            .field("closing", &self.pipe.closing.get())
+            .field("buffered", &self.pipe.buffer.borrow().len())
+            .finish()
+    }
+}

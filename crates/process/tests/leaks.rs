@@ -1,0 +1,81 @@
+//! Descriptor and zombie counts around subprocesses, in a test binary of
+//! their own (the other tests' pipes would move the counts), one test at
+//! a time.
+#![cfg(all(unix, not(miri)))]
+
+use std::sync::Mutex;
+
+use asyncio_loop::{EventLoop, LoopHandle};
+use asyncio_process::{subprocess_exec, ProcessErrorKind, SubprocessProtocol};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+struct Quiet;
+
+impl SubprocessProtocol for Quiet {}
+
+/// Runs `main` on a new loop, stopped after 60 s whatever happens.
+fn run<T: 'static>(
+    main: impl FnOnce(LoopHandle) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>,
+) -> T {
+    let event_loop = EventLoop::new();
+    let stopper = event_loop.handle();
+    event_loop.call_later(60.0, move || stopper.stop()).unwrap();
+    let outcome = event_loop.run_until_complete(main(event_loop.handle()));
+    outcome.expect("done within 60 s")
+}
+
+/// This process's open descriptors.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())
+}
+
+/// Whether a process `pid` exists (a zombie does).
+fn exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[test]
+fn a_program_that_does_not_exist_is_a_typed_error_and_leaks_nothing() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let before = open_fds();
+    let error = run(|handle| {
+        Box::pin(async move {
+            subprocess_exec(&handle, || Quiet, "/no/such/program", &["x"])
+                .await
+                .unwrap_err()
+        })
+    });
+    assert_eq!(
+        error.kind(),
+        ProcessErrorKind::Spawn(std::io::ErrorKind::NotFound)
+    );
+    assert!(error.io_error().is_some());
+    assert_eq!(open_fds(), before);
+}
+
+#[test]
+fn a_thousand_short_children_leave_no_descriptor_and_no_zombie() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let before = open_fds();
+    let pids = run(|handle| {
+        Box::pin(async move {
+            let mut pids = Vec::new();
+            for _ in 0..1000 {
+                let transport = subprocess_exec(&handle, || Quiet, "true", &[] as &[&str])
+                    .await
+                    .unwrap();
+                pids.push(transport.get_pid());
+                assert_eq!(transport.wait().await.unwrap(), 0);
+            }
+            pids
+        })
+    });
+    assert_eq!(open_fds(), before);
+    let left: Vec<_> = pids.into_iter().filter(|&pid| exists(pid)).collect();
+    assert!(left.is_empty(), "not reaped: {left:?}");
+}
