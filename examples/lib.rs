@@ -42,6 +42,68 @@ pub fn bytes_repr(data: &[u8]) -> String {
     text
 }
 
+/// Python's `repr()` of an ASCII text (`'...'`, with `\n` escapes), for
+/// the examples that print one as the chapter does.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(asyncio_examples::str_repr("two\nlines"), "'two\\nlines'");
+/// ```
+pub fn str_repr(text: &str) -> String {
+    bytes_repr(text.as_bytes())[1..].to_owned()
+}
+
+/// One line of `df`'s table: its values by header.
+pub type DfRow = Vec<(String, String)>;
+
+/// `df -hl`'s output as the two `df` examples parse it: the first line's
+/// words are the headers, paired with each later line's words, the
+/// shorter deciding (so `Mounted` gets the mount point although the header
+/// ends in `Mounted on`). Prints `parsing results` first, as they do.
+///
+/// # Examples
+///
+/// ```
+/// let rows = asyncio_examples::parse_df("Size Avail Mounted on\n9G 5G /\n");
+/// assert_eq!(rows[0][2], ("Mounted".to_owned(), "/".to_owned()));
+/// ```
+pub fn parse_df(output: &str) -> Vec<DfRow> {
+    println!("parsing results");
+    let mut lines = output.lines();
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let headers: Vec<&str> = header.split_whitespace().collect();
+    lines
+        .map(|line| {
+            headers
+                .iter()
+                .zip(line.split_whitespace())
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The `df` examples' report: `error exit N`, or `Free space:` and each
+/// file system's mount point (in 25 columns) and available space.
+pub fn print_free_space(return_code: i32, results: &[DfRow]) {
+    if return_code != 0 {
+        println!("error exit {return_code}");
+        return;
+    }
+    println!("\nFree space:");
+    for row in results {
+        let value = |name: &str| {
+            row.iter()
+                .find(|(header, _)| header == name)
+                .map_or("", |(_, value)| value.as_str())
+        };
+        println!("{:25}: {}", value("Mounted"), value("Avail"));
+    }
+}
+
 /// The workspace README's code, compiled and run as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

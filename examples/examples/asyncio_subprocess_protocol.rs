@@ -14,12 +14,10 @@ use asyncio::{
     subprocess::Stdio, subprocess_command, EventLoop, Future, LoopHandle, Stdios,
     SubprocessProtocol, SubprocessTransport,
 };
-
-/// One line of `df`, its values by header.
-type Row = Vec<(String, String)>;
+use asyncio_examples::{parse_df, print_free_space, DfRow};
 
 struct DfProtocol {
-    done: Future<(i32, Vec<Row>)>,
+    done: Future<(i32, Vec<DfRow>)>,
     buffer: Vec<u8>,
     transport: Option<SubprocessTransport>,
 }
@@ -48,7 +46,7 @@ impl SubprocessProtocol for DfProtocol {
             .unwrap_or(-1);
         println!("return code {return_code}");
         let results = if return_code == 0 {
-            parse_results(&String::from_utf8_lossy(&self.buffer))
+            parse_df(&String::from_utf8_lossy(&self.buffer))
         } else {
             Vec::new()
         };
@@ -56,27 +54,7 @@ impl SubprocessProtocol for DfProtocol {
     }
 }
 
-/// The header words paired with each later line's words, the shorter
-/// deciding (so `Mounted` gets the mount point).
-fn parse_results(output: &str) -> Vec<Row> {
-    println!("parsing results");
-    let mut lines = output.lines();
-    let Some(header) = lines.next() else {
-        return Vec::new();
-    };
-    let headers: Vec<&str> = header.split_whitespace().collect();
-    lines
-        .map(|line| {
-            headers
-                .iter()
-                .zip(line.split_whitespace())
-                .map(|(name, value)| (name.to_string(), value.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
-async fn run_df(event_loop: LoopHandle) -> Result<(i32, Vec<Row>), Box<dyn Error>> {
+async fn run_df(event_loop: LoopHandle) -> Result<(i32, Vec<DfRow>), Box<dyn Error>> {
     println!("in run_df");
     let cmd_done = event_loop.create_future();
     let done = cmd_done.clone();
@@ -102,19 +80,6 @@ fn main() -> Result<(), Box<dyn Error>> {
     let outcome = event_loop.run_until_complete(run_df(event_loop.handle()));
     event_loop.close()?;
     let (return_code, results) = outcome??;
-    if return_code != 0 {
-        println!("error exit {return_code}");
-        return Ok(());
-    }
-    println!("\nFree space:");
-    for row in results {
-        let value = |name: &str| {
-            row.iter()
-                .find(|(header, _)| header == name)
-                .map_or("", |(_, value)| value.as_str())
-                .to_owned()
-        };
-        println!("{:25}: {}", value("Mounted"), value("Avail"));
-    }
+    print_free_space(return_code, &results);
     Ok(())
 }

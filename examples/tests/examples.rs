@@ -487,6 +487,8 @@ fn examples_print_nothing_to_stderr() {
         "asyncio_queue",
         "asyncio_signal",
         "asyncio_subprocess_protocol",
+        "asyncio_subprocess_coroutine",
+        "asyncio_subprocess_coroutine_write",
     ] {
         let output = Command::new(example_binary(name)).output().unwrap();
         assert!(
@@ -952,4 +954,53 @@ fn asyncio_subprocess_protocol() {
         report.lines().skip(1).all(|line| line.contains(": ")),
         "{report}"
     );
+}
+
+#[test]
+fn asyncio_subprocess_coroutine() {
+    let printed = run_example("asyncio_subprocess_coroutine");
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines[..2], ["in run_df", "launching process"]);
+    assert!(lines[2].starts_with("process started "), "{printed}");
+    // Every line df printed, as a bytes repr, then the empty read.
+    let reads: Vec<&str> = lines[3..]
+        .iter()
+        .take_while(|line| line.starts_with("read b'"))
+        .copied()
+        .collect();
+    assert!(
+        reads.len() >= 2 && reads[0].starts_with("read b'Filesystem"),
+        "{printed}"
+    );
+    assert_eq!(reads.last(), Some(&"read b''"));
+    let rest = &lines[3 + reads.len()..];
+    assert_eq!(
+        rest[..5],
+        [
+            "no more output from command",
+            "waiting for process to complete",
+            "return code 0",
+            "parsing results",
+            "",
+        ]
+    );
+    assert_eq!(rest[5], "Free space:");
+}
+
+#[test]
+fn asyncio_subprocess_coroutine_write() {
+    let printed = run_example("asyncio_subprocess_coroutine_write");
+    let pid_line = printed.lines().nth(2).unwrap_or_default();
+    let pid = pid_line.trim_start_matches("pid ");
+    assert!(pid.bytes().all(|b| b.is_ascii_digit()), "{pid_line}");
+    insta::assert_snapshot!(printed.replacen(pid_line, "pid PID", 1), @r"
+    in to_upper
+    launching process
+    pid PID
+    communicating with process
+    waiting for process to complete
+    return code 0
+    Original: '\nThis message will be converted\nto all caps.\n'
+    Changed : '\nTHIS MESSAGE WILL BE CONVERTED\nTO ALL CAPS.\n'
+    ");
 }

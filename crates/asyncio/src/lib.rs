@@ -203,12 +203,13 @@ pub use asyncio_net::{
     start_unix_server, AddrInfo, AddrInfoHints, AnyProtocolBox, Buffered, BufferedProtocol, Chunk,
     ClientConnected, ConnectOptions, Lines, NetError, NetErrorKind, PlainCallback, Protocol,
     ProtocolFactory, Server, ServerOptions, StreamBufReader, StreamOptions, StreamReader,
-    StreamWriter, Transport,
+    StreamTransport, StreamWriter, Transport, WriterFlow,
 };
 #[cfg(unix)]
 pub use asyncio_process::{
-    subprocess_command, subprocess_exec, subprocess_shell, PipeTransport, ProcessError,
-    ProcessErrorKind, Stdios, SubprocessProtocol, SubprocessTransport,
+    create_subprocess_command, create_subprocess_exec, create_subprocess_shell, subprocess_command,
+    subprocess_exec, subprocess_shell, PipeTransport, Process, ProcessError, ProcessErrorKind,
+    ProcessOptions, Stdios, SubprocessProtocol, SubprocessTransport,
 };
 pub use asyncio_sync::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, Condition, ConditionAcquire, ConditionGuard,
@@ -245,7 +246,8 @@ pub mod streams {
     pub use asyncio_net::{
         callback, open_connection, open_connection_with, open_unix_connection, start_server,
         start_server_with, start_unix_server, Chunk, ClientConnected, Lines, PlainCallback,
-        StreamBufReader, StreamOptions, StreamReader, StreamWriter, DEFAULT_LIMIT,
+        StreamBufReader, StreamOptions, StreamReader, StreamTransport, StreamWriter, WriterFlow,
+        DEFAULT_LIMIT,
     };
 }
 
@@ -269,8 +271,10 @@ pub mod transports {
 #[cfg(unix)]
 pub mod subprocess {
     pub use asyncio_process::{
-        subprocess_command, subprocess_exec, subprocess_shell, PipeTransport, ProcessError,
-        ProcessErrorKind, Stdio, Stdios, SubprocessProtocol, SubprocessTransport,
+        create_subprocess_command, create_subprocess_exec, create_subprocess_shell,
+        subprocess_command, subprocess_exec, subprocess_shell, PipeTransport, Process,
+        ProcessError, ProcessErrorKind, ProcessOptions, Stdio, Stdios, SubprocessProtocol,
+        SubprocessTransport,
     };
 }
 

@@ -84,6 +84,7 @@
 //! and ARCHITECTURE.md for where this crate sits.
 #![cfg(unix)]
 
+mod carrier;
 mod chunk;
 mod connect;
 mod dns;
@@ -98,6 +99,7 @@ mod streams;
 mod transport;
 
 pub use asyncio_loop::socket2;
+pub use carrier::StreamTransport;
 pub use chunk::Chunk;
 pub use connect::{
     create_connection, create_connection_with, create_unix_connection, ConnectOptions,
@@ -110,7 +112,7 @@ pub use protocol::{
 pub use server::{create_server, create_server_with, create_unix_server, Server, ServerOptions};
 pub use stream_io::StreamBufReader;
 pub use stream_reader::{Lines, StreamReader, DEFAULT_LIMIT};
-pub use stream_writer::StreamWriter;
+pub use stream_writer::{StreamWriter, WriterFlow};
 pub use streams::{
     callback, open_connection, open_connection_with, open_unix_connection, start_server,
     start_server_with, start_unix_server, ClientConnected, PlainCallback, StreamOptions,

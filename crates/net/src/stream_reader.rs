@@ -15,9 +15,10 @@ use std::task::{Context, Poll, Waker};
 
 use asyncio_core::cancel;
 
+use crate::carrier::Carrier;
 use crate::chunk::{Spare, KEPT_CAPACITY};
 use crate::transport::MAX_READ;
-use crate::{Chunk, NetError, Transport};
+use crate::{Chunk, NetError, StreamTransport, Transport};
 
 /// The default limit of a stream (asyncio's `_DEFAULT_LIMIT`, 64 KiB).
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
@@ -88,7 +89,7 @@ struct State {
     waker: Option<Waker>,
     /// A read is waiting (its waker may already have been taken).
     waiting: bool,
-    transport: Option<Transport>,
+    transport: Option<Carrier>,
     /// The transport's reading was paused by this reader.
     paused: bool,
 }
@@ -197,7 +198,7 @@ impl State {
 
     /// The transport to pause, if more than twice the limit is buffered
     /// and reading was not paused yet (asyncio's `_maybe_pause_transport`).
-    fn pause_above_limit(&mut self) -> Option<Transport> {
+    fn pause_above_limit(&mut self) -> Option<Carrier> {
         if !self.paused && self.len() > 2 * self.limit {
             self.paused = self.transport.is_some();
             return self.transport.clone();
@@ -210,7 +211,7 @@ impl State {
     }
 
     /// The transport to resume, if reading was paused.
-    fn unpause(&mut self) -> Option<Transport> {
+    fn unpause(&mut self) -> Option<Carrier> {
         if self.paused {
             self.paused = false;
             return self.transport.clone();
@@ -220,7 +221,7 @@ impl State {
 
     /// The transport to resume, if reading was paused and the buffer is at
     /// the limit or below (asyncio's `_maybe_resume_transport`).
-    fn resumable(&mut self) -> Option<Transport> {
+    fn resumable(&mut self) -> Option<Carrier> {
         if self.len() <= self.limit {
             return self.unpause();
         }
@@ -361,7 +362,40 @@ impl StreamReader {
 
     /// The transport this reader pauses and resumes.
     pub(crate) fn set_transport(&self, transport: Transport) {
-        self.inner.borrow_mut().transport = Some(transport);
+        self.inner.borrow_mut().transport = Some(Carrier::Socket(transport));
+    }
+
+    /// Makes `transport` the one this reader pauses while it holds more
+    /// than twice its limit and resumes at the limit or when a read waits,
+    /// for a reader fed by another crate's transport (a child's stdout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use asyncio_net::{NetError, StreamReader, StreamTransport};
+    ///
+    /// struct Counter(asyncio_loop::LoopHandle, Cell<u32>);
+    /// impl StreamTransport for Counter {
+    ///     fn write(&self, _: &[u8]) -> Result<(), NetError> { Ok(()) }
+    ///     fn write_eof(&self) -> Result<(), NetError> { Ok(()) }
+    ///     fn can_write_eof(&self) -> bool { false }
+    ///     fn close(&self) {}
+    ///     fn is_closing(&self) -> bool { false }
+    ///     fn pause_reading(&self) { self.1.set(self.1.get() + 1) }
+    ///     fn get_loop(&self) -> &asyncio_loop::LoopHandle { &self.0 }
+    /// }
+    ///
+    /// let event_loop = asyncio_loop::EventLoop::new();
+    /// let feeder = Rc::new(Counter(event_loop.handle(), Cell::new(0)));
+    /// let reader = StreamReader::with_limit(4).unwrap();
+    /// reader.attach(feeder.clone());
+    /// reader.feed_data(b"more than eight").unwrap();
+    /// assert_eq!(feeder.1.get(), 1);
+    /// ```
+    pub fn attach(&self, transport: Rc<dyn StreamTransport>) {
+        self.inner.borrow_mut().transport = Some(Carrier::Other(transport));
     }
 
     /// Lets go of the transport (the connection was lost).

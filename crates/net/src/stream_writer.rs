@@ -14,7 +14,8 @@ use asyncio_core::{cancel, Future};
 use asyncio_loop::socket2::SockAddr;
 use asyncio_loop::LoopHandle;
 
-use crate::{NetError, StreamReader, Transport};
+use crate::carrier::Carrier;
+use crate::{NetError, StreamReader, StreamTransport, Transport};
 
 /// What a stream's protocol tells its writer: whether writing is paused
 /// (between `pause_writing` and `resume_writing`), whether and how the
@@ -133,6 +134,43 @@ fn connection_lost() -> NetError {
     ))
 }
 
+/// How the owner of a transport a [`StreamWriter`] was made over (with
+/// [`StreamWriter::from_transport`]) tells the writer what asyncio's
+/// stream protocol would: writing paused or resumed (the transport's
+/// buffer crossed its marks), and the end of the transport. A cheap
+/// handle.
+#[derive(Clone)]
+pub struct WriterFlow(Rc<Flow>);
+
+impl WriterFlow {
+    /// The transport's buffer went above its high-water mark: drains wait.
+    pub fn pause(&self) {
+        self.0.pause();
+    }
+
+    /// The buffer is down to the low-water mark: waiting drains return, in
+    /// the order they began.
+    pub fn resume(&self) {
+        self.0.resume();
+    }
+
+    /// The transport ended, with `error` if it failed: waiting drains
+    /// return (with the error if writing was paused), later ones fail,
+    /// and `wait_closed` returns.
+    pub fn lose(&self, error: Option<NetError>) {
+        self.0.lose(error);
+    }
+}
+
+impl fmt::Debug for WriterFlow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriterFlow")
+            .field("paused", &self.0.paused.get())
+            .field("lost", &self.0.lost.get())
+            .finish()
+    }
+}
+
 /// The writing half of a stream (asyncio's `StreamWriter`): write to the
 /// connection, wait for its buffer to drain, close it. A cheap handle:
 /// clones share the connection, and when the last is dropped the
@@ -168,7 +206,7 @@ impl Drop for StreamWriter {
 }
 
 struct Inner {
-    transport: Transport,
+    transport: Carrier,
     flow: Rc<Flow>,
     /// The connection's reader, whose error `drain` raises; a writer with
     /// no reader (asyncio's for a child's stdin) has `None`.
@@ -183,6 +221,10 @@ impl Drop for Inner {
 
 impl StreamWriter {
     pub(crate) fn new(transport: Transport, flow: Rc<Flow>, reader: Option<StreamReader>) -> Self {
+        StreamWriter::over(Carrier::Socket(transport), flow, reader)
+    }
+
+    fn over(transport: Carrier, flow: Rc<Flow>, reader: Option<StreamReader>) -> Self {
         StreamWriter {
             inner: Rc::new(Inner {
                 transport,
@@ -193,9 +235,23 @@ impl StreamWriter {
         }
     }
 
-    /// The transport underneath (asyncio's `writer.transport`).
-    pub fn transport(&self) -> &Transport {
-        &self.inner.transport
+    /// A writer over another crate's transport (a child's stdin, in
+    /// `asyncio-process`), and the [`WriterFlow`] through which that
+    /// transport's owner pauses and resumes it and reports its end.
+    /// `reader`, if any, is the stream whose error `drain` raises.
+    pub fn from_transport(
+        transport: Rc<dyn StreamTransport>,
+        reader: Option<StreamReader>,
+    ) -> (StreamWriter, WriterFlow) {
+        let flow = Flow::new(transport.get_loop());
+        let writer = StreamWriter::over(Carrier::Other(transport), Rc::clone(&flow), reader);
+        (writer, WriterFlow(flow))
+    }
+
+    /// The socket transport underneath (asyncio's `writer.transport`);
+    /// `None` for a writer [`from_transport`](Self::from_transport).
+    pub fn transport(&self) -> Option<&Transport> {
+        self.inner.transport.socket()
     }
 
     /// Writes `data` (never waits; see [`drain`](Self::drain)).
@@ -317,14 +373,16 @@ impl StreamWriter {
         }
     }
 
-    /// The local address (asyncio's `get_extra_info('sockname')`).
+    /// The local address (asyncio's `get_extra_info('sockname')`); `None`
+    /// but for a socket.
     pub fn sockname(&self) -> Option<SockAddr> {
-        self.inner.transport.sockname()
+        self.inner.transport.socket()?.sockname()
     }
 
-    /// The peer's address (asyncio's `get_extra_info('peername')`).
+    /// The peer's address (asyncio's `get_extra_info('peername')`); `None`
+    /// but for a socket.
     pub fn peername(&self) -> Option<SockAddr> {
-        self.inner.transport.peername()
+        self.inner.transport.socket()?.peername()
     }
 
     /// The loop the connection runs on.

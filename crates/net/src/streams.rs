@@ -35,7 +35,9 @@ where
     Fut::Output: TaskOutput,
 {
     fn connected(&mut self, handle: &LoopHandle, reader: StreamReader, writer: StreamWriter) {
-        let transport = writer.transport().clone();
+        // The socket, not the writer: a coroutine that drops its writer
+        // closes the connection then, not when this callback goes.
+        let transport = writer.transport().cloned();
         let Ok(task) = handle.create_task(self(reader, writer)) else {
             // A closed loop runs nothing more.
             return;
@@ -47,7 +49,9 @@ where
                     ExceptionContext::new("Unhandled exception in client_connected_cb")
                         .with_exception(exception),
                 );
-                transport.close();
+                if let Some(transport) = &transport {
+                    transport.close();
+                }
             }
         });
     }

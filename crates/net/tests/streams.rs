@@ -283,7 +283,8 @@ fn concurrent_drains_return_in_order_when_the_peer_reads_again() {
             loop {
                 writer.write(&chunk)?;
                 written += chunk.len();
-                most_buffered = most_buffered.max(writer.transport().get_write_buffer_size());
+                most_buffered =
+                    most_buffered.max(writer.transport().unwrap().get_write_buffer_size());
                 let drain = writer.drain();
                 let mut drain = std::pin::pin!(drain);
                 let paused = futures::poll!(drain.as_mut()).is_pending();
@@ -351,6 +352,7 @@ fn writing_without_drain_buffers_only_what_was_written() {
             let (_reader, writer) = open_connection(&handle, "127.0.0.1", port).await?;
             writer
                 .transport()
+                .unwrap()
                 .with_socket(|socket| socket.set_send_buffer_size(4096))
                 .unwrap()?;
             let mut written = Vec::new();
@@ -359,11 +361,11 @@ fn writing_without_drain_buffers_only_what_was_written() {
                 writer.write(&chunk)?;
                 written.extend_from_slice(&chunk);
                 handle.sleep(0.0).await?;
-                let buffered = writer.transport().get_write_buffer_size();
+                let buffered = writer.transport().unwrap().get_write_buffer_size();
                 assert!(buffered <= written.len());
             }
             // 4 MiB written, most of it still ours: the peer reads nothing.
-            assert!(writer.transport().get_write_buffer_size() > 1 << 20);
+            assert!(writer.transport().unwrap().get_write_buffer_size() > 1 << 20);
             go.send(()).unwrap();
             writer.close();
             writer.wait_closed().await?;
@@ -387,10 +389,10 @@ fn a_full_reader_pauses_its_connection_and_reading_resumes_it() {
             let options = StreamOptions::new().limit(4096);
             let (reader, writer) =
                 open_connection_with(&handle, "127.0.0.1", port, options).await?;
-            until(&handle, || !writer.transport().is_reading()).await?;
+            until(&handle, || !writer.transport().unwrap().is_reading()).await?;
             handle.sleep(0.05).await?;
             let most = reader.buffered();
-            assert!(!writer.transport().is_reading(), "still paused");
+            assert!(!writer.transport().unwrap().is_reading(), "still paused");
             let got = reader.read(-1).await?;
             writer.close();
             Ok((most, got))
@@ -762,7 +764,7 @@ fn a_read_larger_than_the_pause_mark_resumes_the_connection() {
             let (reader, writer) =
                 open_connection_with(&handle, "127.0.0.1", port, options).await?;
             // Paused first: the read below must resume it.
-            until(&handle, || !writer.transport().is_reading()).await?;
+            until(&handle, || !writer.transport().unwrap().is_reading()).await?;
             let got = reader.readexactly(200_000).await?;
             writer.close();
             Ok(got)

@@ -3,8 +3,11 @@
 //! [`subprocess_command`] start a child whose pipes and exit a
 //! [`SubprocessProtocol`] hears, through a [`SubprocessTransport`]
 //! (`get_pid`, `get_returncode`, `get_pipe_transport`, `send_signal`,
-//! `terminate`, `kill`, `close`, `wait`). The chapter is "Working with
-//! Subprocesses" (`docs/`).
+//! `terminate`, `kill`, `close`, `wait`); [`create_subprocess_exec`],
+//! [`create_subprocess_shell`] and [`create_subprocess_command`] give a
+//! [`Process`] whose pipes are `asyncio-net` stream readers and writers
+//! (`communicate`, `wait`). The chapter is "Working with Subprocesses"
+//! (`docs/subprocesses.md`).
 //!
 //! The child's exit is watched without a thread where the OS allows (a
 //! pidfd on Linux), else with one thread per child, as asyncio 3.11's
@@ -48,17 +51,21 @@
 //! # What it is not
 //!
 //! Not a process library: starting the child is `std::process::Command`'s
-//! work. The streams flavour (`create_subprocess_exec` and `Process`) and
-//! the process pool come in the issue's next parts.
+//! work. The process-pool executor comes in the issue's last part.
 #![cfg(unix)]
 
 mod error;
 mod pipe;
+mod process;
 mod subprocess;
 mod watch;
 
 pub use error::{ProcessError, ProcessErrorKind};
 pub use pipe::PipeTransport;
+pub use process::{
+    create_subprocess_command, create_subprocess_exec, create_subprocess_shell, Process,
+    ProcessOptions,
+};
 pub use subprocess::{
     subprocess_command, subprocess_exec, subprocess_shell, Stdio, Stdios, SubprocessProtocol,
     SubprocessTransport,

@@ -50,6 +50,7 @@ pub(crate) struct Pipe {
     /// `pause_writing` was called and `resume_writing` not yet.
     paused_writing: Cell<bool>,
     owner: Weak<Inner>,
+    handle: asyncio_loop::LoopHandle,
 }
 
 impl PipeTransport {
@@ -70,6 +71,7 @@ impl PipeTransport {
             paused_reading: Cell::new(false),
             paused_writing: Cell::new(false),
             owner: Rc::downgrade(owner),
+            handle: owner.handle().clone(),
         });
         if writes {
             // Readable on a write end: the reader went away. Not before.
@@ -307,6 +309,47 @@ impl Pipe {
         if let Some(owner) = self.owner() {
             owner.pipe_lost(self.fd, error);
         }
+    }
+}
+
+/// A child's pipe under a stream half (`Process`'s stdin writer, stdout
+/// and stderr readers).
+impl asyncio_net::StreamTransport for PipeTransport {
+    fn write(&self, data: &[u8]) -> Result<(), asyncio_net::NetError> {
+        PipeTransport::write(self, data).map_err(|error| {
+            asyncio_net::NetError::from(io::Error::new(io::ErrorKind::InvalidInput, error))
+        })
+    }
+
+    /// Closes the pipe once its buffer is sent: the child reads its end of
+    /// file (asyncio's pipe `write_eof`).
+    fn write_eof(&self) -> Result<(), asyncio_net::NetError> {
+        self.close();
+        Ok(())
+    }
+
+    fn can_write_eof(&self) -> bool {
+        self.pipe.writes
+    }
+
+    fn close(&self) {
+        PipeTransport::close(self);
+    }
+
+    fn is_closing(&self) -> bool {
+        PipeTransport::is_closing(self)
+    }
+
+    fn pause_reading(&self) {
+        PipeTransport::pause_reading(self);
+    }
+
+    fn resume_reading(&self) {
+        PipeTransport::resume_reading(self);
+    }
+
+    fn get_loop(&self) -> &asyncio_loop::LoopHandle {
+        &self.pipe.handle
     }
 }
 

@@ -79,3 +79,42 @@ fn a_thousand_short_children_leave_no_descriptor_and_no_zombie() {
     let left: Vec<_> = pids.into_iter().filter(|&pid| exists(pid)).collect();
     assert!(left.is_empty(), "not reaped: {left:?}");
 }
+
+/// Peak resident set size in bytes (`VmHWM`).
+fn peak_rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse::<usize>().ok())
+        .map_or(0, |kib| kib * 1024)
+}
+
+#[test]
+fn communicate_with_100_mb_of_output_holds_about_the_output_only() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    const SIZE: usize = 100_000_000;
+    let before = peak_rss();
+    let length = run(|handle| {
+        Box::pin(async move {
+            let options = asyncio_process::ProcessOptions::new()
+                .stdios(asyncio_process::Stdios::inherit().stdout(asyncio_process::Stdio::Pipe));
+            let command = format!("head -c {SIZE} /dev/zero");
+            let process = asyncio_process::create_subprocess_shell(&handle, command, options)
+                .await
+                .unwrap();
+            let (out, _) = process.communicate(None).await.unwrap();
+            out.unwrap().len()
+        })
+    });
+    assert_eq!(length, SIZE);
+    let grown = peak_rss().saturating_sub(before);
+    // The output itself, and at most as much again while its buffer grows
+    // (a `Vec` doubling), plus the reads in flight.
+    assert!(
+        grown < 2 * SIZE + 16 * 1024 * 1024,
+        "peak grew by {grown} bytes"
+    );
+}

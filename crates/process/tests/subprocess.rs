@@ -188,7 +188,7 @@ fn a_child_that_closes_its_stdin_gives_a_broken_pipe_not_a_crash() {
                 &handle,
                 move || Recorder(seen),
                 "sh",
-                &["-c", "exec 0<&-; sleep 0.2"],
+                &["-c", "sleep 0.1; exec 0<&-; sleep 0.2"],
             )
             .await
             .unwrap();
@@ -205,6 +205,36 @@ fn a_child_that_closes_its_stdin_gives_a_broken_pipe_not_a_crash() {
     assert!(
         log.iter().any(|e| e == "pipe_lost 0 Io(BrokenPipe)"),
         "{log:?}"
+    );
+}
+
+#[test]
+fn a_stdin_closed_before_any_write_ends_cleanly_and_later_writes_are_dropped() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&log);
+    run(move |handle| {
+        Box::pin(async move {
+            let transport = subprocess_exec(
+                &handle,
+                move || Recorder(seen),
+                "sh",
+                &["-c", "exec 0<&-; sleep 0.3"],
+            )
+            .await
+            .unwrap();
+            let stdin = transport.get_pipe_transport(0).unwrap();
+            handle.sleep(0.15).await.unwrap();
+            // The pipe ended without an error (nothing was buffered), as
+            // asyncio's does; a write now is dropped.
+            assert!(stdin.is_closing());
+            stdin.write(b"too late").unwrap();
+            transport.wait().await.unwrap()
+        })
+    });
+    assert!(
+        log.borrow().iter().any(|e| e == "pipe_lost 0"),
+        "{:?}",
+        log.borrow()
     );
 }
 

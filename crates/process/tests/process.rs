@@ -1,0 +1,234 @@
+//! `Process`, the streams flavour (asyncio's `create_subprocess_exec` and
+//! `asyncio.subprocess.Process`; `test_subprocess.py`'s cases that apply),
+//! against real programs. Every run is bounded by a stop timer.
+#![cfg(all(unix, not(miri)))]
+
+use std::time::Duration;
+
+use asyncio_loop::{EventLoop, LoopHandle};
+use asyncio_net::NetErrorKind;
+use asyncio_process::{
+    create_subprocess_exec, create_subprocess_shell, ProcessErrorKind, ProcessOptions, Stdio,
+    Stdios,
+};
+
+/// Runs `main` on a new loop, stopped after 30 s whatever happens.
+fn run<T: 'static>(
+    main: impl FnOnce(LoopHandle) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>,
+) -> T {
+    let event_loop = EventLoop::new();
+    let stopper = event_loop.handle();
+    event_loop.call_later(30.0, move || stopper.stop()).unwrap();
+    let outcome = event_loop.run_until_complete(main(event_loop.handle()));
+    outcome.expect("done within 30 s")
+}
+
+fn piped() -> ProcessOptions {
+    ProcessOptions::new().stdios(Stdios::pipes())
+}
+
+#[test]
+fn stdout_read_line_by_line_as_the_chapter_does() {
+    let (lines, code) = run(|handle| {
+        Box::pin(async move {
+            let options = ProcessOptions::new().stdios(Stdios::inherit().stdout(Stdio::Pipe));
+            let process =
+                create_subprocess_exec(&handle, "sh", &["-c", "echo one; echo two"], options)
+                    .await
+                    .unwrap();
+            assert!(process.stdin.is_none() && process.stderr.is_none());
+            let stdout = process.stdout.as_ref().unwrap();
+            let mut lines = Vec::new();
+            loop {
+                let line = stdout.readline().await.unwrap();
+                if line.is_empty() {
+                    break;
+                }
+                lines.push(String::from_utf8(line.into_vec()).unwrap());
+            }
+            let code = process.wait().await.unwrap();
+            assert_eq!(process.returncode(), Some(code));
+            (lines, code)
+        })
+    });
+    assert_eq!(lines, ["one\n", "two\n"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn communicate_large_data_both_ways_without_deadlock() {
+    let input: Vec<u8> = (0..4 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let expected = input.clone();
+    let (out, err, code) = run(move |handle| {
+        Box::pin(async move {
+            let process = create_subprocess_exec(&handle, "cat", &[] as &[&str], piped())
+                .await
+                .unwrap();
+            let (out, err) = process.communicate(Some(&input)).await.unwrap();
+            (out, err, process.returncode())
+        })
+    });
+    assert_eq!(out.unwrap(), expected);
+    assert_eq!(err.unwrap(), b"");
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn communicate_without_input_closes_stdin_so_cat_ends() {
+    let (out, err) = run(|handle| {
+        Box::pin(async move {
+            let options = ProcessOptions::new().stdios(Stdios::pipes().stderr(Stdio::Inherit));
+            let process = create_subprocess_exec(&handle, "cat", &[] as &[&str], options)
+                .await
+                .unwrap();
+            process.communicate(None).await.unwrap()
+        })
+    });
+    assert_eq!(out.unwrap(), b"");
+    assert!(err.is_none());
+}
+
+#[test]
+fn a_child_that_stops_reading_its_stdin_is_no_error_for_communicate() {
+    let out = run(|handle| {
+        Box::pin(async move {
+            let process = create_subprocess_shell(&handle, "exec 0<&-; echo done", piped())
+                .await
+                .unwrap();
+            let (out, _) = process
+                .communicate(Some(&vec![b'x'; 1 << 20]))
+                .await
+                .unwrap();
+            out.unwrap()
+        })
+    });
+    assert_eq!(out, b"done\n");
+}
+
+#[test]
+fn stderr_to_stdout_and_return_codes() {
+    let (out, code) = run(|handle| {
+        Box::pin(async move {
+            let options = ProcessOptions::new()
+                .stdios(Stdios::inherit().stdout(Stdio::Pipe).stderr(Stdio::Stdout));
+            let process =
+                create_subprocess_shell(&handle, "echo out; echo err >&2; exit 4", options)
+                    .await
+                    .unwrap();
+            let (out, err) = process.communicate(None).await.unwrap();
+            assert!(err.is_none());
+            (out.unwrap(), process.returncode())
+        })
+    });
+    assert_eq!(out, b"out\nerr\n");
+    assert_eq!(code, Some(4));
+}
+
+#[test]
+fn signals_and_a_process_that_is_gone() {
+    let (code, error) = run(|handle| {
+        Box::pin(async move {
+            let process = create_subprocess_exec(&handle, "sleep", &["10"], ProcessOptions::new())
+                .await
+                .unwrap();
+            process.kill().unwrap();
+            let code = process.wait().await.unwrap();
+            (code, process.terminate().unwrap_err())
+        })
+    });
+    assert_eq!(code, -9);
+    assert_eq!(error.kind(), ProcessErrorKind::ProcessLookup);
+}
+
+#[test]
+fn the_limit_applies_to_the_readers() {
+    let error = run(|handle| {
+        Box::pin(async move {
+            let options = ProcessOptions::new()
+                .stdios(Stdios::inherit().stdout(Stdio::Pipe))
+                .limit(16);
+            let process = create_subprocess_shell(&handle, "printf '%0100d\\n' 0", options)
+                .await
+                .unwrap();
+            let error = process
+                .stdout
+                .as_ref()
+                .unwrap()
+                .readline()
+                .await
+                .unwrap_err();
+            process.wait().await.unwrap();
+            error
+        })
+    });
+    assert_eq!(error.kind(), NetErrorKind::LimitOverrun);
+    let bad = run(|handle| {
+        Box::pin(async move {
+            create_subprocess_exec(
+                &handle,
+                "true",
+                &[] as &[&str],
+                ProcessOptions::new().limit(0),
+            )
+            .await
+            .unwrap_err()
+        })
+    });
+    assert_eq!(bad.kind(), ProcessErrorKind::InvalidArgument);
+}
+
+#[test]
+fn stdin_as_a_stream_writer_with_drain() {
+    let out = run(|handle| {
+        Box::pin(async move {
+            let process = create_subprocess_exec(&handle, "cat", &[] as &[&str], piped())
+                .await
+                .unwrap();
+            let stdin = process.stdin.clone().unwrap();
+            let stdout = process.stdout.clone().unwrap();
+            // A writer task and a reader, as a program pipes data through.
+            let writer = handle
+                .create_task(async move {
+                    for _ in 0..64 {
+                        stdin.write(&[b'y'; 16 * 1024]).unwrap();
+                        stdin.drain().await.unwrap();
+                    }
+                    assert!(stdin.can_write_eof());
+                    stdin.write_eof().unwrap();
+                })
+                .unwrap();
+            let all = stdout.read(-1).await.unwrap();
+            writer.wait().await.unwrap();
+            process.wait().await.unwrap();
+            all.len()
+        })
+    });
+    assert_eq!(out, 64 * 16 * 1024);
+}
+
+#[test]
+fn dropping_a_process_kills_its_child() {
+    let event_loop = EventLoop::new();
+    let handle = event_loop.handle();
+    let pid = event_loop
+        .run_until_complete(async move {
+            let process = create_subprocess_exec(&handle, "sleep", &["10"], ProcessOptions::new())
+                .await
+                .unwrap();
+            let pid = process.pid();
+            drop(process);
+            // The watch reaps it on this loop.
+            handle.sleep(0.3).await.unwrap();
+            pid
+        })
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && std::time::Instant::now() < deadline
+    {
+        event_loop
+            .run_once(Some(Duration::from_millis(20)))
+            .unwrap();
+    }
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+}
