@@ -198,8 +198,14 @@ impl State {
 
     /// The transport to pause, if more than twice the limit is buffered
     /// and reading was not paused yet (asyncio's `_maybe_pause_transport`).
+    ///
+    /// Not while a read waits: it wants more than is buffered (`read(-1)`,
+    /// `readexactly` of a large count), would resume the transport at once,
+    /// and only takes what it asked for (or fails at the limit), so the
+    /// buffer stays bounded by the request; pausing then only churned
+    /// (`communicate` of 10 MB through `cat`: 15.2 ms, 1.8x tokio's).
     fn pause_above_limit(&mut self) -> Option<Carrier> {
-        if !self.paused && self.len() > 2 * self.limit {
+        if !self.paused && !self.waiting && self.len() > 2 * self.limit {
             self.paused = self.transport.is_some();
             return self.transport.clone();
         }

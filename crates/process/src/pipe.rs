@@ -11,6 +11,7 @@
 //! were still buffered.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -44,7 +45,8 @@ pub(crate) struct Pipe {
     writes: bool,
     source: RefCell<Option<Registered<File>>>,
     /// Bytes a write could not send yet (write pipes).
-    buffer: RefCell<Vec<u8>>,
+    /// A ring: sent bytes leave its front without moving the rest.
+    buffer: RefCell<VecDeque<u8>>,
     closing: Cell<bool>,
     paused_reading: Cell<bool>,
     /// `pause_writing` was called and `resume_writing` not yet.
@@ -66,7 +68,7 @@ impl PipeTransport {
             fd,
             writes,
             source: RefCell::new(None),
-            buffer: RefCell::new(Vec::new()),
+            buffer: RefCell::new(VecDeque::new()),
             closing: Cell::new(false),
             paused_reading: Cell::new(false),
             paused_writing: Cell::new(false),
@@ -223,7 +225,7 @@ impl Pipe {
                 });
             }
         }
-        self.buffer.borrow_mut().extend_from_slice(data);
+        self.buffer.borrow_mut().extend(data);
         self.maybe_pause();
     }
 
@@ -233,7 +235,8 @@ impl Pipe {
             let source = self.source.borrow();
             let Some(source) = &*source else { return };
             let buffer = self.buffer.borrow();
-            source.try_write_with(|file| (&mut &*file).write(&buffer))
+            let (front, _) = buffer.as_slices();
+            source.try_write_with(|file| (&mut &*file).write(front))
         };
         match written {
             Ok(n) => {

@@ -350,8 +350,14 @@ async fn feed_stdin(
     input: Option<&[u8]>,
 ) -> Result<(), ProcessError> {
     let Some(stdin) = stdin else { return Ok(()) };
-    if let Some(input) = input {
-        let _ = stdin.write(input);
+    // In pieces of the high-water mark, each drained: the pipe's buffer
+    // never holds a copy of the whole input (asyncio's writes it all at
+    // once: 10 MB of input was 10 MB more memory, and its page faults).
+    for piece in input.unwrap_or_default().chunks(64 * 1024) {
+        if stdin.is_closing() {
+            break;
+        }
+        let _ = stdin.write(piece);
         if let Err(error) = stdin.drain().await {
             if error
                 .loop_error()
@@ -359,6 +365,8 @@ async fn feed_stdin(
             {
                 return Err(io_to_process(error));
             }
+            // The child closed its stdin: the rest is not wanted.
+            break;
         }
     }
     stdin.close();

@@ -405,6 +405,26 @@ pub(crate) const TABLES: &[Table] = &[
         ],
     },
     Table {
+        key: "processes",
+        title: "Subprocesses and signals",
+        intro: "`benches/benches/processes.rs`: spawn-and-wait of short children (`true`, 200 a \
+                round, one after another), 10 MB through `cat` and back (`communicate`, 5 a \
+                round), and signal round trips (raise `SIGUSR1`, await the handler; 5,000 a round, \
+                each Rust contender in a process of its own); paired rounds, the order rotating, \
+                medians of the time per operation. asyncio and uvloop are timed inside the \
+                interpreter (`benches/python/processes.py`). `threads` is the most threads our \
+                process had during the run (1: exits are watched by pidfd, no thread per child). \
+                Goals: at most tokio's time per child (spawn, and 10 MB through `cat`); signals \
+                delivered faster than asyncio's.",
+        columns: &[
+            ("workload", "workload", Format::Text),
+            ("contender", "", Format::Text),
+            ("per_op_us", "per operation", Format::Number(1, " µs")),
+            ("vs_ours", "time / ours", Format::Number(2, "")),
+            ("threads", "threads", Format::Number(0, "")),
+        ],
+    },
+    Table {
         key: "echo_machine",
         title: "Echo server: the machine",
         intro: "Load average (1, 5, 15 minutes) when the echo rounds ended, and whether the server \

@@ -28,7 +28,8 @@ USAGE:
 
 Runs the criterion workloads (benches/benches/workloads.rs), the memory
 bench (benches/benches/memory.rs), the paired rounds (benches/benches/
-paired.rs), the echo servers (benches/benches/echo.rs) and the Python
+paired.rs), the echo servers (benches/benches/echo.rs), the subprocess
+and signal workloads (benches/benches/processes.rs) and the Python
 peers (asyncio and uvloop, benches/python/
 bench_asyncio.py, in a virtual environment under target/ that this command
 creates), reads the JSON records they print, and writes docs/benchmarks.md
@@ -155,6 +156,15 @@ fn run(root: &Path, settings: &Settings) -> Result<PathBuf, String> {
         echo.args(["--", "--quick"]);
     }
     measured.add(records::read(&run_output(&mut echo)?)?);
+    eprintln!("bench: running the subprocess and signal workloads (a minute)");
+    let mut processes = bench("processes");
+    if venv_python.exists() {
+        processes.env("ECHO_PYTHON", &venv_python);
+    }
+    if settings.quick {
+        processes.args(["--", "--quick"]);
+    }
+    measured.add(records::read(&run_output(&mut processes)?)?);
     let machine = machine(root, versions.as_ref());
     let path = root.join("docs").join("benchmarks.md");
     let history = std::fs::read_to_string(&path)
