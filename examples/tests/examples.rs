@@ -1004,3 +1004,54 @@ fn asyncio_subprocess_coroutine_write() {
     Changed : '\nTHIS MESSAGE WILL BE CONVERTED\nTO ALL CAPS.\n'
     ");
 }
+
+// ---- "Combining Coroutines with Threads and Processes", processes ----
+
+#[test]
+fn asyncio_executor_process() {
+    let binary = example_binary("asyncio_executor_process");
+    let output = Command::new(&binary).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(output.stdout.is_empty());
+    let log = String::from_utf8(output.stderr).unwrap();
+    // "PID " + 5 columns + " " + the logger in 18 + ": " + the message.
+    let lines: Vec<(u32, &str)> = log
+        .lines()
+        .map(|line| {
+            let pid = line[4..9].trim().parse().unwrap();
+            (pid, &line[10..])
+        })
+        .collect();
+    let main_pid = lines[0].0;
+    let main: Vec<&str> = lines
+        .iter()
+        .filter(|(pid, _)| *pid == main_pid)
+        .map(|(_, text)| *text)
+        .collect();
+    assert_eq!(
+        main,
+        [
+            "run_blocking_tasks: starting",
+            "run_blocking_tasks: creating executor tasks",
+            "run_blocking_tasks: waiting for executor tasks",
+            "run_blocking_tasks: results: [0, 1, 4, 9, 16, 25]",
+            "run_blocking_tasks: exiting",
+        ]
+    );
+    let workers: std::collections::BTreeSet<u32> = lines
+        .iter()
+        .filter(|(pid, _)| *pid != main_pid)
+        .map(|(pid, _)| *pid)
+        .collect();
+    assert_eq!(workers.len(), 3, "{log}");
+    for n in 0..6 {
+        for state in ["running", "done"] {
+            let text = format!("{:>18}: {state}", format!("blocks({n})"));
+            let count = lines
+                .iter()
+                .filter(|(pid, line)| *pid != main_pid && *line == text)
+                .count();
+            assert_eq!(count, 1, "{text} in {log}");
+        }
+    }
+}

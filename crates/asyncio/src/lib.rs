@@ -207,9 +207,10 @@ pub use asyncio_net::{
 };
 #[cfg(unix)]
 pub use asyncio_process::{
-    create_subprocess_command, create_subprocess_exec, create_subprocess_shell, subprocess_command,
-    subprocess_exec, subprocess_shell, PipeTransport, Process, ProcessError, ProcessErrorKind,
-    ProcessOptions, Stdios, SubprocessProtocol, SubprocessTransport,
+    create_subprocess_command, create_subprocess_exec, create_subprocess_shell, serve_if_worker,
+    subprocess_command, subprocess_exec, subprocess_shell, PipeTransport, Process, ProcessError,
+    ProcessErrorKind, ProcessOptions, ProcessPool, Registry, Stdios, SubprocessProtocol,
+    SubprocessTransport,
 };
 pub use asyncio_sync::{
     Acquire, Barrier, BarrierWait, BoundedSemaphore, Condition, ConditionAcquire, ConditionGuard,

@@ -56,8 +56,15 @@ pub enum ProcessErrorKind {
     InvalidArgument,
     /// An OS error of a pipe (`BrokenPipe` once the child closed its end).
     Io(io::ErrorKind),
-    /// The loop refused the operation (it is closed).
+    /// The loop's error: it is closed, or the awaiting task was
+    /// cancelled.
     Loop,
+    /// A [`ProcessPool`](crate::ProcessPool) worker died while it ran the
+    /// job (asyncio's `BrokenProcessPool`); the pool replaced it.
+    WorkerDied,
+    /// A pool job failed in its worker: the function panicked, or no
+    /// function has that name there; the message says which.
+    Job,
 }
 
 #[derive(Clone)]
@@ -67,6 +74,8 @@ enum Repr {
     InvalidArgument(String),
     Io(Arc<io::Error>),
     Loop(LoopError),
+    WorkerDied,
+    Job(String),
 }
 
 impl ProcessError {
@@ -94,6 +103,18 @@ impl ProcessError {
         }
     }
 
+    pub(crate) fn worker_died() -> Self {
+        ProcessError {
+            repr: Repr::WorkerDied,
+        }
+    }
+
+    pub(crate) fn job(message: String) -> Self {
+        ProcessError {
+            repr: Repr::Job(message),
+        }
+    }
+
     /// What this error is, for `match`.
     pub fn kind(&self) -> ProcessErrorKind {
         match &self.repr {
@@ -102,6 +123,8 @@ impl ProcessError {
             Repr::InvalidArgument(_) => ProcessErrorKind::InvalidArgument,
             Repr::Io(error) => ProcessErrorKind::Io(error.kind()),
             Repr::Loop(_) => ProcessErrorKind::Loop,
+            Repr::WorkerDied => ProcessErrorKind::WorkerDied,
+            Repr::Job(_) => ProcessErrorKind::Job,
         }
     }
 
@@ -171,6 +194,10 @@ impl fmt::Display for ProcessError {
             Repr::InvalidArgument(message) => f.write_str(message),
             Repr::Io(error) => fmt::Display::fmt(error, f),
             Repr::Loop(error) => fmt::Display::fmt(error, f),
+            Repr::WorkerDied => f.write_str(
+                "a process in the process pool was terminated abruptly while the job ran",
+            ),
+            Repr::Job(message) => f.write_str(message),
         }
     }
 }
@@ -185,6 +212,8 @@ impl fmt::Debug for ProcessError {
             }
             Repr::Io(error) => f.debug_tuple("Io").field(error).finish(),
             Repr::Loop(error) => f.debug_tuple("Loop").field(error).finish(),
+            Repr::WorkerDied => f.write_str("WorkerDied"),
+            Repr::Job(message) => f.debug_tuple("Job").field(message).finish(),
         }
     }
 }

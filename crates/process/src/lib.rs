@@ -50,18 +50,25 @@
 //!
 //! # What it is not
 //!
+//! [`ProcessPool`] runs functions registered in a [`Registry`] in worker
+//! processes (the chapter "Combining Coroutines with Threads and
+//! Processes", `docs/executors.md`); [`serve_if_worker`] is the workers'
+//! entry.
+//!
 //! Not a process library: starting the child is `std::process::Command`'s
-//! work. The process-pool executor comes in the issue's last part.
+//! work.
 #![cfg(unix)]
 
 mod error;
 mod pipe;
+mod pool;
 mod process;
 mod subprocess;
 mod watch;
 
 pub use error::{ProcessError, ProcessErrorKind};
 pub use pipe::PipeTransport;
+pub use pool::{serve_if_worker, ProcessPool, Registry};
 pub use process::{
     create_subprocess_command, create_subprocess_exec, create_subprocess_shell, Process,
     ProcessOptions,
