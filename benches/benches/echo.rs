@@ -445,25 +445,8 @@ mod servers {
     /// `start_server` with a coroutine per connection, as users write it:
     /// `read(n)` (or `readline()`), `write`, `drain`.
     fn streams(lines: bool) {
-        use asyncio_net::{start_server_with, NetError, StreamOptions, StreamReader, StreamWriter};
-        async fn echo(
-            reader: StreamReader,
-            writer: StreamWriter,
-            lines: bool,
-        ) -> Result<(), NetError> {
-            loop {
-                let data = if lines {
-                    reader.readline().await?
-                } else {
-                    reader.read(256 * 1024).await?
-                };
-                if data.is_empty() {
-                    return Ok(());
-                }
-                writer.write(&data)?;
-                writer.drain().await?;
-            }
-        }
+        use asyncio_benches::stream_echo as echo;
+        use asyncio_net::{start_server_with, StreamOptions};
         let event_loop = asyncio_loop::EventLoop::new();
         let handle = event_loop.handle();
         // The largest message is one 100 KiB line.

@@ -153,19 +153,8 @@ fn stream_echo_allocations(lines: bool, warm_up: usize, requests: usize) -> f64 
     let handle = event_loop.handle();
     let server = event_loop
         .run_until_complete(async move {
-            let serve = move |reader: StreamReader, writer: StreamWriter| async move {
-                loop {
-                    let data = if lines {
-                        reader.readline().await?
-                    } else {
-                        reader.read(256 * 1024).await?
-                    };
-                    if data.is_empty() {
-                        return Ok::<_, asyncio_net::NetError>(());
-                    }
-                    writer.write(&data)?;
-                    writer.drain().await?;
-                }
+            let serve = move |reader: StreamReader, writer: StreamWriter| {
+                asyncio_benches::stream_echo(reader, writer, lines)
             };
             start_server(&handle, serve, "127.0.0.1", 0).await
         })

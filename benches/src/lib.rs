@@ -748,6 +748,28 @@ pub mod peers {
     }
 }
 
+/// The streams echo server's connection, as users write it: `read(n)`
+/// (or `readline()`), `write`, `drain`, until the peer's end. The echo
+/// bench's server and the memory bench's allocation count run this.
+pub async fn stream_echo(
+    reader: asyncio_net::StreamReader,
+    writer: asyncio_net::StreamWriter,
+    lines: bool,
+) -> Result<(), asyncio_net::NetError> {
+    loop {
+        let data = if lines {
+            reader.readline().await?
+        } else {
+            reader.read(256 * 1024).await?
+        };
+        if data.is_empty() {
+            return Ok(());
+        }
+        writer.write(&data)?;
+        writer.drain().await?;
+    }
+}
+
 /// The measurements the bench binaries print, one JSON object per line,
 /// for `cargo xtask bench` (which reads them with `serde_json`):
 ///

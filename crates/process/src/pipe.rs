@@ -151,6 +151,15 @@ impl PipeTransport {
     }
 }
 
+/// An error that means "not now" (the pipe is full or empty, or a signal
+/// interrupted the call): the next readiness tries again.
+fn not_yet(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
 /// A read pipe's reader callback.
 fn read_callback(pipe: Weak<Pipe>) -> impl FnMut() + 'static {
     let mut buffer = Vec::new();
@@ -183,11 +192,7 @@ impl Pipe {
                     owner.pipe_data(self.fd, buffer[..n].to_vec());
                 }
             }
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) => {}
+            Err(error) if not_yet(&error) => {}
             Err(error) => self.lose(Some(ProcessError::io(error))),
         }
     }
@@ -206,11 +211,7 @@ impl Pipe {
             match written {
                 Ok(n) if n == data.len() => return,
                 Ok(n) => data = &data[n..],
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) => {}
+                Err(error) if not_yet(&error) => {}
                 Err(error) => {
                     self.lose(Some(ProcessError::io(error)));
                     return;
@@ -255,11 +256,7 @@ impl Pipe {
                     }
                 }
             }
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) => {}
+            Err(error) if not_yet(&error) => {}
             Err(error) => self.lose(Some(ProcessError::io(error))),
         }
     }

@@ -3,9 +3,11 @@
 //! a time.
 #![cfg(all(unix, not(miri)))]
 
+mod common;
+
 use std::sync::Mutex;
 
-use asyncio_loop::{EventLoop, LoopHandle};
+use asyncio_loop::LoopHandle;
 use asyncio_process::{subprocess_exec, ProcessErrorKind, SubprocessProtocol};
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -14,25 +16,16 @@ struct Quiet;
 
 impl SubprocessProtocol for Quiet {}
 
-/// Runs `main` on a new loop, stopped after 60 s whatever happens.
+/// A bounded run (see `common::run_for`).
 fn run<T: 'static>(
     main: impl FnOnce(LoopHandle) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>,
 ) -> T {
-    let event_loop = EventLoop::new();
-    let stopper = event_loop.handle();
-    event_loop.call_later(60.0, move || stopper.stop()).unwrap();
-    let outcome = event_loop.run_until_complete(main(event_loop.handle()));
-    outcome.expect("done within 60 s")
+    common::run_for(60.0, main)
 }
 
 /// This process's open descriptors.
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())
-}
-
-/// Whether a process `pid` exists (a zombie does).
-fn exists(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[test]
@@ -76,7 +69,10 @@ fn a_thousand_short_children_leave_no_descriptor_and_no_zombie() {
         })
     });
     assert_eq!(open_fds(), before);
-    let left: Vec<_> = pids.into_iter().filter(|&pid| exists(pid)).collect();
+    let left: Vec<_> = pids
+        .into_iter()
+        .filter(|&pid| common::exists(pid))
+        .collect();
     assert!(left.is_empty(), "not reaped: {left:?}");
 }
 

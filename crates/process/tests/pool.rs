@@ -3,9 +3,11 @@
 //! pool starts it. Every run is bounded by a stop timer.
 #![cfg(all(unix, not(miri)))]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use asyncio_loop::{EventLoop, LoopHandle};
+use asyncio_loop::LoopHandle;
 use asyncio_process::{serve_if_worker, ProcessErrorKind, ProcessPool, Registry};
 
 fn square(n: u64) -> u64 {
@@ -56,19 +58,15 @@ fn pool(handle: &LoopHandle, workers: usize) -> ProcessPool {
     )
 }
 
-/// Runs `main` on a new loop, stopped after 60 s whatever happens.
+/// A bounded run (see `common::run_for`).
 fn run<T: 'static>(
     main: impl FnOnce(LoopHandle) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>,
 ) -> T {
-    let event_loop = EventLoop::new();
-    let stopper = event_loop.handle();
-    event_loop.call_later(60.0, move || stopper.stop()).unwrap();
-    let outcome = event_loop.run_until_complete(main(event_loop.handle()));
-    outcome.expect("done within 60 s")
+    common::run_for(60.0, main)
 }
 
 fn gone(pid: u32) -> bool {
-    !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    !common::exists(pid)
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! against real programs. Every run is bounded by a stop timer.
 #![cfg(all(unix, not(miri)))]
 
+mod common;
+
 use std::time::Duration;
 
 use asyncio_loop::{EventLoop, LoopHandle};
@@ -12,15 +14,11 @@ use asyncio_process::{
     Stdios,
 };
 
-/// Runs `main` on a new loop, stopped after 30 s whatever happens.
+/// A bounded run (see `common::run_for`).
 fn run<T: 'static>(
     main: impl FnOnce(LoopHandle) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>,
 ) -> T {
-    let event_loop = EventLoop::new();
-    let stopper = event_loop.handle();
-    event_loop.call_later(30.0, move || stopper.stop()).unwrap();
-    let outcome = event_loop.run_until_complete(main(event_loop.handle()));
-    outcome.expect("done within 30 s")
+    common::run_for(30.0, main)
 }
 
 fn piped() -> ProcessOptions {

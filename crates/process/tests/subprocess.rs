@@ -4,6 +4,8 @@
 //! Every run is bounded by a stop timer.
 #![cfg(all(unix, not(miri)))]
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -42,20 +44,11 @@ impl SubprocessProtocol for Recorder {
     }
 }
 
-/// Runs `main` on a new loop, stopped after 20 s whatever happens.
+/// A bounded run (see `common::run_for`).
 fn run<T: 'static>(
     main: impl FnOnce(LoopHandle) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>,
 ) -> T {
-    let event_loop = EventLoop::new();
-    let stopper = event_loop.handle();
-    event_loop.call_later(20.0, move || stopper.stop()).unwrap();
-    let outcome = event_loop.run_until_complete(main(event_loop.handle()));
-    outcome.expect("done within 20 s")
-}
-
-/// Whether a process `pid` exists (a zombie does).
-fn exists(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+    common::run_for(20.0, main)
 }
 
 #[test]
@@ -261,10 +254,10 @@ fn children_left_running_are_reaped_after_the_loop_closes_or_the_transport_goes(
     event_loop.close().unwrap();
     // The loop is closed with both watches pending: threads reap them.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while (exists(running_pid) || exists(dropped)) && Instant::now() < deadline {
+    while (common::exists(running_pid) || common::exists(dropped)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!exists(running_pid) && !exists(dropped));
+    assert!(!common::exists(running_pid) && !common::exists(dropped));
 }
 
 #[test]
