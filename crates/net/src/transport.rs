@@ -239,9 +239,15 @@ impl Transport {
             return;
         }
         let Some(sock) = self.sock() else { return };
+        // Past the protocol's data (reading resumed after an EOF it kept
+        // the connection open for): a plain read, which calls the protocol
+        // only for data, finds the end again and stops reading; the other
+        // kinds would ask the protocol first, be refused, and read again
+        // at every iteration.
+        let takes_data = self.conn.phase.get().after(Call::Data).is_some();
         let kind = match &*self.conn.protocol.borrow() {
-            Some(AnyProtocol::Buffered(_)) => ReadKind::Buffered,
-            Some(AnyProtocol::InPlace(_)) => ReadKind::InPlace,
+            Some(AnyProtocol::Buffered(_)) if takes_data => ReadKind::Buffered,
+            Some(AnyProtocol::InPlace(_)) if takes_data => ReadKind::InPlace,
             _ => ReadKind::Plain,
         };
         let read = match kind {

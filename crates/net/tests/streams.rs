@@ -773,3 +773,39 @@ fn a_read_larger_than_the_pause_mark_resumes_the_connection() {
     peer.join().unwrap();
     assert!(got == sent, "every byte, in order");
 }
+
+/// Reading resumed by hand after the peer's EOF (the stream protocol
+/// keeps the connection open for writing): the read finds the end again
+/// and stops, with nothing reported. (The in-place read asked the
+/// protocol first, which refused any data call after EOF: a failed debug
+/// assertion, or in release a read retried at every iteration.)
+#[test]
+fn resuming_reading_after_the_peers_eof_finds_the_end_and_stops() {
+    let (port, peer) = blocking_peer(|mut stream| {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(b"last words").unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+        rest
+    });
+    let reports = run(20.0, move |handle| {
+        Box::pin(async move {
+            let reports = reports_of(&handle);
+            let (reader, writer) = open_connection(&handle, "127.0.0.1", port).await?;
+            assert_eq!(reader.read(-1).await?, b"last words");
+            let transport = writer.transport().unwrap().clone();
+            transport.pause_reading();
+            transport.resume_reading();
+            handle.sleep(0.05).await?;
+            writer.write(b"bye")?;
+            writer.close();
+            writer.wait_closed().await?;
+            Ok::<_, NetError>(reports)
+        })
+    });
+    assert!(reports.borrow().is_empty(), "{:?}", reports.borrow());
+    assert_eq!(peer.join().unwrap(), b"bye");
+}

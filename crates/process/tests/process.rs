@@ -230,3 +230,24 @@ fn dropping_a_process_kills_its_child() {
     }
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
 }
+
+#[test]
+fn a_child_that_ends_its_output_early_while_we_write_is_no_error() {
+    // `head` takes 5 bytes, writes them, closes its stdout and exits while
+    // `communicate` is still writing 1 MiB: a broken pipe on stdin, which
+    // communicate ignores as asyncio's does (IO59).
+    let (out, code) = run(|handle| {
+        Box::pin(async move {
+            let process = create_subprocess_exec(&handle, "head", &["-c", "5"], piped())
+                .await
+                .unwrap();
+            let (out, _) = process
+                .communicate(Some(&vec![b'z'; 1 << 20]))
+                .await
+                .unwrap();
+            (out.unwrap(), process.returncode())
+        })
+    });
+    assert_eq!(out, b"zzzzz");
+    assert_eq!(code, Some(0));
+}

@@ -405,6 +405,16 @@ pub(crate) const TABLES: &[Table] = &[
         ],
     },
     Table {
+        key: "echo_machine",
+        title: "Echo server: the machine",
+        intro: "Load average (1, 5, 15 minutes) when the echo rounds ended, and whether the server \
+                and the client were pinned to CPUs of their own.",
+        columns: &[
+            ("load", "load", Format::Text),
+            ("pinned", "pinned", Format::Text),
+        ],
+    },
+    Table {
         key: "processes",
         title: "Subprocesses and signals",
         intro: "`benches/benches/processes.rs`: spawn-and-wait of short children (`true`, 200 a \
@@ -422,16 +432,6 @@ pub(crate) const TABLES: &[Table] = &[
             ("per_op_us", "per operation", Format::Number(1, " µs")),
             ("vs_ours", "time / ours", Format::Number(2, "")),
             ("threads", "threads", Format::Number(0, "")),
-        ],
-    },
-    Table {
-        key: "echo_machine",
-        title: "Echo server: the machine",
-        intro: "Load average (1, 5, 15 minutes) when the echo rounds ended, and whether the server \
-                and the client were pinned to CPUs of their own.",
-        columns: &[
-            ("load", "load", Format::Text),
-            ("pinned", "pinned", Format::Text),
         ],
     },
 ];
