@@ -471,3 +471,32 @@ fn removal_close_and_drop_give_the_signal_its_default_effect_again() {
     assert!(output.status.success(), "{:?}", output.status);
     assert!(String::from_utf8_lossy(&output.stdout).contains("survived"));
 }
+
+#[test]
+fn a_handler_may_replace_or_remove_itself() {
+    let _turn = serial();
+    let event_loop = EventLoop::new();
+    let calls = Rc::new(RefCell::new(Vec::new()));
+    let (log, handle) = (Rc::clone(&calls), event_loop.handle());
+    event_loop
+        .add_signal_handler(libc::SIGHUP, move || {
+            log.borrow_mut().push("first");
+            // Replaced from inside itself: the next signal runs the new one,
+            // which removes itself.
+            let (log, inner) = (Rc::clone(&log), handle.clone());
+            handle
+                .add_signal_handler(libc::SIGHUP, move || {
+                    log.borrow_mut().push("second");
+                    assert!(inner.remove_signal_handler(libc::SIGHUP).unwrap());
+                    inner.stop();
+                })
+                .unwrap();
+            signal_hook::low_level::raise(libc::SIGHUP).unwrap();
+        })
+        .unwrap();
+    signal_hook::low_level::raise(libc::SIGHUP).unwrap();
+    bound(&event_loop, 10.0);
+    event_loop.run_forever().unwrap();
+    assert_eq!(*calls.borrow(), ["first", "second"]);
+    assert!(!event_loop.remove_signal_handler(libc::SIGHUP).unwrap());
+}

@@ -306,6 +306,10 @@ impl ProcessPool {
         let argument = serde_json::to_value(argument)
             .map_err(|error| ProcessError::invalid_argument(format!("bad argument: {error}")))?;
         self.start()?;
+        if self.inner.drivers.get() == 0 {
+            // Every worker failed to start: try again for this job.
+            spawn_driver(&self.inner)?;
+        }
         let result = self.inner.handle.create_future();
         let job = Job {
             name: name.to_owned(),
@@ -392,8 +396,16 @@ async fn drive(pool: &Rc<PoolInner>) {
     command.args(&pool.arguments).env(WORKER_VAR, "1");
     let options =
         ProcessOptions::new().stdios(Stdios::inherit().stdin(Stdio::Pipe).stdout(Stdio::Pipe));
-    let Ok(process) = create_subprocess_command(&pool.handle, command, options).await else {
-        return;
+    let process = match create_subprocess_command(&pool.handle, command, options).await {
+        Ok(process) => process,
+        Err(error) => {
+            // No worker: the jobs waiting now fail with the reason rather
+            // than wait for ever (a later submit tries to start one again).
+            while let Ok(job) = pool.queue.get_nowait() {
+                let _ = job.result.set_result(Err(error.clone()));
+            }
+            return;
+        }
     };
     let process = Rc::new(process);
     pool.running.borrow_mut().push(Rc::clone(&process));

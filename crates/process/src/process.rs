@@ -5,6 +5,7 @@
 //! [`StreamWriter`] when to wait, as asyncio's `SubprocessStreamProtocol`
 //! does.
 
+use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::fmt;
 use std::future::Future as StdFuture;
@@ -93,7 +94,19 @@ struct StreamsProtocol {
     stdin: Option<(StreamWriter, WriterFlow)>,
     stdout: Option<StreamReader>,
     stderr: Option<StreamReader>,
+    /// Where `connection_made` leaves the streams for the `Process`: the
+    /// protocol itself may be gone by the time the caller looks (a child
+    /// that exits and closes its pipes at once ends the protocol's calls
+    /// before the caller's task resumes).
+    made: Rc<RefCell<Streams>>,
 }
+
+/// A process's three streams, each when piped.
+type Streams = (
+    Option<StreamWriter>,
+    Option<StreamReader>,
+    Option<StreamReader>,
+);
 
 impl StreamsProtocol {
     fn reader(&self, fd: i32) -> Option<&StreamReader> {
@@ -130,6 +143,11 @@ impl SubprocessProtocol for StreamsProtocol {
         if let Some(pipe) = transport.get_pipe_transport(0) {
             self.stdin = Some(StreamWriter::from_transport(Rc::new(pipe), None));
         }
+        *self.made.borrow_mut() = (
+            self.stdin.as_ref().map(|(writer, _)| writer.clone()),
+            self.stdout.clone(),
+            self.stderr.clone(),
+        );
     }
 
     fn pipe_data_received(&mut self, fd: i32, data: &[u8]) {
@@ -237,22 +255,17 @@ pub async fn create_subprocess_command(
         return Err(ProcessError::invalid_argument("Limit cannot be <= 0"));
     }
     let limit = options.limit;
+    let made = Rc::new(RefCell::new((None, None, None)));
+    let slot = Rc::clone(&made);
     let factory = move || StreamsProtocol {
         limit,
         stdin: None,
         stdout: None,
         stderr: None,
+        made: slot,
     };
     let transport = subprocess_command(handle, factory, command, options.stdios).await?;
-    let (stdin, stdout, stderr) = transport
-        .with_protocol(|protocol: &mut StreamsProtocol| {
-            (
-                protocol.stdin.as_ref().map(|(writer, _)| writer.clone()),
-                protocol.stdout.clone(),
-                protocol.stderr.clone(),
-            )
-        })
-        .unwrap_or((None, None, None));
+    let (stdin, stdout, stderr) = made.take();
     Ok(Process {
         transport,
         stdin,

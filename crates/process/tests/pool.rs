@@ -203,3 +203,18 @@ fn submits_after_shutdown_fail_and_a_dropped_pool_leaves_no_worker() {
     assert_eq!(error.kind(), ProcessErrorKind::InvalidArgument);
     assert!(pids.iter().all(|&pid| gone(pid)), "{pids:?}");
 }
+
+#[test]
+fn a_pool_whose_workers_cannot_start_fails_its_jobs() {
+    let error = run(|handle| {
+        Box::pin(async move {
+            let pool =
+                ProcessPool::with_command(&handle, 2, "/no/such/worker", Vec::<String>::new());
+            pool.submit::<u64, u64>("square", &3).await.unwrap_err()
+        })
+    });
+    assert_eq!(
+        error.kind(),
+        ProcessErrorKind::Spawn(std::io::ErrorKind::NotFound)
+    );
+}

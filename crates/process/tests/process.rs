@@ -251,3 +251,22 @@ fn a_child_that_ends_its_output_early_while_we_write_is_no_error() {
     assert_eq!(out, b"zzzzz");
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn a_child_that_ends_at_once_still_leaves_its_streams() {
+    // `true` exits and closes its pipes before the caller's task resumes:
+    // the protocol's calls are over by then, and the streams must be there.
+    for _ in 0..20 {
+        let (out, code) = run(|handle| {
+            Box::pin(async move {
+                let process = create_subprocess_exec(&handle, "true", &[] as &[&str], piped())
+                    .await
+                    .unwrap();
+                assert!(process.stdin.is_some() && process.stderr.is_some());
+                let out = process.stdout.as_ref().unwrap().read(-1).await.unwrap();
+                (out.into_vec(), process.wait().await.unwrap())
+            })
+        });
+        assert_eq!((out, code), (Vec::new(), 0));
+    }
+}

@@ -249,15 +249,20 @@ impl LoopHandle {
             Some(id) if !self.is_closed() => id,
             _ => return Err(LoopError::closed()),
         };
+        // A new callback in a new cell: the old one may be running (a
+        // handler that replaces itself), and calls already queued keep it,
+        // as asyncio's queued handle does.
+        let mut callback = Some(callback);
         let replaced = INSTALLED.with(|installed| {
-            let installed = installed.borrow();
+            let mut installed = installed.borrow_mut();
             let entry = installed
-                .get(&signal)
+                .get_mut(&signal)
                 .filter(|entry| entry.loop_id == loop_id)?;
-            Some(Rc::clone(&entry.callback))
+            let new = Rc::new(RefCell::new(callback.take()?));
+            Some(std::mem::replace(&mut entry.callback, new))
         });
-        if let Some(slot) = replaced {
-            let old = std::mem::replace(&mut *slot.borrow_mut(), callback);
+        if let Some(old) = replaced {
+            // Dropped outside the table's borrow: its drop is user code.
             drop(old);
             return Ok(());
         }
@@ -271,6 +276,9 @@ impl LoopHandle {
             }
             process.owners.insert(signal, loop_id);
         }
+        let Some(callback) = callback else {
+            return Ok(());
+        };
         match self.install(signal, loop_id, callback, background) {
             Ok(()) => Ok(()),
             Err(error) => {
