@@ -199,7 +199,10 @@ impl LoopHandle {
     /// [`remove_signal_handler`](Self::remove_signal_handler), or when the
     /// loop closes, the signal has its default effect again (Ctrl-C ends
     /// the process), except `SIGPIPE`, which Rust programs ignore and which
-    /// is ignored again.
+    /// is ignored again. That default effect comes from an action of ours
+    /// that stays registered for the signal, so a handler another library
+    /// registers for the same signal later (tokio's `signal`) does not
+    /// stop it: use one or the other for a given signal.
     ///
     /// # Errors
     ///
