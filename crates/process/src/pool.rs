@@ -169,7 +169,9 @@ struct PoolInner {
     workers: usize,
     program: OsString,
     arguments: Vec<OsString>,
-    queue: Queue<Job>,
+    /// Jobs in order; `None` ends the worker task that takes it (one per
+    /// task at shutdown, behind the jobs queued before).
+    queue: Queue<Option<Job>>,
     started: Cell<bool>,
     closing: Cell<bool>,
     /// The workers' processes, for shutdown.
@@ -229,18 +231,13 @@ impl Drop for Owner {
 }
 
 /// No new jobs; each worker's task ends once the jobs queued before are
-/// done (a wake-up job per task, queued behind them).
+/// done (a `None` per task, queued behind them).
 fn begin_shutdown(inner: &PoolInner) {
     if inner.closing.replace(true) {
         return;
     }
     for _ in 0..inner.drivers.get() {
-        let wake = Job {
-            name: String::new(),
-            argument: Value::Null,
-            result: inner.handle.create_future(),
-        };
-        let _ = inner.queue.put_nowait(wake);
+        let _ = inner.queue.put_nowait(None);
     }
 }
 
@@ -316,7 +313,7 @@ impl ProcessPool {
             argument,
             result: result.clone(),
         };
-        if self.inner.queue.put_nowait(job).is_err() {
+        if self.inner.queue.put_nowait(Some(job)).is_err() {
             return Err(ProcessError::invalid_argument(
                 "the pool's queue refused the job",
             ));
@@ -402,7 +399,9 @@ async fn drive(pool: &Rc<PoolInner>) {
             // No worker: the jobs waiting now fail with the reason rather
             // than wait for ever (a later submit tries to start one again).
             while let Ok(job) = pool.queue.get_nowait() {
-                let _ = job.result.set_result(Err(error.clone()));
+                if let Some(job) = job {
+                    let _ = job.result.set_result(Err(error.clone()));
+                }
             }
             return;
         }
@@ -413,12 +412,9 @@ async fn drive(pool: &Rc<PoolInner>) {
         return;
     };
     loop {
-        let Ok(job) = pool.queue.get().await else {
+        let Ok(Some(job)) = pool.queue.get().await else {
             break;
         };
-        if job.name.is_empty() && pool.closing.get() {
-            break;
-        }
         // Cancelled while queued (its awaiting task was): never runs.
         if job.result.done() {
             continue;

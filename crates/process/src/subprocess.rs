@@ -200,7 +200,12 @@ impl Inner {
         call: impl FnOnce(&mut dyn SubprocessProtocol, &SubprocessTransport) + 'static,
     ) {
         let this = Rc::clone(self);
-        let job: Box<dyn FnOnce()> = Box::new(move || this.run_protocol(what, call));
+        self.queue(Box::new(move || this.run_protocol(what, call)));
+    }
+
+    /// Runs `job` soon: kept until `connection_made` is queued, then queued
+    /// with `call_soon`.
+    fn queue(&self, job: Box<dyn FnOnce()>) {
         let mut state = self.state.borrow_mut();
         if let Some(pending) = &mut state.pending {
             pending.push(job);
@@ -226,7 +231,7 @@ impl Inner {
             call(protocol.as_protocol(), &transport)
         }));
         let mut slot = self.protocol.borrow_mut();
-        if slot.is_none() && what != "connection_lost" {
+        if slot.is_none() {
             *slot = Some(protocol);
         } else {
             drop(slot);
@@ -306,8 +311,16 @@ impl Inner {
             state.finished = true;
         }
         let this = Rc::clone(self);
-        self.call("connection_lost", move |protocol, _| {
-            protocol.connection_lost(None);
+        self.queue(Box::new(move || {
+            this.run_protocol("connection_lost", |protocol, _| {
+                protocol.connection_lost(None)
+            });
+            // The last call: the protocol goes (and with it a transport it
+            // kept), then `wait()` returns (asyncio's `finally`).
+            let protocol = this.protocol.borrow_mut().take();
+            if let Some(protocol) = protocol {
+                drop_reporting(&this.handle, protocol);
+            }
             let (returncode, waiters) = {
                 let mut state = this.state.borrow_mut();
                 (
@@ -318,7 +331,7 @@ impl Inner {
             for waiter in waiters {
                 let _ = waiter.set_result(returncode);
             }
-        });
+        }));
     }
 
     fn close(&self) {

@@ -60,17 +60,15 @@ where
     let task = event_loop.spawn_main(main)?;
     #[cfg(unix)]
     let interrupts = on_ctrl_c(&event_loop, &task);
-    #[allow(unused_mut)]
-    let mut outcome = event_loop.run_until_complete(task);
+    let outcome = event_loop.run_until_complete(task);
     // Stopped by a second Ctrl-C (or cancelled unrun by the first).
     #[cfg(unix)]
-    if interrupts.get() > 0
-        && outcome
-            .as_ref()
-            .is_err_and(|error| error.is_cancelled() || error.is_stopped())
-    {
-        outcome = Err(LoopError::interrupted());
-    }
+    let outcome = match outcome {
+        Err(error) if interrupts.get() > 0 && (error.is_cancelled() || error.is_stopped()) => {
+            Err(LoopError::interrupted())
+        }
+        outcome => outcome,
+    };
     cancel_all_tasks(&event_loop);
     event_loop.shutdown_default_executor();
     // Not running, not closed yet: closing cannot fail here.
