@@ -355,6 +355,51 @@ impl StreamReader {
         Ok(())
     }
 
+    /// Reads into the buffer in place: `read` is lent the buffer's free
+    /// room and returns how many bytes it put at the front of it, which are
+    /// then buffered as [`feed_data`](Self::feed_data) buffers its copy (a
+    /// waiting read wakes; above twice the limit the transport's reading is
+    /// paused). For a transport of another crate that reads into the reader
+    /// itself, such as a child's pipe: one copy out of the kernel, where
+    /// `feed_data` adds a second. asyncio has no counterpart.
+    ///
+    /// `Ok(0)` buffers nothing: the end of the stream is still
+    /// [`feed_eof`](Self::feed_eof)'s to mark.
+    ///
+    /// # Errors
+    ///
+    /// The error `read` returned (as an I/O error,
+    /// [`io_error`](NetError::io_error) gives it back); an invalid-data
+    /// error if it claims more bytes than the room it was lent (nothing is
+    /// buffered then); an invalid-state error after `feed_eof` (`read` is
+    /// not called).
+    ///
+    /// # Panics
+    ///
+    /// If `read` calls a method of this reader (or of a clone): the reader
+    /// is borrowed while `read` runs, as a `RefCell` is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use asyncio_net::StreamReader;
+    ///
+    /// let reader = StreamReader::new();
+    /// let mut source: &[u8] = b"read in place";
+    /// assert_eq!(reader.feed_with(|room| source.read(room)).unwrap(), 13);
+    /// reader.feed_eof();
+    /// ```
+    pub fn feed_with(
+        &self,
+        read: impl FnOnce(&mut [u8]) -> std::io::Result<usize>,
+    ) -> Result<usize, NetError> {
+        if self.inner.borrow().eof {
+            return Err(NetError::invalid_state("feed_with after feed_eof"));
+        }
+        Ok(self.fill(read)?)
+    }
+
     /// Marks the end of the stream and wakes a waiting read (asyncio's
     /// `feed_eof`).
     pub fn feed_eof(&self) {
@@ -598,11 +643,26 @@ impl StreamReader {
         &self,
         recv: &mut dyn FnMut(&mut [u8]) -> std::io::Result<usize>,
     ) -> std::io::Result<usize> {
+        self.fill(recv)
+    }
+
+    /// [`read_in_place`](Self::read_in_place) and
+    /// [`feed_with`](Self::feed_with): `recv` fills the room once.
+    fn fill(
+        &self,
+        recv: impl FnOnce(&mut [u8]) -> std::io::Result<usize>,
+    ) -> std::io::Result<usize> {
         let (read, waker, pause) = {
             let mut state = self.inner.borrow_mut();
             let room = state.room();
             let given = room.len();
-            let read = recv(room);
+            let read = match recv(room) {
+                Ok(n) if n > given => Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("a read into {given} bytes of room reported {n}"),
+                )),
+                read => read,
+            };
             match read {
                 Ok(n) if n > 0 => {
                     state.filled(n, given);

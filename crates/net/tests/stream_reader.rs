@@ -45,6 +45,51 @@ fn feeding_adds_to_the_buffer() {
     assert!(reader.feed_data(b"x").unwrap_err().is_invalid_state());
 }
 
+/// `feed_with` (ours): a read lent the buffer's room is buffered as fed
+/// data is; its error comes back whole; a read that claims more than its
+/// room, or any after the end, buffers nothing.
+#[test]
+fn feeding_in_place_adds_what_the_read_put_in_the_room() {
+    let reader = StreamReader::new();
+    let fed = reader.feed_with(|room| {
+        room[..6].copy_from_slice(b"line1\n");
+        Ok(6)
+    });
+    assert_eq!(fed.unwrap(), 6);
+    assert_eq!(reader.feed_with(|_| Ok(0)).unwrap(), 0);
+    let failed = reader
+        .feed_with(|_| Err(std::io::ErrorKind::WouldBlock.into()))
+        .unwrap_err();
+    assert_eq!(
+        failed.io_error().map(std::io::Error::kind),
+        Some(std::io::ErrorKind::WouldBlock)
+    );
+    let overclaimed = reader.feed_with(|room| Ok(room.len() + 1)).unwrap_err();
+    assert_eq!(
+        overclaimed.io_error().map(std::io::Error::kind),
+        Some(std::io::ErrorKind::InvalidData)
+    );
+    assert_eq!(reader.buffered(), 6);
+    // A waiting read wakes for what is read in place.
+    let r = reader.clone();
+    let line = run(move |handle| async move {
+        let feeder = r.clone();
+        handle
+            .call_soon(move || {
+                let _ = feeder.feed_with(|room| {
+                    room[..6].copy_from_slice(b"line2\n");
+                    Ok(6)
+                });
+            })
+            .unwrap();
+        r.readexactly(12).await.unwrap()
+    });
+    assert_eq!(line, b"line1\nline2\n");
+    reader.feed_eof();
+    let late = reader.feed_with(|_| panic!("not called after the end"));
+    assert!(late.unwrap_err().is_invalid_state());
+}
+
 /// `test_read_zero`.
 #[test]
 fn read_zero_reads_nothing() {

@@ -18,6 +18,7 @@ use std::io::{self, Read, Write};
 use std::rc::{Rc, Weak};
 
 use asyncio_loop::Registered;
+use asyncio_net::StreamReader;
 
 use crate::subprocess::Inner;
 use crate::ProcessError;
@@ -162,12 +163,18 @@ fn not_yet(error: &io::Error) -> bool {
 
 /// A read pipe's reader callback.
 fn read_callback(pipe: Weak<Pipe>) -> impl FnMut() + 'static {
-    let mut buffer = Vec::new();
     move || {
         if let Some(pipe) = pipe.upgrade() {
-            pipe.read_ready(&mut buffer);
+            pipe.read_ready();
         }
     }
+}
+
+thread_local! {
+    /// The buffer that read pipes of this thread read into before they
+    /// copy the bytes out for their protocol (allocated at the first such
+    /// read, then shared).
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Pipe {
@@ -175,26 +182,72 @@ impl Pipe {
         self.owner.upgrade()
     }
 
-    /// One read (asyncio's `_read_ready`).
-    fn read_ready(self: &Rc<Self>, buffer: &mut Vec<u8>) {
-        if buffer.len() < MAX_READ {
-            buffer.resize(MAX_READ, 0);
-        }
-        let read = {
-            let source = self.source.borrow();
-            let Some(source) = &*source else { return };
-            source.try_read_with(|file| (&mut &*file).read(buffer))
+    /// One read (asyncio's `_read_ready`): into the stream reader given
+    /// for this pipe, in place, or else a copy for the protocol.
+    fn read_ready(self: &Rc<Self>) {
+        let Some(owner) = self.owner() else { return };
+        let read = match owner.reader(self.fd).map(|reader| self.read_into(&reader)) {
+            Some(Some(read)) => read,
+            // A reader told its end by hand refuses data: the protocol's
+            // road drops it, as asyncio's `feed_data` after `feed_eof`.
+            Some(None) => {
+                owner.forget_reader(self.fd);
+                self.read_for(&owner)
+            }
+            None => self.read_for(&owner),
         };
         match read {
             Ok(0) => self.lose(None),
-            Ok(n) => {
-                if let Some(owner) = self.owner() {
-                    owner.pipe_data(self.fd, buffer[..n].to_vec());
-                }
-            }
+            Ok(_) => {}
             Err(error) if not_yet(&error) => {}
             Err(error) => self.lose(Some(ProcessError::io(error))),
         }
+    }
+
+    /// One read into `reader`'s own buffer; `None` if the reader refuses
+    /// data (its end was fed).
+    fn read_into(&self, reader: &StreamReader) -> Option<io::Result<usize>> {
+        let source = self.source.borrow();
+        let Some(source) = &*source else {
+            return Some(Err(io::ErrorKind::WouldBlock.into()));
+        };
+        // The read's own error, kept whole (the reader reports a copy).
+        let mut failed = None;
+        let fed = reader.feed_with(|room| {
+            source
+                .try_read_with(|file| (&mut &*file).read(room))
+                .map_err(|error| {
+                    let kind = error.kind();
+                    failed = Some(error);
+                    io::Error::from(kind)
+                })
+        });
+        match (fed, failed) {
+            (Ok(n), _) => Some(Ok(n)),
+            (Err(_), Some(error)) => Some(Err(error)),
+            (Err(_), None) => None,
+        }
+    }
+
+    /// One read, handed to the protocol as a copy (a call queued for it).
+    fn read_for(&self, owner: &Rc<Inner>) -> io::Result<usize> {
+        let source = self.source.borrow();
+        let Some(source) = &*source else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        READ_BUFFER.with(|buffer| {
+            let mut buffer = buffer.borrow_mut();
+            if buffer.len() < MAX_READ {
+                buffer.resize(MAX_READ, 0);
+            }
+            let read = source.try_read_with(|file| (&mut &*file).read(&mut buffer));
+            if let Ok(n) = read {
+                if n > 0 {
+                    owner.pipe_data(self.fd, buffer[..n].to_vec());
+                }
+            }
+            read
+        })
     }
 
     fn write(self: &Rc<Self>, data: &[u8]) {

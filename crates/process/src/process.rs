@@ -135,6 +135,9 @@ impl SubprocessProtocol for StreamsProtocol {
             // The limit was checked when the options were.
             let reader = StreamReader::with_limit(self.limit).unwrap_or_default();
             reader.attach(Rc::new(pipe));
+            // The pipe reads into the reader itself from now on;
+            // `pipe_data_received` below only takes what was read before.
+            transport.read_into(fd, reader.clone());
             match fd {
                 1 => self.stdout = Some(reader),
                 _ => self.stderr = Some(reader),

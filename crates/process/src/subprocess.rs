@@ -13,7 +13,7 @@
 //! before `process_exited` (IO58); `connection_lost` comes once the child
 //! has exited and every pipe is closed (IO57).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
@@ -24,6 +24,7 @@ use std::rc::Rc;
 
 use asyncio_core::{Exception, ExceptionContext, Future};
 use asyncio_loop::LoopHandle;
+use asyncio_net::StreamReader;
 
 use crate::pipe::PipeTransport;
 use crate::{watch, ProcessError};
@@ -170,6 +171,18 @@ pub(crate) struct Inner {
     /// Taken out while one of its methods runs; gone after
     /// `connection_lost`.
     protocol: RefCell<Option<Box<dyn ProtocolAny>>>,
+    /// Readers that the pipes of stdout and stderr read into in place,
+    /// past the protocol (a `Process`'s streams: its protocol would only
+    /// copy the bytes into them).
+    readers: RefCell<[Option<StreamReader>; 3]>,
+    /// `pipe_data_received` calls queued and not run yet: while any is,
+    /// data keeps that road, so that it stays in order.
+    queued_data: Cell<usize>,
+    /// One of the protocol's methods is running.
+    running: Cell<bool>,
+    /// Pause (`true`) or resume writing, to tell the protocol when its
+    /// running method returns.
+    flow_after: Cell<Option<bool>>,
 }
 
 struct State {
@@ -227,12 +240,15 @@ impl Inner {
         let transport = SubprocessTransport {
             inner: Rc::clone(self),
         };
+        self.running.set(true);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             call(protocol.as_protocol(), &transport)
         }));
+        self.running.set(false);
         let mut slot = self.protocol.borrow_mut();
         if slot.is_none() {
             *slot = Some(protocol);
+            drop(slot);
         } else {
             drop(slot);
             drop_reporting(&self.handle, protocol);
@@ -243,13 +259,37 @@ impl Inner {
                     .with_exception(Exception::from_panic(payload)),
             );
         }
+        if let Some(pause) = self.flow_after.take() {
+            self.tell_flow(pause);
+        }
     }
 
     /// `data` came from the child's `fd`.
     pub(crate) fn pipe_data(self: &Rc<Self>, fd: i32, data: Vec<u8>) {
-        self.call("pipe_data_received", move |protocol, _| {
-            protocol.pipe_data_received(fd, &data);
-        });
+        self.queued_data.set(self.queued_data.get() + 1);
+        let this = Rc::clone(self);
+        self.queue(Box::new(move || {
+            this.queued_data.set(this.queued_data.get() - 1);
+            this.run_protocol("pipe_data_received", move |protocol, _| {
+                protocol.pipe_data_received(fd, &data);
+            });
+        }));
+    }
+
+    /// The reader that the pipe of `fd` may read into in place now: one
+    /// was given, and no data of the protocol's road is still queued.
+    pub(crate) fn reader(&self, fd: i32) -> Option<StreamReader> {
+        if self.queued_data.get() > 0 {
+            return None;
+        }
+        self.readers.borrow().get(fd as usize)?.clone()
+    }
+
+    /// The pipe of `fd` reads for the protocol from now on.
+    pub(crate) fn forget_reader(&self, fd: i32) {
+        if let Some(reader) = self.readers.borrow_mut().get_mut(fd as usize) {
+            *reader = None;
+        }
     }
 
     /// The pipe of `fd` ended; its protocol call comes one iteration later
@@ -266,6 +306,7 @@ impl Inner {
                     *pipe = None;
                 }
             }
+            this.forget_reader(fd);
             this.call("pipe_connection_lost", move |protocol, _| {
                 protocol.pipe_connection_lost(fd, error);
             });
@@ -284,16 +325,32 @@ impl Inner {
         });
     }
 
-    /// Writing to stdin paused (`true`) or resumed.
+    /// Writing to stdin paused (`true`) or resumed: the protocol is told
+    /// at once, as asyncio's pipe transport tells it (so that a `drain`
+    /// right after a `write` already waits); from inside one of the
+    /// protocol's own calls, as soon as that call returns (a pause and a
+    /// resume within one call cancel out); before `connection_made`, in
+    /// turn after it.
     pub(crate) fn flow(self: &Rc<Self>, pause: bool) {
-        // Called from inside a write, perhaps from the protocol itself:
-        // soon, as asyncio's `_maybe_pause_protocol` is direct but ours
-        // must not re-enter a running protocol call.
-        if pause {
-            self.call("pause_writing", |protocol, _| protocol.pause_writing());
+        if self.state.borrow().pending.is_some() {
+            self.call(flow_name(pause), move |protocol, _| {
+                tell(protocol, pause);
+            });
+        } else if self.running.get() {
+            let after = match self.flow_after.get() {
+                Some(earlier) if earlier != pause => None,
+                _ => Some(pause),
+            };
+            self.flow_after.set(after);
         } else {
-            self.call("resume_writing", |protocol, _| protocol.resume_writing());
+            self.tell_flow(pause);
         }
+    }
+
+    fn tell_flow(self: &Rc<Self>, pause: bool) {
+        self.run_protocol(flow_name(pause), move |protocol, _| {
+            tell(protocol, pause);
+        });
     }
 
     /// `connection_lost` once the child exited and every pipe closed
@@ -374,6 +431,23 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// The protocol's method that [`Inner::flow`] calls.
+fn flow_name(pause: bool) -> &'static str {
+    if pause {
+        "pause_writing"
+    } else {
+        "resume_writing"
+    }
+}
+
+fn tell(protocol: &mut dyn SubprocessProtocol, pause: bool) {
+    if pause {
+        protocol.pause_writing();
+    } else {
+        protocol.resume_writing();
     }
 }
 
@@ -479,6 +553,14 @@ impl SubprocessTransport {
             waiter
         };
         Ok(waiter.wait().await?)
+    }
+
+    /// Makes the pipe of `fd` (stdout or stderr) read into `reader` in
+    /// place, past the protocol's `pipe_data_received`.
+    pub(crate) fn read_into(&self, fd: i32, reader: StreamReader) {
+        if let Some(slot) = self.inner.readers.borrow_mut().get_mut(fd as usize) {
+            *slot = Some(reader);
+        }
     }
 
     /// Runs `f` on the protocol if it is of type `P` and not running.
@@ -633,6 +715,10 @@ fn start(
             exit_waiters: Vec::new(),
         }),
         protocol: RefCell::new(Some(protocol)),
+        readers: RefCell::new([None, None, None]),
+        queued_data: Cell::new(0),
+        running: Cell::new(false),
+        flow_after: Cell::new(None),
     });
     let streams: [(i32, Option<OwnedFd>, bool); 3] = [
         (0, child.stdin.take().map(OwnedFd::from), true),

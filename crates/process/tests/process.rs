@@ -204,6 +204,62 @@ fn stdin_as_a_stream_writer_with_drain() {
     assert_eq!(out, 64 * 16 * 1024);
 }
 
+/// A `drain` right after a `write` above the high-water mark waits: the
+/// pipe pauses its writer at once, as asyncio's pipe transport pauses its
+/// protocol (the pause was queued once, so every `drain` returned at once
+/// and 1 MB for a child that did not read yet all went into the buffer).
+#[test]
+fn drain_right_after_a_large_write_waits_for_the_child() {
+    let most = run(|handle| {
+        Box::pin(async move {
+            let process = create_subprocess_shell(
+                &handle,
+                "sleep 0.2; cat > /dev/null",
+                ProcessOptions::new().stdios(Stdios::inherit().stdin(Stdio::Pipe)),
+            )
+            .await
+            .unwrap();
+            let stdin = process.stdin.clone().unwrap();
+            let pipe = process.transport().get_pipe_transport(0).unwrap();
+            let mut most = 0;
+            for _ in 0..16 {
+                stdin.write(&[b'z'; 64 * 1024]).unwrap();
+                stdin.drain().await.unwrap();
+                most = most.max(pipe.get_write_buffer_size());
+            }
+            stdin.close();
+            assert_eq!(process.wait().await.unwrap(), 0);
+            most
+        })
+    });
+    // After a drain: at most the high-water mark (64 KiB) is buffered.
+    assert!(most <= 64 * 1024, "{most} bytes buffered after a drain");
+}
+
+/// Output read before the streams exist goes through the protocol (queued
+/// reads); after, the pipe reads into the reader itself: the bytes stay
+/// in order across the change.
+#[test]
+fn output_stays_in_order_when_the_pipe_starts_reading_in_place() {
+    let (out, expected) = run(|handle| {
+        Box::pin(async move {
+            let process = create_subprocess_exec(
+                &handle,
+                "seq",
+                &["1", "200000"],
+                ProcessOptions::new().stdios(Stdios::inherit().stdout(Stdio::Pipe)),
+            )
+            .await
+            .unwrap();
+            let out = process.stdout.as_ref().unwrap().read(-1).await.unwrap();
+            assert_eq!(process.wait().await.unwrap(), 0);
+            let expected: String = (1..=200_000).map(|n| format!("{n}\n")).collect();
+            (out.into_vec(), expected.into_bytes())
+        })
+    });
+    assert!(out == expected, "{} bytes, not in order", out.len());
+}
+
 #[test]
 fn dropping_a_process_kills_its_child() {
     let event_loop = EventLoop::new();

@@ -352,3 +352,70 @@ fn a_panicking_protocol_is_reported_and_the_process_still_ends() {
         ["Exception in subprocess protocol.pipe_data_received()"]
     );
 }
+
+/// Writing pauses and resumes the protocol as asyncio's pipe transport
+/// does: a write above the high-water mark from outside the protocol tells
+/// it at once; one from inside a protocol call, as soon as that call
+/// returns; the pipe emptying below the low-water mark resumes it.
+#[test]
+fn writes_pause_and_resume_the_protocol() {
+    /// Writes 256 KiB to a child that reads nothing for 0.2 s, from
+    /// `connection_made`; records the calls.
+    struct Flow(Rc<RefCell<Vec<&'static str>>>);
+    impl SubprocessProtocol for Flow {
+        fn connection_made(&mut self, transport: &SubprocessTransport) {
+            let stdin = transport.get_pipe_transport(0).unwrap();
+            stdin.write(&[b'w'; 256 * 1024]).unwrap();
+            self.0.borrow_mut().push("connection_made returns");
+        }
+        fn pause_writing(&mut self) {
+            self.0.borrow_mut().push("pause_writing");
+        }
+        fn resume_writing(&mut self) {
+            self.0.borrow_mut().push("resume_writing");
+        }
+    }
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&log);
+    let after_write = run(move |handle| {
+        Box::pin(async move {
+            let transport = subprocess_command(
+                &handle,
+                move || Flow(seen),
+                {
+                    let mut command = std::process::Command::new("sh");
+                    command.args(["-c", "sleep 0.2; cat > /dev/null"]);
+                    command
+                },
+                Stdios::inherit().stdin(Stdio::Pipe),
+            )
+            .await
+            .unwrap();
+            let calls = |transport: &SubprocessTransport| {
+                transport.with_protocol(|flow: &mut Flow| flow.0.borrow().len())
+            };
+            // Resumed once the child has read; then a write from here
+            // pauses it before `write` returns.
+            while calls(&transport) != Some(3) {
+                handle.sleep(0.01).await.unwrap();
+            }
+            let stdin = transport.get_pipe_transport(0).unwrap();
+            stdin.write(&[b'v'; 256 * 1024]).unwrap();
+            let after_write = calls(&transport);
+            stdin.close();
+            transport.wait().await.unwrap();
+            after_write
+        })
+    });
+    assert_eq!(after_write, Some(4), "paused before write returned");
+    assert_eq!(
+        *log.borrow(),
+        [
+            "connection_made returns",
+            "pause_writing",
+            "resume_writing",
+            "pause_writing",
+            "resume_writing"
+        ]
+    );
+}
