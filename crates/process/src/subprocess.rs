@@ -674,8 +674,11 @@ fn start(
     mut command: Command,
     stdios: Stdios,
 ) -> Result<SubprocessTransport, ProcessError> {
-    // A closed loop refuses before any child is started.
-    handle.call_soon(|| {})?.cancel();
+    // A closed loop refuses before any child is started (`call_soon`
+    // gives the closed loop's error).
+    if handle.is_closed() {
+        handle.call_soon(|| {})?;
+    }
     let stdio = |which: Stdio, name: &str| -> Result<StdStdio, ProcessError> {
         Ok(match which {
             Stdio::Pipe => StdStdio::piped(),
