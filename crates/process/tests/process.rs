@@ -326,3 +326,126 @@ fn a_child_that_ends_at_once_still_leaves_its_streams() {
         assert_eq!((out, code), (Vec::new(), 0));
     }
 }
+
+/// `test_cancel_make_subprocess_transport_exec`: the task creating a
+/// process is cancelled while it waits for the connection; the child,
+/// started already, is killed and reaped (no zombie), and the task ends
+/// cancelled.
+#[test]
+fn cancelling_the_creation_kills_and_reaps_the_child() {
+    // A duration no other test's child has, to find this one by.
+    let unique = format!("29.{}", std::process::id());
+    let (cancelled, pid) = run(move |handle| {
+        Box::pin(async move {
+            let creator = {
+                let (handle, unique) = (handle.clone(), unique.clone());
+                handle
+                    .clone()
+                    .create_task(async move {
+                        create_subprocess_exec(&handle, "sleep", &[unique], ProcessOptions::new())
+                            .await
+                            .map(|_| ())
+                    })
+                    .unwrap()
+            };
+            // The child is started in the task's first step; cancel the
+            // task while it waits for `connection_made` (the child runs
+            // until the cancellation reaches the task).
+            handle.sleep(0.0).await.unwrap();
+            // (Its arguments show once its `exec` has set them up: look
+            // again for a while; the child lives until this task yields.)
+            let looked_since = std::time::Instant::now();
+            let pid = loop {
+                if let Some(pid) = common::child_with_argument(&unique) {
+                    break pid;
+                }
+                assert!(looked_since.elapsed() < Duration::from_secs(5), "no child");
+                std::thread::sleep(Duration::from_millis(1));
+            };
+            assert!(creator.cancel());
+            let cancelled = creator.wait().await.unwrap_err().is_cancelled();
+            (cancelled, pid)
+        })
+    });
+    assert!(cancelled, "the creating task ends cancelled");
+    // Killed, and reaped (by the watch, or its reaper once the loop is gone).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while common::exists(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!common::exists(pid), "child {pid} still exists");
+}
+
+/// `test_cancel_process_wait`: cancelling a task that waits for the
+/// process leaves the process running; a later `wait` sees its end.
+#[test]
+fn cancelling_a_wait_leaves_the_child_running() {
+    let code = run(|handle| {
+        Box::pin(async move {
+            let process = std::rc::Rc::new(
+                create_subprocess_exec(&handle, "sleep", &["30"], ProcessOptions::new())
+                    .await
+                    .unwrap(),
+            );
+            let waiter = {
+                let process = std::rc::Rc::clone(&process);
+                handle
+                    .create_task(async move { process.wait().await })
+                    .unwrap()
+            };
+            handle.sleep(0.05).await.unwrap();
+            assert!(waiter.cancel());
+            assert!(waiter.wait().await.unwrap_err().is_cancelled());
+            handle.sleep(0.05).await.unwrap();
+            assert_eq!(process.returncode(), None, "still running");
+            process.kill().unwrap();
+            process.wait().await.unwrap()
+        })
+    });
+    assert_eq!(code, -9);
+}
+
+/// `test_read_stdout_after_process_exit`: the output stays readable after
+/// the process has ended and been waited for.
+#[test]
+fn output_is_readable_after_the_child_was_waited_for() {
+    let out = run(|handle| {
+        Box::pin(async move {
+            let process = create_subprocess_exec(
+                &handle,
+                "echo",
+                &["after the end"],
+                ProcessOptions::new().stdios(Stdios::inherit().stdout(Stdio::Pipe)),
+            )
+            .await
+            .unwrap();
+            assert_eq!(process.wait().await.unwrap(), 0);
+            process.stdout.as_ref().unwrap().read(-1).await.unwrap()
+        })
+    });
+    assert_eq!(out, b"after the end\n");
+}
+
+/// `test_create_subprocess_env_exec`: a `Command`'s environment reaches
+/// the child.
+#[test]
+fn a_commands_environment_reaches_the_child() {
+    let out = run(|handle| {
+        Box::pin(async move {
+            let mut command = std::process::Command::new("sh");
+            command
+                .args(["-c", "printf %s \"$ASYNCIO_TEST_VALUE\""])
+                .env("ASYNCIO_TEST_VALUE", "from the parent");
+            let process = asyncio_process::create_subprocess_command(
+                &handle,
+                command,
+                ProcessOptions::new().stdios(Stdios::inherit().stdout(Stdio::Pipe)),
+            )
+            .await
+            .unwrap();
+            let (out, _) = process.communicate(None).await.unwrap();
+            out.unwrap()
+        })
+    });
+    assert_eq!(out, b"from the parent");
+}
