@@ -449,3 +449,69 @@ fn a_commands_environment_reaches_the_child() {
     });
     assert_eq!(out, b"from the parent");
 }
+
+/// `test_empty_input`, `test_devstdin_input`: empty input is an end of
+/// file at once; the stdin pipe can be opened again as `/dev/stdin`.
+#[test]
+fn empty_input_and_stdin_reopened_by_name() {
+    let (empty, reopened) = run(|handle| {
+        Box::pin(async move {
+            let count = |input: &'static [u8], script: &'static str| {
+                let handle = handle.clone();
+                async move {
+                    let process = create_subprocess_exec(&handle, "sh", &["-c", script], piped())
+                        .await
+                        .unwrap();
+                    let (out, _) = process.communicate(Some(input)).await.unwrap();
+                    assert_eq!(process.wait().await.unwrap(), 0);
+                    String::from_utf8(out.unwrap()).unwrap().trim().to_owned()
+                }
+            };
+            (
+                count(b"", "wc -c").await,
+                count(b"abc", "wc -c < /dev/stdin").await,
+            )
+        })
+    });
+    assert_eq!((empty.as_str(), reopened.as_str()), ("0", "3"));
+}
+
+/// `test_kill_issue43884`: killing a shell whose own child still holds its
+/// stdout open: `wait` gives the kill's return code once that pipe closes.
+#[test]
+fn killing_a_shell_whose_child_holds_its_output() {
+    let code = run(|handle| {
+        Box::pin(async move {
+            let process = create_subprocess_shell(
+                &handle,
+                "sleep 1; sleep 1",
+                ProcessOptions::new().stdios(Stdios::inherit().stdout(Stdio::Pipe)),
+            )
+            .await
+            .unwrap();
+            handle.sleep(0.2).await.unwrap();
+            process.kill().unwrap();
+            process.wait().await.unwrap()
+        })
+    });
+    assert_eq!(code, -9);
+}
+
+/// `test_start_new_session`: a `Command`'s own settings (here a new
+/// process group) apply to the child.
+#[test]
+fn a_commands_own_settings_apply() {
+    use std::os::unix::process::CommandExt;
+    let code = run(|handle| {
+        Box::pin(async move {
+            let mut command = std::process::Command::new("sh");
+            command.args(["-c", "exit 8"]).process_group(0);
+            let process =
+                asyncio_process::create_subprocess_command(&handle, command, ProcessOptions::new())
+                    .await
+                    .unwrap();
+            process.wait().await.unwrap()
+        })
+    });
+    assert_eq!(code, 8);
+}

@@ -419,3 +419,47 @@ fn writes_pause_and_resume_the_protocol() {
         ]
     );
 }
+
+/// `test_cancel_post_init`: the task making a subprocess transport is
+/// cancelled by a callback queued right after it: it ends cancelled, and
+/// the loop goes on without a hang or a report.
+#[test]
+fn cancelling_the_transports_creation_right_away() {
+    struct Quiet;
+    impl SubprocessProtocol for Quiet {}
+    let event_loop = EventLoop::new();
+    let reported = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&reported);
+    event_loop.set_exception_handler(Some(move |context: &asyncio_core::ExceptionContext| {
+        sink.borrow_mut().push(context.message.to_string());
+    }));
+    let handle = event_loop.handle();
+    let stopper = event_loop.handle();
+    event_loop.call_later(20.0, move || stopper.stop()).unwrap();
+    let cancelled = event_loop
+        .run_until_complete(async move {
+            let task = {
+                let handle = handle.clone();
+                handle
+                    .clone()
+                    .create_task(async move {
+                        subprocess_exec(&handle, || Quiet, "sleep", &["30"])
+                            .await
+                            .map(|_| ())
+                    })
+                    .unwrap()
+            };
+            let canceller = task.clone();
+            handle
+                .call_soon(move || {
+                    canceller.cancel();
+                })
+                .unwrap();
+            let outcome = task.wait().await;
+            handle.sleep(0.05).await.unwrap();
+            outcome.unwrap_err().is_cancelled()
+        })
+        .unwrap();
+    assert!(cancelled);
+    assert!(reported.borrow().is_empty(), "{:?}", reported.borrow());
+}
