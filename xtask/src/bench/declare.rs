@@ -423,7 +423,8 @@ pub(crate) const TABLES: &[Table] = &[
                 each Rust contender in a process of its own); paired rounds, the order rotating, \
                 medians of the time per operation. asyncio and uvloop are timed inside the \
                 interpreter (`benches/python/processes.py`). `threads` is the most threads our \
-                process had during the run (1: exits are watched by pidfd, no thread per child). \
+                process had with a child alive (read once per run for spawn, since reading it \
+                costs about 12 µs; 1: exits are watched by pidfd, no thread per child). \
                 Goals: at most tokio's time per child (spawn, and 10 MB through `cat`); signals \
                 delivered faster than asyncio's.",
         columns: &[
