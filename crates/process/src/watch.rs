@@ -190,6 +190,55 @@ mod tests {
         assert_eq!(reap_blocking(pid_of(&child)), None);
     }
 
+    /// The stuck check counts a watched child: a run waiting for what only
+    /// the child's exit brings is not reported stuck (by either watch),
+    /// and a run waiting for what nothing brings is reported stuck only
+    /// once the child has exited.
+    #[allow(clippy::zombie_processes)]
+    #[test]
+    fn the_stuck_check_counts_unreaped_children() {
+        type Watch = fn(&LoopHandle, Pid, Box<dyn FnOnce(i32)>) -> Result<(), ProcessError>;
+        let by_pid: Watch =
+            |handle, pid, on_exit| watch(handle, pid.as_raw_nonzero().get() as u32, on_exit);
+        for (name, watch_with) in [("pidfd", by_pid), ("thread", watch_thread as Watch)] {
+            let event_loop = asyncio_loop::EventLoop::new();
+            let child = std::process::Command::new("sh")
+                .args(["-c", "sleep 0.2; exit 5"])
+                .spawn()
+                .unwrap();
+            let exited = event_loop.create_future::<i32>();
+            let setter = exited.clone();
+            watch_with(
+                &event_loop,
+                pid_of(&child),
+                Box::new(move |code| {
+                    let _ = setter.set_result(code);
+                }),
+            )
+            .unwrap();
+            let code = event_loop.run_until_complete(exited.wait());
+            assert_eq!(
+                code.unwrap().unwrap(),
+                5,
+                "{name}: not stuck, the exit came"
+            );
+
+            let child = std::process::Command::new("sleep")
+                .arg("0.2")
+                .spawn()
+                .unwrap();
+            watch_with(&event_loop, pid_of(&child), Box::new(|_| {})).unwrap();
+            let never = event_loop.create_future::<()>();
+            let started = std::time::Instant::now();
+            let outcome = event_loop.run_until_complete(never.wait());
+            assert!(outcome.unwrap_err().is_stuck(), "{name}: stuck in the end");
+            assert!(
+                started.elapsed() >= std::time::Duration::from_millis(150),
+                "{name}: not before the child exited"
+            );
+        }
+    }
+
     // Reaped by the watch's thread, with `waitpid` by pid.
     #[allow(clippy::zombie_processes)]
     #[test]
