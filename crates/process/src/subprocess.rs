@@ -245,12 +245,17 @@ impl Inner {
             call(protocol.as_protocol(), &transport)
         }));
         self.running.set(false);
-        let mut slot = self.protocol.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(protocol);
-            drop(slot);
-        } else {
-            drop(slot);
+        let displaced = {
+            let mut slot = self.protocol.borrow_mut();
+            match *slot {
+                None => {
+                    *slot = Some(protocol);
+                    None
+                }
+                Some(_) => Some(protocol),
+            }
+        };
+        if let Some(protocol) = displaced {
             drop_reporting(&self.handle, protocol);
         }
         if let Err(payload) = outcome {
