@@ -299,19 +299,21 @@ where
                 }
                 None => None,
             };
-            let counter = Rc::new(Cell::new(tasks.len()));
-            let return_when = self.return_when;
+            // One `Rc` for the callbacks: with the task each is given, it
+            // fits a callback's inline room (no allocation per task).
+            let waiting = Rc::new((waiter.clone(), Cell::new(tasks.len()), self.return_when));
             let mut keys = Vec::with_capacity(tasks.len());
             for task in &tasks {
-                let (waiter, counter) = (waiter.clone(), Rc::clone(&counter));
+                let waiting = Rc::clone(&waiting);
                 keys.push(task.add_done_callback(move |task| {
+                    let (waiter, counter, return_when) = &*waiting;
                     counter.set(counter.get() - 1);
                     let failed = || !task.cancelled() && matches!(task.exception(), Ok(Some(_)));
                     if counter.get() == 0
-                        || return_when == ReturnWhen::FirstCompleted
-                        || (return_when == ReturnWhen::FirstException && failed())
+                        || *return_when == ReturnWhen::FirstCompleted
+                        || (*return_when == ReturnWhen::FirstException && failed())
                     {
-                        release(&waiter);
+                        release(waiter);
                     }
                 })?);
             }
@@ -434,9 +436,9 @@ impl<A> Gather<A> {
 enum GatherEnd {
     /// Every child is done, and no failure ended it first.
     AllDone,
-    /// This child was the first to fail or be cancelled (when failures
-    /// end the gather).
-    Child(usize),
+    /// The child with this task number (see `Task::number`) was the first
+    /// to fail or be cancelled (when failures end the gather).
+    Child(u64),
     /// The gather was cancelled, and every child it cancelled is done.
     Cancelled,
 }
@@ -456,13 +458,13 @@ struct Gathering {
 
 impl Gathering {
     /// asyncio's `_done_callback` of `gather`.
-    fn child_done(&self, index: usize, failed: bool) {
+    fn child_done(&self, number: u64, failed: bool) {
         self.remaining.set(self.remaining.get() - 1);
         if self.ended.get().is_some() {
             return;
         }
         if failed && !self.all {
-            self.end(GatherEnd::Child(index));
+            self.end(GatherEnd::Child(number));
         } else if self.remaining.get() == 0 {
             let cancelled = self.cancelled.borrow().is_some();
             self.end(if cancelled {
@@ -511,11 +513,13 @@ impl<T: 'static> Children<T> {
             cancelled: RefCell::new(None),
             outer: event_loop.create_future(),
         });
-        for (index, task) in tasks.iter().enumerate() {
+        for task in &tasks {
+            // Only the state: with the task the callback is given, it fits
+            // a callback's inline room (no allocation per child).
             let state = Rc::clone(&state);
             task.add_done_callback(move |task| {
                 let failed = task.cancelled() || matches!(task.exception(), Ok(Some(_)));
-                state.child_done(index, failed);
+                state.child_done(task.number(), failed);
             })?;
         }
         if tasks.is_empty() {
@@ -801,10 +805,14 @@ impl<T: 'static> IntoFuture for GatherHandle<T> {
                     .iter()
                     .map(|task| (self.outcome)(task).map_err(LoopError::from))
                     .collect::<Result<Vec<_>, _>>(),
-                GatherEnd::Child(index) => Err((self.outcome)(&tasks[index]).err().map_or_else(
-                    || LoopError::from(FutureError::loop_closed()),
-                    LoopError::from,
-                )),
+                GatherEnd::Child(number) => Err(tasks
+                    .iter()
+                    .find(|task| task.number() == number)
+                    .and_then(|task| (self.outcome)(task).err())
+                    .map_or_else(
+                        || LoopError::from(FutureError::loop_closed()),
+                        LoopError::from,
+                    )),
                 GatherEnd::Cancelled => Err(children.cancelled_error()),
             }
         })
