@@ -436,9 +436,9 @@ impl<A> Gather<A> {
 enum GatherEnd {
     /// Every child is done, and no failure ended it first.
     AllDone,
-    /// The child with this task number (see `Task::number`) was the first
-    /// to fail or be cancelled (when failures end the gather).
-    Child(u64),
+    /// A child was the first to fail or be cancelled (when failures end
+    /// the gather): `Gathering::first_failed`.
+    Child,
     /// The gather was cancelled, and every child it cancelled is done.
     Cancelled,
 }
@@ -452,19 +452,24 @@ struct Gathering {
     ended: Cell<Option<GatherEnd>>,
     /// The message the gather was cancelled with, once it was.
     cancelled: RefCell<Option<Option<String>>>,
+    /// The child whose failure ended it (done, so holding it keeps no
+    /// callback alive).
+    first_failed: RefCell<Option<AnyTask>>,
     /// Released when it ends.
     outer: Future<()>,
 }
 
 impl Gathering {
     /// asyncio's `_done_callback` of `gather`.
-    fn child_done(&self, number: u64, failed: bool) {
+    /// `failed` is the child, if it failed or was cancelled.
+    fn child_done(&self, failed: Option<AnyTask>) {
         self.remaining.set(self.remaining.get() - 1);
         if self.ended.get().is_some() {
             return;
         }
-        if failed && !self.all {
-            self.end(GatherEnd::Child(number));
+        if failed.is_some() && !self.all {
+            *self.first_failed.borrow_mut() = failed;
+            self.end(GatherEnd::Child);
         } else if self.remaining.get() == 0 {
             let cancelled = self.cancelled.borrow().is_some();
             self.end(if cancelled {
@@ -511,6 +516,7 @@ impl<T: 'static> Children<T> {
             all,
             ended: Cell::new(None),
             cancelled: RefCell::new(None),
+            first_failed: RefCell::new(None),
             outer: event_loop.create_future(),
         });
         for task in &tasks {
@@ -519,7 +525,7 @@ impl<T: 'static> Children<T> {
             let state = Rc::clone(&state);
             task.add_done_callback(move |task| {
                 let failed = task.cancelled() || matches!(task.exception(), Ok(Some(_)));
-                state.child_done(task.number(), failed);
+                state.child_done(failed.then(|| task.as_any()));
             })?;
         }
         if tasks.is_empty() {
@@ -805,9 +811,12 @@ impl<T: 'static> IntoFuture for GatherHandle<T> {
                     .iter()
                     .map(|task| (self.outcome)(task).map_err(LoopError::from))
                     .collect::<Result<Vec<_>, _>>(),
-                GatherEnd::Child(number) => Err(tasks
-                    .iter()
-                    .find(|task| task.number() == number)
+                GatherEnd::Child => Err(children
+                    .state
+                    .first_failed
+                    .borrow()
+                    .as_ref()
+                    .and_then(|failed| tasks.iter().find(|task| task.as_any().ptr_eq(failed)))
                     .and_then(|task| (self.outcome)(task).err())
                     .map_or_else(
                         || LoopError::from(FutureError::loop_closed()),

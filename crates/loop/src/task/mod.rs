@@ -733,12 +733,6 @@ impl<T: 'static> Task<T> {
         self.cell.result()
     }
 
-    /// Its number on its loop (`Task-N`'s N, whatever its name): tells the
-    /// loop's tasks apart.
-    pub(crate) fn number(&self) -> u64 {
-        self.cell.header().number
-    }
-
     /// The task's exception goes to whoever runs the loop until it is done.
     pub(crate) fn silence(&self) {
         self.cell.header().silenced.set(true);
