@@ -51,6 +51,17 @@ fn run<T: 'static>(
     common::run_for(20.0, main)
 }
 
+/// A new loop whose exception handler records each report's message.
+fn reporting_loop() -> (EventLoop, Rc<RefCell<Vec<String>>>) {
+    let event_loop = EventLoop::new();
+    let reported = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&reported);
+    event_loop.set_exception_handler(Some(move |context: &asyncio_core::ExceptionContext| {
+        sink.borrow_mut().push(context.message.to_string());
+    }));
+    (event_loop, reported)
+}
+
 #[test]
 fn calls_come_in_asyncios_order_with_the_output_before_the_exit() {
     let log = Rc::new(RefCell::new(Vec::new()));
@@ -331,12 +342,7 @@ fn a_panicking_protocol_is_reported_and_the_process_still_ends() {
             panic!("protocol failed");
         }
     }
-    let event_loop = EventLoop::new();
-    let reported = Rc::new(RefCell::new(Vec::new()));
-    let sink = Rc::clone(&reported);
-    event_loop.set_exception_handler(Some(move |context: &asyncio_core::ExceptionContext| {
-        sink.borrow_mut().push(context.message.to_string());
-    }));
+    let (event_loop, reported) = reporting_loop();
     let handle = event_loop.handle();
     let code = event_loop
         .run_until_complete(async move {
@@ -427,12 +433,7 @@ fn writes_pause_and_resume_the_protocol() {
 fn cancelling_the_transports_creation_right_away() {
     struct Quiet;
     impl SubprocessProtocol for Quiet {}
-    let event_loop = EventLoop::new();
-    let reported = Rc::new(RefCell::new(Vec::new()));
-    let sink = Rc::clone(&reported);
-    event_loop.set_exception_handler(Some(move |context: &asyncio_core::ExceptionContext| {
-        sink.borrow_mut().push(context.message.to_string());
-    }));
+    let (event_loop, reported) = reporting_loop();
     let handle = event_loop.handle();
     let stopper = event_loop.handle();
     event_loop.call_later(20.0, move || stopper.stop()).unwrap();
