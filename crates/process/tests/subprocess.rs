@@ -44,6 +44,16 @@ impl SubprocessProtocol for Recorder {
     }
 }
 
+/// A log and a factory of `Recorder`s that write to it.
+fn recording() -> (
+    Rc<RefCell<Vec<String>>>,
+    impl FnOnce() -> Recorder + 'static,
+) {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&log);
+    (log, move || Recorder(seen))
+}
+
 /// A bounded run (see `common::run_for`).
 fn run<T: 'static>(
     main: impl FnOnce(LoopHandle) -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>>,
@@ -64,13 +74,12 @@ fn reporting_loop() -> (EventLoop, Rc<RefCell<Vec<String>>>) {
 
 #[test]
 fn calls_come_in_asyncios_order_with_the_output_before_the_exit() {
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let seen = Rc::clone(&log);
+    let (log, recorder) = recording();
     let code = run(move |handle| {
         Box::pin(async move {
             let transport = subprocess_exec(
                 &handle,
-                move || Recorder(seen),
+                recorder,
                 "sh",
                 &["-c", "printf hello; printf oops >&2; exit 3"],
             )
@@ -103,11 +112,10 @@ fn calls_come_in_asyncios_order_with_the_output_before_the_exit() {
 #[test]
 fn output_written_before_exit_always_comes_first() {
     for _ in 0..30 {
-        let log = Rc::new(RefCell::new(Vec::new()));
-        let seen = Rc::clone(&log);
+        let (log, recorder) = recording();
         run(move |handle| {
             Box::pin(async move {
-                let transport = subprocess_exec(&handle, move || Recorder(seen), "echo", &["x"])
+                let transport = subprocess_exec(&handle, recorder, "echo", &["x"])
                     .await
                     .unwrap();
                 transport.wait().await.unwrap()
@@ -122,11 +130,10 @@ fn output_written_before_exit_always_comes_first() {
 
 #[test]
 fn cat_echoes_what_its_stdin_gets() {
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let seen = Rc::clone(&log);
+    let (log, recorder) = recording();
     let code = run(move |handle| {
         Box::pin(async move {
-            let transport = subprocess_exec(&handle, move || Recorder(seen), "cat", &[] as &[&str])
+            let transport = subprocess_exec(&handle, recorder, "cat", &[] as &[&str])
                 .await
                 .unwrap();
             let stdin = transport.get_pipe_transport(0).unwrap();
@@ -184,13 +191,12 @@ fn signals_kill_and_close() {
 
 #[test]
 fn a_child_that_closes_its_stdin_gives_a_broken_pipe_not_a_crash() {
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let seen = Rc::clone(&log);
+    let (log, recorder) = recording();
     run(move |handle| {
         Box::pin(async move {
             let transport = subprocess_exec(
                 &handle,
-                move || Recorder(seen),
+                recorder,
                 "sh",
                 &["-c", "sleep 0.1; exec 0<&-; sleep 0.2"],
             )
@@ -214,18 +220,13 @@ fn a_child_that_closes_its_stdin_gives_a_broken_pipe_not_a_crash() {
 
 #[test]
 fn a_stdin_closed_before_any_write_ends_cleanly_and_later_writes_are_dropped() {
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let seen = Rc::clone(&log);
+    let (log, recorder) = recording();
     run(move |handle| {
         Box::pin(async move {
-            let transport = subprocess_exec(
-                &handle,
-                move || Recorder(seen),
-                "sh",
-                &["-c", "exec 0<&-; sleep 0.3"],
-            )
-            .await
-            .unwrap();
+            let transport =
+                subprocess_exec(&handle, recorder, "sh", &["-c", "exec 0<&-; sleep 0.3"])
+                    .await
+                    .unwrap();
             let stdin = transport.get_pipe_transport(0).unwrap();
             handle.sleep(0.15).await.unwrap();
             // The pipe ended without an error (nothing was buffered), as
@@ -273,14 +274,12 @@ fn children_left_running_are_reaped_after_the_loop_closes_or_the_transport_goes(
 
 #[test]
 fn shell_commands_and_standard_stream_choices() {
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let seen = Rc::clone(&log);
+    let (log, recorder) = recording();
     run(move |handle| {
         Box::pin(async move {
-            let transport =
-                subprocess_shell(&handle, move || Recorder(seen), "echo out; echo err >&2")
-                    .await
-                    .unwrap();
+            let transport = subprocess_shell(&handle, recorder, "echo out; echo err >&2")
+                .await
+                .unwrap();
             transport.wait().await.unwrap();
         })
     });
@@ -296,14 +295,13 @@ fn shell_commands_and_standard_stream_choices() {
     );
 
     // stderr to stdout, stdin from /dev/null: one pipe, both texts.
-    let log = Rc::new(RefCell::new(Vec::new()));
-    let seen = Rc::clone(&log);
+    let (log, recorder) = recording();
     run(move |handle| {
         Box::pin(async move {
             let mut command = std::process::Command::new("sh");
             command.args(["-c", "cat; echo out; echo err >&2"]);
             let stdios = Stdios::pipes().stdin(Stdio::Null).stderr(Stdio::Stdout);
-            let transport = subprocess_command(&handle, move || Recorder(seen), command, stdios)
+            let transport = subprocess_command(&handle, recorder, command, stdios)
                 .await
                 .unwrap();
             assert!(transport.get_pipe_transport(0).is_none());

@@ -76,8 +76,6 @@ where
     outcome
 }
 
-/// asyncio's `_cancel_all_tasks`: cancel what is left, let it finish, and
-/// report failures that were not the cancellation.
 /// asyncio.run's `_on_sigint`: the first Ctrl-C cancels `main`, the next
 /// stops the loop. Returns the count of interrupts seen.
 #[cfg(unix)]
@@ -108,6 +106,8 @@ fn on_ctrl_c<T: 'static>(
     interrupts
 }
 
+/// asyncio's `_cancel_all_tasks`: cancel what is left, let it finish, and
+/// report failures that were not the cancellation.
 fn cancel_all_tasks(event_loop: &EventLoop) {
     let left = event_loop.all_tasks();
     if left.is_empty() {

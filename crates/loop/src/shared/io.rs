@@ -55,8 +55,6 @@ impl Shared {
         Ok((key, gen))
     }
 
-    /// Removes source `key` (of generation `gen`) and deregisters its fd:
-    /// its queued jobs are cancelled, its wakers and callbacks dropped.
     /// Marks source `key` as not keeping the loop from being stuck.
     pub(crate) fn set_background_source(&self, key: usize, gen: u32) {
         if self.sources.borrow().is_live(key, gen) {
@@ -75,6 +73,8 @@ impl Shared {
         sources.has_rechecks() || sources.waiting_kept_alive() > 0
     }
 
+    /// Removes source `key` (of generation `gen`) and deregisters its fd:
+    /// its queued jobs are cancelled, its wakers and callbacks dropped.
     pub(crate) fn deregister_source(&self, key: usize, gen: u32) {
         if !self.sources.borrow().is_live(key, gen) {
             return;
