@@ -419,6 +419,56 @@ fn a_failed_task_nobody_reads_is_reported_as_a_task() {
     );
 }
 
+/// A task's result future is made only when something asks for it: a task
+/// that ended before anyone did keeps its outcome for every later question
+/// (its state, its result, a done-callback added then, its repr).
+#[test]
+fn an_outcome_nobody_asked_about_is_kept_for_later_questions() {
+    let event_loop = EventLoop::new();
+    let value = event_loop.create_task(async { 7 }).unwrap();
+    let failed = event_loop
+        .create_task(async { Err::<u8, _>("failed") })
+        .unwrap();
+    let cancelled = event_loop
+        .create_task(async { std::future::pending::<u8>().await })
+        .unwrap();
+    event_loop.run_until_complete(async {}).unwrap();
+    cancelled.cancel();
+    event_loop.run_until_complete(async {}).unwrap();
+    assert!(value.done() && failed.done() && cancelled.done());
+    assert!(!value.cancelled() && !failed.cancelled() && cancelled.cancelled());
+    assert_eq!(value.result().unwrap(), 7);
+    assert_eq!(failed.exception().unwrap().unwrap().to_string(), "failed");
+    assert!(cancelled.result().unwrap_err().is_cancelled());
+    assert_eq!(
+        format!("{value:?}"),
+        "<Task finished name='Task-1' coro=<an_outcome_nobody_asked_about_is_kept_for_later_questions() done> result=7>"
+    );
+    // A callback added to a finished task is scheduled at once.
+    let trace = Trace::new();
+    let sink = trace.clone();
+    value
+        .add_done_callback(move |task| sink.log(format!("done: {:?}", task.result())))
+        .unwrap();
+    check(&trace, &[]);
+    event_loop.run_until_complete(async {}).unwrap();
+    check(&trace, &["done: Ok(7)"]);
+}
+
+/// `close` cancels a pending task that nobody asked about yet.
+#[test]
+fn close_cancels_a_pending_task_nobody_asked_about() {
+    let event_loop = EventLoop::new();
+    let task = event_loop
+        .create_task(async { std::future::pending::<u8>().await })
+        .unwrap();
+    event_loop.run_until_complete(async {}).unwrap();
+    assert!(!task.done());
+    event_loop.close().unwrap();
+    assert!(task.done() && task.cancelled());
+    assert!(task.result().unwrap_err().is_cancelled());
+}
+
 #[test]
 fn current_task_and_all_tasks_see_the_running_loop() {
     let event_loop = EventLoop::new();

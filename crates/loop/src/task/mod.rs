@@ -14,7 +14,7 @@
 //! none (it waits on another crate's future) is dropped at its await.
 
 use std::any::type_name;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::future::{Future as StdFuture, IntoFuture};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -55,6 +55,9 @@ struct Header {
     passing_cancel: Cell<bool>,
     /// Set once the first step polled the coroutine.
     started: Cell<bool>,
+    /// Set when the task ends (its result future is done, or holds a
+    /// result as soon as it is made).
+    done: Cell<bool>,
     /// The context its steps run in: a copy of the one current when it was
     /// created (asyncio's `Task._context`), keeping what the steps set.
     context: Cell<context::Captured>,
@@ -82,19 +85,26 @@ struct Header {
     /// bytes: a smaller cell fell into another allocator size class
     /// (`docs/benchmarks.md`, history, fourteenth session).
     id: TaskId,
-    /// Its waker; handed back to the loop (for a later task) when the
-    /// cell is dropped (`None` only from then on).
-    wakers: Option<Wakers>,
+    /// Its waker, taken from the loop's spares (or made) at the first
+    /// step, and handed back when the cell is dropped: tasks that are
+    /// created in a burst and never outlive their one step (detached)
+    /// share a few wakers instead of holding one each from creation.
+    wakers: OnceCell<Wakers>,
     shared: Weak<Shared>,
 }
 
-/// A task: one `Rc` allocation holding its header, its result future and
-/// its coroutine, inline (`Slot`: pinned in place, dropped when the task
-/// finishes).
+/// A task: one `Rc` allocation holding its header, its coroutine (`Slot`:
+/// pinned in place, dropped when the task finishes) and how it ended. Its
+/// result future is made only when something asks for it (a done-callback,
+/// an await, its result read): a task nobody waits for costs no second
+/// allocation.
 struct TaskCell<T: 'static, F> {
     header: Header,
-    /// Completed with the coroutine's outcome, or with its panic.
-    result: Future<T>,
+    /// Completed with the coroutine's outcome, or with its panic, once
+    /// made (see [`TypedTask::result`]).
+    future: OnceCell<Future<T>>,
+    /// How the task ended, while its result future is not made yet.
+    ended: Cell<Option<Ended<T>>>,
     coroutine: Slot<F>,
 }
 
@@ -110,7 +120,11 @@ impl<T, F: StdFuture<Output = Result<T, Exception>> + 'static> Coroutine<T> for 
 trait TypedTask<T: 'static>: TaskStep + Awaited {
     fn header(&self) -> &Header;
 
+    /// Its result future, made now if nothing asked for it before.
     fn result(&self) -> &Future<T>;
+
+    /// Whether it ended cancelled (without making its result future).
+    fn cancelled(&self) -> bool;
 
     fn as_step(&self) -> &dyn TaskStep;
 
@@ -127,7 +141,17 @@ impl<T: 'static, F: Coroutine<T>> TypedTask<T> for TaskCell<T, F> {
 
     #[inline]
     fn result(&self) -> &Future<T> {
-        &self.result
+        self.result_future()
+    }
+
+    fn cancelled(&self) -> bool {
+        if let Some(future) = self.future.get() {
+            return future.cancelled();
+        }
+        let ended = self.ended.take();
+        let cancelled = matches!(ended, Some(Ended::Cancelled(_)));
+        self.ended.set(ended);
+        cancelled
     }
 
     fn as_step(&self) -> &dyn TaskStep {
@@ -143,16 +167,24 @@ impl<T: 'static, F: Coroutine<T>> TypedTask<T> for TaskCell<T, F> {
     }
 }
 
+impl<T: 'static, F> TaskCell<T, F> {
+    /// Its result future, made now if nothing asked for it before.
+    fn result_future(&self) -> &Future<T> {
+        self.future.get_or_init(|| {
+            let future = Shared::future_on(&self.header.shared);
+            if let Some(ended) = self.ended.take() {
+                // Nothing can hold the new future yet: no callback or
+                // awaiter runs.
+                ended.complete(&future);
+            }
+            future
+        })
+    }
+}
+
 impl<T: 'static, F: Coroutine<T>> TaskCell<T, F> {
     #[inline(always)]
-    fn new(
-        coroutine: F,
-        label: Label,
-        result: Future<T>,
-        wakers: Wakers,
-        id: TaskId,
-        shared: Weak<Shared>,
-    ) -> Self {
+    fn new(coroutine: F, label: Label, id: TaskId, shared: Weak<Shared>) -> Self {
         TaskCell {
             header: Header {
                 number: id.seq + 1,
@@ -162,6 +194,7 @@ impl<T: 'static, F: Coroutine<T>> TaskCell<T, F> {
                 running: Cell::new(false),
                 passing_cancel: Cell::new(false),
                 started: Cell::new(false),
+                done: Cell::new(false),
                 context: Cell::new(context::Captured::now()),
                 cancels: Cell::new(0),
                 must_cancel: Cell::new(false),
@@ -171,10 +204,11 @@ impl<T: 'static, F: Coroutine<T>> TaskCell<T, F> {
                 unretrieved: Cell::new(false),
                 silenced: Cell::new(false),
                 id,
-                wakers: Some(wakers),
+                wakers: OnceCell::new(),
                 shared,
             },
-            result,
+            future: OnceCell::new(),
+            ended: Cell::new(None),
             coroutine: Slot::new(coroutine),
         }
     }
@@ -195,31 +229,23 @@ impl<T: 'static, F: Coroutine<T>> TaskCell<T, F> {
         shared.drop_reporting("what a finished task awaited", header.awaited.take());
         // Clones of its waker that outlive the task still count in the
         // stuck check.
-        if let Some(wakers) = &header.wakers {
+        if let Some(wakers) = header.wakers.get() {
             shared.note_outliving(wakers);
         }
-        // The result future is private to the task until now, so it is
-        // pending and these cannot fail. Completing wakes its awaiters, whose
-        // wakers may be another executor's code: caught, as the poll was.
-        let completed = catch_unwind(AssertUnwindSafe(|| match outcome {
-            Ended::Value(output) => {
-                let _ = self.result.set_result(output);
+        if let Ended::Failed(_) = outcome {
+            // The task reports it, as a task, if nobody reads it.
+            header.unretrieved.set(!header.silenced.get());
+        }
+        header.done.set(true);
+        match self.future.get() {
+            // Completing wakes its awaiters, whose wakers may be another
+            // executor's code: caught, as the poll was.
+            Some(future) => {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| outcome.complete(future))) {
+                    shared.report_panic("Exception in completing a task".to_owned(), payload);
+                }
             }
-            Ended::Failed(exception) => {
-                header.unretrieved.set(!header.silenced.get());
-                let _ = self.result.set_exception(exception);
-                // The task reports it, as a task, if nobody reads it.
-                let _ = self.result.exception();
-            }
-            Ended::Cancelled(message) => {
-                match message {
-                    Some(message) => self.result.cancel_with_message(message.to_string()),
-                    None => self.result.cancel(),
-                };
-            }
-        }));
-        if let Err(payload) = completed {
-            shared.report_panic("Exception in completing a task".to_owned(), payload);
+            None => self.ended.set(Some(outcome)),
         }
         // The last reference, now that the task table forgot it: dropping it
         // may drop the result future's last handle, and with it the result.
@@ -227,7 +253,7 @@ impl<T: 'static, F: Coroutine<T>> TaskCell<T, F> {
     }
 
     fn is_done(&self) -> bool {
-        self.result.done()
+        self.header.done.get()
     }
 }
 
@@ -238,7 +264,28 @@ enum Ended<T> {
     Cancelled(Option<Arc<str>>),
 }
 
-impl<T> Ended<T> {
+impl<T: 'static> Ended<T> {
+    /// Completes the task's result `future`, still pending (private to the
+    /// task until now), with this outcome; an exception counts as read by
+    /// the future, since the task reports it, as a task, if nobody does.
+    fn complete(self, future: &Future<T>) {
+        match self {
+            Ended::Value(output) => {
+                let _ = future.set_result(output);
+            }
+            Ended::Failed(exception) => {
+                let _ = future.set_exception(exception);
+                let _ = future.exception();
+            }
+            Ended::Cancelled(Some(message)) => {
+                future.cancel_with_message(message.to_string());
+            }
+            Ended::Cancelled(None) => {
+                future.cancel();
+            }
+        }
+    }
+
     /// A coroutine's outcome: an error that is a cancellation (a
     /// [`FutureError`] that [`is_cancelled`](FutureError::is_cancelled))
     /// cancels the task, as a `CancelledError` that propagates out of an
@@ -311,10 +358,9 @@ impl<T: 'static, F: Coroutine<T>> TaskStep for TaskCell<T, F> {
         }
         header.started.set(true);
         header.running.set(true);
-        // Always there until the cell is dropped.
-        let Some(wakers) = &header.wakers else {
-            return;
-        };
+        let wakers = header
+            .wakers
+            .get_or_init(|| shared.wakers_for(header.id.key, header.id.seq));
         let mut context = Context::from_waker(&wakers.waker);
         let (polled, undelivered, awaited) = {
             // Futures of ours that keep this waker count it as theirs, for
@@ -390,7 +436,7 @@ impl<T: 'static, F: Coroutine<T>> TaskStep for TaskCell<T, F> {
     }
 
     fn waker_clones(&self) -> usize {
-        self.header.wakers.as_ref().map_or(0, Wakers::clones)
+        self.header.wakers.get().map_or(0, Wakers::clones)
     }
 
     fn owner(&self) -> &Weak<Shared> {
@@ -463,20 +509,26 @@ impl<T: 'static, F: Coroutine<T>> TaskStep for TaskCell<T, F> {
     }
 
     fn write_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_repr(&self.header, &self.result, f, |_, _| Ok(()))
+        write_repr(&self.header, self.result(), f, |_, _| Ok(()))
     }
 
     fn on_done(&self, callback: Box<dyn FnOnce()>) -> Result<CallbackKey, FutureError> {
-        self.result.add_done_callback(move |_| callback())
+        self.result().add_done_callback(move |_| callback())
     }
 
     fn failure(&self) -> Option<Exception> {
         self.header.unretrieved.set(false);
-        self.result.exception().ok().flatten()
+        self.result().exception().ok().flatten()
     }
 
     fn abandon(&self) {
-        self.result.cancel();
+        self.header.done.set(true);
+        match self.future.get() {
+            Some(future) => {
+                future.cancel();
+            }
+            None => self.ended.set(Some(Ended::Cancelled(None))),
+        }
     }
 }
 
@@ -606,7 +658,7 @@ impl<T: 'static, F: Coroutine<T>> Awaited for TaskCell<T, F> {
     }
 
     fn describe_awaited(&self, _key: u64) -> String {
-        describe(&self.header, &self.result)
+        describe(&self.header, self.result())
     }
 }
 
@@ -623,10 +675,11 @@ impl<T: 'static, F> Drop for TaskCell<T, F> {
         if !self.header.unretrieved.get() {
             return;
         }
-        let Ok(Some(exception)) = self.result.exception() else {
+        let future = self.result_future();
+        let Ok(Some(exception)) = future.exception() else {
             return;
         };
-        shared.report_unretrieved(describe(&self.header, &self.result), exception);
+        shared.report_unretrieved(describe(&self.header, future), exception);
     }
 }
 
@@ -776,7 +829,7 @@ impl<T: 'static> Task<T> {
     /// assert!(task.done());
     /// ```
     pub fn done(&self) -> bool {
-        self.cell.result().done()
+        self.cell.header().done.get()
     }
 
     /// Whether the task ended cancelled.
@@ -792,7 +845,7 @@ impl<T: 'static> Task<T> {
     /// assert!(task.cancelled());
     /// ```
     pub fn cancelled(&self) -> bool {
-        self.cell.result().cancelled()
+        self.cell.cancelled()
     }
 
     /// The task's result, cloned.
@@ -1580,21 +1633,15 @@ fn spawn<T: 'static>(
     if shared.is_closed() {
         return Err(LoopError::closed());
     }
-    let result = shared.create_future();
     let (task, cell) = shared.insert_task(|key, seq| {
         let id = TaskId {
             loop_id: shared.id,
             key,
             seq,
         };
-        let cell = Rc::new(TaskCell::new(
-            coroutine,
-            label,
-            result,
-            shared.wakers_for(key, seq),
-            id,
-            shared.this(),
-        ));
+        let wakers = shared.wakers_for(key, seq);
+        let cell = Rc::new(TaskCell::new(coroutine, label, id, shared.this()));
+        let _ = cell.header.wakers.set(wakers);
         let task: Rc<dyn TaskStep> = cell.clone();
         let typed: Rc<dyn TypedTask<T>> = cell;
         (Rc::clone(&task), (task, typed))
