@@ -460,6 +460,31 @@ struct Gathering {
 }
 
 impl Gathering {
+    /// The state of a gather of `children` tasks.
+    fn new(event_loop: &LoopHandle, children: usize, all: bool) -> Rc<Self> {
+        Rc::new(Gathering {
+            remaining: Cell::new(children),
+            all,
+            ended: Cell::new(None),
+            cancelled: RefCell::new(None),
+            first_failed: RefCell::new(None),
+            outer: event_loop.create_future(),
+        })
+    }
+
+    /// Adds the gather's done-callback to `task`.
+    fn watch<T: 'static>(self: &Rc<Self>, task: &Task<T>) -> Result<(), LoopError> {
+        // Only the state: with the task the callback is given, it fits a
+        // callback's inline room (no allocation per child).
+        let state = Rc::clone(self);
+        task.add_done_callback(move |task| {
+            // Failed (`Ok(Some)`) or cancelled (`Err`): one look.
+            let failed = !matches!(task.exception(), Ok(None));
+            state.child_done(failed.then(|| task.as_any()));
+        })?;
+        Ok(())
+    }
+
     /// asyncio's `_done_callback` of `gather`.
     /// `failed` is the child, if it failed or was cancelled.
     fn child_done(&self, failed: Option<AnyTask>) {
@@ -496,37 +521,25 @@ struct Children<T: 'static> {
 
 impl<T: 'static> Children<T> {
     /// Makes tasks of `awaitables` on the running loop and gathers them.
+    ///
+    /// Each task gets its done-callback as soon as it is made, as asyncio's
+    /// `gather` does: a failure to make a later one leaves the earlier ones
+    /// running, their callbacks counting into a gather nobody awaits. (The
+    /// callback makes the task's result future, which then lies next to
+    /// the task in memory: made in a second pass, the futures cost W5 90
+    /// more instructions per child in glibc's `malloc_consolidate`;
+    /// `docs/benchmarks.md`, history, nineteenth session.)
     fn start<A>(awaitables: Vec<A>, all: bool) -> Result<Rc<Self>, LoopError>
     where
         A: IntoTask<Value = T>,
     {
         let event_loop = get_running_loop()?;
-        let tasks = tasks_of(&event_loop, awaitables)?;
-        Children::gather(&event_loop, tasks, all)
-    }
-
-    /// Starts gathering `tasks`: one done-callback each.
-    fn gather(
-        event_loop: &LoopHandle,
-        tasks: Vec<Task<T>>,
-        all: bool,
-    ) -> Result<Rc<Self>, LoopError> {
-        let state = Rc::new(Gathering {
-            remaining: Cell::new(tasks.len()),
-            all,
-            ended: Cell::new(None),
-            cancelled: RefCell::new(None),
-            first_failed: RefCell::new(None),
-            outer: event_loop.create_future(),
-        });
-        for task in &tasks {
-            // Only the state: with the task the callback is given, it fits
-            // a callback's inline room (no allocation per child).
-            let state = Rc::clone(&state);
-            task.add_done_callback(move |task| {
-                let failed = task.cancelled() || matches!(task.exception(), Ok(Some(_)));
-                state.child_done(failed.then(|| task.as_any()));
-            })?;
+        let state = Gathering::new(&event_loop, awaitables.len(), all);
+        let mut tasks = Vec::with_capacity(awaitables.len());
+        for awaitable in awaitables {
+            let task = event_loop.ensure_future(awaitable)?;
+            state.watch(&task)?;
+            tasks.push(task);
         }
         if tasks.is_empty() {
             state.end(GatherEnd::AllDone);
