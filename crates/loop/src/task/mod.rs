@@ -1639,9 +1639,7 @@ fn spawn<T: 'static>(
             key,
             seq,
         };
-        let wakers = shared.wakers_for(key, seq);
         let cell = Rc::new(TaskCell::new(coroutine, label, id, shared.this()));
-        let _ = cell.header.wakers.set(wakers);
         let task: Rc<dyn TaskStep> = cell.clone();
         let typed: Rc<dyn TypedTask<T>> = cell;
         (Rc::clone(&task), (task, typed))
