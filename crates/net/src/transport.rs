@@ -27,6 +27,10 @@ use crate::NetError;
 pub(crate) const MAX_READ: usize = 256 * 1024;
 /// The default high-water mark of the write buffer.
 pub(crate) const DEFAULT_HIGH: usize = 64 * 1024;
+/// asyncio's `LOG_THRESHOLD_FOR_CONNLOST_WRITES`: from the write that finds
+/// the count of writes after the loss (1 for the loss itself) at this many,
+/// each dropped write logs a warning.
+pub(crate) const LOG_THRESHOLD_FOR_CONNLOST_WRITES: u32 = 5;
 
 thread_local! {
     /// The receive buffer every transport of this thread reads into, taken
@@ -346,8 +350,11 @@ impl Transport {
     /// rest buffered and sent as the socket takes it. Never blocks. Above
     /// the high-water mark the protocol's `pause_writing` is called (right
     /// away, or, from inside one of the protocol's own callbacks, as soon
-    /// as that callback returns). After the connection is lost, data is
-    /// dropped, as asyncio does.
+    /// as that callback returns). After the connection is lost (or
+    /// [`close`](Self::close) was called), data is dropped, as asyncio
+    /// does, and from the fifth such write on each logs asyncio's warning
+    /// `socket.send() raised exception.` through the [`log`] facade
+    /// (target `asyncio`, level warn).
     ///
     /// # Errors
     ///
@@ -365,7 +372,12 @@ impl Transport {
                 return Ok(());
             }
             if state.conn_lost > 0 {
-                state.conn_lost = state.conn_lost.saturating_add(1);
+                let dropped = state.conn_lost;
+                state.conn_lost = dropped.saturating_add(1);
+                drop(state);
+                if dropped >= LOG_THRESHOLD_FOR_CONNLOST_WRITES {
+                    log::warn!(target: "asyncio", "socket.send() raised exception.");
+                }
                 return Ok(());
             }
         }

@@ -379,6 +379,46 @@ fn a_reset_mid_write_is_connection_lost_with_the_error() {
     assert_eq!(entries.iter().filter(|e| e.starts_with("lost")).count(), 1);
 }
 
+/// IO13: writes after `close` are dropped, and from the fifth on each logs
+/// asyncio's warning (CPython 3.11 prints it for writes 5, 6 and 7 of
+/// seven made right after `transport.close()`).
+#[test]
+fn writes_after_close_are_dropped_and_warned_of_from_the_fifth() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut received = Vec::new();
+        let _ = stream.read_to_end(&mut received);
+        received
+    });
+    let client_log = log();
+    let c = client_log.clone();
+    let logged = run(20.0, move |handle| {
+        Box::pin(async move {
+            let client = recorded_client(&handle, &c, port).await?;
+            client.close();
+            let mut logged = Vec::new();
+            for _ in 0..7 {
+                let (written, records) = common::logged(|| client.write(b"late"));
+                written?;
+                logged.push(records);
+            }
+            until_last(&handle, &c, "lost").await?;
+            Ok(logged)
+        })
+    });
+    let warning = ["asyncio WARN socket.send() raised exception.".to_owned()];
+    for (write, records) in logged.iter().enumerate() {
+        let expected: &[String] = if write + 1 >= 5 { &warning } else { &[] };
+        assert_eq!(records, expected, "write {}", write + 1);
+    }
+    assert_eq!(peer.join().unwrap(), b"", "nothing written after close");
+}
+
 /// A peer that does not read: the writer pauses above the high-water mark
 /// (inside `write`), the buffer stays bounded, and `resume_writing` comes
 /// once the peer reads and the buffer drains to the low-water mark.

@@ -30,6 +30,9 @@ const MAX_READ: usize = 256 * 1024;
 const HIGH_WATER: usize = 64 * 1024;
 /// The low-water mark: at or below it `resume_writing` is called.
 const LOW_WATER: usize = HIGH_WATER / 4;
+/// asyncio's `LOG_THRESHOLD_FOR_CONNLOST_WRITES`: once this many writes
+/// were dropped after the pipe closed, each further one logs a warning.
+const LOG_THRESHOLD_FOR_CONNLOST_WRITES: u32 = 5;
 
 /// One of a child's pipes (from
 /// [`SubprocessTransport::get_pipe_transport`](crate::SubprocessTransport::get_pipe_transport)):
@@ -49,6 +52,9 @@ pub(crate) struct Pipe {
     /// A ring: sent bytes leave its front without moving the rest.
     buffer: RefCell<VecDeque<u8>>,
     closing: Cell<bool>,
+    /// asyncio's `_conn_lost` of a write pipe: writes dropped since it
+    /// closed (1 to begin with when a write failed), for the warning.
+    lost_writes: Cell<u32>,
     paused_reading: Cell<bool>,
     /// `pause_writing` was called and `resume_writing` not yet.
     paused_writing: Cell<bool>,
@@ -71,6 +77,7 @@ impl PipeTransport {
             source: RefCell::new(None),
             buffer: RefCell::new(VecDeque::new()),
             closing: Cell::new(false),
+            lost_writes: Cell::new(0),
             paused_reading: Cell::new(false),
             paused_writing: Cell::new(false),
             owner: Rc::downgrade(owner),
@@ -100,7 +107,11 @@ impl PipeTransport {
     /// Writes `data` to the child's stdin: sent at once if nothing is
     /// buffered, the rest buffered and sent as the pipe takes it. Never
     /// blocks. After [`close`](Self::close), or once the child's end
-    /// closed, the data is dropped, as asyncio drops it.
+    /// closed, the data is dropped, as asyncio drops it, and from the sixth
+    /// such write on (the fifth after a failed write) each logs asyncio's
+    /// warning `pipe closed by peer or os.write(pipe, data) raised
+    /// exception.` through the [`log`] facade (target `asyncio`, level
+    /// warn).
     ///
     /// # Errors
     ///
@@ -251,7 +262,18 @@ impl Pipe {
     }
 
     fn write(self: &Rc<Self>, data: &[u8]) {
-        if data.is_empty() || self.closing.get() {
+        if data.is_empty() {
+            return;
+        }
+        if self.closing.get() {
+            let dropped = self.lost_writes.get();
+            self.lost_writes.set(dropped.saturating_add(1));
+            if dropped >= LOG_THRESHOLD_FOR_CONNLOST_WRITES {
+                log::warn!(
+                    target: "asyncio",
+                    "pipe closed by peer or os.write(pipe, data) raised exception."
+                );
+            }
             return;
         }
         let mut data = data;
@@ -266,6 +288,7 @@ impl Pipe {
                 Ok(n) => data = &data[n..],
                 Err(error) if not_yet(&error) => {}
                 Err(error) => {
+                    self.lost_writes.set(self.lost_writes.get() + 1);
                     self.lose(Some(ProcessError::io(error)));
                     return;
                 }
@@ -310,7 +333,10 @@ impl Pipe {
                 }
             }
             Err(error) if not_yet(&error) => {}
-            Err(error) => self.lose(Some(ProcessError::io(error))),
+            Err(error) => {
+                self.lost_writes.set(self.lost_writes.get() + 1);
+                self.lose(Some(ProcessError::io(error)));
+            }
         }
     }
 

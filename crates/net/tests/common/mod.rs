@@ -111,3 +111,46 @@ pub fn sending_peer(data: Vec<u8>) -> (u16, std::thread::JoinHandle<()>) {
         std::io::Write::write_all(&mut stream, &data).unwrap();
     })
 }
+
+/// The `log` records of the calling thread while `body` runs, as
+/// `"target level message"` (the test binary's logger, installed at the
+/// first call; records of other threads, other tests, are not kept).
+pub fn logged<T>(body: impl FnOnce() -> T) -> (T, Vec<String>) {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        if log::set_logger(&CAPTURE).is_ok() {
+            log::set_max_level(log::LevelFilter::Warn);
+        }
+    });
+    CAPTURED.with(|captured| *captured.borrow_mut() = Some(Vec::new()));
+    let value = body();
+    let records = CAPTURED.with(|captured| captured.borrow_mut().take());
+    (value, records.unwrap_or_default())
+}
+
+thread_local! {
+    static CAPTURED: std::cell::RefCell<Option<Vec<String>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps each record in its thread's `CAPTURED`, while a `logged` runs.
+struct Capture;
+
+static CAPTURE: Capture = Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _metadata: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let line = format!("{} {} {}", record.target(), record.level(), record.args());
+        let _ = CAPTURED.try_with(|captured| {
+            if let Some(records) = captured.borrow_mut().as_mut() {
+                records.push(line);
+            }
+        });
+    }
+
+    fn flush(&self) {}
+}
