@@ -403,7 +403,7 @@ fn writes_after_close_are_dropped_and_warned_of_from_the_fifth() {
             client.close();
             let mut logged = Vec::new();
             for _ in 0..7 {
-                let (written, records) = common::logged(|| client.write(b"late"));
+                let (written, records) = asyncio_testing::logged(|| client.write(b"late"));
                 written?;
                 logged.push(records);
             }

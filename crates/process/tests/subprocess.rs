@@ -239,7 +239,7 @@ fn a_stdin_closed_before_any_write_ends_cleanly_and_later_writes_are_dropped() {
                     .to_owned(),
             ];
             for write in 1..=8 {
-                let (written, records) = common::logged(|| stdin.write(b"too late"));
+                let (written, records) = asyncio_testing::logged(|| stdin.write(b"too late"));
                 written.unwrap();
                 let expected: &[String] = if write >= 6 { &warning } else { &[] };
                 assert_eq!(records, expected, "write {write}");
