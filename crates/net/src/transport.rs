@@ -350,9 +350,9 @@ impl Transport {
     /// rest buffered and sent as the socket takes it. Never blocks. Above
     /// the high-water mark the protocol's `pause_writing` is called (right
     /// away, or, from inside one of the protocol's own callbacks, as soon
-    /// as that callback returns). After the connection is lost (or
-    /// [`close`](Self::close) was called), data is dropped, as asyncio
-    /// does, and from the fifth such write on each logs asyncio's warning
+    /// as that callback returns). After the connection is lost (or closed
+    /// with nothing left to send), data is dropped, as asyncio does, and
+    /// from the fifth such write on each logs asyncio's warning
     /// `socket.send() raised exception.` through the [`log`] facade
     /// (target `asyncio`, level warn).
     ///
