@@ -37,10 +37,17 @@
 //! reach the loop through a [`ThreadsafeHandle`], blocking calls run on an
 //! executor ([`to_thread`], [`LoopHandle::run_in_executor`]).
 //!
+//! On Unix it also has asyncio's I/O: transports and protocols
+//! ([`create_server`], [`create_connection`]), streams
+//! ([`start_server`], [`open_connection`]), name lookups, subprocesses
+//! ([`create_subprocess_exec`]) and signal handlers
+//! ([`LoopHandle::add_signal_handler`]). asyncio's warnings go to the
+//! [`log`](https://docs.rs/log) facade with the target `asyncio`, as
+//! Python's go to the `asyncio` logger: install a logger to see them.
+//!
 //! It is not a multi-threaded work-stealing runtime (use tokio for that),
-//! and it has no I/O yet: sockets, streams, subprocesses and signals are
-//! the next chapters to be built. Where it differs from asyncio on
-//! purpose, the repository's README lists each difference.
+//! and it has no TLS yet. Where it differs from asyncio on purpose, the
+//! repository's README lists each difference.
 //!
 //! # A tour
 //!
@@ -164,8 +171,13 @@
 //! 4. [Executing Tasks Concurrently](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/tasks.md)
 //! 5. [Composing Coroutines with Control Structures](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/composing.md)
 //! 6. [Synchronization Primitives](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/synchronization.md)
-//! 7. [Combining Coroutines with Threads and Processes](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/executors.md)
-//! 8. [Running, Embedding and Testing the Loop](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/running.md)
+//! 7. [Asynchronous I/O with Protocol Class Abstractions](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/protocols.md)
+//! 8. [Asynchronous I/O Using Coroutines and Streams](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/streams.md)
+//! 9. [Interacting with Domain Name Services](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/dns.md)
+//! 10. [Working with Subprocesses](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/subprocesses.md)
+//! 11. [Receiving Unix Signals](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/signals.md)
+//! 12. [Combining Coroutines with Threads and Processes](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/executors.md)
+//! 13. [Running, Embedding and Testing the Loop](https://github.com/asyncio-rs/asyncio-rs/blob/main/docs/running.md)
 //!
 //! # Where things are
 //!
@@ -174,7 +186,8 @@
 //! its handles), [`futures`], [`tasks`], [`locks`], [`queues`],
 //! [`exceptions`], [`timeouts`], [`taskgroups`], [`runners`], [`threads`],
 //! and [`contextvars`] (Python's `contextvars`, which asyncio's tasks and
-//! callbacks use). [`callbacks`] has the callback lists and `partial`;
+//! callbacks use); on Unix also [`protocols`], [`transports`],
+//! [`streams`] and [`subprocess`]. [`callbacks`] has the callback lists and `partial`;
 //! [`parts`] what an executor or a primitive of another crate builds on.
 
 #![doc(test(attr(deny(warnings))))]

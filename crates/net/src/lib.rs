@@ -72,6 +72,14 @@
 //! assert_eq!(&*received.borrow(), b"ping");
 //! ```
 //!
+//! # Logging
+//!
+//! asyncio's warnings (writes dropped after a connection was lost, past
+//! asyncio's threshold of five) go to the [`log`] facade with the target
+//! `asyncio` at level warn, as Python's go to the `asyncio` logger: a
+//! program sees them by installing a logger (`env_logger`, a `tracing`
+//! bridge, ...); without one they cost nothing.
+//!
 //! # What it is not
 //!
 //! Not TLS, UDP or pipes yet. Not a resolver: names are resolved with the

@@ -48,6 +48,12 @@
 //! assert_eq!(*output.borrow(), b"hello\n");
 //! ```
 //!
+//! # Logging
+//!
+//! asyncio's warning for writes to a pipe the child closed goes to the
+//! [`log`] facade (target `asyncio`, level warn), as `asyncio-net`'s
+//! transports log theirs.
+//!
 //! # What it is not
 //!
 //! [`ProcessPool`] runs functions registered in a [`Registry`] in worker
