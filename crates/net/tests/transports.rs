@@ -384,10 +384,7 @@ fn a_reset_mid_write_is_connection_lost_with_the_error() {
 /// seven made right after `transport.close()`).
 #[test]
 fn writes_after_close_are_dropped_and_warned_of_from_the_fifth() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let peer = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
+    let (port, peer) = common::blocking_peer(|mut stream| {
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
