@@ -288,8 +288,7 @@ impl Pipe {
                 Ok(n) => data = &data[n..],
                 Err(error) if not_yet(&error) => {}
                 Err(error) => {
-                    self.lost_writes.set(self.lost_writes.get() + 1);
-                    self.lose(Some(ProcessError::io(error)));
+                    self.write_failed(error);
                     return;
                 }
             }
@@ -333,10 +332,7 @@ impl Pipe {
                 }
             }
             Err(error) if not_yet(&error) => {}
-            Err(error) => {
-                self.lost_writes.set(self.lost_writes.get() + 1);
-                self.lose(Some(ProcessError::io(error)));
-            }
+            Err(error) => self.write_failed(error),
         }
     }
 
@@ -355,6 +351,14 @@ impl Pipe {
                 owner.flow(false);
             }
         }
+    }
+
+    /// A write failed: the pipe is lost with the error, and the failure
+    /// counts as the first dropped write (asyncio's `_conn_lost += 1`
+    /// before `_fatal_error`).
+    fn write_failed(self: &Rc<Self>, error: io::Error) {
+        self.lost_writes.set(self.lost_writes.get() + 1);
+        self.lose(Some(ProcessError::io(error)));
     }
 
     /// The write end turned readable: the child closed its stdin.

@@ -25,11 +25,16 @@ fn piped() -> ProcessOptions {
     ProcessOptions::new().stdios(Stdios::pipes())
 }
 
+/// Only stdout piped; stdin and stderr inherited.
+fn stdout_piped() -> ProcessOptions {
+    ProcessOptions::new().stdios(Stdios::inherit().stdout(Stdio::Pipe))
+}
+
 #[test]
 fn stdout_read_line_by_line_as_the_chapter_does() {
     let (lines, code) = run(|handle| {
         Box::pin(async move {
-            let options = ProcessOptions::new().stdios(Stdios::inherit().stdout(Stdio::Pipe));
+            let options = stdout_piped();
             let process =
                 create_subprocess_exec(&handle, "sh", &["-c", "echo one; echo two"], options)
                     .await
@@ -142,9 +147,7 @@ fn signals_and_a_process_that_is_gone() {
 fn the_limit_applies_to_the_readers() {
     let error = run(|handle| {
         Box::pin(async move {
-            let options = ProcessOptions::new()
-                .stdios(Stdios::inherit().stdout(Stdio::Pipe))
-                .limit(16);
+            let options = stdout_piped().limit(16);
             let process = create_subprocess_shell(&handle, "printf '%0100d\\n' 0", options)
                 .await
                 .unwrap();
@@ -243,14 +246,9 @@ fn drain_right_after_a_large_write_waits_for_the_child() {
 fn output_stays_in_order_when_the_pipe_starts_reading_in_place() {
     let (out, expected) = run(|handle| {
         Box::pin(async move {
-            let process = create_subprocess_exec(
-                &handle,
-                "seq",
-                &["1", "200000"],
-                ProcessOptions::new().stdios(Stdios::inherit().stdout(Stdio::Pipe)),
-            )
-            .await
-            .unwrap();
+            let process = create_subprocess_exec(&handle, "seq", &["1", "200000"], stdout_piped())
+                .await
+                .unwrap();
             let out = process.stdout.as_ref().unwrap().read(-1).await.unwrap();
             assert_eq!(process.wait().await.unwrap(), 0);
             let expected: String = (1..=200_000).map(|n| format!("{n}\n")).collect();
@@ -411,14 +409,10 @@ fn cancelling_a_wait_leaves_the_child_running() {
 fn output_is_readable_after_the_child_was_waited_for() {
     let out = run(|handle| {
         Box::pin(async move {
-            let process = create_subprocess_exec(
-                &handle,
-                "echo",
-                &["after the end"],
-                ProcessOptions::new().stdios(Stdios::inherit().stdout(Stdio::Pipe)),
-            )
-            .await
-            .unwrap();
+            let process =
+                create_subprocess_exec(&handle, "echo", &["after the end"], stdout_piped())
+                    .await
+                    .unwrap();
             assert_eq!(process.wait().await.unwrap(), 0);
             process.stdout.as_ref().unwrap().read(-1).await.unwrap()
         })
@@ -436,13 +430,10 @@ fn a_commands_environment_reaches_the_child() {
             command
                 .args(["-c", "printf %s \"$ASYNCIO_TEST_VALUE\""])
                 .env("ASYNCIO_TEST_VALUE", "from the parent");
-            let process = asyncio_process::create_subprocess_command(
-                &handle,
-                command,
-                ProcessOptions::new().stdios(Stdios::inherit().stdout(Stdio::Pipe)),
-            )
-            .await
-            .unwrap();
+            let process =
+                asyncio_process::create_subprocess_command(&handle, command, stdout_piped())
+                    .await
+                    .unwrap();
             let (out, _) = process.communicate(None).await.unwrap();
             out.unwrap()
         })
@@ -482,13 +473,9 @@ fn empty_input_and_stdin_reopened_by_name() {
 fn killing_a_shell_whose_child_holds_its_output() {
     let code = run(|handle| {
         Box::pin(async move {
-            let process = create_subprocess_shell(
-                &handle,
-                "sleep 1; sleep 1",
-                ProcessOptions::new().stdios(Stdios::inherit().stdout(Stdio::Pipe)),
-            )
-            .await
-            .unwrap();
+            let process = create_subprocess_shell(&handle, "sleep 1; sleep 1", stdout_piped())
+                .await
+                .unwrap();
             handle.sleep(0.2).await.unwrap();
             process.kill().unwrap();
             process.wait().await.unwrap()
